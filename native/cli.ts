@@ -1,0 +1,42 @@
+// lora-studio: the command-line face of the training library (validate, inspect, train, merge, generate, doctor).
+// Each subcommand lives in native/cli/<name>.ts and registers itself on the commander program.
+import { Command, CommanderError } from 'commander';
+import { isUserError } from './util/errors';
+import { register as registerValidate } from './cli/validate';
+import { register as registerInspect } from './cli/inspect';
+import { register as registerTrain } from './cli/train';
+import { register as registerMerge } from './cli/merge';
+import { register as registerGenerate } from './cli/generate';
+import { register as registerDoctor } from './cli/doctor';
+
+export function buildProgram(): Command {
+  const program = new Command('lora-studio')
+    .description('Fine-tune LLMs locally with LoRA: validate data, train, merge and generate.')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of [registerValidate, registerInspect, registerTrain, registerMerge, registerGenerate, registerDoctor]) {
+    register(program);
+  }
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (isUserError(error)) {
+      process.stderr.write(`lora-studio: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`lora-studio: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 70;
+  }
+}
+
+if (require.main === module) void main(process.argv);

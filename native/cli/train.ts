@@ -1,0 +1,13 @@
+// lora-studio train — placeholder until its issue lands: it says so instead of pretending to work.
+import type { Command } from 'commander';
+import { UserError } from '../util/errors';
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('(not yet available)')
+    .allowUnknownOption()
+    .action(() => {
+      throw new UserError('"lora-studio train" is not yet available in this build', { fix: 'update LoRA Studio' });
+    });
+}

@@ -1,0 +1,134 @@
+// The host ⇄ worker protocol, defined once: `RunConfig` (what a run is), `MetricRecord` (a metrics.jsonl line),
+// `WorkerEvent` (each NDJSON line the worker and `lora-studio train --json` print) and `WorkerCommand` (what the
+// host sends to a worker). Both sides `import type` from here; nothing in this file does I/O.
+
+/** Bumped whenever an event or command changes shape; `start` carries it so a host can refuse a newer worker. */
+export const WORKER_PROTOCOL_VERSION = 1;
+
+export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
+export type SchedulerName = 'constant' | 'linear' | 'cosine';
+/** The method field is a union so variants (DoRA, …) slot in behind one interface later. */
+export type MethodName = 'lora';
+
+/**
+ * Every option of a run, resolved: this object is written verbatim as `training_config.json`.
+ * Names are PEFT's and HF's (`r`, `lora_alpha`, `target_modules`, `learning_rate`, …).
+ */
+export interface RunConfig {
+  /** Local Hugging Face model folder. */
+  model: string;
+  /** Training JSONL file (alpaca or chat records). */
+  data: string;
+  /** Optional separate evaluation JSONL file. */
+  eval_data?: string;
+  /** Fraction of the training records held out for evaluation when no `eval_data` is given (0 = none). */
+  eval_split: number;
+  /** Output (run) folder: adapter files, metrics.jsonl, checkpoints/. */
+  out: string;
+  method: MethodName;
+  r: number;
+  lora_alpha: number;
+  lora_dropout: number;
+  /** Module names (exact or suffix match) or the literal 'all-linear'. */
+  target_modules: string[] | 'all-linear';
+  use_rslora: boolean;
+  /** LoRA+: learning rate of B = ratio × learning_rate. 1 means plain LoRA. */
+  loraplus_lr_ratio: number;
+  learning_rate: number;
+  weight_decay: number;
+  warmup_steps: number;
+  lr_scheduler_type: SchedulerName;
+  micro_batch_size: number;
+  gradient_accumulation_steps: number;
+  max_grad_norm: number;
+  /** Exactly one of num_epochs / max_steps bounds the run; max_steps wins when both are set. */
+  num_epochs: number;
+  max_steps?: number;
+  /** 0 disables periodic evaluation / checkpoints. */
+  eval_every: number;
+  save_every: number;
+  seed: number;
+  device: DeviceChoice;
+  max_seq_len: number;
+  train_on_prompt: boolean;
+  /** Save LoRA tensors in this dtype (they train in float32). */
+  save_dtype: 'float32' | 'float16' | 'bfloat16';
+}
+
+/** One line of metrics.jsonl (and the payload of a `step` event). */
+export interface MetricRecord {
+  step: number;
+  epoch: number;
+  loss: number;
+  eval_loss?: number;
+  lr: number;
+  grad_norm: number;
+  /** Tokens processed so far (all micro-batches, padding excluded). */
+  tokens: number;
+  tokens_per_s: number;
+  elapsed_s: number;
+  /** Resident memory of the worker in MiB (device memory where known). */
+  memory_mb: number;
+}
+
+export type WorkerPhase = 'loading-model' | 'tokenizing' | 'compiling' | 'training' | 'evaluating' | 'saving';
+
+export type WorkerEvent =
+  /** The run began (or resumed): its resolved config and how many optimizer steps it will take. */
+  | { type: 'start'; protocol: number; run_dir: string; total_steps: number; resumed_from_step: number; config: RunConfig; pid: number }
+  /** Human-readable progress before steps arrive: "loading model…", "tokenizing 12,345 records…". */
+  | { type: 'status'; phase: WorkerPhase; message: string }
+  /** One optimizer step finished. */
+  | ({ type: 'step'; total_steps: number } & MetricRecord)
+  /** An evaluation pass finished. */
+  | { type: 'eval'; step: number; eval_loss: number }
+  /** A checkpoint folder was committed (renamed into place). */
+  | { type: 'checkpoint'; step: number; path: string }
+  /** The run ended normally (completed) or on request (stopped); the adapter folder is complete. */
+  | { type: 'done'; adapter: string; reason: 'completed' | 'stopped'; step: number }
+  /** The run failed; `message` says what, where and how to fix it. */
+  | { type: 'error'; message: string; code?: string };
+
+export type WorkerCommand =
+  /** Save a checkpoint and exit cleanly. */
+  | { type: 'stop' }
+  /** Liveness check; the worker answers with a `status` event. */
+  | { type: 'ping' };
+
+const EVENT_TYPES = new Set(['start', 'status', 'step', 'eval', 'checkpoint', 'done', 'error']);
+
+export function isWorkerEvent(value: unknown): value is WorkerEvent {
+  return typeof value === 'object' && value !== null && EVENT_TYPES.has((value as { type?: unknown }).type as string);
+}
+
+export function isWorkerCommand(value: unknown): value is WorkerCommand {
+  const type = (value as { type?: unknown } | null)?.type;
+  return type === 'stop' || type === 'ping';
+}
+
+/** The defaults of the LoRA literature (Lit-LLaMA / PEFT): r 8, alpha 16, dropout 0.05, lr 3e-4, … */
+export const DEFAULT_RUN_OPTIONS: Omit<RunConfig, 'model' | 'data' | 'out'> = {
+  eval_split: 0,
+  method: 'lora',
+  r: 8,
+  lora_alpha: 16,
+  lora_dropout: 0.05,
+  target_modules: ['q_proj', 'v_proj'],
+  use_rslora: false,
+  loraplus_lr_ratio: 1,
+  learning_rate: 3e-4,
+  weight_decay: 0,
+  warmup_steps: 100,
+  lr_scheduler_type: 'linear',
+  micro_batch_size: 4,
+  gradient_accumulation_steps: 1,
+  max_grad_norm: 1,
+  num_epochs: 1,
+  eval_every: 0,
+  save_every: 100,
+  seed: 42,
+  device: 'auto',
+  max_seq_len: 512,
+  train_on_prompt: false,
+  save_dtype: 'float32',
+};
