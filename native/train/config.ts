@@ -1,0 +1,95 @@
+// RunConfig validation (pure): every field's type and range, plus file checks through an injected `exists`, reporting
+// ALL problems at once with the field they belong to (the panel shows each next to its field; the CLI lists them).
+import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../protocol';
+import { UserError } from '../util/errors';
+
+export interface ConfigProblem {
+  field: keyof RunConfig | 'config';
+  message: string;
+}
+
+export interface ConfigChecks {
+  /** Whether a path exists and is a file ('file') or folder ('dir'); omitted → no file-system checks. */
+  exists?: (path: string, kind: 'file' | 'dir') => boolean;
+}
+
+const SCHEDULERS = ['constant', 'linear', 'cosine'];
+const SAVE_DTYPES = ['float32', 'float16', 'bfloat16'];
+
+function isInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value);
+}
+function isNum(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** Fills defaults for missing options, then validates. Returns the resolved config and every problem found. */
+export function resolveRunConfig(input: Partial<RunConfig>, checks: ConfigChecks = {}): { config: RunConfig; problems: ConfigProblem[] } {
+  const config = { ...DEFAULT_RUN_OPTIONS, ...dropUndefined(input) } as RunConfig;
+  return { config, problems: validateRunConfig(config, checks) };
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const problem = (field: ConfigProblem['field'], message: string) => problems.push({ field, message });
+  const intAtLeast = (field: keyof RunConfig, min: number, hint: string) => {
+    const value = config[field];
+    if (!isInt(value) || value < min) problem(field, `must be a whole number ≥ ${min}, got ${JSON.stringify(value)} — ${hint}`);
+  };
+
+  if (typeof config.model !== 'string' || config.model === '') problem('model', 'is required — choose a local Hugging Face model folder (with config.json)');
+  else if (checks.exists && !checks.exists(config.model, 'dir')) problem('model', `folder not found: ${config.model} — choose a local Hugging Face model folder`);
+  else if (checks.exists && !checks.exists(`${config.model}/config.json`, 'file')) problem('model', `${config.model} has no config.json — choose the folder that holds config.json and the .safetensors files`);
+
+  if (typeof config.data !== 'string' || config.data === '') problem('data', 'is required — choose a .jsonl dataset file');
+  else if (checks.exists && !checks.exists(config.data, 'file')) problem('data', `file not found: ${config.data}`);
+  if (config.eval_data !== undefined && config.eval_data !== '' && checks.exists && !checks.exists(config.eval_data, 'file')) {
+    problem('eval_data', `file not found: ${config.eval_data}`);
+  }
+  if (typeof config.out !== 'string' || config.out === '') problem('out', 'is required — choose an output folder');
+
+  if (config.method !== 'lora') problem('method', `unknown method ${JSON.stringify(config.method)}; supported: lora`);
+  intAtLeast('r', 1, 'typical values are 4–64');
+  if (!isNum(config.lora_alpha) || config.lora_alpha <= 0) problem('lora_alpha', `must be a positive number, got ${JSON.stringify(config.lora_alpha)} — commonly 2 × r`);
+  if (!isNum(config.lora_dropout) || config.lora_dropout < 0 || config.lora_dropout >= 1) problem('lora_dropout', `must be in [0, 1), got ${JSON.stringify(config.lora_dropout)}`);
+  const targets = config.target_modules;
+  if (targets !== 'all-linear' && (!Array.isArray(targets) || targets.length === 0 || targets.some((t) => typeof t !== 'string' || t === ''))) {
+    problem('target_modules', 'must be a non-empty list of module names (e.g. ["q_proj","v_proj"]) or "all-linear"');
+  }
+  if (typeof config.use_rslora !== 'boolean') problem('use_rslora', 'must be true or false');
+  if (!isNum(config.loraplus_lr_ratio) || config.loraplus_lr_ratio < 1) problem('loraplus_lr_ratio', `must be ≥ 1 (1 = plain LoRA; LoRA+ suggests 16), got ${JSON.stringify(config.loraplus_lr_ratio)}`);
+  if (!isNum(config.learning_rate) || config.learning_rate <= 0 || config.learning_rate > 1) problem('learning_rate', `must be in (0, 1], got ${JSON.stringify(config.learning_rate)} — LoRA commonly uses 1e-4 to 3e-4`);
+  if (!isNum(config.weight_decay) || config.weight_decay < 0) problem('weight_decay', `must be ≥ 0, got ${JSON.stringify(config.weight_decay)}`);
+  intAtLeast('warmup_steps', 0, 'use 0 for no warmup');
+  if (!SCHEDULERS.includes(config.lr_scheduler_type)) problem('lr_scheduler_type', `must be one of ${SCHEDULERS.join(', ')}, got ${JSON.stringify(config.lr_scheduler_type)}`);
+  intAtLeast('micro_batch_size', 1, 'lower it if memory runs out');
+  intAtLeast('gradient_accumulation_steps', 1, 'effective batch = micro_batch_size × gradient_accumulation_steps');
+  if (!isNum(config.max_grad_norm) || config.max_grad_norm < 0) problem('max_grad_norm', `must be ≥ 0 (0 disables clipping), got ${JSON.stringify(config.max_grad_norm)}`);
+  if (config.max_steps === undefined) intAtLeast('num_epochs', 1, 'or set max_steps');
+  else intAtLeast('max_steps', 1, 'or leave it unset and use num_epochs');
+  intAtLeast('eval_every', 0, '0 evaluates only at the end');
+  intAtLeast('save_every', 0, '0 saves only at the end');
+  intAtLeast('seed', 0, 'any whole number');
+  if (!(config.device === 'auto' || config.device === 'cpu' || config.device === 'cuda' || /^cuda:\d+$/.test(String(config.device)))) {
+    problem('device', `must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(config.device)}`);
+  }
+  intAtLeast('max_seq_len', 8, 'records longer than this are truncated');
+  if (typeof config.train_on_prompt !== 'boolean') problem('train_on_prompt', 'must be true or false');
+  if (!isNum(config.eval_split) || config.eval_split < 0 || config.eval_split >= 1) problem('eval_split', `must be in [0, 1), got ${JSON.stringify(config.eval_split)}`);
+  if (config.eval_split > 0 && config.eval_data) problem('eval_split', 'set either eval_data or eval_split, not both');
+  if (!SAVE_DTYPES.includes(config.save_dtype)) problem('save_dtype', `must be one of ${SAVE_DTYPES.join(', ')}`);
+  return problems;
+}
+
+/** Throws one UserError listing every problem (the CLI's and worker's form of validation). */
+export function assertValidRunConfig(config: RunConfig, checks: ConfigChecks = {}): void {
+  const problems = validateRunConfig(config, checks);
+  if (problems.length > 0) {
+    const list = problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
+    throw new UserError(`invalid training options (${problems.length}):\n${list}`, { code: 'invalid-config' });
+  }
+}

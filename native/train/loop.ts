@@ -1,0 +1,155 @@
+// The training loop: optimizer steps over a deterministic batch plan, learning-rate schedule, periodic eval and
+// checkpoints, metrics.jsonl, and WorkerEvents. It drives an abstract `TrainerLike` (the engine's trainer) and writes the
+// run folder through injected savers, so it is tested with a fake trainer and no ONNX at all.
+import { appendFileSync } from 'node:fs';
+import type { MetricRecord, RunConfig, WorkerEvent } from '../protocol';
+import { learningRateAt } from './schedule';
+import { runPaths, writeRunStatus } from './run-dir';
+
+/** One micro-batch, already padded to its bucket length. */
+export interface MicroBatch {
+  inputIds: number[][];
+  labels: number[][];
+  attentionMask: number[][];
+}
+
+export interface StepResult {
+  loss: number;
+  gradNorm: number;
+  /** Trained (non-padding) tokens in this optimizer step. */
+  tokens: number;
+}
+
+export interface TrainerLike {
+  step(microBatches: MicroBatch[], lr: number): Promise<StepResult>;
+  evalLoss(batches: MicroBatch[]): Promise<number>;
+}
+
+/** Where the data stream stands: the next optimizer step reads `microBatchesFor(epoch)[index …]`. */
+export interface DataPosition {
+  epoch: number;
+  index: number;
+}
+
+export interface TrainingData {
+  /** Micro-batches of one epoch, in the order the seed dictates (deterministic per epoch). */
+  microBatchesFor(epoch: number): MicroBatch[];
+  evalBatches: MicroBatch[];
+}
+
+export interface LoopState {
+  step: number;
+  position: DataPosition;
+  tokens: number;
+  elapsed_s: number;
+}
+
+export interface LoopHooks {
+  emit(event: WorkerEvent): void;
+  /** Saves a complete checkpoint for `state` and returns its folder (called at save_every, on stop and at the end). */
+  saveCheckpoint(state: LoopState): Promise<string>;
+  /** Writes the final adapter into the run folder. */
+  saveAdapter(): Promise<void>;
+  /** True once a stop was requested (SIGTERM/SIGINT or the host's `stop` command). */
+  stopRequested(): boolean;
+  memoryMb(): number;
+  now?(): number;
+}
+
+export function totalSteps(config: RunConfig, microBatchesPerEpoch: number): number {
+  if (config.max_steps !== undefined) return config.max_steps;
+  return Math.max(1, Math.ceil(microBatchesPerEpoch / config.gradient_accumulation_steps)) * config.num_epochs;
+}
+
+/** Takes the next `count` micro-batches from `position`, crossing epoch boundaries; returns them and the new position. */
+export function takeMicroBatches(data: TrainingData, position: DataPosition, count: number): { batches: MicroBatch[]; next: DataPosition } {
+  const batches: MicroBatch[] = [];
+  let { epoch, index } = position;
+  let epochBatches = data.microBatchesFor(epoch);
+  if (epochBatches.length === 0) throw new Error('the training data produced no batches');
+  while (batches.length < count) {
+    if (index >= epochBatches.length) {
+      epoch += 1;
+      index = 0;
+      epochBatches = data.microBatchesFor(epoch);
+    }
+    batches.push(epochBatches[index]);
+    index += 1;
+  }
+  return { batches, next: { epoch, index } };
+}
+
+export async function runTrainingLoop(
+  config: RunConfig,
+  runDir: string,
+  trainer: TrainerLike,
+  data: TrainingData,
+  hooks: LoopHooks,
+  start: LoopState = { step: 0, position: { epoch: 0, index: 0 }, tokens: 0, elapsed_s: 0 },
+): Promise<'completed' | 'stopped'> {
+  const now = hooks.now ?? (() => performance.now() / 1000);
+  const perEpoch = data.microBatchesFor(0).length;
+  const total = totalSteps(config, perEpoch);
+  const state: LoopState = { ...start, position: { ...start.position } };
+  const startedAt = now() - start.elapsed_s;
+  let lastSaved = start.step;
+
+  const checkpoint = async () => {
+    writeRunStatus(runDir, { state: 'running', step: state.step, total_steps: total, message: 'saving checkpoint…' });
+    const path = await hooks.saveCheckpoint(state);
+    lastSaved = state.step;
+    hooks.emit({ type: 'checkpoint', step: state.step, path });
+  };
+
+  hooks.emit({ type: 'status', phase: 'training', message: `training: step ${state.step + 1} of ${total}…` });
+  while (state.step < total) {
+    if (hooks.stopRequested()) {
+      if (lastSaved !== state.step) await checkpoint();
+      await hooks.saveAdapter();
+      return 'stopped';
+    }
+    const lr = learningRateAt(state.step, {
+      lr: config.learning_rate,
+      warmupSteps: config.warmup_steps,
+      totalSteps: total,
+      scheduler: config.lr_scheduler_type,
+    });
+    const { batches, next } = takeMicroBatches(data, state.position, config.gradient_accumulation_steps);
+    const stepStarted = now();
+    const result = await trainer.step(batches, lr);
+    const stepSeconds = Math.max(1e-9, now() - stepStarted);
+    if (!Number.isFinite(result.loss)) {
+      throw new Error(`loss became ${result.loss} at step ${state.step + 1} — lower learning_rate (now ${config.learning_rate}) or max_grad_norm`);
+    }
+    state.step += 1;
+    state.position = next;
+    state.tokens += result.tokens;
+    state.elapsed_s = now() - startedAt;
+
+    const record: MetricRecord = {
+      step: state.step,
+      epoch: next.epoch + next.index / perEpoch,
+      loss: result.loss,
+      lr,
+      grad_norm: result.gradNorm,
+      tokens: state.tokens,
+      tokens_per_s: result.tokens / stepSeconds,
+      elapsed_s: state.elapsed_s,
+      memory_mb: hooks.memoryMb(),
+    };
+    const evalDue = data.evalBatches.length > 0 && ((config.eval_every > 0 && state.step % config.eval_every === 0) || state.step === total);
+    if (evalDue) {
+      hooks.emit({ type: 'status', phase: 'evaluating', message: `evaluating on ${data.evalBatches.length} batches…` });
+      record.eval_loss = await trainer.evalLoss(data.evalBatches);
+    }
+    appendFileSync(runPaths(runDir).metrics, JSON.stringify(record) + '\n');
+    hooks.emit({ type: 'step', total_steps: total, ...record });
+    if (record.eval_loss !== undefined) hooks.emit({ type: 'eval', step: state.step, eval_loss: record.eval_loss });
+    writeRunStatus(runDir, { state: 'running', step: state.step, total_steps: total });
+
+    if (config.save_every > 0 && state.step % config.save_every === 0 && state.step < total) await checkpoint();
+  }
+  if (lastSaved !== state.step) await checkpoint();
+  await hooks.saveAdapter();
+  return 'completed';
+}

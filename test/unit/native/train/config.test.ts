@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertValidRunConfig, resolveRunConfig } from '../../../../native/train/config';
+
+test('defaults resolve to a valid config', () => {
+  const { config, problems } = resolveRunConfig({ model: '/m', data: '/d.jsonl', out: '/o' });
+  assert.deepEqual(problems, []);
+  assert.equal(config.r, 8);
+  assert.equal(config.lora_alpha, 16);
+  assert.deepEqual(config.target_modules, ['q_proj', 'v_proj']);
+});
+
+test('every problem is reported at once, with its field', () => {
+  const { problems } = resolveRunConfig({ model: '', data: '/d.jsonl', out: '/o', r: 0, lora_dropout: 1, device: 'gpu' as never, target_modules: [] });
+  assert.deepEqual(problems.map((p) => p.field).sort(), ['device', 'lora_dropout', 'model', 'r', 'target_modules']);
+});
+
+test('file checks name the missing file and the fix', () => {
+  const { problems } = resolveRunConfig({ model: '/m', data: '/d.jsonl', out: '/o' }, { exists: (p) => p === '/m' });
+  assert.match(problems.find((p) => p.field === 'model')!.message, /no config\.json/);
+  assert.match(problems.find((p) => p.field === 'data')!.message, /file not found: \/d\.jsonl/);
+});
+
+test('assertValidRunConfig throws one UserError listing all problems', () => {
+  const { config } = resolveRunConfig({ model: '/m', data: '/d', out: '/o', learning_rate: -1, micro_batch_size: 0 });
+  assert.throws(() => assertValidRunConfig(config), /invalid training options \(2\):[\s\S]*learning_rate[\s\S]*micro_batch_size/);
+});

@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RUN_OPTIONS, type RunConfig, type WorkerEvent } from '../../../../native/protocol';
+import { runTrainingLoop, takeMicroBatches, totalSteps, type LoopState, type MicroBatch, type TrainerLike, type TrainingData } from '../../../../native/train/loop';
+import { parseMetrics, readRunStatus } from '../../../../native/train/run-dir';
+
+/** A fake trainer whose loss depends on its weight and the batch contents, so order and resume matter. */
+class FakeTrainer implements TrainerLike {
+  weight = 1;
+  async step(batches: MicroBatch[], lr: number) {
+    const signal = batches.reduce((sum, b) => sum + b.inputIds[0][0], 0);
+    const loss = this.weight * signal;
+    this.weight -= lr * 0.1 * this.weight;
+    return { loss, gradNorm: Math.abs(this.weight), tokens: batches.length * 4 };
+  }
+  async evalLoss() {
+    return this.weight;
+  }
+}
+
+function fakeData(perEpoch: number): TrainingData {
+  const batch = (v: number): MicroBatch => ({ inputIds: [[v]], labels: [[v]], attentionMask: [[1]] });
+  return {
+    microBatchesFor: (epoch) => Array.from({ length: perEpoch }, (_, i) => batch(((i * 7 + epoch * 3) % perEpoch) + 1)),
+    evalBatches: [batch(1)],
+  };
+}
+
+function config(overrides: Partial<RunConfig>): RunConfig {
+  return { ...DEFAULT_RUN_OPTIONS, model: 'm', data: 'd', out: 'o', warmup_steps: 0, learning_rate: 0.5, ...overrides };
+}
+
+async function run(cfg: RunConfig, dir: string, trainer: FakeTrainer, options: { stopAt?: number; start?: LoopState } = {}) {
+  const events: WorkerEvent[] = [];
+  const saved: LoopState[] = [];
+  const weights = new Map<number, number>();
+  let steps = 0;
+  const outcome = await runTrainingLoop(cfg, dir, trainer, fakeData(5), {
+    emit: (e) => {
+      events.push(e);
+      if (e.type === 'step') steps = e.step;
+    },
+    saveCheckpoint: async (s) => {
+      saved.push(structuredClone(s));
+      weights.set(s.step, trainer.weight);
+      return join(dir, 'checkpoints', `step-${s.step}`);
+    },
+    saveAdapter: async () => {},
+    stopRequested: () => options.stopAt !== undefined && steps >= options.stopAt,
+    memoryMb: () => 1,
+  }, options.start);
+  return { outcome, events, saved, weights };
+}
+
+test('totalSteps: epochs × ceil(batches / accumulation), or max_steps', () => {
+  assert.equal(totalSteps(config({ num_epochs: 3, gradient_accumulation_steps: 2 }), 5), 9);
+  assert.equal(totalSteps(config({ max_steps: 4 }), 5), 4);
+});
+
+test('takeMicroBatches crosses epoch boundaries', () => {
+  const { batches, next } = takeMicroBatches(fakeData(5), { epoch: 0, index: 4 }, 3);
+  assert.equal(batches.length, 3);
+  assert.deepEqual(next, { epoch: 1, index: 2 });
+});
+
+test('loop writes metrics, checkpoints at save_every and at the end, and completes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loop-'));
+  try {
+    const { outcome, events, saved } = await run(config({ max_steps: 6, save_every: 4, eval_every: 3 }), dir, new FakeTrainer());
+    assert.equal(outcome, 'completed');
+    const metrics = parseMetrics(readFileSync(join(dir, 'metrics.jsonl'), 'utf8'));
+    assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3, 4, 5, 6]);
+    assert.ok(metrics[2].eval_loss !== undefined && metrics[5].eval_loss !== undefined && metrics[0].eval_loss === undefined);
+    assert.deepEqual(saved.map((s) => s.step), [4, 6]);
+    assert.equal(events.filter((e) => e.type === 'checkpoint').length, 2);
+    assert.equal(readRunStatus(dir)?.step, 6);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('stop saves a checkpoint; resuming from it reproduces the uninterrupted losses', async () => {
+  const dirA = mkdtempSync(join(tmpdir(), 'loop-a-'));
+  const dirB = mkdtempSync(join(tmpdir(), 'loop-b-'));
+  try {
+    const cfg = config({ max_steps: 9, gradient_accumulation_steps: 2, save_every: 0, lr_scheduler_type: 'cosine' });
+    const full = await run(cfg, dirA, new FakeTrainer());
+    const fullLosses = parseMetrics(readFileSync(join(dirA, 'metrics.jsonl'), 'utf8')).map((m) => m.loss);
+
+    const first = new FakeTrainer();
+    const stopped = await run(cfg, dirB, first, { stopAt: 4 });
+    assert.equal(stopped.outcome, 'stopped');
+    assert.equal(stopped.saved.at(-1)?.step, 4);
+    const resumed = new FakeTrainer();
+    resumed.weight = stopped.weights.get(4)!;
+    await run(cfg, dirB, resumed, { start: stopped.saved.at(-1) });
+    const resumedLosses = parseMetrics(readFileSync(join(dirB, 'metrics.jsonl'), 'utf8')).map((m) => m.loss);
+    assert.deepEqual(resumedLosses, fullLosses);
+    assert.equal(full.outcome, 'completed');
+  } finally {
+    rmSync(dirA, { recursive: true, force: true });
+    rmSync(dirB, { recursive: true, force: true });
+  }
+});
+
+test('a non-finite loss fails with advice', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loop-nan-'));
+  try {
+    const trainer = new FakeTrainer();
+    trainer.weight = Number.NaN;
+    await assert.rejects(run(config({ max_steps: 2 }), dir, trainer), /lower learning_rate/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
