@@ -1,0 +1,114 @@
+// `lora-studio train` flags → a RunConfig (PEFT/HF names). Flags follow the CLI issue: --rank, --alpha, --lr, …
+import { Option, type Command } from 'commander';
+import type { DeviceChoice, RunConfig, SchedulerName } from '../protocol';
+import { DEFAULT_RUN_OPTIONS } from '../protocol';
+import { UserError } from '../util/errors';
+
+export interface TrainFlags {
+  model?: string;
+  data?: string;
+  out?: string;
+  evalData?: string;
+  evalSplit?: string;
+  rank?: string;
+  alpha?: string;
+  dropout?: string;
+  targetModules?: string;
+  rslora?: boolean;
+  loraplusRatio?: string;
+  lr?: string;
+  weightDecay?: string;
+  warmupSteps?: string;
+  scheduler?: string;
+  batchSize?: string;
+  gradAccum?: string;
+  maxGradNorm?: string;
+  epochs?: string;
+  maxSteps?: string;
+  evalEvery?: string;
+  saveEvery?: string;
+  seed?: string;
+  device?: string;
+  maxSeqLen?: string;
+  trainOnPrompt?: boolean;
+  saveDtype?: string;
+  resume?: string;
+  json?: boolean;
+}
+
+const d = DEFAULT_RUN_OPTIONS;
+
+export function addTrainOptions(command: Command): Command {
+  return command
+    .option('--model <dir>', 'local Hugging Face model folder (config.json, *.safetensors, tokenizer.json)')
+    .option('--data <file.jsonl>', 'training data: alpaca or chat records, one per line')
+    .option('--out <dir>', 'output (run) folder: adapter, metrics.jsonl, checkpoints/')
+    .option('--eval-data <file.jsonl>', 'separate evaluation data')
+    .option('--eval-split <fraction>', 'hold out this fraction of --data for evaluation', String(d.eval_split))
+    .option('--rank <r>', 'LoRA rank r', String(d.r))
+    .option('--alpha <alpha>', 'LoRA alpha (scaling = alpha / r)', String(d.lora_alpha))
+    .option('--dropout <p>', 'LoRA dropout', String(d.lora_dropout))
+    .option('--target-modules <names>', 'comma-separated module names (exact or suffix match) or all-linear', (d.target_modules as string[]).join(','))
+    .option('--rslora', 'rank-stabilized scaling alpha / sqrt(r)', false)
+    .option('--loraplus-ratio <ratio>', 'LoRA+: learning rate of B = ratio × lr (1 = plain LoRA)', String(d.loraplus_lr_ratio))
+    .option('--lr <lr>', 'peak learning rate', String(d.learning_rate))
+    .option('--weight-decay <wd>', 'AdamW decoupled weight decay', String(d.weight_decay))
+    .option('--warmup-steps <n>', 'linear warmup steps', String(d.warmup_steps))
+    .addOption(new Option('--scheduler <name>', 'learning-rate schedule after warmup').choices(['linear', 'cosine', 'constant']).default(d.lr_scheduler_type))
+    .option('--batch-size <n>', 'micro-batch size', String(d.micro_batch_size))
+    .option('--grad-accum <n>', 'gradient accumulation steps', String(d.gradient_accumulation_steps))
+    .option('--max-grad-norm <x>', 'global gradient-norm clipping (0 = off)', String(d.max_grad_norm))
+    .option('--epochs <n>', 'passes over the data', String(d.num_epochs))
+    .option('--max-steps <n>', 'optimizer steps (overrides --epochs)')
+    .option('--eval-every <n>', 'evaluate every N steps (0 = at the end only)', String(d.eval_every))
+    .option('--save-every <n>', 'checkpoint every N steps (0 = at the end only)', String(d.save_every))
+    .option('--seed <n>', 'seed for initialization, shuffling and dropout', String(d.seed))
+    .option('--device <device>', 'auto, cpu, cuda or cuda:N', d.device)
+    .option('--max-seq-len <n>', 'truncate records to this many tokens', String(d.max_seq_len))
+    .option('--train-on-prompt', 'compute the loss on prompt tokens too', false)
+    .addOption(new Option('--save-dtype <dtype>', 'dtype of the saved LoRA tensors').choices(['float32', 'float16', 'bfloat16']).default(d.save_dtype))
+    .option('--resume <dir>', 'continue the run in DIR from its latest checkpoint')
+    .option('--json', 'print one JSON event per line on stdout', false);
+}
+
+function number(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed)) throw new UserError(`--${flag} must be a number, got "${value}"`);
+  return parsed;
+}
+
+/** Maps parsed flags to a RunConfig (not yet validated: run resolveRunConfig/assertValidRunConfig next). */
+export function runConfigFromFlags(flags: TrainFlags): RunConfig {
+  const targets = (flags.targetModules ?? '').trim();
+  return {
+    model: flags.model ?? '',
+    data: flags.data ?? '',
+    out: flags.out ?? '',
+    eval_data: flags.evalData,
+    eval_split: number('eval-split', flags.evalSplit, d.eval_split),
+    method: 'lora',
+    r: number('rank', flags.rank, d.r),
+    lora_alpha: number('alpha', flags.alpha, d.lora_alpha),
+    lora_dropout: number('dropout', flags.dropout, d.lora_dropout),
+    target_modules: targets === 'all-linear' ? 'all-linear' : targets === '' ? d.target_modules : targets.split(',').map((t) => t.trim()).filter((t) => t !== ''),
+    use_rslora: flags.rslora ?? false,
+    loraplus_lr_ratio: number('loraplus-ratio', flags.loraplusRatio, d.loraplus_lr_ratio),
+    learning_rate: number('lr', flags.lr, d.learning_rate),
+    weight_decay: number('weight-decay', flags.weightDecay, d.weight_decay),
+    warmup_steps: number('warmup-steps', flags.warmupSteps, d.warmup_steps),
+    lr_scheduler_type: (flags.scheduler ?? d.lr_scheduler_type) as SchedulerName,
+    micro_batch_size: number('batch-size', flags.batchSize, d.micro_batch_size),
+    gradient_accumulation_steps: number('grad-accum', flags.gradAccum, d.gradient_accumulation_steps),
+    max_grad_norm: number('max-grad-norm', flags.maxGradNorm, d.max_grad_norm),
+    num_epochs: number('epochs', flags.epochs, d.num_epochs),
+    max_steps: flags.maxSteps === undefined ? undefined : number('max-steps', flags.maxSteps, 0),
+    eval_every: number('eval-every', flags.evalEvery, d.eval_every),
+    save_every: number('save-every', flags.saveEvery, d.save_every),
+    seed: number('seed', flags.seed, d.seed),
+    device: (flags.device ?? d.device) as DeviceChoice,
+    max_seq_len: number('max-seq-len', flags.maxSeqLen, d.max_seq_len),
+    train_on_prompt: flags.trainOnPrompt ?? false,
+    save_dtype: (flags.saveDtype ?? d.save_dtype) as RunConfig['save_dtype'],
+  };
+}
