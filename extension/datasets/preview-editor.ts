@@ -1,0 +1,141 @@
+// Dataset Preview: a read-only custom editor for *.jsonl (viewType loraStudio.datasetPreview). This file is the
+// VS Code shell: webview HTML with a strict CSP, message routing, file watching, "Model…" and jumps to lines;
+// the work (index, rows, search, statistics, training text) lives in preview-session.ts, without VS Code.
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { isWebviewMessage, type HostMessage, type WebviewMessage } from '../../webview/dataset-preview/protocol';
+import { PreviewSession, type RenderSegments } from './preview-session';
+import { loadPreviewModel, NO_MODEL } from './preview-model';
+
+export const DATASET_PREVIEW_VIEW_TYPE = 'loraStudio.datasetPreview';
+
+/** Until native/data/prompt-format.ts lands, the detail pane says why there is no training text. */
+const RENDER: RenderSegments | null = null;
+const RENDER_MISSING = 'The training-text view needs the prompt templates (native/data/prompt-format.ts), which this build does not have yet.';
+
+export function registerDatasetPreview(context: vscode.ExtensionContext): vscode.Disposable {
+  return vscode.window.registerCustomEditorProvider(DATASET_PREVIEW_VIEW_TYPE, new DatasetPreviewProvider(context.extensionUri), {
+    // The view's state lives in the host and is replayed on `ready`, so a hidden webview may be discarded.
+    webviewOptions: { retainContextWhenHidden: false },
+    supportsMultipleEditorsPerDocument: true,
+  });
+}
+
+class DatasetPreviewProvider implements vscode.CustomReadonlyEditorProvider {
+  constructor(private readonly extensionUri: vscode.Uri) {}
+
+  openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
+    return { uri, dispose: () => undefined };
+  }
+
+  async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
+    const uri = document.uri;
+    const webview = panel.webview;
+    webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+    webview.html = previewHtml(webview, this.extensionUri);
+    if (uri.scheme !== 'file') {
+      // Line offsets are read with fs: remote and virtual files are out of reach for now.
+      void webview.postMessage({ type: 'error', message: `Dataset Preview reads local files only (this one is ${uri.scheme}:). Open it with the text editor.` } satisfies HostMessage);
+      return;
+    }
+    const session = new PreviewSession({
+      path: uri.fsPath,
+      fileName: basename(uri.fsPath),
+      post: (message) => void webview.postMessage(message),
+      render: RENDER,
+      renderUnavailable: RENDER_MISSING,
+      noModelReason: NO_MODEL,
+    });
+    const disposables: vscode.Disposable[] = [];
+    let opened = false;
+    disposables.push(
+      webview.onDidReceiveMessage((message: unknown) => {
+        if (!isWebviewMessage(message)) return; // Malformed messages are dropped, never trusted.
+        void this.route(message, uri, session, () => {
+          if (opened) return;
+          opened = true;
+          void session.open();
+        }).catch((error: unknown) => void webview.postMessage({ type: 'error', message: String((error as Error)?.message ?? error) } satisfies HostMessage));
+      }),
+    );
+    // Re-index when the file changes on disk (debounced: writers often touch a file several times).
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.joinPath(uri, '..'), basename(uri.fsPath)));
+    let timer: NodeJS.Timeout | undefined;
+    const reindex = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => opened && void session.open(), 500);
+    };
+    disposables.push(watcher, watcher.onDidChange(reindex), watcher.onDidCreate(reindex));
+    panel.onDidDispose(() => {
+      clearTimeout(timer);
+      session.dispose();
+      for (const d of disposables) d.dispose();
+    });
+  }
+
+  private async route(message: WebviewMessage, uri: vscode.Uri, session: PreviewSession, openOnce: () => void): Promise<void> {
+    switch (message.type) {
+      case 'ready': {
+        const bytes = await stat(uri.fsPath).then((s) => s.size, () => 0);
+        session.greet(bytes);
+        openOnce();
+        return;
+      }
+      case 'openLine': {
+        const options: vscode.TextDocumentShowOptions = { preview: false };
+        if (message.line >= 1) options.selection = new vscode.Range(message.line - 1, 0, message.line - 1, 0);
+        await vscode.window.showTextDocument(uri, options);
+        return;
+      }
+      case 'pickModel': {
+        const picked = await vscode.window.showOpenDialog({
+          canSelectFolders: true, canSelectFiles: false, canSelectMany: false,
+          openLabel: 'Use this model', title: 'Hugging Face model folder (for its chat template and tokenizer)',
+        });
+        if (!picked?.[0]) return;
+        try {
+          await session.setModel(await loadPreviewModel(picked[0].fsPath));
+        } catch (error) {
+          void vscode.window.showErrorMessage((error as Error).message);
+        }
+        return;
+      }
+      default:
+        return session.handle(message);
+    }
+  }
+}
+
+/** The webview page: one ES module script and inline styles, both allowed by nonce only. */
+function previewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'dataset-preview.js'));
+  const codicons = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'codicon.css'));
+  const csp = [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    // Lit components style themselves through constructable stylesheets; our own sheet carries the nonce.
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `font-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource} data:`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${codicons}" id="vscode-codicon-stylesheet">
+<title>Dataset Preview</title>
+</head>
+<body>
+<div id="app" data-nonce="${nonce}"></div>
+<script type="module" nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}

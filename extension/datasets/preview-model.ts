@@ -1,0 +1,59 @@
+// Reads what the Dataset Preview needs from a chosen Hugging Face model folder: the chat template and BOS/EOS
+// tokens from tokenizer_config.json. Token counting waits for native/model/tokenizer.ts (see TOKENIZER_MISSING).
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { UserError } from '../../native/util/errors';
+import type { PreviewModel } from './preview-session';
+
+/** Shown beside the disabled "tokens" option until the tokenizer module exists. */
+export const TOKENIZER_MISSING = 'token counts need the tokenizer (native/model/tokenizer.ts), which this build does not have yet';
+export const NO_MODEL = 'choose a model (Model…) to count tokens';
+
+/** A special token as tokenizer_config.json writes it: a string or an AddedToken object with `content`. */
+function tokenText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string') {
+    return (value as { content: string }).content;
+  }
+  return undefined;
+}
+
+/** `chat_template` is a string, or a list of {name, template} where "default" is the one used for chat. */
+function chatTemplateOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    const named = value.filter((t): t is { name: string; template: string } =>
+      typeof t === 'object' && t !== null && typeof t.name === 'string' && typeof t.template === 'string');
+    return (named.find((t) => t.name === 'default') ?? named[0])?.template;
+  }
+  return undefined;
+}
+
+export async function loadPreviewModel(folder: string): Promise<PreviewModel> {
+  const file = join(folder, 'tokenizer_config.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new UserError('no tokenizer_config.json in the chosen folder', {
+      where: { file: folder },
+      fix: 'choose a Hugging Face model folder (the one holding config.json and tokenizer.json)',
+    });
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`not valid JSON: ${(error as Error).message}`, { where: { file }, fix: 'restore the file from the model repository' });
+  }
+  const object = typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : {};
+  // Newer transformers versions save the template beside the config as chat_template.jinja.
+  const chatTemplate = chatTemplateOf(object.chat_template) ?? (await readFile(join(folder, 'chat_template.jinja'), 'utf8').catch(() => undefined));
+  return {
+    name: basename(folder),
+    chatTemplate,
+    bosToken: tokenText(object.bos_token),
+    eosToken: tokenText(object.eos_token),
+    tokensUnavailable: TOKENIZER_MISSING,
+  };
+}

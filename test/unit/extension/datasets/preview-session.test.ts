@@ -1,0 +1,180 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PreviewSession, type RenderSegments } from '../../../../extension/datasets/preview-session';
+import { loadPreviewModel, TOKENIZER_MISSING } from '../../../../extension/datasets/preview-model';
+import type { HostMessage } from '../../../../webview/dataset-preview/protocol';
+
+const dir = mkdtempSync(join(tmpdir(), 'preview-session-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function dataset(): string {
+  const lines: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    if (i === 10) lines.push('');
+    if (i === 20) lines.push('{"instruction": broken');
+    lines.push(JSON.stringify({ instruction: `question ${i}${i % 50 === 7 ? ' Needle' : ''}`, output: 'a'.repeat(i % 40) }));
+  }
+  const path = join(dir, 'data.jsonl');
+  writeFileSync(path, lines.join('\r\n') + '\r\n');
+  return path;
+}
+
+function session(render: RenderSegments | null = null): { s: PreviewSession; inbox: HostMessage[] } {
+  const inbox: HostMessage[] = [];
+  const s = new PreviewSession({
+    path: dataset(), fileName: 'data.jsonl', post: (m) => inbox.push(m),
+    render, renderUnavailable: 'no renderer', noModelReason: 'no model', throttleMs: 0,
+  });
+  return { s, inbox };
+}
+
+function lastOf<T extends HostMessage['type']>(inbox: HostMessage[], type: T): Extract<HostMessage, { type: T }> {
+  const found = inbox.filter((m) => m.type === type).at(-1);
+  assert.ok(found, `no ${type} message`);
+  return found as Extract<HostMessage, { type: T }>;
+}
+
+test('open indexes, skips blank lines, and measures valid records in characters', async () => {
+  const { s, inbox } = session();
+  await s.open();
+  assert.deepEqual(lastOf(inbox, 'indexed'), { ...lastOf(inbox, 'indexed'), lines: 302, records: 301, blank: 1 });
+  const view = lastOf(inbox, 'view');
+  assert.equal(view.total, 301);
+  const stats = lastOf(inbox, 'stats');
+  assert.equal(stats.complete, true);
+  assert.equal(stats.valid, 300);
+  assert.equal(stats.invalid, 1);
+  const expected = Array.from({ length: 300 }, (_, i) => `question ${i}${i % 50 === 7 ? ' Needle' : ''}`.length + (i % 40));
+  assert.equal(stats.stats?.max, Math.max(...expected));
+  assert.equal(stats.stats?.min, Math.min(...expected));
+  assert.equal(stats.stats?.bins.reduce((n, b) => n + b.count, 0), 300);
+  s.dispose();
+});
+
+test('rows map view rows to file lines around blank and broken lines', async () => {
+  const { s, inbox } = session();
+  await s.open();
+  const { viewId } = lastOf(inbox, 'view');
+  await s.handle({ type: 'rows', viewId, from: 8, count: 14 });
+  const rows = lastOf(inbox, 'rows').rows;
+  assert.equal(rows.length, 14);
+  assert.deepEqual(rows.map((r) => r.line).slice(0, 4), [9, 10, 12, 13], 'line 11 is blank and not a row');
+  const broken = rows.find((r) => r.kind === 'invalid');
+  assert.equal(broken?.line, 22);
+  // A request for a replaced view is ignored.
+  const before = inbox.length;
+  await s.handle({ type: 'rows', viewId: viewId + 5, from: 0, count: 10 });
+  assert.equal(inbox.length, before);
+  s.dispose();
+});
+
+test('search makes a new view of matching lines; an empty query returns to all records', async () => {
+  const { s, inbox } = session();
+  await s.open();
+  await s.handle({ type: 'search', query: 'needle' });
+  const view = lastOf(inbox, 'view');
+  assert.equal(view.complete, true);
+  assert.equal(view.total, 6);
+  await s.handle({ type: 'rows', viewId: view.viewId, from: 0, count: 100 });
+  const rows = lastOf(inbox, 'rows').rows;
+  assert.deepEqual(rows.map((r) => (r.kind === 'alpaca' ? r.instruction : '')), [7, 57, 107, 157, 207, 257].map((i) => `question ${i} Needle`));
+  await s.handle({ type: 'search', query: '' });
+  assert.equal(lastOf(inbox, 'view').total, 301);
+  assert.ok(lastOf(inbox, 'view').viewId > view.viewId);
+  s.dispose();
+});
+
+test('detail sends full fields and the renderer\'s segments, or says why there are none', async () => {
+  const render: RenderSegments = (record) => (record.format === 'alpaca' ? [{ text: `Q: ${record.instruction}\nA: `, train: false }, { text: record.output, train: true }] : []);
+  const { s, inbox } = session(render);
+  await s.open();
+  await s.handle({ type: 'detail', line: 3, template: 'alpaca' });
+  const detail = lastOf(inbox, 'detail');
+  assert.deepEqual(detail.fields, [{ label: 'instruction', text: 'question 2' }, { label: 'output', text: 'aa' }]);
+  assert.deepEqual(detail.segments, [{ text: 'Q: question 2\nA: ', train: false }, { text: 'aa', train: true }]);
+  await s.handle({ type: 'detail', line: 22, template: 'alpaca' });
+  assert.match(lastOf(inbox, 'detail').note, /Line 22: not valid JSON/);
+  s.dispose();
+
+  const bare = session(null);
+  await bare.s.open();
+  await bare.s.handle({ type: 'detail', line: 3, template: 'alpaca' });
+  assert.equal(lastOf(bare.inbox, 'detail').segments, null);
+  assert.equal(lastOf(bare.inbox, 'detail').note, 'no renderer');
+  bare.s.dispose();
+});
+
+test('greet replays the latest state for a reloaded webview', async () => {
+  const { s, inbox } = session();
+  await s.open();
+  inbox.length = 0;
+  s.greet(123);
+  assert.deepEqual(inbox.map((m) => m.type).sort(), ['indexProgress', 'indexed', 'init', 'stats', 'view'].sort());
+  const init = lastOf(inbox, 'init');
+  assert.deepEqual(init.tokens, { available: false, reason: 'no model' });
+  s.dispose();
+});
+
+test('a model folder supplies the chat template; tokens stay off with the reason', async () => {
+  const model = join(dir, 'model');
+  mkdirSync(model);
+  writeFileSync(join(model, 'tokenizer_config.json'), JSON.stringify({ chat_template: '{{ messages }}', bos_token: { content: '<s>' }, eos_token: '</s>' }));
+  const loaded = await loadPreviewModel(model);
+  assert.equal(loaded.chatTemplate, '{{ messages }}');
+  assert.equal(loaded.bosToken, '<s>');
+  assert.equal(loaded.eosToken, '</s>');
+  const { s, inbox } = session();
+  await s.open();
+  await s.setModel(loaded);
+  const message = lastOf(inbox, 'model');
+  assert.deepEqual(message.templates, ['alpaca', 'chat']);
+  assert.deepEqual(message.tokens, { available: false, reason: TOKENIZER_MISSING });
+  await assert.rejects(loadPreviewModel(dir), /no tokenizer_config.json/);
+  s.dispose();
+});
+
+test('a second search replaces the first without mixing their matches', async () => {
+  const { s, inbox } = session();
+  await s.open();
+  const first = s.handle({ type: 'search', query: 'question' });
+  const second = s.handle({ type: 'search', query: 'needle' });
+  await Promise.all([first, second]);
+  const views = inbox.filter((m) => m.type === 'view');
+  const final = views.at(-1);
+  assert.ok(final?.type === 'view');
+  assert.equal(final.query, 'needle');
+  assert.equal(final.total, 6);
+  assert.ok(!views.some((v) => v.type === 'view' && v.query === 'question' && v.complete), 'the replaced search never completes');
+  s.dispose();
+});
+
+test('with a model that counts tokens, statistics switch to tokens of the rendered training text', async () => {
+  const render: RenderSegments = (record) => (record.format === 'alpaca' ? [{ text: record.instruction, train: false }, { text: record.output, train: true }] : []);
+  const { s, inbox } = session(render);
+  await s.open();
+  // A stand-in tokenizer: one token per whitespace-separated word, plus one per 'a'.
+  const countTokens = (text: string): number => text.split(/\s+/).filter(Boolean).length + (text.match(/a/g)?.length ?? 0);
+  await s.setModel({ name: 'tiny', countTokens });
+  assert.deepEqual(lastOf(inbox, 'model').tokens, { available: true, model: 'tiny' });
+  const stats = lastOf(inbox, 'stats');
+  assert.equal(stats.unit, 'tokens');
+  assert.equal(stats.complete, true);
+  const expected = Array.from({ length: 300 }, (_, i) => countTokens(`question ${i}${i % 50 === 7 ? ' Needle' : ''}${'a'.repeat(i % 40)}`));
+  assert.equal(stats.stats?.max, Math.max(...expected));
+  assert.equal(stats.stats?.min, Math.min(...expected));
+  // Asking for characters again goes back to characters.
+  await s.handle({ type: 'stats', unit: 'chars' });
+  assert.equal(lastOf(inbox, 'stats').unit, 'chars');
+  s.dispose();
+});
+
+test('dispose cancels a running statistics pass', async () => {
+  const { s, inbox } = session();
+  const opening = s.open();
+  s.dispose();
+  await opening;
+  assert.equal(inbox.filter((m) => m.type === 'stats' && m.complete).length, 0);
+});
