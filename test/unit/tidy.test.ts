@@ -1,8 +1,9 @@
 // Tidy: keeps the architecture invariants of ARCHITECTURE.md true as the code grows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { builtinModules } from 'node:module';
 
 function sourceFiles(dir: string): string[] {
@@ -50,11 +51,50 @@ test('webview/ never imports Node built-ins or native/ runtime code', () => {
   }
 });
 
-test('extension/ never reaches onnxruntime-node or native/engine', () => {
-  for (const file of sourceFiles('extension')) {
-    for (const spec of importsOf(readFileSync(file, 'utf8'))) {
-      assert.ok(!spec.includes('onnxruntime-node'), `${file} imports onnxruntime-node; only the worker may load it`);
-      assert.ok(!/native\/engine(\/|$)/.test(spec), `${file} imports ${spec}; the host never loads the engine`);
-    }
+/** Resolves a relative import to its .ts file (or folder index), as esbuild would; undefined for packages. */
+function resolveRelative(from: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  const base = resolve(dirname(from), spec);
+  for (const candidate of [base, `${base}.ts`, `${base}.mts`, join(base, 'index.ts')]) {
+    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
   }
+  return undefined;
+}
+
+/** Every chain of imports from `roots` that ends in a forbidden module, as "a → b → c" strings. */
+export function forbiddenChains(roots: string[], forbidden: (spec: string, resolved: string | undefined) => boolean): string[] {
+  const chains: string[] = [];
+  const seen = new Set<string>();
+  const visit = (file: string, path: string[]) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of importsOf(readFileSync(file, 'utf8'))) {
+      const target = resolveRelative(file, spec);
+      const chain = [...path, relative(process.cwd(), target ?? spec) || spec];
+      if (forbidden(spec, target)) chains.push(chain.join(' → '));
+      else if (target) visit(target, chain);
+    }
+  };
+  for (const root of roots) visit(resolve(root), [relative(process.cwd(), resolve(root))]);
+  return chains;
+}
+
+const reachesEngine = (spec: string, resolved: string | undefined) =>
+  spec.includes('onnxruntime-node') || (resolved !== undefined && /native\/engine\//.test(resolved.split('\\').join('/')));
+
+test('forbiddenChains follows relative imports transitively (so the rule below can fail)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidy-'));
+  writeFileSync(join(dir, 'host.ts'), "import { helper } from './helper';\n");
+  mkdirSync(join(dir, 'lib'));
+  writeFileSync(join(dir, 'helper.ts'), "export * from './lib';\n");
+  writeFileSync(join(dir, 'lib', 'index.ts'), "import * as ort from 'onnxruntime-node';\n");
+  const chains = forbiddenChains([join(dir, 'host.ts')], reachesEngine);
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(chains.length, 1);
+  assert.match(chains[0], /host\.ts → .*helper\.ts → .*lib\/index\.ts → onnxruntime-node$/);
+});
+
+test('extension/ never reaches onnxruntime-node or native/engine, directly or through what it imports', () => {
+  const chains = forbiddenChains(sourceFiles('extension'), reachesEngine);
+  assert.deepEqual(chains, [], `the extension host must never load the engine (the worker does):\n${chains.join('\n')}`);
 });
