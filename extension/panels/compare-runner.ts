@@ -1,0 +1,79 @@
+// Runs `lora-studio generate --json` as a child process for one side of the compare view and turns its NDJSON
+// output into token / done events (no vscode; tested with a stand-in script). The generation never runs in the
+// extension host: the CLI loads onnxruntime, the host only reads lines.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { GenerateSettings } from '../../webview/protocol';
+
+/** The lines `lora-studio generate --json` prints (one JSON object per line). */
+export type GenerateLine =
+  | { type: 'token'; text: string }
+  | { type: 'done'; tokens: number; seconds: number; tokens_per_s: number; memory_mb?: number }
+  | { type: 'error'; message: string };
+
+export function parseGenerateLine(line: string): GenerateLine | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v.type === 'token' && typeof v.text === 'string') return { type: 'token', text: v.text };
+  if (v.type === 'done' && typeof v.tokens === 'number' && typeof v.seconds === 'number') {
+    const tps = typeof v.tokens_per_s === 'number' ? v.tokens_per_s : v.seconds > 0 ? v.tokens / v.seconds : 0;
+    return { type: 'done', tokens: v.tokens, seconds: v.seconds, tokens_per_s: tps, ...(typeof v.memory_mb === 'number' ? { memory_mb: v.memory_mb } : {}) };
+  }
+  if (v.type === 'error' && typeof v.message === 'string') return { type: 'error', message: v.message };
+  return undefined;
+}
+
+export function generateArgs(cli: string, request: { model: string; adapter?: string; prompt: string; settings: GenerateSettings }): string[] {
+  const s = request.settings;
+  return [cli, 'generate', '--model', request.model, ...(request.adapter ? ['--adapter', request.adapter] : []), '--prompt', request.prompt,
+    '--max-new-tokens', String(s.maxNewTokens), '--temperature', String(s.temperature), '--top-p', String(s.topP), '--seed', String(s.seed), '--json'];
+}
+
+export interface RunGenerateOptions {
+  /** Node executable; in VS Code the Electron binary run as Node (ELECTRON_RUN_AS_NODE=1). */
+  node: string;
+  args: string[];
+  onLine: (line: GenerateLine) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one generation; resolves when the process exits. A non-zero exit without an `error` line rejects with the
+ * end of stderr (the CLI prints UserErrors there). Aborting kills the child.
+ */
+export function runGenerate(options: RunGenerateOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(options.node, options.args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    let stderr = '';
+    let reported = false;
+    const onAbort = () => child.kill();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+      const parsed = parseGenerateLine(line);
+      if (!parsed) return;
+      if (parsed.type === 'error') reported = true;
+      options.onLine(parsed);
+    });
+    child.on('error', (error) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (options.signal?.aborted) return reject(new Error('cancelled'));
+      if (code === 0 || reported) return resolve();
+      const message = stderr.trim().split('\n').slice(-5).join('\n') || `exited with code ${code}`;
+      reject(new Error(message.replace(/^lora-studio: /, '')));
+    });
+  });
+}

@@ -1,0 +1,112 @@
+// Host side of a run's dashboard: one panel per run folder. On every `ready` (first open, reload, re-shown
+// webview) it sends the state rebuilt from the run folder, then forwards the run's live WorkerEvents. Runs driven
+// from elsewhere (the CLI in a terminal) are followed by watching status.json and metrics.jsonl.
+import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { readMetrics, runPaths } from '../../native/train/run-dir';
+import { isDashboardWebviewMessage, type DashboardHostMessage, type DashboardWebviewMessage } from '../../webview/protocol';
+import { dashboardInit, siblingRuns, workerAlive } from './dashboard-data';
+import type { PanelContext } from './panel-context';
+import { webviewHtml, webviewOptions } from './webview-html';
+
+const panels = new Map<string, DashboardPanel>();
+
+/** Opens (or reveals) the dashboard of a run folder. */
+export function openDashboard(ctx: PanelContext, runDir: string): void {
+  const existing = panels.get(runDir);
+  if (existing) {
+    existing.reveal();
+    return;
+  }
+  panels.set(runDir, new DashboardPanel(ctx, runDir));
+}
+
+class DashboardPanel {
+  private readonly panel: vscode.WebviewPanel;
+  private readonly disposables: vscode.Disposable[] = [];
+  private lastEventAt = 0;
+  private refreshTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ctx: PanelContext, private readonly runDir: string) {
+    this.panel = vscode.window.createWebviewPanel('loraStudio.dashboard', `Run ${basename(runDir)}`, vscode.ViewColumn.Active,
+      { ...webviewOptions(ctx.extensionUri), retainContextWhenHidden: false });
+    this.panel.webview.html = webviewHtml(this.panel.webview, ctx.extensionUri, {
+      entry: 'dashboard', title: `Run ${basename(runDir)}`, css: ['common.css', 'dashboard.css'], distCss: ['uPlot.min.css'],
+    });
+    this.disposables.push(
+      this.panel.webview.onDidReceiveMessage((message: unknown) => {
+        if (!isDashboardWebviewMessage(message)) return;
+        this.route(message).catch((error: unknown) => void vscode.window.showErrorMessage(error instanceof Error ? error.message : String(error)));
+      }),
+      this.panel.onDidDispose(() => this.dispose()),
+      ctx.onRunEvent(runDir, (event) => {
+        this.lastEventAt = Date.now();
+        this.post({ type: 'event', event });
+      }),
+    );
+    // Files change on every step; re-read them only when no live event explained the change (a CLI run, a worker
+    // that is not attached), at most twice a second.
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runDir), '{status.json,metrics.jsonl}'));
+    const changed = () => {
+      if (Date.now() - this.lastEventAt < 2000) return;
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = setTimeout(() => this.sendInit(), 500);
+    };
+    this.disposables.push(watcher, watcher.onDidChange(changed), watcher.onDidCreate(changed));
+  }
+
+  reveal(): void {
+    this.panel.reveal();
+  }
+
+  dispose(): void {
+    panels.delete(this.runDir);
+    clearTimeout(this.refreshTimer);
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+
+  private post(message: DashboardHostMessage): void {
+    void this.panel.webview.postMessage(message);
+  }
+
+  private live(): boolean {
+    return this.ctx.isRunLive?.(this.runDir) ?? workerAlive(this.runDir);
+  }
+
+  private sendInit(): void {
+    this.post(dashboardInit(this.runDir, this.live(), siblingRuns(this.runDir)));
+  }
+
+  private async route(message: DashboardWebviewMessage): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.sendInit();
+        return;
+      case 'stop':
+        await this.ctx.stopRun(this.runDir);
+        return;
+      case 'resume':
+        if (!vscode.workspace.isTrusted) throw new Error('training is disabled in an untrusted workspace — trust this folder to resume');
+        await this.ctx.resumeRun(this.runDir);
+        this.sendInit();
+        return;
+      case 'openFolder':
+        await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(this.runDir));
+        return;
+      case 'showLog': {
+        const log = runPaths(this.runDir).log;
+        if (existsSync(log)) await vscode.window.showTextDocument(vscode.Uri.file(log), { preview: true });
+        else this.ctx.log.show?.(true);
+        return;
+      }
+      case 'overlay': {
+        // Only runs the view offered: the webview cannot make the host read arbitrary paths.
+        const run = siblingRuns(this.runDir).find((r) => r.runDir === message.runDir);
+        if (run) this.post({ type: 'overlay', run, metrics: readMetrics(run.runDir) });
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,25 @@
+// Tests of webview/training-panel/describe.ts: the panel's one-line summaries.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeDataset, describeDevice, describeTokens, memoryParts } from '../../../../webview/training-panel/describe';
+
+test('dataset lines: checking, clean, with errors', () => {
+  assert.equal(describeDataset(undefined), '');
+  assert.equal(describeDataset({ path: '/d', label: 'd' }), 'checking…');
+  assert.equal(describeDataset({ path: '/d', label: 'd', format: 'alpaca', records: 1234, errors: 0 }), 'alpaca · 1,234 records · no errors');
+  assert.equal(describeDataset({ path: '/d', label: 'd', format: 'chat', records: 1, errors: 2, firstError: 'line 3: "messages" must be an array' }),
+    'chat · 1 record · 2 errors (line 3: "messages" must be an array)');
+});
+
+test('token statistics say how many records will be truncated', () => {
+  const tokens = { count: 10, min: 5, median: 120.4, p95: 410, max: 900, overLimit: 12, limit: 512 };
+  assert.equal(describeTokens({ path: '/d', label: 'd', tokens }), 'tokens per record: median 120 · p95 410 · max 900 · 12 longer than 512 (truncated)');
+  assert.match(describeTokens({ path: '/d', label: 'd', tokens: { ...tokens, overLimit: 0 } }), /all fit in 512$/);
+});
+
+test('device and memory parts', () => {
+  assert.equal(describeDevice({ id: 'cuda:0', label: 'H100 (cuda:0)', freeBytes: 2 * 2 ** 30, totalBytes: 4 * 2 ** 30 }), 'H100 (cuda:0) · 2.0 GiB free of 4.0 GiB');
+  assert.equal(describeDevice({ id: 'cpu', label: 'CPU' }), 'CPU');
+  const parts = memoryParts({ weights: 1, lora: 2, optimizer: 3, activations: 4, total: 10 });
+  assert.equal(parts.reduce((a, p) => a + p.bytes, 0), 10);
+});

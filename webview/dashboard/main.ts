@@ -1,0 +1,205 @@
+// Run dashboard (webview entry): header with state, phase message, progress and ETA, the run's buttons, and the
+// charts (loss raw/smoothed/eval with overlays of past runs, learning rate, grad norm, tokens/s, memory).
+// Everything drawn is derived from DashboardState, which the host rebuilds from the run folder on every `init`.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import { h, vscodeApi } from '../shared/dom';
+import { isDashboardHostMessage, type DashboardHostMessage, type DashboardWebviewMessage, type RunRef } from '../protocol';
+import { applyEvent, chartTables, progressOf, stateFromInit, type DashboardState } from './run-state';
+import { Chart, formats, themeColor, type ChartSpec } from './charts';
+
+interface ViewState {
+  log: boolean;
+  smoothing: number;
+}
+
+const api = vscodeApi<DashboardWebviewMessage, ViewState>();
+const post = (m: DashboardWebviewMessage): void => api.postMessage(m);
+const view: ViewState = api.getState() ?? { log: false, smoothing: 0.6 };
+/** ~2 points per bucket: enough for any panel width, small enough to redraw every step. */
+const BUCKETS = 1000;
+
+let state: DashboardState | undefined;
+let history: RunRef[] = [];
+
+const app = document.getElementById('app') as HTMLElement;
+const title = h('h1', '', 'Run');
+const badge = h('span', 'badge');
+const message = h('p', 'message');
+message.setAttribute('role', 'status');
+message.setAttribute('aria-live', 'polite');
+const progress = document.createElement('vscode-progress-bar');
+progress.max = 1;
+progress.ariaLabel = 'Training progress';
+const progressText = h('span', 'progress-text');
+
+function button(label: string, onClick: () => void, secondary = true) {
+  const b = document.createElement('vscode-button');
+  b.textContent = label;
+  b.secondary = secondary;
+  b.addEventListener('click', onClick);
+  return b;
+}
+const stop = button('Stop', () => {
+  stop.disabled = true;
+  post({ type: 'stop' });
+}, false);
+const resume = button('Resume', () => post({ type: 'resume' }), false);
+const openFolder = button('Open folder', () => post({ type: 'openFolder' }));
+const showLog = button('Show log', () => post({ type: 'showLog' }));
+
+const logToggle = document.createElement('vscode-checkbox');
+logToggle.label = 'Log scale';
+logToggle.checked = view.log;
+logToggle.addEventListener('change', () => {
+  view.log = logToggle.checked;
+  api.setState(view);
+  draw();
+});
+const smoothing = document.createElement('vscode-single-select');
+smoothing.setAttribute('aria-label', 'Smoothing');
+for (const [value, label] of [['0', 'no smoothing'], ['0.6', 'smoothing 0.6'], ['0.9', 'smoothing 0.9'], ['0.97', 'smoothing 0.97']]) {
+  const o = document.createElement('vscode-option');
+  o.value = value;
+  o.textContent = label;
+  smoothing.append(o);
+}
+smoothing.value = String(view.smoothing);
+smoothing.addEventListener('change', () => {
+  view.smoothing = Number(smoothing.value);
+  api.setState(view);
+  draw();
+});
+const overlay = document.createElement('vscode-single-select');
+overlay.setAttribute('aria-label', 'Overlay a past run');
+overlay.addEventListener('change', () => {
+  if (overlay.value) post({ type: 'overlay', runDir: overlay.value });
+});
+
+const lossChart = new Chart('Loss');
+const lrChart = new Chart('Learning rate');
+const gradChart = new Chart('Gradient norm');
+const speedChart = new Chart('Tokens per second');
+const memoryChart = new Chart('Memory (MiB)');
+
+app.append(
+  h('header', 'head', h('div', 'title-row', title, badge), message,
+    h('div', 'progress-row', progress, progressText),
+    h('div', 'actions', stop, resume, openFolder, showLog, h('span', 'spacer'), smoothing, logToggle, overlay)),
+  lossChart.element,
+  h('div', 'small-charts', lrChart.element, gradChart.element, speedChart.element, memoryChart.element),
+);
+
+const duration = (s: number): string => {
+  const t = Math.round(s);
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m ${String(t % 60).padStart(2, '0')}s`;
+  return `${Math.floor(t / 3600)}h ${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
+};
+
+const OVERLAY_COLORS = ['--vscode-charts-purple', '--vscode-charts-green', '--vscode-charts-yellow', '--vscode-charts-red'];
+
+function draw(): void {
+  if (!state) return;
+  title.textContent = state.name;
+  badge.textContent = state.state;
+  badge.dataset.state = state.state;
+  message.textContent = state.message ?? '';
+  const p = progressOf(state);
+  progress.value = p.fraction;
+  progress.indeterminate = state.live && state.metrics.length === 0;
+  progressText.textContent = state.totalSteps > 0
+    ? `step ${state.step.toLocaleString('en-US')} / ${state.totalSteps.toLocaleString('en-US')} · elapsed ${duration(p.elapsedS)}${p.etaS !== undefined ? ` · ETA ${duration(p.etaS)}` : ''}`
+    : '';
+  stop.hidden = !state.live;
+  stop.disabled = false;
+  resume.hidden = !state.canResume;
+
+  const tables = chartTables(state, BUCKETS, view.smoothing);
+  const blue = themeColor('--vscode-charts-blue', '#3794ff');
+  const orange = themeColor('--vscode-charts-orange', '#d18616');
+  const waiting = state.metrics.length === 0 ? (state.message ?? 'waiting for the first step…') : 'no values';
+  const lossSpec: ChartSpec = {
+    title: 'Loss', height: 280, log: view.log, format: formats.loss,
+    series: [
+      { label: 'train loss', color: blue, width: 1, alpha: view.smoothing > 0 ? 0.35 : 1 },
+      { label: `smoothed (${view.smoothing})`, color: blue, width: 2 },
+      { label: 'eval loss', color: orange, width: 2, points: true, spanGaps: true },
+      ...tables.overlayNames.map((name, i) => ({ label: name, color: themeColor(OVERLAY_COLORS[i % OVERLAY_COLORS.length], '#888'), dash: [6, 4], spanGaps: true })),
+    ],
+  };
+  lossChart.update(lossSpec, tables.loss, waiting);
+  const small = (label: string, color: string, format: (v: number) => string, log = false, axisFormat?: (v: number) => string): ChartSpec =>
+    ({ title: label, height: 160, log, format, axisFormat, series: [{ label, color, width: 1.5 }] });
+  lrChart.update(small('lr', themeColor('--vscode-charts-green', '#89d185'), formats.lr, false, formats.lr), tables.lr, waiting);
+  gradChart.update(small('grad norm', themeColor('--vscode-charts-red', '#f14c4c'), formats.plain, view.log), tables.gradNorm, waiting);
+  speedChart.update(small('tokens/s', themeColor('--vscode-charts-purple', '#b180d7'), formats.plain), tables.tokensPerS, waiting);
+  memoryChart.update(small('MiB', themeColor('--vscode-charts-yellow', '#cca700'), formats.plain), tables.memoryMb, waiting);
+}
+
+/** Live steps can arrive many times a second: draw at most once per animation frame. */
+let frame = 0;
+function schedule(): void {
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    draw();
+  });
+}
+
+function fillOverlayOptions(): void {
+  const options = [{ value: '', label: 'Compare with…' }, ...history.filter((r) => r.runDir !== state?.runDir && !state?.overlays.has(r.runDir)).map((r) => ({ value: r.runDir, label: r.name }))];
+  overlay.replaceChildren(...options.map((o) => {
+    const el = document.createElement('vscode-option');
+    el.value = o.value;
+    el.textContent = o.label;
+    return el;
+  }));
+  overlay.value = '';
+  overlay.hidden = options.length <= 1;
+}
+
+function onMessage(m: DashboardHostMessage): void {
+  switch (m.type) {
+    case 'init': {
+      const overlays = state?.runDir === m.runDir ? state.overlays : new Map();
+      state = stateFromInit(m);
+      state.overlays = overlays;
+      history = m.history;
+      fillOverlayOptions();
+      draw();
+      return;
+    }
+    case 'event':
+      if (!state) return;
+      applyEvent(state, m.event);
+      schedule();
+      return;
+    case 'state':
+      if (!state) return;
+      state.state = m.state;
+      state.live = m.live;
+      state.canResume = m.canResume;
+      if (m.message !== undefined) state.message = m.message;
+      schedule();
+      return;
+    case 'overlay':
+      if (!state) return;
+      state.overlays.set(m.run.runDir, { run: m.run, metrics: m.metrics });
+      fillOverlayOptions();
+      draw();
+      return;
+  }
+}
+
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
+  if (isDashboardHostMessage(event.data)) onMessage(event.data);
+});
+const charts = [lossChart, lrChart, gradChart, speedChart, memoryChart];
+new ResizeObserver(() => charts.forEach((c) => c.resize())).observe(app);
+// VS Code switches themes by changing body classes: recolor the charts then.
+new MutationObserver(() => draw()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+post({ type: 'ready' });

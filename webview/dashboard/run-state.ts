@@ -1,0 +1,157 @@
+// The dashboard's model of one run (pure): built from the host's `init` (the run folder's files) and advanced by
+// live WorkerEvents, then turned into chart tables. Because `init` carries metrics.jsonl whole, a reloaded window
+// redraws the same charts; events only append.
+import type { MetricRecord, WorkerEvent } from '../../native/protocol';
+import type { DashboardHostMessage, RunRef, RunStateName } from '../protocol';
+import { alignSeries, downsampleIndices, emaSmooth, pick, type Column } from './downsample';
+
+type InitMessage = Extract<DashboardHostMessage, { type: 'init' }>;
+
+export interface DashboardState {
+  runDir: string;
+  name: string;
+  state: RunStateName;
+  live: boolean;
+  canResume: boolean;
+  step: number;
+  totalSteps: number;
+  /** The latest phase or status line ("tokenizing 12,345 records…"), shown until steps arrive and in the header. */
+  message?: string;
+  metrics: MetricRecord[];
+  evals: Map<number, number>;
+  overlays: Map<string, { run: RunRef; metrics: MetricRecord[] }>;
+}
+
+export function stateFromInit(init: InitMessage): DashboardState {
+  const state: DashboardState = {
+    runDir: init.runDir, name: init.name, state: init.state, live: init.live, canResume: init.canResume,
+    step: init.step, totalSteps: init.totalSteps, message: init.message, metrics: [], evals: new Map(), overlays: new Map(),
+  };
+  for (const m of init.metrics) addMetric(state, m);
+  for (const e of init.evals) state.evals.set(e.step, e.eval_loss);
+  const last = state.metrics[state.metrics.length - 1];
+  if (last && last.step > state.step) state.step = last.step;
+  return state;
+}
+
+/** Appends a step record; a step at or before the last one (a resumed run redoing steps) replaces the tail. */
+function addMetric(state: DashboardState, record: MetricRecord): void {
+  const metrics = state.metrics;
+  while (metrics.length > 0 && metrics[metrics.length - 1].step >= record.step) metrics.pop();
+  metrics.push(record);
+  if (record.eval_loss !== undefined) state.evals.set(record.step, record.eval_loss);
+}
+
+export function applyEvent(state: DashboardState, event: WorkerEvent): void {
+  switch (event.type) {
+    case 'start':
+      state.state = 'running';
+      state.live = true;
+      state.canResume = false;
+      state.totalSteps = event.total_steps;
+      state.step = event.resumed_from_step;
+      // Steps after the checkpoint are trained again: drop them so the curve does not fold back on itself.
+      state.metrics = state.metrics.filter((m) => m.step <= event.resumed_from_step);
+      for (const step of [...state.evals.keys()]) if (step > event.resumed_from_step) state.evals.delete(step);
+      state.message = event.resumed_from_step > 0 ? `resuming at step ${event.resumed_from_step} of ${event.total_steps}` : `starting: ${event.total_steps} steps`;
+      return;
+    case 'status':
+      state.state = 'running';
+      state.live = true;
+      state.message = event.message;
+      return;
+    case 'step':
+      state.state = 'running';
+      state.live = true;
+      addMetric(state, event);
+      state.step = event.step;
+      state.totalSteps = event.total_steps;
+      return;
+    case 'eval':
+      state.evals.set(event.step, event.eval_loss);
+      return;
+    case 'checkpoint':
+      state.message = `checkpoint saved at step ${event.step}`;
+      return;
+    case 'done':
+      state.state = event.reason;
+      state.live = false;
+      state.canResume = event.reason === 'stopped';
+      state.step = event.step;
+      state.message = event.reason === 'completed' ? `completed after ${event.step} steps` : `stopped at step ${event.step}`;
+      return;
+    case 'error':
+      state.state = 'failed';
+      state.live = false;
+      state.message = event.message;
+      return;
+  }
+}
+
+export interface Progress {
+  fraction: number;
+  elapsedS: number;
+  /** Seconds left at the pace of the steps done in this attempt, or undefined before two steps. */
+  etaS?: number;
+}
+
+export function progressOf(state: DashboardState): Progress {
+  const fraction = state.totalSteps > 0 ? Math.min(1, state.step / state.totalSteps) : 0;
+  const last = state.metrics[state.metrics.length - 1];
+  const first = state.metrics[0];
+  const elapsedS = last?.elapsed_s ?? 0;
+  let etaS: number | undefined;
+  if (last && first && last.step > first.step && state.totalSteps > last.step) {
+    const perStep = (last.elapsed_s - first.elapsed_s) / (last.step - first.step);
+    if (perStep > 0) etaS = perStep * (state.totalSteps - last.step);
+  }
+  return { fraction, elapsedS, etaS: state.live ? etaS : undefined };
+}
+
+export type ChartTable = [number[], ...Column[]];
+
+export interface ChartTables {
+  /** steps, raw loss, smoothed loss, eval loss, then one smoothed loss per overlay (in `overlayNames` order). */
+  loss: ChartTable;
+  overlayNames: string[];
+  lr: ChartTable;
+  gradNorm: ChartTable;
+  tokensPerS: ChartTable;
+  memoryMb: ChartTable;
+}
+
+/** One downsampled [steps, …columns] table of this run's metric fields. */
+function table(metrics: readonly MetricRecord[], fields: readonly (keyof MetricRecord)[], buckets: number): ChartTable {
+  const columns = fields.map((f) => metrics.map((m) => (typeof m[f] === 'number' ? (m[f] as number) : null)));
+  const keep = downsampleIndices(columns, metrics.length, buckets);
+  return [pick(metrics.map((m) => m.step), keep), ...columns.map((c) => pick(c, keep))];
+}
+
+/** Chart tables of the run (and its overlays), at most about 2 × buckets points per series. */
+export function chartTables(state: DashboardState, buckets: number, smoothing: number): ChartTables {
+  const steps = state.metrics.map((m) => m.step);
+  const raw = state.metrics.map((m) => m.loss);
+  const smooth = emaSmooth(raw, smoothing);
+  const keep = downsampleIndices([raw], raw.length, buckets);
+  const evalSteps = [...state.evals.keys()].sort((a, b) => a - b);
+  const overlays = [...state.overlays.values()];
+  const overlaySeries = overlays.map(({ metrics }) => {
+    const ys = emaSmooth(metrics.map((m) => m.loss), smoothing);
+    const k = downsampleIndices([ys], ys.length, buckets);
+    return { x: pick(metrics.map((m) => m.step), k), y: pick(ys, k) };
+  });
+  const [xs, rawCol, smoothCol, ...rest] = alignSeries([
+    { x: pick(steps, keep), y: pick(raw, keep) },
+    { x: pick(steps, keep), y: pick(smooth, keep) },
+    { x: evalSteps, y: evalSteps.map((s) => state.evals.get(s) as number) },
+    ...overlaySeries,
+  ]);
+  return {
+    loss: [xs, rawCol, smoothCol, ...rest],
+    overlayNames: overlays.map((o) => o.run.name),
+    lr: table(state.metrics, ['lr'], buckets),
+    gradNorm: table(state.metrics, ['grad_norm'], buckets),
+    tokensPerS: table(state.metrics, ['tokens_per_s'], buckets),
+    memoryMb: table(state.metrics, ['memory_mb'], buckets),
+  };
+}

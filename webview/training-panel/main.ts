@@ -1,0 +1,337 @@
+// Start LoRA Training panel (webview entry): the form, the target-module editor and the live estimates. The form
+// state is kept with setState so a hidden or reloaded panel comes back as it was; the host does file work.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-collapsible/index.js';
+import type { RunConfig } from '../../native/protocol';
+import { h, vscodeApi } from '../shared/dom';
+import { isTrainingHostMessage, type DatasetInfo, type DeviceInfo, type FieldProblem, type ModelInfo, type TrainingHostMessage, type TrainingWebviewMessage } from '../protocol';
+import { checkField, selectField, setOptions, textField, type Field } from './fields';
+import { formFromConfig, problemsByField, validateForm, type FormValues } from './form';
+import { describeDataset, describeDevice, describeModel, describeTokens } from './describe';
+import { deviceFor, panelEstimate } from './targets';
+import { TargetEditor, renderEstimate } from './sections';
+
+interface SavedState {
+  form: FormValues;
+  touched: string[];
+}
+
+const api = vscodeApi<TrainingWebviewMessage, SavedState>();
+const post = (m: TrainingWebviewMessage): void => api.postMessage(m);
+const saved = api.getState();
+
+let form: FormValues = saved?.form ?? formFromConfig({});
+const touched = new Set<string>(saved?.touched ?? []);
+let showAll = false;
+let model: ModelInfo | null = null;
+let datasets: DatasetInfo[] = [];
+let devices: DeviceInfo[] = [];
+let resume: { runDir: string; step: number } | undefined;
+let hostProblems: FieldProblem[] = [];
+/** The last host notice (preset loaded, run started, an error) shown beside Start when there are no problems. */
+let notice = '';
+const fields = new Map<string, Field>();
+
+function set(key: keyof RunConfig, value: string | boolean | string[] | 'all-linear'): void {
+  (form as Record<string, unknown>)[key] = value;
+  touched.add(key);
+  hostProblems = hostProblems.filter((p) => p.field !== key);
+  api.setState({ form, touched: [...touched] });
+  if (key === 'model' && typeof value === 'string') requestModel(value);
+  if (key === 'data' || key === 'max_seq_len' || key === 'model') requestStats();
+  refresh();
+}
+
+function add<F extends Field>(field: F): F {
+  fields.set(field.key, field);
+  return field;
+}
+const text = (key: keyof RunConfig, label: string, help = '', extra: HTMLElement[] = []) =>
+  add(textField(key, label, help, (v) => set(key, v), extra));
+const check = (key: keyof RunConfig, label: string, help = '') => add(checkField(key, label, help, (v) => set(key, v)));
+const select = (key: keyof RunConfig, label: string, options: { value: string; label: string }[], help = '', extra: HTMLElement[] = []) =>
+  add(selectField(key, label, help, options, (v) => set(key, v), extra));
+
+function browseButton(field: 'model' | 'data' | 'eval_data' | 'out', label = 'Browse…'): HTMLElement {
+  const b = document.createElement('vscode-button');
+  b.secondary = true;
+  b.textContent = label;
+  b.addEventListener('click', () => post({ type: 'browse', field }));
+  return b;
+}
+
+// ---- layout ----------------------------------------------------------------------------------------------------
+const app = document.getElementById('app') as HTMLElement;
+const title = h('h1', '', 'Start LoRA Training');
+const resumeNote = h('p', 'note');
+const recent = document.createElement('vscode-single-select');
+recent.setAttribute('aria-label', 'Recent models');
+recent.addEventListener('change', () => {
+  if (recent.value) {
+    setValue('model', recent.value);
+    set('model', recent.value);
+  }
+});
+const modelField = text('model', 'Model folder', 'A local Hugging Face folder with config.json, tokenizer.json and *.safetensors', [browseButton('model'), recent]);
+const modelInfo = h('div', 'info');
+modelField.row.append(modelInfo);
+const dataField = select('data', 'Training data', [], 'Any *.jsonl in the workspace (alpaca or chat records)', [browseButton('data')]);
+const dataInfo = h('div', 'info');
+const tokenInfo = h('div', 'info');
+const showProblems = document.createElement('vscode-button');
+showProblems.secondary = true;
+showProblems.textContent = 'Show problems';
+showProblems.hidden = true;
+showProblems.addEventListener('click', () => typeof form.data === 'string' && post({ type: 'openDataset', path: form.data }));
+dataField.row.append(h('div', 'info-row', dataInfo, showProblems), tokenInfo);
+const evalField = select('eval_data', 'Evaluation data', [], 'A separate *.jsonl, or none and hold out a fraction below', [browseButton('eval_data')]);
+const splitField = text('eval_split', 'Eval split', 'Fraction of training records held out for evaluation (0 = none)');
+
+const methodField = select('method', 'Method', [{ value: 'lora', label: 'LoRA' }]);
+const rField = text('r', 'Rank (r)', 'Typical 8–64');
+const alphaField = text('lora_alpha', 'lora_alpha', 'Scaling α/r (rsLoRA: α/√r); commonly 2 × r');
+const dropoutField = text('lora_dropout', 'lora_dropout', 'Dropout on the LoRA input');
+const rsField = check('use_rslora', 'rsLoRA', 'Rank-stabilized scaling α/√r (Kalajdzievski 2023)');
+const plusField = text('loraplus_lr_ratio', 'LoRA+ ratio', 'Learning rate of B = ratio × learning rate; 1 = plain LoRA, LoRA+ suggests 16');
+const targets = new TargetEditor((modules) => set('target_modules', modules));
+const targetProblem = h('div', 'problem');
+targetProblem.setAttribute('aria-live', 'polite');
+const estimateBox = h('section', 'estimate');
+estimateBox.setAttribute('aria-live', 'polite');
+estimateBox.setAttribute('aria-label', 'Estimates');
+
+const hyper = [
+  text('learning_rate', 'Learning rate', 'LoRA commonly uses 1e-4 to 3e-4'),
+  text('num_epochs', 'Epochs'),
+  text('max_steps', 'Max steps', 'Optional; when set it bounds the run instead of epochs'),
+  text('micro_batch_size', 'Micro-batch size', 'Lower it if memory runs out'),
+  text('gradient_accumulation_steps', 'Gradient accumulation', 'Effective batch = micro-batch × accumulation'),
+  text('max_seq_len', 'Max length (tokens)', 'Longer records are truncated'),
+  text('warmup_steps', 'Warmup steps'),
+];
+const advanced = [
+  select('lr_scheduler_type', 'LR schedule', ['linear', 'cosine', 'constant'].map((v) => ({ value: v, label: v }))),
+  text('weight_decay', 'Weight decay'),
+  text('max_grad_norm', 'Max grad norm', '0 disables clipping'),
+  text('eval_every', 'Evaluate every (steps)', '0 = only at the end'),
+  text('save_every', 'Checkpoint every (steps)', '0 = only at the end'),
+  text('seed', 'Seed'),
+  check('train_on_prompt', 'Train on prompt', 'Also learn the prompt tokens (off: loss on the response only)'),
+  select('save_dtype', 'Adapter dtype', ['float32', 'bfloat16', 'float16'].map((v) => ({ value: v, label: v }))),
+];
+const refreshDevices = document.createElement('vscode-button');
+refreshDevices.secondary = true;
+refreshDevices.textContent = 'Refresh';
+refreshDevices.addEventListener('click', () => post({ type: 'refreshDevices' }));
+const deviceField = select('device', 'Device', [], '', [refreshDevices]);
+const outField = text('out', 'Output folder', 'The run folder: adapter, metrics, checkpoints', [browseButton('out')]);
+
+const startButton = document.createElement('vscode-button');
+startButton.textContent = 'Start training';
+startButton.addEventListener('click', start);
+const saveButton = document.createElement('vscode-button');
+saveButton.secondary = true;
+saveButton.textContent = 'Save preset…';
+saveButton.addEventListener('click', () => post({ type: 'savePreset', values: validateForm(form).config }));
+const loadButton = document.createElement('vscode-button');
+loadButton.secondary = true;
+loadButton.textContent = 'Load preset…';
+loadButton.addEventListener('click', () => post({ type: 'loadPreset' }));
+const summary = h('div', 'summary');
+summary.setAttribute('role', 'status');
+
+function section(heading: string, ...children: HTMLElement[]): HTMLElement {
+  return h('section', 'group', h('h2', '', heading), ...children);
+}
+const advancedBox = document.createElement('vscode-collapsible');
+advancedBox.heading = 'Advanced';
+advancedBox.append(h('div', 'grid', ...advanced.map((f) => f.row)));
+
+app.append(
+  title, resumeNote,
+  section('Model', modelField.row),
+  section('Data', dataField.row, h('div', 'grid', evalField.row, splitField.row)),
+  section('Method', h('div', 'grid', methodField.row, rField.row, alphaField.row, dropoutField.row, plusField.row, rsField.row),
+    h('h3', '', 'Target modules'), targets.element, targetProblem, estimateBox),
+  section('Training', h('div', 'grid', ...hyper.map((f) => f.row)), advancedBox),
+  section('Device and output', deviceField.row, outField.row),
+  h('div', 'actions', startButton, saveButton, loadButton, summary),
+);
+
+// ---- behaviour -------------------------------------------------------------------------------------------------
+function setValue(key: string, value: string): void {
+  const field = fields.get(key);
+  if (field && 'value' in field.control) field.control.value = value;
+}
+
+/** Puts the form's values into the controls (after init, a preset, or a restored state). */
+function fillControls(): void {
+  for (const [key, field] of fields) {
+    const value = (form as Record<string, unknown>)[key];
+    if (typeof value === 'boolean' && 'checked' in field.control) field.control.checked = value;
+    else if (typeof value === 'string' && 'value' in field.control) field.control.value = value;
+  }
+}
+
+let modelRequested = '';
+let modelTimer = 0;
+/** Inspects the folder once typing pauses (each keystroke would otherwise read a config.json). */
+function requestModel(dir: string): void {
+  const trimmed = dir.trim();
+  if (trimmed === modelRequested) return;
+  modelRequested = trimmed;
+  model = null;
+  modelInfo.textContent = trimmed ? 'inspecting…' : '';
+  modelInfo.className = 'info';
+  clearTimeout(modelTimer);
+  if (trimmed) modelTimer = window.setTimeout(() => post({ type: 'inspectModel', dir: trimmed }), 250);
+}
+
+let statsTimer = 0;
+function requestStats(): void {
+  clearTimeout(statsTimer);
+  statsTimer = window.setTimeout(() => {
+    const path = typeof form.data === 'string' ? form.data : '';
+    if (!path) return;
+    const maxSeqLen = Number(form.max_seq_len);
+    post({ type: 'datasetStats', path, model: model?.dir, maxSeqLen: Number.isInteger(maxSeqLen) && maxSeqLen > 0 ? maxSeqLen : 512 });
+  }, 300);
+}
+
+function datasetOptions(withNone: boolean): { value: string; label: string }[] {
+  const current = withNone ? form.eval_data : form.data;
+  const list = datasets.map((d) => ({ value: d.path, label: d.label }));
+  if (typeof current === 'string' && current && !list.some((o) => o.value === current)) list.unshift({ value: current, label: current });
+  return withNone ? [{ value: '', label: '(none)' }, ...list] : list;
+}
+
+function refresh(): void {
+  const { config, problems } = validateForm(form);
+  const byField = problemsByField([...problems, ...hostProblems]);
+  for (const [key, field] of fields) field.setProblems(showAll || touched.has(key) || hostProblems.some((p) => p.field === key) ? byField.get(key) : undefined);
+  const device = deviceFor(devices, config.device);
+  // No estimate from a default standing in for a value the user typed wrong.
+  const shapeBroken = ['r', 'micro_batch_size', 'max_seq_len'].some((f) => byField.has(f));
+  const estimate = model && !shapeBroken ? panelEstimate(model, config, device) : undefined;
+  targets.render(model, form.target_modules ?? [], estimate?.perModule);
+  const targetMessages = [...(byField.get('target_modules') ?? [])];
+  if (estimate?.unknownTargets.length) targetMessages.push(`not in this model: ${estimate.unknownTargets.join(', ')}`);
+  targetProblem.textContent = targetMessages.join(' · ');
+  renderEstimate(estimateBox, model, estimate);
+  const dataset = datasets.find((d) => d.path === form.data);
+  dataInfo.textContent = describeDataset(dataset);
+  showProblems.hidden = !dataset?.errors;
+  tokenInfo.textContent = model ? describeTokens(dataset) : dataset ? 'token statistics appear once a model is chosen' : '';
+  // Problems not tied to one field (untrusted workspace, …) are said next to the Start button.
+  const general = byField.get('config') ?? [];
+  const fieldCount = [...byField.keys()].filter((k) => k !== 'config').length;
+  if (showAll && (general.length > 0 || fieldCount > 0)) {
+    summary.textContent = [...general, ...(fieldCount > 0 ? [`${fieldCount} field${fieldCount === 1 ? '' : 's'} to fix`] : [])].join(' · ');
+  } else summary.textContent = notice;
+  const disabled = resume !== undefined;
+  for (const field of fields.values()) field.setDisabled(disabled);
+  targets.setDisabled(disabled);
+  saveButton.disabled = disabled;
+  loadButton.disabled = disabled;
+}
+
+function start(): void {
+  showAll = true;
+  const { config, problems } = validateForm(form);
+  refresh();
+  if (problems.length > 0 && !resume) {
+    // A problem inside the folded Advanced group must be seen: unfold it.
+    if (problems.some((p) => advanced.some((f) => f.key === p.field))) advancedBox.open = true;
+    const first = fields.get(problems[0].field);
+    first?.control.focus();
+    return;
+  }
+  startButton.disabled = true;
+  post({ type: 'start', values: config });
+}
+
+function onMessage(message: TrainingHostMessage): void {
+  switch (message.type) {
+    case 'init': {
+      if (!saved || message.resume) form = formFromConfig(message.values);
+      resume = message.resume;
+      devices = message.devices;
+      datasets = message.datasets;
+      setOptions(recent, [{ value: '', label: 'Recent…' }, ...message.recentModels.map((m) => ({ value: m, label: m }))], '');
+      recent.hidden = message.recentModels.length === 0;
+      setOptions(dataField.control, datasetOptions(false), String(form.data ?? ''));
+      setOptions(evalField.control, datasetOptions(true), String(form.eval_data ?? ''));
+      setOptions(deviceField.control, deviceOptions(), String(form.device ?? 'auto'));
+      if (resume) {
+        title.textContent = 'Resume LoRA Training';
+        resumeNote.textContent = `Resuming ${resume.runDir} from step ${resume.step}; the configuration is that of the run and cannot change.`;
+        startButton.textContent = 'Resume training';
+      }
+      fillControls();
+      if (typeof form.model === 'string' && form.model) requestModel(form.model);
+      requestStats();
+      break;
+    }
+    case 'model':
+      if (message.dir !== modelRequested) return; // an answer to an older request
+      model = message.info;
+      modelInfo.textContent = message.info ? describeModel(message.info) : (message.error ?? 'cannot read this model');
+      modelInfo.className = message.info ? 'info' : 'info error';
+      if (message.info && Array.isArray(form.target_modules) && form.target_modules.length === 0) form.target_modules = ['q_proj', 'v_proj'];
+      requestStats();
+      break;
+    case 'datasets':
+      datasets = message.datasets;
+      setOptions(dataField.control, datasetOptions(false), String(form.data ?? ''));
+      setOptions(evalField.control, datasetOptions(true), String(form.eval_data ?? ''));
+      break;
+    case 'dataset':
+      datasets = [...datasets.filter((d) => d.path !== message.dataset.path), message.dataset];
+      datasets.sort((a, b) => a.label.localeCompare(b.label));
+      break;
+    case 'devices':
+      devices = message.devices;
+      setOptions(deviceField.control, deviceOptions(), String(form.device ?? 'auto'));
+      break;
+    case 'path':
+      setValue(message.field, message.path);
+      if (message.field === 'data' || message.field === 'eval_data') {
+        if (!datasets.some((d) => d.path === message.path)) datasets.push({ path: message.path, label: message.path });
+        setOptions(message.field === 'data' ? dataField.control : evalField.control, datasetOptions(message.field === 'eval_data'), message.path);
+      }
+      set(message.field, message.path);
+      return;
+    case 'preset':
+      form = { ...formFromConfig({ ...validateForm(form).config, ...message.values }) };
+      fillControls();
+      if (typeof form.model === 'string') requestModel(form.model);
+      notice = `loaded ${message.path}`;
+      break;
+    case 'problems':
+      hostProblems = message.problems;
+      if (hostProblems.some((p) => advanced.some((f) => f.key === p.field))) advancedBox.open = true;
+      showAll = true;
+      startButton.disabled = false;
+      break;
+    case 'started':
+      startButton.disabled = false;
+      notice = `started: ${message.runDir}`;
+      break;
+    case 'error':
+      startButton.disabled = false;
+      notice = message.message;
+      break;
+  }
+  refresh();
+}
+
+function deviceOptions(): { value: string; label: string }[] {
+  const auto = deviceFor(devices, 'auto');
+  return [{ value: 'auto', label: `auto${auto ? ` (${auto.label})` : ''}` }, ...devices.map((d) => ({ value: d.id, label: describeDevice(d) }))];
+}
+
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
+  if (isTrainingHostMessage(event.data)) onMessage(event.data);
+});
+refresh();
+post({ type: 'ready' });
