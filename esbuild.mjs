@@ -6,6 +6,9 @@ import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'info' };
+// ESM entry points first: some packages' "main" is a UMD build whose dynamic require() esbuild cannot follow
+// (jsonc-parser's lib/umd), while their "module" build bundles cleanly.
+const nodeResolution = { mainFields: ['module', 'main'] };
 
 const webviewEntries = ['training-panel', 'dashboard', 'dataset-preview', 'compare']
   .map((name) => ({ in: `webview/${name}/main.ts`, out: name }))
@@ -19,6 +22,7 @@ const builds = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
+    ...nodeResolution,
     external: ['vscode', 'onnxruntime-node'],
   },
   {
@@ -31,6 +35,7 @@ const builds = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
+    ...nodeResolution,
     external: ['onnxruntime-node', 'vscode'],
     banner: { js: '#!/usr/bin/env node' },
   },

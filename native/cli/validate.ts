@@ -1,13 +1,59 @@
-// lora-studio validate — placeholder until its issue lands: it says so instead of pretending to work.
+// lora-studio validate FILE… [--json]: one line per problem (`file:line:column: error|warning: message`) and a summary;
+// exit 0 when no file has errors, 1 when one has, 2 on usage or I/O errors. --json prints one object per file, the
+// last line of stdout being the last file's report.
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors';
+import { validateFile, type ValidationReport } from '../data/validate';
+
+export interface ValidateFlags {
+  json?: boolean;
+  maxProblems?: string;
+}
+
+function summary(report: ValidationReport): string {
+  const errors = report.errors.length + report.omittedErrors;
+  const warnings = report.warnings.length + report.omittedWarnings;
+  const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+  return `${report.file}: ${report.format}, ${plural(report.records, 'record')}, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}` +
+    (report.omittedErrors + report.omittedWarnings > 0 ? ` (${report.omittedErrors + report.omittedWarnings} not shown)` : '');
+}
+
+export function toJson(report: ValidationReport): object {
+  const strip = ({ line, column, severity, message }: ValidationReport['errors'][number]) => ({ line, column, severity, message });
+  return { file: report.file, format: report.format, records: report.records, errors: report.errors.map(strip), warnings: report.warnings.map(strip) };
+}
+
+export async function validateCommand(files: string[], flags: ValidateFlags): Promise<number> {
+  const maxProblems = flags.maxProblems === undefined ? 1000 : Number(flags.maxProblems);
+  if (!Number.isInteger(maxProblems) || maxProblems < 1) throw new UserError(`--max-problems must be a whole number ≥ 1, got "${flags.maxProblems}"`);
+  for (const file of files) {
+    if (!existsSync(file)) throw new UserError(`file not found: ${file}`, { fix: 'pass the path of a .jsonl file' });
+    if (!statSync(file).isFile()) throw new UserError(`${file} is not a file`, { fix: 'pass the path of a .jsonl file' });
+  }
+  let failed = false;
+  for (const file of files) {
+    const report = await validateFile(file, { maxProblems });
+    failed ||= report.errors.length > 0;
+    if (flags.json) {
+      process.stdout.write(JSON.stringify(toJson(report)) + '\n');
+      continue;
+    }
+    const problems = [...report.errors, ...report.warnings].sort((a, b) => a.line - b.line || a.column - b.column);
+    for (const p of problems) process.stdout.write(`${file}:${p.line}:${p.column}: ${p.severity}: ${p.message}\n`);
+    process.stdout.write(summary(report) + '\n');
+  }
+  return failed ? 1 : 0;
+}
 
 export function register(program: Command): void {
   program
     .command('validate')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UserError('"lora-studio validate" is not yet available in this build', { fix: 'update LoRA Studio' });
+    .description('check JSONL datasets (alpaca or chat records): every problem with its line and column')
+    .argument('<files...>', 'JSONL files')
+    .option('--json', 'print a JSON report per file', false)
+    .option('--max-problems <n>', 'problems listed per file and severity', '1000')
+    .action(async (files: string[], flags: ValidateFlags) => {
+      process.exitCode = await validateCommand(files, flags);
     });
 }

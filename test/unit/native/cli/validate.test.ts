@@ -1,0 +1,38 @@
+// Runs the built CLI (test/run.mjs builds dist/ before the unit tests) as a user would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const dir = mkdtempSync(join(tmpdir(), 'cli-validate-'));
+const good = join(dir, 'good.jsonl');
+const bad = join(dir, 'bad.jsonl');
+writeFileSync(good, '{"instruction":"a","output":"b"}\n{"instruction":"c","output":"d","extra":1}\n');
+writeFileSync(bad, '{"instruction":"a","output":"b"}\n{"instruction":"a", "output": 3}\n');
+const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/cli.js', 'validate', ...args], { encoding: 'utf8' });
+
+test('exit 0 without errors (warnings allowed); human lines are file:line:column: severity: message, then a summary', () => {
+  const result = cli(good);
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, `${good}:2:33: warning: unknown key "extra" is ignored\n${good}: alpaca, 2 records, 0 errors, 1 warning\n`);
+});
+
+test('exit 1 with errors; --json prints one object last on stdout', () => {
+  const result = cli(bad, '--json');
+  assert.equal(result.status, 1);
+  const lines = result.stdout.trim().split('\n');
+  assert.deepEqual(JSON.parse(lines[lines.length - 1]), {
+    file: bad, format: 'alpaca', records: 2,
+    errors: [{ line: 2, column: 31, severity: 'error', message: '"output" must be a string, got number — quote it' }],
+    warnings: [],
+  });
+});
+
+test('exit 2 on a missing file or no file, with what to do', () => {
+  const missing = cli(join(dir, 'nope.jsonl'));
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /file not found: .*nope\.jsonl — pass the path of a \.jsonl file/);
+  assert.equal(cli().status, 2);
+});

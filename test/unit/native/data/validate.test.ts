@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readDatasetRecords, validateFile, validateText } from '../../../../native/data/validate';
+
+const alpaca = (i: number) => JSON.stringify({ instruction: `q${i}`, output: `a${i}` });
+const chat = JSON.stringify({ messages: [{ role: 'user', content: 'u' }, { role: 'assistant', content: 'a' }] });
+const dir = mkdtempSync(join(tmpdir(), 'validate-'));
+const file = (name: string, content: string | Buffer) => {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+};
+
+test('CRLF, a BOM and trailing blank lines are accepted; blank lines between records warn but do not count', async () => {
+  const report = await validateFile(file('crlf.jsonl', `\ufeff${alpaca(1)}\r\n\r\n${alpaca(2)}\r\n\n\n`));
+  assert.equal(report.format, 'alpaca');
+  assert.equal(report.records, 2);
+  assert.deepEqual(report.errors, []);
+  assert.deepEqual(report.warnings.map((w) => [w.line, w.message]), [[2, 'blank line between records is skipped']]);
+});
+
+test('U+2028 inside a string is not a line break', async () => {
+  const report = await validateFile(file('ls.jsonl', `${JSON.stringify({ instruction: 'a\u2028b', output: 'c' })}\n`));
+  assert.equal(report.records, 1);
+  assert.deepEqual(report.errors, []);
+});
+
+test('mixed formats: records that differ from the first are errors; the file is "mixed"', async () => {
+  const report = await validateFile(file('mixed.jsonl', `${alpaca(1)}\n${chat}\n${alpaca(2)}\n`));
+  assert.equal(report.format, 'mixed');
+  assert.deepEqual(report.errors.map((e) => e.line), [2]);
+  assert.match(report.errors[0].message, /chat record but the file's first record \(line 1\) is alpaca/);
+});
+
+test('invalid UTF-8 is located by line; an empty file is an error', async () => {
+  const bad = Buffer.concat([Buffer.from(`${alpaca(1)}\n{"instruction":"`), Buffer.from([0xff, 0xfe]), Buffer.from('","output":"x"}\n')]);
+  const report = await validateFile(file('utf8.jsonl', bad));
+  assert.deepEqual(report.errors.map((e) => [e.line, e.message]), [[2, 'the line is not valid UTF-8 — re-save the file as UTF-8']]);
+  const empty = await validateFile(file('empty.jsonl', '\n\n'));
+  assert.match(empty.errors[0].message, /no records/);
+});
+
+test('one bad record does not cascade: the next lines are checked on their own', () => {
+  const report = validateText('t.jsonl', `${alpaca(1)}\n{"instruction": "x", "output": \n${alpaca(3)}\n`);
+  assert.deepEqual(report.errors.map((e) => e.line), [2]);
+  assert.equal(report.validRecords, 2);
+});
+
+test('problems beyond the cap are counted, not kept', () => {
+  const report = validateText('t.jsonl', Array.from({ length: 30 }, () => '{').join('\n'), { maxProblems: 10 });
+  assert.equal(report.errors.length, 10);
+  assert.equal(report.omittedErrors, 20);
+});
+
+test('readDatasetRecords returns located records, or one UserError listing located problems', async () => {
+  const records = await readDatasetRecords(file('ok.jsonl', `${alpaca(1)}\n\n${alpaca(2)}\n`));
+  assert.deepEqual(records.map((r) => r.line), [1, 3]);
+  await assert.rejects(readDatasetRecords(file('bad.jsonl', `${alpaca(1)}\n{"instruction":1,"output":"x"}\n`)), /bad\.jsonl:2:16: "instruction" must be a string/);
+});
