@@ -1,0 +1,103 @@
+// The per-run socket between a detached worker and any number of extension hosts: the worker serves WorkerEvents as
+// NDJSON to every connected host and takes WorkerCommands back. A socket (not stdio) because stdio dies with the window
+// that spawned the worker, and a reloaded window must re-attach. Unix socket paths are limited to ~107 bytes, so the
+// path is a short hash of the run folder under the temp folder (a named pipe on Windows).
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isWorkerCommand, isWorkerEvent, type WorkerCommand, type WorkerEvent } from '../protocol';
+
+export function runSocketPath(runDir: string): string {
+  const hash = createHash('sha256').update(resolve(runDir)).digest('hex').slice(0, 16);
+  return process.platform === 'win32' ? `\\\\.\\pipe\\lora-studio-${hash}` : join(tmpdir(), `lora-studio-${hash}.sock`);
+}
+
+/** Splits a byte stream into JSON values, one per line; a partial last line waits for the next chunk. */
+export class NdjsonDecoder {
+  private buffer = '';
+  push(chunk: string): unknown[] {
+    this.buffer += chunk;
+    const lines = this.buffer.split('\n');
+    this.buffer = lines.pop() ?? '';
+    const values: unknown[] = [];
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      try {
+        values.push(JSON.parse(line));
+      } catch {
+        // A line that is not JSON is not a message (e.g. a stray print); skip it rather than drop the connection.
+      }
+    }
+    return values;
+  }
+}
+
+export interface RunSocketServer {
+  socketPath: string;
+  broadcast(event: WorkerEvent): void;
+  close(): Promise<void>;
+}
+
+export function serveRunSocket(runDir: string, onCommand: (command: WorkerCommand) => void): Promise<RunSocketServer> {
+  const socketPath = runSocketPath(runDir);
+  if (process.platform !== 'win32') rmSync(socketPath, { force: true }); // a stale socket of a killed worker
+  const clients = new Set<Socket>();
+  const server = createServer((socket) => {
+    clients.add(socket);
+    socket.setEncoding('utf8');
+    const decoder = new NdjsonDecoder();
+    socket.on('data', (chunk: string) => {
+      for (const value of decoder.push(chunk)) if (isWorkerCommand(value)) onCommand(value);
+    });
+    socket.on('error', () => clients.delete(socket));
+    socket.on('close', () => clients.delete(socket));
+  });
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      server.unref(); // the socket alone never keeps a finished worker alive
+      resolvePromise({
+        socketPath,
+        broadcast(event) {
+          const line = JSON.stringify(event) + '\n';
+          for (const client of clients) client.write(line);
+        },
+        close: () =>
+          new Promise<void>((done) => {
+            for (const client of clients) client.end();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+export interface RunSocketClient {
+  send(command: WorkerCommand): void;
+  close(): void;
+}
+
+/** Connects to a live worker; rejects when nothing listens (the worker is gone). */
+export function connectRunSocket(
+  socketPath: string,
+  handlers: { onEvent(event: WorkerEvent): void; onClose?(): void },
+): Promise<RunSocketClient> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = createConnection(socketPath);
+    socket.setEncoding('utf8');
+    const decoder = new NdjsonDecoder();
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      socket.on('error', () => undefined); // 'close' follows and reports the end
+      resolvePromise({ send: (command) => socket.write(JSON.stringify(command) + '\n'), close: () => socket.end() });
+    });
+    socket.on('data', (chunk: string) => {
+      for (const value of decoder.push(chunk)) if (isWorkerEvent(value)) handlers.onEvent(value);
+    });
+    socket.on('close', () => handlers.onClose?.());
+  });
+}

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkerCommand, WorkerEvent } from '../../../../native/protocol';
+import { connectRunSocket, NdjsonDecoder, runSocketPath, serveRunSocket } from '../../../../native/train/ipc';
+
+test('NDJSON decoding waits for whole lines and skips non-JSON lines', () => {
+  const decoder = new NdjsonDecoder();
+  assert.deepEqual(decoder.push('{"a":1}\n{"b"'), [{ a: 1 }]);
+  assert.deepEqual(decoder.push(':2}\nnot json\n\n{"c":3}\n'), [{ b: 2 }, { c: 3 }]);
+});
+
+test('socket paths are short and stable per run folder', () => {
+  const long = join('/tmp', 'x'.repeat(200), 'runs', 'abc');
+  assert.ok(runSocketPath(long).length < 100);
+  assert.equal(runSocketPath(long), runSocketPath(long + '/'));
+  assert.notEqual(runSocketPath(long), runSocketPath(long + 'd'));
+});
+
+test('a worker serves events to two attached hosts and receives their commands; a gone worker refuses connections', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'ipc-'));
+  const commands: WorkerCommand[] = [];
+  const server = await serveRunSocket(runDir, (command) => commands.push(command));
+  const received: WorkerEvent[][] = [[], []];
+  const clients = await Promise.all(received.map((list) => connectRunSocket(server.socketPath, { onEvent: (e) => list.push(e) })));
+  clients[0].send({ type: 'stop' });
+  clients[1].send({ type: 'ping' });
+  await new Promise((r) => setTimeout(r, 50));
+  server.broadcast({ type: 'status', phase: 'training', message: 'step 1' });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(commands.map((c) => c.type).sort(), ['ping', 'stop']);
+  for (const list of received) assert.deepEqual(list, [{ type: 'status', phase: 'training', message: 'step 1' }]);
+  for (const client of clients) client.close();
+  await server.close();
+  await assert.rejects(connectRunSocket(server.socketPath, { onEvent: () => undefined }));
+});
