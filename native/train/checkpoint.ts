@@ -1,0 +1,141 @@
+// Checkpoints: everything needed to resume a run exactly — the adapter (PEFT files, so any checkpoint is itself a
+// usable adapter), the trainer's state tensors (LoRA weights and AdamW moments, in float32), the loop state (step, data
+// position, tokens, elapsed time) and the seed. Dropout masks and shuffles are derived from (seed, step, epoch), so no
+// RNG stream needs saving. A checkpoint is written into a staging folder and renamed into place; `latest` is written
+// last, so a killed process never leaves a torn checkpoint and never damages an earlier one.
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { RunConfig } from '../protocol';
+import { commitFolderAtomic, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write';
+import { UserError } from '../util/errors';
+import { openSafetensors, readTensorF32, writeSafetensors } from '../model/safetensors';
+import type { LoopState } from './loop';
+import { checkpointName, runPaths } from './run-dir';
+
+export const CHECKPOINT_FORMAT_VERSION = 1;
+export const TRAINER_STATE_FILE = 'trainer_state.json';
+export const OPTIMIZER_STATE_FILE = 'optimizer_state.safetensors';
+
+/** The trainer's resumable state: named float32 tensors (LoRA A/B and AdamW moments) and its optimizer step count. */
+export interface TrainerStateTensors {
+  step: number;
+  tensors: Map<string, Float32Array>;
+}
+
+/** trainer_state.json: written last inside the checkpoint folder (its presence marks the folder complete). */
+export interface TrainerStateFile {
+  format_version: number;
+  loop: LoopState;
+  optimizer_step: number;
+  seed: number;
+  /** The options that must not change across a resume (changing them would silently train something else). */
+  fingerprint: RunFingerprint;
+  /** Shapes of the tensors in optimizer_state.safetensors, so a load can check them before reading. */
+  tensors: Record<string, number[]>;
+  saved_at: string;
+}
+
+export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt'>;
+
+export function fingerprintOf(config: RunConfig): RunFingerprint {
+  const { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt } = config;
+  return { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt };
+}
+
+export interface CheckpointInput {
+  config: RunConfig;
+  loop: LoopState;
+  trainer: TrainerStateTensors;
+  /** Shapes by tensor name (a Float32Array has no shape). */
+  shapes: Map<string, number[]>;
+  /** Writes the PEFT adapter files into the given (staging) folder. */
+  writeAdapter(dir: string): void;
+}
+
+/** Saves a checkpoint for `input.loop.step` under `<run>/checkpoints/step-N/` and returns its path. */
+export function saveCheckpoint(runDir: string, input: CheckpointInput): string {
+  const paths = runPaths(runDir);
+  const target = join(paths.checkpoints, checkpointName(input.loop.step));
+  const staging = join(paths.checkpoints, `.staging-${checkpointName(input.loop.step)}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  mkdirSync(staging, { recursive: true });
+  try {
+    input.writeAdapter(staging);
+    const tensors = [...input.trainer.tensors].map(([name, data]) => {
+      const shape = input.shapes.get(name) ?? [data.length];
+      if (shape.reduce((a, b) => a * b, 1) !== data.length) {
+        throw new Error(`checkpoint tensor ${name}: shape [${shape}] does not match its ${data.length} values`);
+      }
+      return { name, dtype: 'F32' as const, shape, data };
+    });
+    writeSafetensors(join(staging, OPTIMIZER_STATE_FILE), tensors, { format: 'lora-studio-optimizer' });
+    const state: TrainerStateFile = {
+      format_version: CHECKPOINT_FORMAT_VERSION,
+      loop: input.loop,
+      optimizer_step: input.trainer.step,
+      seed: input.config.seed,
+      fingerprint: fingerprintOf(input.config),
+      tensors: Object.fromEntries(tensors.map((t) => [t.name, t.shape])),
+      saved_at: new Date().toISOString(),
+    };
+    writeJsonAtomic(join(staging, TRAINER_STATE_FILE), state);
+    commitFolderAtomic(staging, target);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+  writeFileAtomic(paths.latest, checkpointName(input.loop.step) + '\n');
+  return target;
+}
+
+export interface LoadedCheckpoint {
+  path: string;
+  loop: LoopState;
+  trainer: TrainerStateTensors;
+  fingerprint: RunFingerprint;
+}
+
+/** Loads a checkpoint folder; every problem says which file and what to do. */
+export function loadCheckpoint(path: string): LoadedCheckpoint {
+  const statePath = join(path, TRAINER_STATE_FILE);
+  if (!existsSync(statePath)) {
+    throw new UserError(`${path} is not a complete checkpoint (no ${TRAINER_STATE_FILE})`, {
+      where: { file: path },
+      fix: 'resume from the run folder instead: the latest complete checkpoint is chosen automatically',
+    });
+  }
+  let state: TrainerStateFile;
+  try {
+    state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerStateFile;
+  } catch (error) {
+    throw new UserError(`${TRAINER_STATE_FILE} is not valid JSON: ${(error as Error).message}`, {
+      where: { file: statePath },
+      fix: 'this checkpoint is damaged; delete the folder to resume from the one before it',
+    });
+  }
+  if (state.format_version !== CHECKPOINT_FORMAT_VERSION) {
+    throw new UserError(`checkpoint format ${String(state.format_version)} is not supported (this build reads ${CHECKPOINT_FORMAT_VERSION})`, {
+      where: { file: statePath },
+      fix: 'resume with the LoRA Studio version that wrote it',
+    });
+  }
+  const file = openSafetensors(join(path, OPTIMIZER_STATE_FILE));
+  const tensors = new Map<string, Float32Array>();
+  for (const [name, shape] of Object.entries(state.tensors)) {
+    const entry = file.entries.get(name);
+    if (!entry || entry.shape.join(',') !== shape.join(',')) {
+      throw new UserError(`optimizer state tensor ${name} is missing or has the wrong shape`, {
+        where: { file: file.path },
+        fix: 'this checkpoint is damaged; delete the folder to resume from the one before it',
+      });
+    }
+    tensors.set(name, readTensorF32(file, name));
+  }
+  return { path, loop: state.loop, trainer: { step: state.optimizer_step, tensors }, fingerprint: state.fingerprint };
+}
+
+/** The fields of the fingerprint that differ between a checkpoint and the config a resume would use. */
+export function fingerprintMismatches(saved: RunFingerprint, config: RunConfig): string[] {
+  const now = fingerprintOf(config);
+  return (Object.keys(saved) as (keyof RunFingerprint)[]).filter((key) => JSON.stringify(saved[key]) !== JSON.stringify(now[key]));
+}
