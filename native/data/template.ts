@@ -1,0 +1,161 @@
+// Dataset records → token ids and loss labels through the model's template: the chat template when the model has one,
+// else the Stanford Alpaca prompt (alpaca records only). Loss covers the responses unless trainOnPrompt.
+//
+// How response spans are found, for any chat template: the conversation is rendered once in full (the text the
+// model trains on). For each assistant turn k the prompt up to it, render(messages[0..k), add_generation_prompt),
+// must be a prefix of the full text: there the response starts. It ends where render(messages[0..k]) ends when that
+// is also a prefix of the full text; templates that render the last turn differently from earlier ones (Qwen3 adds an
+// empty <think> block only to the last turn) are not prefix-stable, and then the turn ends after the first EOS string
+// (e.g. <|im_end|>) after its start. The text is then tokenized piece by piece (prompt, response, prompt, …), so every
+// token belongs to exactly one piece; the pieces meet at template boundaries (special tokens, newlines), where the
+// tokenizer's pre-splitting cuts anyway.
+import type { AlpacaRecord, ChatMessage, DatasetRecord } from './records';
+import type { TextTokenizer } from '../model/tokenizer';
+import { UserError } from '../util/errors';
+
+export const IGNORE_INDEX = -100;
+
+export interface TokenizedExample {
+  inputIds: number[];
+  /** PRE-SHIFTED: labels[i] is the target for position i (= inputIds[i+1]) or -100; the last is always -100. */
+  labels: number[];
+  truncated: boolean;
+  line?: number;
+}
+
+export interface TemplateOptions {
+  trainOnPrompt: boolean;
+  maxSeqLen: number;
+}
+
+const ALPACA_WITH_INPUT =
+  'Below is an instruction that describes a task, paired with an input that provides further context. ' +
+  'Write a response that appropriately completes the request.\n\n';
+const ALPACA_NO_INPUT = 'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n';
+
+/** The Stanford Alpaca prompt (tatsu-lab/stanford_alpaca train.py); a system text goes in front of it. */
+export function alpacaPrompt(instruction: string, input?: string, system?: string): string {
+  const head = system ? `${system}\n\n` : '';
+  return input
+    ? `${head}${ALPACA_WITH_INPUT}### Instruction:\n${instruction}\n\n### Input:\n${input}\n\n### Response:\n`
+    : `${head}${ALPACA_NO_INPUT}### Instruction:\n${instruction}\n\n### Response:\n`;
+}
+
+/** An alpaca record as a conversation: system, user (instruction + input), assistant (output). */
+export function alpacaMessages(record: Pick<AlpacaRecord, 'instruction' | 'input' | 'system'>, output?: string): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (record.system) messages.push({ role: 'system', content: record.system });
+  messages.push({ role: 'user', content: record.input ? `${record.instruction}\n\n${record.input}` : record.instruction });
+  if (output !== undefined) messages.push({ role: 'assistant', content: output });
+  return messages;
+}
+
+/**
+ * The prompt generation starts from for an instruction — the same text training put before the response:
+ * the chat template with the generation prompt, or the Alpaca prompt when the model has none.
+ */
+export function instructionPrompt(tok: TextTokenizer, instruction: string, input?: string, system?: string): string {
+  if (tok.chatTemplate !== undefined) return tok.applyChatTemplate(alpacaMessages({ instruction, input, system }), true);
+  return alpacaPrompt(instruction, input, system);
+}
+
+/** [BOS] when the tokenizer adds one (add_special_tokens) and the text does not already start with it (Llama 3's template writes it). */
+function bosPrefix(tok: TextTokenizer, text: string): number[] {
+  const addsBos = tok.bosId !== undefined && tok.encode('', true).includes(tok.bosId);
+  const textHasBos = tok.bosToken !== undefined && text.startsWith(tok.bosToken);
+  return addsBos && !textHasBos ? [tok.bosId!] : [];
+}
+
+/** Token ids of a prompt exactly as training encoded its prompt part (BOS once, no other special tokens added). */
+export function encodePrompt(tok: TextTokenizer, prompt: string): number[] {
+  return [...bosPrefix(tok, prompt), ...tok.encode(prompt, false)];
+}
+
+/** A piece of text and whether its tokens are trained on (a response). */
+interface Piece {
+  text: string;
+  response: boolean;
+}
+
+function chatPieces(messages: ChatMessage[], tok: TextTokenizer): Piece[] {
+  const full = tok.applyChatTemplate(messages, false);
+  const pieces: Piece[] = [];
+  let cursor = 0;
+  messages.forEach((message, k) => {
+    if (message.role !== 'assistant') return;
+    const prompt = tok.applyChatTemplate(messages.slice(0, k), true);
+    if (!full.startsWith(prompt) || prompt.length < cursor) {
+      throw new UserError(`cannot locate assistant turn ${k + 1} in the chat template's output: the template does not render conversations prefix by prefix`, {
+        fix: 'use a standard chat template, or alpaca records',
+      });
+    }
+    const withTurn = tok.applyChatTemplate(messages.slice(0, k + 1), false);
+    let end: number;
+    if (full.startsWith(withTurn) && withTurn.length > prompt.length) {
+      end = withTurn.length;
+    } else {
+      const eos = tok.eosToken ? full.indexOf(tok.eosToken, prompt.length) : -1;
+      end = eos >= 0 ? eos + tok.eosToken!.length : full.length;
+    }
+    if (prompt.length > cursor) pieces.push({ text: full.slice(cursor, prompt.length), response: false });
+    pieces.push({ text: full.slice(prompt.length, end), response: true });
+    cursor = end;
+  });
+  if (cursor < full.length) pieces.push({ text: full.slice(cursor), response: false });
+  return pieces;
+}
+
+function recordPieces(record: DatasetRecord, tok: TextTokenizer): Piece[] {
+  if (record.format === 'chat') {
+    if (tok.chatTemplate === undefined) {
+      throw new UserError('chat records need a chat template and the model has none (tokenizer_config.json has no "chat_template")', {
+        fix: 'convert the data to alpaca records (instruction/output), or use a model with a chat template',
+      });
+    }
+    return chatPieces(record.messages, tok);
+  }
+  if (tok.chatTemplate !== undefined) return chatPieces(alpacaMessages(record, record.output), tok);
+  return [
+    { text: alpacaPrompt(record.instruction, record.input, record.system), response: false },
+    { text: record.output, response: true },
+  ];
+}
+
+/** Tokenizes one record: ids, pre-shifted labels, and whether it was cut to maxSeqLen. */
+export function tokenizeRecord(record: DatasetRecord, tok: TextTokenizer, opts: TemplateOptions): TokenizedExample {
+  const pieces = recordPieces(record, tok);
+  const ids: number[] = [];
+  const trained: boolean[] = [];
+  for (const id of bosPrefix(tok, pieces[0]?.text ?? '')) { ids.push(id); trained.push(false); }
+  for (const piece of pieces) {
+    const pieceIds = tok.encode(piece.text, false);
+    // Every response ends with EOS so the model learns to stop; chat templates usually write it themselves.
+    if (piece.response && tok.eosId !== undefined && !pieceIds.includes(tok.eosId)) pieceIds.push(tok.eosId);
+    for (const id of pieceIds) { ids.push(id); trained.push(piece.response); }
+  }
+  const truncated = ids.length > opts.maxSeqLen;
+  if (truncated) {
+    ids.length = opts.maxSeqLen;
+    trained.length = opts.maxSeqLen;
+  }
+  const labels = ids.map((_, i) => (i + 1 < ids.length && (opts.trainOnPrompt || trained[i + 1]) ? ids[i + 1] : IGNORE_INDEX));
+  return { inputIds: ids, labels, truncated };
+}
+
+/**
+ * Tokenizes located records; `truncatedCount` is what training reports. Examples left with no trained token (a
+ * prompt longer than maxSeqLen) are dropped and counted in `untrainableCount`: they would add nothing but a 0/0 loss.
+ */
+export function tokenizeRecords(records: { line: number; record: DatasetRecord }[], tok: TextTokenizer, opts: TemplateOptions): { examples: TokenizedExample[]; truncatedCount: number; untrainableCount: number } {
+  const all = records.map(({ line, record }) => {
+    try {
+      return { ...tokenizeRecord(record, tok, opts), line };
+    } catch (error) {
+      // Say which record the template failed on.
+      if (error instanceof UserError) throw new UserError(`record on line ${line}: ${error.message}`, { where: { line }, fix: error.fix });
+      throw error;
+    }
+  });
+  const examples = all.filter((e) => e.labels.some((label) => label !== IGNORE_INDEX));
+  return { examples, truncatedCount: all.filter((e) => e.truncated).length, untrainableCount: all.length - examples.length };
+}
