@@ -1,0 +1,72 @@
+// Reverse-mode autodiff over a recorded tape: walks the forward nodes backwards from a scalar loss, asks each node's
+// gradient rule (grad-rules/index.ts) for the inputs that lead to a requested parameter — nothing is built for
+// branches that do not — sums fan-in, and reduces broadcast gradients to each operand's shape. It never names a
+// forward op: all op knowledge is in the rule table.
+import type { TapeSink } from './tape';
+import { GRAD_RULES, NON_DIFFERENTIABLE } from './grad-rules';
+import { zeros } from './grad-rules/rule';
+
+/** Sums broadcast axes of `value` so it takes the shape `target` (numpy-style broadcasting in reverse). */
+export function unbroadcast<V>(g: TapeSink<V>, value: V, target: number[]): V {
+  const shape = g.shapeOf(value);
+  if (shape.length === target.length && shape.every((d, i) => d === target[i])) return value;
+  const lead = shape.length - target.length;
+  if (lead < 0) throw new Error(`gradient of shape [${shape}] cannot reduce to [${target}]`);
+  const axes: number[] = [];
+  shape.forEach((d, i) => {
+    if (i < lead || (target[i - lead] === 1 && d !== 1)) axes.push(i);
+  });
+  const reduced = axes.length > 0 ? g.op('ReduceSum', [value, g.constInt(axes)], { keepdims: 1 }) : value;
+  return g.op('Reshape', [reduced, g.constInt(target, [target.length])]);
+}
+
+/**
+ * Emits d loss / d w for every w of `wrt` (float graph values, usually params) through the tape's sink and returns
+ * them by value. `loss` must be a scalar. Parameters the loss does not depend on get zeros.
+ */
+export function gradients<V>(g: TapeSink<V>, loss: V, wrt: V[]): Map<V, V> {
+  const forward = [...g.nodes];
+  if (g.shapeOf(loss).length !== 0) throw new Error(`the loss must be a scalar, got shape [${g.shapeOf(loss)}]`);
+
+  // Values that depend on a requested parameter: only these get gradient work.
+  const depends = new Set<V>(wrt);
+  for (const node of forward) {
+    if (NON_DIFFERENTIABLE.has(node.op) || g.metaOf(node.output).kind !== 'float') continue;
+    if (node.inputs.some((input) => depends.has(input))) depends.add(node.output);
+  }
+
+  const pending = new Map<V, V[]>();
+  const add = (value: V, grad: V) => {
+    const list = pending.get(value);
+    if (list) list.push(grad);
+    else pending.set(value, [grad]);
+  };
+  const total = (value: V): V | undefined => {
+    const list = pending.get(value);
+    if (!list) return undefined;
+    const sum = list.reduce((acc, grad) => g.op('Add', [acc, grad]));
+    pending.set(value, [sum]);
+    return sum;
+  };
+
+  if (depends.has(loss)) add(loss, g.constant([1], []));
+  for (let i = forward.length - 1; i >= 0; i -= 1) {
+    const node = forward[i];
+    if (!depends.has(node.output)) continue;
+    const dY = total(node.output);
+    if (dY === undefined) continue; // does not reach the loss
+    const needs = node.inputs.map((input) => depends.has(input));
+    const rule = GRAD_RULES[node.op];
+    if (!rule) throw new Error(`no gradient rule for op ${node.op} (node ${String(node.output)}); add one to native/engine/grad-rules`);
+    const dX = rule({ g, node, dY, needs });
+    node.inputs.forEach((input, k) => {
+      const grad = dX[k];
+      if (!needs[k] || grad === null || grad === undefined) return;
+      add(input, unbroadcast(g, grad, g.shapeOf(input)));
+    });
+  }
+
+  const result = new Map<V, V>();
+  for (const w of wrt) result.set(w, total(w) ?? zeros(g, g.shapeOf(w)));
+  return result;
+}
