@@ -1,0 +1,303 @@
+// Text generation with a KV cache: a prefill graph runs the prompt once and returns its keys/values, then a one-token
+// decode graph attends over a fixed-capacity cache the host fills slot by slot (both built from native/model/llama.ts,
+// so an unmerged LoRA adapter runs exactly as in training). Greedy at temperature 0, else temperature + top-p sampling.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { ModelConfig } from './hf-config';
+import { buildLlamaGraph, loraAName, loraBName, MASK_VALUE, ropeInvFreq } from './llama';
+import { OnnxForwardSink, type ComputeDtype, type WeightSource } from './onnx-forward';
+import { openSafetensors, readTensorF32, type WeightStore } from './safetensors';
+import { stopTokenIds, type ModelFolder } from './model-folder';
+import { UserError } from '../util/errors';
+
+/** LoRA tensors to run unmerged: baseName → A [r, in], B [out, r]. */
+export interface DecoderLora {
+  r: number;
+  scaling: number;
+  weights: Map<string, { A: Float32Array; B: Float32Array; in: number; out: number }>;
+}
+
+export interface DecoderSpec {
+  config: ModelConfig;
+  weights: (hfName: string) => WeightSource;
+  /** The folder external-data locations are relative to (the model folder). */
+  externalDataDir?: string;
+  lora?: DecoderLora;
+  dtype: ComputeDtype;
+  executionProviders?: ort.InferenceSession.ExecutionProviderConfig[];
+}
+
+/**
+ * Weight sources pointing into a model folder's safetensors files (never read into memory). ONNX external data is
+ * resolved relative to a folder ORT confines it to, so the graph is loaded from bytes with that folder set to the model's.
+ */
+export function storeWeightSources(store: WeightStore, modelDir: string): Pick<DecoderSpec, 'weights' | 'externalDataDir'> {
+  const weights = (name: string): WeightSource => {
+    const found = store.entry(name);
+    if (!found) throw new Error(`weight ${name} is missing from the model's safetensors`);
+    const dtype = found.entry.dtype;
+    if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16' && dtype !== 'F64') throw new Error(`weight ${name} has dtype ${dtype}, expected a float type`);
+    return { kind: 'file', location: relative(modelDir, found.file.path), dtype, offset: found.entry.offset, length: found.entry.length };
+  };
+  return { weights, externalDataDir: modelDir };
+}
+
+/** One sequence's decoder: prefill once, then one token per call. */
+export class KvDecoder {
+  private pos = 0;
+  private readonly keys: Float32Array[] | Float64Array[];
+  private readonly values: Float32Array[] | Float64Array[];
+  private readonly Arr: Float32ArrayConstructor | Float64ArrayConstructor;
+  private readonly invFreq: Float64Array;
+
+  private constructor(
+    private readonly spec: DecoderSpec,
+    private readonly capacity: number,
+    private readonly prefillSession: ort.InferenceSession,
+    private readonly decodeSession: ort.InferenceSession,
+  ) {
+    const { num_key_value_heads: KV, head_dim: D, num_hidden_layers: L } = spec.config;
+    this.Arr = spec.dtype === 'float64' ? Float64Array : Float32Array;
+    this.keys = Array.from({ length: L }, () => new this.Arr(KV * capacity * D)) as Float32Array[];
+    this.values = Array.from({ length: L }, () => new this.Arr(KV * capacity * D)) as Float32Array[];
+    this.invFreq = ropeInvFreq(spec.config);
+  }
+
+  /** Builds the two sessions for a prompt of `promptLength` tokens and room for `capacity` tokens in all. */
+  static async create(spec: DecoderSpec, promptLength: number, capacity: number): Promise<KvDecoder> {
+    const sites = [...(spec.lora?.weights ?? new Map()).entries()].map(([baseName, t]) => ({ baseName, in: t.in, out: t.out }));
+    const lora = { r: spec.lora?.r ?? 1, scaling: spec.lora?.scaling ?? 0, sites, dropout: false };
+    const options: ort.InferenceSession.SessionOptions = {
+      // Fusions (QuickGelu, …) exist only for float32; float64 graphs (tests) run with basic optimizations.
+      graphOptimizationLevel: spec.dtype === 'float64' ? 'basic' : 'all',
+      executionProviders: spec.executionProviders ?? ['cpu'],
+    };
+    if (spec.externalDataDir) options.extra = { session: { model_external_initializers_file_folder_path: spec.externalDataDir } };
+    const session = async (length: number, past: number) => {
+      const sink = new OnnxForwardSink(spec.dtype, spec.weights);
+      buildLlamaGraph(sink, spec.config, { batch: 1, length, lora, mode: 'logits', kv: { past } });
+      return ort.InferenceSession.create(sink.toBytes(), options);
+    };
+    const prefill = await session(promptLength, 0);
+    return new KvDecoder(spec, capacity, prefill, await session(1, capacity));
+  }
+
+  private float(data: ArrayLike<number>, dims: number[]): ort.Tensor {
+    return new ort.Tensor(this.spec.dtype === 'float64' ? 'float64' : 'float32', this.Arr.from(data), dims);
+  }
+
+  private loraFeeds(feeds: Record<string, ort.Tensor>): void {
+    const lora = this.spec.lora;
+    if (!lora) return;
+    for (const [baseName, t] of lora.weights) {
+      feeds[loraAName(baseName)] = this.float(t.A, [lora.r, t.in]);
+      feeds[loraBName(baseName)] = this.float(t.B, [t.out, lora.r]);
+    }
+  }
+
+  private ropeFeeds(feeds: Record<string, ort.Tensor>, from: number, count: number): void {
+    const D = this.spec.config.head_dim;
+    const cos = new Float64Array(count * D), sin = new Float64Array(count * D);
+    for (let t = 0; t < count; t++) {
+      for (let i = 0; i < D; i++) {
+        const angle = (from + t) * this.invFreq[i % (D / 2)];
+        cos[t * D + i] = Math.cos(angle);
+        sin[t * D + i] = Math.sin(angle);
+      }
+    }
+    feeds.rope_cos = this.float(cos, [count, D]);
+    feeds.rope_sin = this.float(sin, [count, D]);
+  }
+
+  /** Copies this call's keys/values [1, KV, count, D] into cache slots pos … pos+count-1. */
+  private store(out: ort.InferenceSession.OnnxValueMapType, count: number): void {
+    const { num_key_value_heads: KV, head_dim: D, num_hidden_layers: L } = this.spec.config;
+    for (let l = 0; l < L; l++) {
+      const k = out[`present_key.${l}`].data as Float32Array, v = out[`present_value.${l}`].data as Float32Array;
+      for (let h = 0; h < KV; h++) {
+        for (let t = 0; t < count; t++) {
+          const dst = (h * this.capacity + this.pos + t) * D, src = (h * count + t) * D;
+          this.keys[l].set(k.subarray(src, src + D), dst);
+          this.values[l].set(v.subarray(src, src + D), dst);
+        }
+      }
+    }
+    this.pos += count;
+  }
+
+  /** Runs the prompt; returns the logits of its last position. */
+  async prefill(ids: number[]): Promise<Float32Array | Float64Array> {
+    const T = ids.length, V = this.spec.config.vocab_size;
+    const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]) };
+    const bias = new Float64Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) bias[i * T + j] = MASK_VALUE;
+    feeds.attn_bias = this.float(bias, [1, 1, T, T]);
+    this.ropeFeeds(feeds, 0, T);
+    this.loraFeeds(feeds);
+    const out = await this.prefillSession.run(feeds);
+    this.store(out, T);
+    return (out.logits.data as Float32Array).slice((T - 1) * V, T * V);
+  }
+
+  /** Feeds one token at the next position; returns its logits. */
+  async next(id: number): Promise<Float32Array | Float64Array> {
+    if (this.pos >= this.capacity) throw new Error(`KV cache full (${this.capacity} positions)`);
+    const { num_key_value_heads: KV, head_dim: D, num_hidden_layers: L } = this.spec.config;
+    const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(id)]), [1, 1]) };
+    const bias = new Float64Array(this.capacity + 1).fill(MASK_VALUE);
+    bias.fill(0, 0, this.pos);
+    bias[this.capacity] = 0; // the token itself, appended after the cache
+    feeds.attn_bias = this.float(bias, [1, 1, 1, this.capacity + 1]);
+    this.ropeFeeds(feeds, this.pos, 1);
+    this.loraFeeds(feeds);
+    const type = this.spec.dtype === 'float64' ? 'float64' : 'float32';
+    for (let l = 0; l < L; l++) {
+      // The cache arrays are passed as they are (no copy per step).
+      feeds[`past_key.${l}`] = new ort.Tensor(type, this.keys[l], [1, KV, this.capacity, D]);
+      feeds[`past_value.${l}`] = new ort.Tensor(type, this.values[l], [1, KV, this.capacity, D]);
+    }
+    const out = await this.decodeSession.run(feeds);
+    this.store(out, 1);
+    return out.logits.data as Float32Array;
+  }
+
+  async dispose(): Promise<void> {
+    await this.prefillSession.release();
+    await this.decodeSession.release();
+  }
+}
+
+/** Picks the next token: argmax at temperature 0, else softmax(logits / T) restricted to the top-p nucleus. */
+export function sampleToken(logits: ArrayLike<number>, temperature: number, topP: number, random: () => number): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  if (temperature <= 0) return best;
+  const probs = Array.from(logits, (z, i) => ({ i, p: Math.exp((z - logits[best]) / temperature) }));
+  const sum = probs.reduce((s, x) => s + x.p, 0);
+  probs.sort((a, b) => b.p - a.p);
+  const nucleus: typeof probs = [];
+  let mass = 0;
+  for (const x of probs) {
+    nucleus.push(x);
+    mass += x.p / sum;
+    if (mass >= topP) break;
+  }
+  let u = random() * nucleus.reduce((s, x) => s + x.p, 0);
+  for (const x of nucleus) {
+    u -= x.p;
+    if (u <= 0) return x.i;
+  }
+  return nucleus[nucleus.length - 1].i;
+}
+
+/** Deterministic uniform [0, 1) numbers (mulberry32) so a seed reproduces a sample. */
+export function uniformRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface TokenGenerationOptions {
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  stopIds: number[];
+}
+
+/** Generated token ids, one at a time (the stop token is not yielded). */
+export async function* generateIds(spec: DecoderSpec, promptIds: number[], opts: TokenGenerationOptions): AsyncGenerator<number> {
+  if (promptIds.length === 0) throw new Error('the prompt encodes to no tokens');
+  const decoder = await KvDecoder.create(spec, promptIds.length, promptIds.length + opts.maxNewTokens);
+  const random = uniformRandom(opts.seed);
+  try {
+    let logits = await decoder.prefill(promptIds);
+    for (let n = 0; n < opts.maxNewTokens; n++) {
+      const id = sampleToken(logits, opts.temperature, opts.topP, random);
+      if (opts.stopIds.includes(id)) return;
+      yield id;
+      if (n + 1 < opts.maxNewTokens) logits = await decoder.next(id);
+    }
+  } finally {
+    await decoder.dispose();
+  }
+}
+
+export interface GenerationStats {
+  promptTokens: number[];
+  tokens: number[];
+  tokensPerS: number;
+}
+
+export interface GenerateRequest {
+  model: ModelFolder;
+  /** A PEFT adapter folder, run unmerged. */
+  adapterDir?: string;
+  /** Raw text, encoded as tokenizer.json says (callers apply a chat template first when they want one). */
+  prompt: string;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  executionProviders?: ort.InferenceSession.ExecutionProviderConfig[];
+  /** Called once at the end with the ids and the decoding speed. */
+  onStats?: (stats: GenerationStats) => void;
+}
+
+/** Streams the generated text piece by piece (a piece is emitted once it decodes to whole characters). */
+export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
+  const tok = req.model.tokenizer;
+  const promptTokens = tok.encode(req.prompt, true);
+  const lora = req.adapterDir ? loadAdapterForDecoding(req.adapterDir, req.model.weights) : undefined;
+  const spec: DecoderSpec = { config: req.model.config, ...storeWeightSources(req.model.weights, req.model.dir), lora, dtype: 'float32', executionProviders: req.executionProviders };
+  const tokens: number[] = [];
+  let emitted = '';
+  let started = 0;
+  for await (const id of generateIds(spec, promptTokens, { maxNewTokens: req.maxNewTokens, temperature: req.temperature, topP: req.topP, seed: req.seed, stopIds: stopTokenIds(req.model) })) {
+    if (tokens.length === 0) started = performance.now();
+    tokens.push(id);
+    const text = tok.decode(tokens, true);
+    if (!text.endsWith('\uFFFD') && text.length > emitted.length) {
+      yield text.slice(emitted.length);
+      emitted = text;
+    }
+  }
+  const text = tok.decode(tokens, true);
+  if (text.length > emitted.length) yield text.slice(emitted.length);
+  const seconds = (performance.now() - started) / 1000;
+  req.onStats?.({ promptTokens, tokens, tokensPerS: tokens.length > 1 ? (tokens.length - 1) / Math.max(seconds, 1e-9) : 0 });
+}
+
+/** Reads a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) into float32 LoRA tensors. */
+function loadAdapterForDecoding(dir: string, model: WeightStore): DecoderLora {
+  const configPath = join(dir, 'adapter_config.json');
+  if (!existsSync(configPath)) throw new UserError('adapter_config.json not found', { where: { file: configPath }, fix: 'pass the folder of a PEFT LoRA adapter (a run folder or a checkpoint)' });
+  const adapter = JSON.parse(readFileSync(configPath, 'utf8')) as { r?: number; lora_alpha?: number; use_rslora?: boolean };
+  const r = adapter.r ?? 8, alpha = adapter.lora_alpha ?? 8;
+  const file = openSafetensors(join(dir, 'adapter_model.safetensors'));
+  const weights: DecoderLora['weights'] = new Map();
+  for (const name of file.entries.keys()) {
+    const match = /^base_model\.model\.(.+)\.lora_A\.weight$/.exec(name);
+    if (!match) continue;
+    const baseName = match[1];
+    const aEntry = file.entries.get(name)!, bName = `base_model.model.${baseName}.lora_B.weight`, bEntry = file.entries.get(bName);
+    if (!bEntry) throw new UserError(`${bName} is missing`, { where: { file: file.path }, fix: 'the adapter is incomplete: save it again' });
+    const [rank, inF] = aEntry.shape, [outF] = bEntry.shape;
+    if (rank !== r || bEntry.shape[1] !== r) throw new UserError(`${name}: rank ${rank} does not match r=${r} of adapter_config.json`, { where: { file: file.path } });
+    const base = model.entry(`${baseName}.weight`)?.entry.shape;
+    if (!base) throw new UserError(`${name} adapts ${baseName}, which the model does not have`, { where: { file: file.path }, fix: 'use the adapter with the base model it was trained on' });
+    if (base[0] !== outF || base[1] !== inF) {
+      throw new UserError(`shape mismatch: ${name} [${aEntry.shape}] and lora_B [${bEntry.shape}] imply [${outF}, ${inF}], but ${baseName}.weight is [${base}]`, {
+        where: { file: file.path }, fix: 'use the adapter with the base model it was trained on',
+      });
+    }
+    weights.set(baseName, { A: readTensorF32(file, name), B: readTensorF32(file, bName), in: inF, out: outF });
+  }
+  return { r, scaling: adapter.use_rslora ? alpha / Math.sqrt(r) : alpha / r, weights };
+}

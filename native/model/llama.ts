@@ -1,0 +1,206 @@
+// The Llama-family forward graph (Llama incl. Llama 3 rope scaling, Mistral, Qwen2 q/k/v bias, Qwen3 q/k norm) with
+// LoRA attached while building, plus the masked mean cross-entropy loss. It writes through a small `GraphSink`, so the
+// model code names ONNX ops (opset 17) and nothing else: the engine adapter decides how weights become initializers
+// (external data into the safetensors, cast in-graph) and how LoRA tensors become trainable inputs.
+import type { ModelConfig } from './hf-config';
+
+/** ONNX attribute values used here. */
+export type Attr = number | number[] | string;
+
+/**
+ * Where the graph goes. `V` is the builder's value handle. Shapes are static: a graph is built per (batch, length)
+ * bucket, so RoPE tables and the causal mask are constants.
+ */
+export interface GraphSink<V> {
+  /** A graph input: int64 ids/labels/mask, or compute-dtype ('float') data such as dropout masks. */
+  input(name: string, dtype: 'int64' | 'float', shape: number[]): V;
+  /** A frozen model weight by its HF name, already in the compute dtype. */
+  weight(hfName: string, shape: number[]): V;
+  /** A trainable LoRA tensor, fed each run (name e.g. 'model.layers.0.self_attn.q_proj.lora_A'). */
+  param(name: string, shape: number[]): V;
+  /** A compute-dtype constant. */
+  constant(values: ArrayLike<number>, shape: number[]): V;
+  /** An int64 constant (shapes, axes, ids). */
+  constInt(values: number[], shape?: number[]): V;
+  op(type: string, inputs: V[], attrs?: Record<string, Attr>): V;
+  /** Cast (int64 / bool) to the compute dtype. */
+  toFloat(x: V): V;
+  output(name: string, value: V): void;
+}
+
+/** One adapted linear module: LoRA A [r, in], B [out, r] on the HF module `baseName`. */
+export interface LoraSite {
+  baseName: string;
+  in: number;
+  out: number;
+}
+
+export interface LlamaGraphOptions {
+  batch: number;
+  length: number;
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: boolean };
+  /** 'loss' adds labels and a scalar 'loss' output; 'logits' outputs logits [B, T, V] only (generation). */
+  mode: 'loss' | 'logits';
+  /**
+   * KV-cache decoding: RoPE tables ('rope_cos'/'rope_sin' [T, D]) and the additive mask ('attn_bias' [B, 1, T, past+T])
+   * become inputs, `past` cached positions arrive as 'past_key.L'/'past_value.L' [B, KV, past, D], and this call's keys
+   * and values leave as 'present_key.L'/'present_value.L' [B, KV, T, D] (the host owns the cache).
+   */
+  kv?: { past: number };
+}
+
+/** Additive attention mask value for disallowed keys: finite, so a fully padded query row stays NaN-free. */
+export const MASK_VALUE = -1e9;
+
+export const loraAName = (baseName: string) => `${baseName}.lora_A`;
+export const loraBName = (baseName: string) => `${baseName}.lora_B`;
+export const dropoutMaskName = (baseName: string) => `${baseName}.lora_dropout_mask`;
+
+/** inv_freq of the rotary embedding; Llama 3 scales low frequencies (HF `_compute_llama3_parameters`). */
+export function ropeInvFreq(config: Pick<ModelConfig, 'head_dim' | 'rope_theta' | 'rope_scaling'>): Float64Array {
+  const half = config.head_dim / 2;
+  const inv = new Float64Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / config.rope_theta ** ((2 * i) / config.head_dim);
+  const s = config.rope_scaling;
+  if (!s) return inv;
+  const lowWavelen = s.original_max_position_embeddings / s.low_freq_factor;
+  const highWavelen = s.original_max_position_embeddings / s.high_freq_factor;
+  return inv.map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    if (wavelen < highWavelen) return f;
+    if (wavelen > lowWavelen) return f / s.factor;
+    const smooth = (s.original_max_position_embeddings / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+    return (1 - smooth) * (f / s.factor) + smooth * f;
+  });
+}
+
+/** cos and sin tables [T, D] laid out as HF's cat(freqs, freqs). */
+function ropeTables(config: ModelConfig, T: number): { cos: Float64Array; sin: Float64Array } {
+  const D = config.head_dim, inv = ropeInvFreq(config);
+  const cos = new Float64Array(T * D), sin = new Float64Array(T * D);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < D; i++) {
+      const angle = t * inv[i % (D / 2)];
+      cos[t * D + i] = Math.cos(angle);
+      sin[t * D + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/** Builds the graph into `g`; returns the names of the trainable params in a stable order (A then B per site). */
+export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: LlamaGraphOptions): string[] {
+  const { hidden_size: E, num_attention_heads: H, num_key_value_heads: KV, head_dim: D, intermediate_size: I, vocab_size: Vocab } = config;
+  const B = opts.batch, T = opts.length, N = B * T;
+  const eps = g.constant([Math.fround(config.rms_norm_eps)], []);
+  const sites = new Map(opts.lora.sites.map((s) => [s.baseName, s]));
+  const params: string[] = [];
+  const shape = (...dims: number[]) => g.constInt(dims, [dims.length]);
+  const reshape = (x: V, ...dims: number[]) => g.op('Reshape', [x, shape(...dims)]);
+
+  const rmsNorm = (x: V, weightName: string, width: number) => {
+    const meanSq = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+    const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [meanSq, eps])])]);
+    return g.op('Mul', [g.op('Mul', [x, inv]), g.weight(weightName, [width])]);
+  };
+
+  /** x [N, in] → x Wᵀ (+ b) (+ scaling · dropout(x) Aᵀ Bᵀ when the module is adapted): PEFT's LoRA Linear. */
+  const linear = (x: V, baseName: string, inF: number, outF: number, bias = false) => {
+    const inputs = [x, g.weight(`${baseName}.weight`, [outF, inF])];
+    if (bias) inputs.push(g.weight(`${baseName}.bias`, [outF]));
+    const y = g.op('Gemm', inputs, { transB: 1 });
+    const site = sites.get(baseName);
+    if (!site) return y;
+    const A = g.param(loraAName(baseName), [opts.lora.r, inF]);
+    const Bm = g.param(loraBName(baseName), [outF, opts.lora.r]);
+    params.push(loraAName(baseName), loraBName(baseName));
+    const xd = opts.lora.dropout ? g.op('Mul', [x, g.input(dropoutMaskName(baseName), 'float', [N, inF])]) : x;
+    const down = g.op('Gemm', [xd, A], { transB: 1 });
+    const upScaled = g.op('Gemm', [down, Bm], { transB: 1, alpha: opts.lora.scaling });
+    return g.op('Add', [y, upScaled]);
+  };
+
+  const inputIds = g.input('input_ids', 'int64', [B, T]);
+
+  // Additive mask [B, 1, T, T]: causal constant plus key padding from attention_mask.
+  const past = opts.kv?.past ?? 0;
+  const additiveMask = () => {
+    const causal = new Float64Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) causal[i * T + j] = MASK_VALUE;
+    const attentionMask = g.input('attention_mask', 'int64', [B, T]);
+    const keyPad = g.op('Mul', [g.op('Sub', [g.constant([1], []), g.toFloat(attentionMask)]), g.constant([MASK_VALUE], [])]);
+    return g.op('Add', [g.constant(causal, [T, T]), reshape(keyPad, B, 1, 1, T)]);
+  };
+  const mask = opts.kv ? g.input('attn_bias', 'float', [B, 1, T, past + T]) : additiveMask();
+  const { cos, sin } = opts.kv ? { cos: new Float64Array(0), sin: new Float64Array(0) } : ropeTables(config, T);
+  const cosT = opts.kv ? g.input('rope_cos', 'float', [T, D]) : g.constant(cos, [T, D]);
+  const sinT = opts.kv ? g.input('rope_sin', 'float', [T, D]) : g.constant(sin, [T, D]);
+  const halfStarts = [g.constInt([0], [1]), g.constInt([D / 2], [1])];
+  const halfEnds = [g.constInt([D / 2], [1]), g.constInt([D], [1])];
+  const lastAxis = g.constInt([-1], [1]);
+  /** x [B, heads, T, D]: x·cos + rotate_half(x)·sin with rotate_half(x) = cat(-x2, x1). */
+  const rope = (x: V) => {
+    const x1 = g.op('Slice', [x, halfStarts[0], halfEnds[0], lastAxis]);
+    const x2 = g.op('Slice', [x, halfStarts[1], halfEnds[1], lastAxis]);
+    const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: -1 });
+    return g.op('Add', [g.op('Mul', [x, cosT]), g.op('Mul', [rotated, sinT])]);
+  };
+  /** [N, heads·D] → [B, heads, T, D], with Qwen3's per-head norm before the transpose. */
+  const heads = (x: V, count: number, norm?: string) => {
+    let y = reshape(x, B, T, count, D);
+    if (norm) y = rmsNorm(y, norm, D);
+    return g.op('Transpose', [y], { perm: [0, 2, 1, 3] });
+  };
+  /** repeat_kv: [B, KV, S, D] → [B, H, S, D], kv head k serving query heads k·G … k·G+G-1. */
+  const repeatKv = (x: V, S: number) => {
+    if (KV === H) return x;
+    const expanded = g.op('Expand', [reshape(x, B, KV, 1, S, D), shape(B, KV, H / KV, S, D)]);
+    return reshape(expanded, B, H, S, D);
+  };
+  /** With a KV cache: emits this call's k/v and prepends the cached ones. */
+  const withCache = (x: V, kind: 'key' | 'value', layer: number) => {
+    if (!opts.kv) return x;
+    g.output(`present_${kind}.${layer}`, x);
+    if (past === 0) return x;
+    return g.op('Concat', [g.input(`past_${kind}.${layer}`, 'float', [B, KV, past, D]), x], { axis: 2 });
+  };
+
+  let h = reshape(g.op('Gather', [g.weight('model.embed_tokens.weight', [Vocab, E]), inputIds], { axis: 0 }), N, E);
+  const scale = g.constant([1 / Math.sqrt(D)], []);
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const p = `model.layers.${l}`;
+    const x = rmsNorm(h, `${p}.input_layernorm.weight`, E);
+    const bias = config.attention_bias;
+    const q = heads(linear(x, `${p}.self_attn.q_proj`, E, H * D, bias), H, config.qk_norm ? `${p}.self_attn.q_norm.weight` : undefined);
+    const k = heads(linear(x, `${p}.self_attn.k_proj`, E, KV * D, bias), KV, config.qk_norm ? `${p}.self_attn.k_norm.weight` : undefined);
+    const v = heads(linear(x, `${p}.self_attn.v_proj`, E, KV * D, bias), KV);
+    const S = past + T;
+    const kT = g.op('Transpose', [repeatKv(withCache(rope(k), 'key', l), S)], { perm: [0, 1, 3, 2] });
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [rope(q), kT]), scale]), mask]);
+    const attn = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeatKv(withCache(v, 'value', l), S)]);
+    const merged = reshape(g.op('Transpose', [attn], { perm: [0, 2, 1, 3] }), N, H * D);
+    h = g.op('Add', [h, linear(merged, `${p}.self_attn.o_proj`, H * D, E)]);
+    const x2 = rmsNorm(h, `${p}.post_attention_layernorm.weight`, E);
+    const gate = linear(x2, `${p}.mlp.gate_proj`, E, I);
+    const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(x2, `${p}.mlp.up_proj`, E, I)]);
+    h = g.op('Add', [h, linear(act, `${p}.mlp.down_proj`, I, E)]);
+  }
+  h = rmsNorm(h, 'model.norm.weight', E);
+  const head = g.weight(config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', [Vocab, E]);
+  const logits = g.op('Gemm', [h, head], { transB: 1 });
+
+  if (opts.mode === 'logits') {
+    g.output('logits', reshape(logits, B, T, Vocab));
+    return params;
+  }
+  // Masked mean cross-entropy over pre-shifted labels: LogSoftmax + GatherElements (CUDA-friendly, no SCE op).
+  const labels = reshape(g.input('labels', 'int64', [B, T]), N, 1);
+  const valid = g.op('Not', [g.op('Equal', [labels, g.constInt([-100], [])])]);
+  const safeLabels = g.op('Where', [valid, labels, g.constInt([0], [])]);
+  const picked = g.op('GatherElements', [g.op('LogSoftmax', [logits], { axis: -1 }), safeLabels], { axis: 1 });
+  const weightMask = g.toFloat(valid);
+  const count = g.op('Max', [g.op('ReduceSum', [weightMask, g.constInt([0, 1], [2])], { keepdims: 0 }), g.constant([1], [])]);
+  const total = g.op('ReduceSum', [g.op('Mul', [picked, weightMask]), g.constInt([0, 1], [2])], { keepdims: 0 });
+  g.output('loss', g.op('Neg', [g.op('Div', [total, count])]));
+  return params;
+}

@@ -1,0 +1,150 @@
+// A forward-only ONNX writer for `GraphSink` (native/model/llama.ts): inference graphs for generation and for
+// checking the model against the reference. Frozen weights are initializers that either carry data (tests) or point
+// into the model's safetensors files as ONNX external data (offset + length, never copied), cast in-graph from
+// bf16/f16. Training graphs go through the engine (native/engine), which adds autodiff and the optimizer.
+import { create, toBinary } from '@bufbuild/protobuf';
+import {
+  AttributeProtoSchema, AttributeProto_AttributeType, GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, OperatorSetIdProtoSchema,
+  StringStringEntryProtoSchema, TensorProtoSchema, TensorProto_DataLocation, TensorProto_DataType, TensorShapeProtoSchema,
+  TensorShapeProto_DimensionSchema, TypeProtoSchema, TypeProto_TensorSchema, ValueInfoProtoSchema,
+  type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto,
+} from 'onnx-buf';
+import type { Attr, GraphSink } from './llama';
+
+export const ONNX_OPSET = 17;
+export type ComputeDtype = 'float32' | 'float64';
+
+/** Where a frozen weight's bytes are: inline data (tests) or a byte range of a file on disk (safetensors). */
+export type WeightSource =
+  | { kind: 'data'; data: Float32Array | Float64Array }
+  | { kind: 'file'; location: string /* relative to the .onnx file */; dtype: 'F32' | 'F16' | 'BF16' | 'F64'; offset: number; length: number };
+
+const ELEM: Record<string, number> = {
+  F32: TensorProto_DataType.FLOAT, F16: TensorProto_DataType.FLOAT16, BF16: TensorProto_DataType.BFLOAT16, F64: TensorProto_DataType.DOUBLE,
+};
+
+function valueInfo(name: string, elemType: number, shape: number[]): ValueInfoProto {
+  const dims = shape.map((d) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } }));
+  const tensorType = create(TypeProto_TensorSchema, { elemType, shape: create(TensorShapeProtoSchema, { dim: dims }) });
+  return create(ValueInfoProtoSchema, { name, type: create(TypeProtoSchema, { value: { case: 'tensorType', value: tensorType } }) });
+}
+
+function attribute(name: string, value: Attr): AttributeProto {
+  if (typeof value === 'string') return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(value) });
+  if (Array.isArray(value)) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: value.map(BigInt) });
+  // ONNX attributes that are floats in the ops used here; everything else is an integer.
+  if (name === 'alpha' || name === 'beta' || name === 'epsilon') return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f: value });
+  return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(value) });
+}
+
+/** Collects nodes into an ONNX model. Value handles are tensor names. */
+export class OnnxForwardSink implements GraphSink<string> {
+  private nodes: NodeProto[] = [];
+  private initializers: TensorProto[] = [];
+  private inputs: ValueInfoProto[] = [];
+  private outputs: ValueInfoProto[] = [];
+  private weightValues = new Map<string, string>();
+  private counter = 0;
+  /** Element type of every value, so a graph can be audited per node (e.g. for CUDA kernels). */
+  private types = new Map<string, string>();
+  /** op, element type and name of every node, in order. */
+  readonly nodeList: { op: string; type: string; name: string }[] = [];
+  readonly inputNames: string[] = [];
+  readonly outputNames: string[] = [];
+  private readonly elem: number;
+
+  constructor(private readonly dtype: ComputeDtype, private readonly weights: (hfName: string) => WeightSource) {
+    this.elem = dtype === 'float64' ? TensorProto_DataType.DOUBLE : TensorProto_DataType.FLOAT;
+  }
+
+  private fresh(hint: string): string {
+    return `${hint}_${this.counter++}`;
+  }
+
+  private typeName(elem: number): string {
+    const names: Record<number, string> = { 1: 'float', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'double', 16: 'bfloat16' };
+    return names[elem] ?? `type${elem}`;
+  }
+
+  input(name: string, dtype: 'int64' | 'float', shape: number[]): string {
+    this.types.set(name, this.typeName(dtype === 'int64' ? TensorProto_DataType.INT64 : this.elem));
+    this.inputs.push(valueInfo(name, dtype === 'int64' ? TensorProto_DataType.INT64 : this.elem, shape));
+    this.inputNames.push(name);
+    return name;
+  }
+
+  param(name: string, shape: number[]): string {
+    return this.input(name, 'float', shape);
+  }
+
+  weight(hfName: string, shape: number[]): string {
+    const known = this.weightValues.get(hfName);
+    if (known) return known;
+    const source = this.weights(hfName);
+    const dims = shape.map(BigInt);
+    let value = hfName;
+    if (source.kind === 'data') {
+      const data = this.dtype === 'float64' ? Float64Array.from(source.data) : Float32Array.from(source.data);
+      this.initializers.push(create(TensorProtoSchema, { name: hfName, dims, dataType: this.elem, rawData: new Uint8Array(data.buffer.slice(0)) }));
+      this.types.set(hfName, this.typeName(this.elem));
+    } else {
+      const entry = (key: string, v: string) => create(StringStringEntryProtoSchema, { key, value: v });
+      this.initializers.push(create(TensorProtoSchema, {
+        name: hfName, dims, dataType: ELEM[source.dtype], dataLocation: TensorProto_DataLocation.EXTERNAL,
+        externalData: [entry('location', source.location), entry('offset', String(source.offset)), entry('length', String(source.length))],
+      }));
+      this.types.set(hfName, this.typeName(ELEM[source.dtype]));
+      if (ELEM[source.dtype] !== this.elem) value = this.op('Cast', [hfName], { to: this.elem });
+    }
+    this.weightValues.set(hfName, value);
+    return value;
+  }
+
+  constant(values: ArrayLike<number>, shape: number[]): string {
+    const name = this.fresh('const');
+    const data = this.dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values);
+    this.initializers.push(create(TensorProtoSchema, { name, dims: shape.map(BigInt), dataType: this.elem, rawData: new Uint8Array(data.buffer) }));
+    this.types.set(name, this.typeName(this.elem));
+    return name;
+  }
+
+  constInt(values: number[], shape: number[] = [values.length]): string {
+    const name = this.fresh('int');
+    const data = BigInt64Array.from(values.map(BigInt));
+    this.initializers.push(create(TensorProtoSchema, { name, dims: shape.map(BigInt), dataType: TensorProto_DataType.INT64, rawData: new Uint8Array(data.buffer) }));
+    this.types.set(name, 'int64');
+    return name;
+  }
+
+  op(type: string, inputs: string[], attrs: Record<string, Attr> = {}): string {
+    const output = this.fresh(type);
+    const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
+    this.nodes.push(create(NodeProtoSchema, { opType: type, name: output, input: inputs, output: [output], attribute: attribute_ }));
+    // Kernels are selected by the first input's type (Where: by its values); the output type follows the op.
+    const inType = this.types.get(type === 'Where' ? inputs[1] : inputs[0]) ?? 'float';
+    const outType = type === 'Cast' ? this.typeName(Number(attrs.to)) : type === 'Equal' || type === 'Not' ? 'bool' : inType;
+    this.types.set(output, outType);
+    this.nodeList.push({ op: type, type: inType, name: output });
+    return output;
+  }
+
+  toFloat(x: string): string {
+    return this.op('Cast', [x], { to: this.elem });
+  }
+
+  output(name: string, value: string): void {
+    this.nodes.push(create(NodeProtoSchema, { opType: 'Identity', name, input: [value], output: [name] }));
+    this.outputs.push(create(ValueInfoProtoSchema, { name }));
+    this.outputNames.push(name);
+  }
+
+  /** The serialized model (opset 17). */
+  toBytes(): Uint8Array {
+    const graph = create(GraphProtoSchema, { name: 'llama', node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs });
+    const model = create(ModelProtoSchema, {
+      irVersion: 8n, producerName: 'lora-studio', graph,
+      opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(ONNX_OPSET) })],
+    });
+    return toBinary(ModelProtoSchema, model);
+  }
+}

@@ -1,0 +1,37 @@
+// lora-studio generate (native/cli/generate.ts) on a tiny model folder: --json output, --instruction templating, flag errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTinyModel } from '../../../fixtures/tiny-model/index';
+import { generateCommand } from '../../../../native/cli/generate';
+import { isUserError } from '../../../../native/util/errors';
+
+test('generate --json prints text, prompt and generated ids, tokens/s; flags are checked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'p1-cli-gen-'));
+  try {
+    makeTinyModel(dir, { architecture: 'Qwen2ForCausalLM', layers: 1, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 600, tie: true, dtype: 'float32', seed: 2, std: 0.3 });
+    let out = '';
+    await generateCommand({ model: dir, prompt: 'Hello', maxNewTokens: '5', seed: '0', device: 'cpu', json: true }, (t) => { out += t; });
+    const result = JSON.parse(out.trim()) as { text: string; prompt_tokens: number[]; tokens: number[]; tokens_per_s: number };
+    assert.ok(result.prompt_tokens.length > 0);
+    assert.ok(result.tokens.length <= 5);
+    assert.equal(typeof result.text, 'string');
+    assert.ok(result.tokens_per_s >= 0);
+
+    let templated = '';
+    await generateCommand({ model: dir, instruction: 'Say hi', maxNewTokens: '3', seed: '0', device: 'cpu', json: true }, (t) => { templated += t; });
+    const t = JSON.parse(templated.trim()) as { prompt_tokens: number[] };
+    assert.ok(t.prompt_tokens.length > result.prompt_tokens.length, 'the template wraps the instruction');
+
+    const rejects = async (flags: Parameters<typeof generateCommand>[0], pattern: RegExp) =>
+      assert.rejects(generateCommand(flags, () => undefined), (e: unknown) => isUserError(e) && pattern.test((e as Error).message));
+    await rejects({ model: dir, seed: '0', device: 'cpu' }, /exactly one of --prompt/);
+    await rejects({ model: dir, prompt: 'x', instruction: 'y', seed: '0', device: 'cpu' }, /exactly one of --prompt/);
+    await rejects({ model: dir, prompt: 'x', maxNewTokens: '0', seed: '0', device: 'cpu' }, /--max-new-tokens/);
+    await rejects({ model: dir, prompt: 'x', topP: '2', seed: '0', device: 'cpu' }, /--top-p/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
