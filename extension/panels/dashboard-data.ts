@@ -27,11 +27,12 @@ export function dashboardInit(runDir: string, live: boolean, history: RunRef[]):
   const metrics = readMetrics(runDir);
   const last = metrics[metrics.length - 1];
   let state: RunStateName = status?.state ?? (metrics.length > 0 ? 'stopped' : 'pending');
-  // A status of "running" without a live worker means the worker died (killed, machine slept): say so.
+  // A status of running/pending without a live worker means the worker died (killed, crashed): say so, as the
+  // Runs view does (failed), and offer Resume when a checkpoint exists.
   let message = status?.message;
-  if (state === 'running' && !live) {
-    state = 'stopped';
-    message = `the worker is no longer running (last step ${last?.step ?? 0}); resume from the latest checkpoint`;
+  if ((state === 'running' || (state === 'pending' && status !== undefined)) && !live) {
+    state = 'failed';
+    message = `the worker exited unexpectedly (last step ${last?.step ?? 0}); resume from the latest checkpoint or see the log`;
   }
   const checkpoint = latestCheckpoint(runDir);
   return {

@@ -1,11 +1,12 @@
 // What the training panel shows about a *.jsonl dataset: its format, record and error counts, the first error
 // (line: message), and — once a model is chosen — token-length statistics against max_seq_len. Streams the file
-// line by line (no vscode; tested on temp files). Records are parsed with the Dataset Preview's parser.
+// line by line (no vscode; tested on temp files). Records are parsed by native/data/schema.ts, the validator's own
+// parser, so the counts match the Problems panel and `lora-studio validate`.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { DatasetRecord } from '../../native/data/records';
 import { LengthCollector, summarize } from '../../native/data/dataset-stats';
-import { parseRecordLine } from '../datasets/preview-rows';
+import { parseRecord } from '../../native/data/schema';
 import type { DatasetInfo } from '../../webview/protocol';
 
 export interface SummaryOptions {
@@ -30,10 +31,11 @@ export async function summarizeDataset(path: string, label: string, options: Sum
       if (options.signal?.aborted) throw new Error('cancelled');
       const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
       if (text.trim() === '') continue;
-      const parsed = parseRecordLine(text);
-      if (!parsed.ok) {
+      const parsed = parseRecord(text, line);
+      const error = parsed.problems.find((p) => p.severity === 'error');
+      if (!parsed.record || error) {
         errors++;
-        firstError ??= `line ${line}: ${parsed.error}`;
+        firstError ??= `line ${line}: ${error?.message ?? 'not a record'}`;
         continue;
       }
       records++;

@@ -9,6 +9,9 @@ import { resolveRunConfig } from '../../native/train/config';
 import { latestCheckpoint, readRunConfig } from '../../native/train/run-dir';
 import { writeJsonAtomic } from '../../native/util/atomic-write';
 import { existsAs } from '../../native/util/fs-checks';
+import type { DatasetRecord } from '../../native/data/records';
+import { tokenizeRecord } from '../../native/data/template';
+import { loadTokenizer } from '../../native/model/tokenizer';
 import { isTrainingWebviewMessage, WEBVIEW_PROTOCOL_VERSION, type DatasetInfo, type TrainingHostMessage, type TrainingWebviewMessage } from '../../webview/protocol';
 import { presetFromConfig, readPreset } from '../../webview/training-panel/form';
 import { summarizeDataset } from './dataset-summary';
@@ -48,7 +51,7 @@ class TrainingPanel {
     this.pendingDataset = opts.dataset;
     this.panel = vscode.window.createWebviewPanel('loraStudio.training', opts.resumeRunDir ? 'Resume LoRA Training' : 'Start LoRA Training',
       vscode.ViewColumn.Active, webviewOptions(ctx.extensionUri));
-    this.panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'icon.svg');
+    this.panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'icons', 'lora.svg');
     this.panel.webview.html = webviewHtml(this.panel.webview, ctx.extensionUri, { entry: 'training-panel', title: 'Start LoRA Training', css: ['common.css', 'training-panel.css'] });
     this.disposables.push(
       this.panel.webview.onDidReceiveMessage((message: unknown) => {
@@ -88,9 +91,8 @@ class TrainingPanel {
         return this.browse(message.field);
       case 'datasetStats': {
         const label = this.label(message.path);
-        // Token statistics need the tokenizer and prompt templates (native/model); until they are wired in the
-        // host, the record/error counts are still given.
-        this.post({ type: 'dataset', dataset: await summarizeDataset(message.path, label, { maxSeqLen: message.maxSeqLen, signal: this.scans.signal }) });
+        const countTokens = message.model ? tokenCounter(message.model, this.ctx) : undefined;
+        this.post({ type: 'dataset', dataset: await summarizeDataset(message.path, label, { maxSeqLen: message.maxSeqLen, countTokens, signal: this.scans.signal }) });
         return;
       }
       case 'refreshDevices':
@@ -221,6 +223,20 @@ class TrainingPanel {
     const { values, unknown } = readPreset(json);
     if (unknown.length > 0) void vscode.window.showWarningMessage(`${basename(path)}: ignored unknown keys ${unknown.join(', ')}`);
     this.post({ type: 'preset', values, path });
+  }
+}
+
+/**
+ * Tokens per record exactly as training will see them (the model's tokenizer and chat or Alpaca template, nothing
+ * truncated); undefined when the tokenizer cannot load (the inspect line already says why).
+ */
+function tokenCounter(modelDir: string, ctx: PanelContext): ((record: DatasetRecord) => number) | undefined {
+  try {
+    const tokenizer = loadTokenizer(modelDir);
+    return (record) => tokenizeRecord(record, tokenizer, { trainOnPrompt: true, maxSeqLen: Number.MAX_SAFE_INTEGER }).inputIds.length;
+  } catch (error) {
+    ctx.log.appendLine(`token statistics: ${errorText(error)}`);
+    return undefined;
   }
 }
 

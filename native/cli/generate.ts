@@ -1,6 +1,6 @@
 // lora-studio generate --model DIR [--adapter DIR] (--prompt TEXT | --instruction TEXT [--input TEXT]) …: text from a
 // local model, optionally with a LoRA adapter run unmerged, decoded with a KV cache; streams to stdout, or prints one
-// JSON object ({text, prompt_tokens, tokens, tokens_per_s}) with --json.
+// JSON object ({text, prompt_tokens, tokens, tokens_per_s}) with --json; --compare prints base and adapter side by side.
 import type { Command } from 'commander';
 import type { DeviceChoice } from '../protocol';
 import { UserError } from '../util/errors';
@@ -22,6 +22,16 @@ export interface GenerateFlags {
   seed: string;
   device: string;
   json?: boolean;
+  compare?: boolean;
+}
+
+interface Outcome {
+  text: string;
+  prompt_tokens: number[];
+  tokens: number[];
+  tokens_per_s: number;
+  /** Peak resident memory of the process so far, MiB (the base runs first, so the adapter's figure includes it). */
+  peak_rss_mb: number;
 }
 
 function numberFlag(flag: string, value: string | undefined, fallback: number, ok: (n: number) => boolean, rule: string): number {
@@ -44,18 +54,37 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
   const seed = numberFlag('seed', flags.seed, 0, Number.isInteger, 'a whole number');
   const device = resolveDevice(flags.device as DeviceChoice, discoverCuda(systemDiscoveryIo()));
   const prompt = flags.prompt ?? instructionPrompt(model.tokenizer, flags.instruction!, flags.input);
-  let text = '';
-  let stats: GenerationStats | undefined;
-  for await (const piece of generate({
-    model, adapterDir: flags.adapter, prompt, maxNewTokens, temperature, topP, seed,
-    executionProviders: device.provider === 'cuda' ? [{ name: 'cuda', deviceId: device.deviceId }] : ['cpu'],
-    onStats: (s) => { stats = s; },
-  })) {
-    text += piece;
-    if (!flags.json) write(piece);
+  const once = async (adapterDir: string | undefined, stream: boolean): Promise<Outcome> => {
+    let text = '';
+    let stats: GenerationStats | undefined;
+    for await (const piece of generate({
+      model, adapterDir, prompt, maxNewTokens, temperature, topP, seed,
+      executionProviders: device.provider === 'cuda' ? [{ name: 'cuda', deviceId: device.deviceId }] : ['cpu'],
+      onStats: (s) => { stats = s; },
+    })) {
+      text += piece;
+      if (stream) write(piece);
+    }
+    const peak = process.resourceUsage().maxRSS / 1024;
+    return { text, prompt_tokens: stats?.promptTokens ?? [], tokens: stats?.tokens ?? [], tokens_per_s: stats?.tokensPerS ?? 0, peak_rss_mb: Math.round(peak) };
+  };
+  if (flags.compare) {
+    if (!flags.adapter) throw new UserError('--compare needs --adapter DIR (it runs the base model and the adapter on the same prompt)');
+    const base = await once(undefined, false);
+    const tuned = await once(flags.adapter, false);
+    if (flags.json) {
+      write(JSON.stringify({ base, adapter: tuned }) + '\n');
+      return;
+    }
+    for (const [title, o] of [['base model', base], [`with adapter ${flags.adapter}`, tuned]] as const) {
+      write(`── ${title} (${o.tokens_per_s.toFixed(1)} tokens/s, peak RSS ${o.peak_rss_mb} MiB)\n${o.text}\n`);
+    }
+    return;
   }
+  const outcome = await once(flags.adapter, !flags.json);
   if (flags.json) {
-    write(JSON.stringify({ text, prompt_tokens: stats?.promptTokens ?? [], tokens: stats?.tokens ?? [], tokens_per_s: stats?.tokensPerS ?? 0 }) + '\n');
+    const { text, prompt_tokens, tokens, tokens_per_s } = outcome;
+    write(JSON.stringify({ text, prompt_tokens, tokens, tokens_per_s }) + '\n');
   } else {
     write('\n');
   }
@@ -75,6 +104,7 @@ export function register(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling mass (default: generation_config.json or 1)')
     .option('--seed <n>', 'sampling seed', '0')
     .option('--device <device>', 'auto | cpu | cuda | cuda:N', 'cpu')
+    .option('--compare', 'run the base model and the adapter on the same prompt and print both, with tokens/s and peak memory', false)
     .option('--json', 'print one JSON object {text, prompt_tokens, tokens, tokens_per_s}', false)
     .action(async (flags: GenerateFlags) => {
       await generateCommand(flags);

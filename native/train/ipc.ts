@@ -93,11 +93,12 @@ export function connectRunSocket(
     socket.once('connect', () => {
       socket.off('error', reject);
       socket.on('error', () => undefined); // 'close' follows and reports the end
+      // Only a connection that was made can close: a refused one rejects and never calls onClose.
+      socket.on('close', () => handlers.onClose?.());
       resolvePromise({ send: (command) => socket.write(JSON.stringify(command) + '\n'), close: () => socket.end() });
     });
     socket.on('data', (chunk: string) => {
       for (const value of decoder.push(chunk)) if (isWorkerEvent(value)) handlers.onEvent(value);
     });
-    socket.on('close', () => handlers.onClose?.());
   });
 }

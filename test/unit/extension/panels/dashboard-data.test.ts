@@ -35,11 +35,11 @@ test('a finished run: metrics (torn last line ignored), eval points, state from 
   assert.equal(init.name, 'done');
 });
 
-test('"running" without a live worker is shown as stopped and resumable from its checkpoint', () => {
+test('"running" without a live worker is shown as failed and resumable from its checkpoint', () => {
   const dir = run('crashed', { status: { state: 'running', step: 5, total_steps: 10 }, metrics: [line(5, 1)], checkpoint: 4 });
   const init = dashboardInit(dir, false, []);
-  assert.equal(init.state, 'stopped');
-  assert.match(init.message ?? '', /no longer running/);
+  assert.equal(init.state, 'failed');
+  assert.match(init.message ?? '', /exited unexpectedly \(last step 5\)/);
   assert.equal(init.canResume, true);
   assert.equal(dashboardInit(dir, true, []).state, 'running');
   assert.equal(dashboardInit(dir, true, []).canResume, false);

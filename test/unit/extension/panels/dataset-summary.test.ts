@@ -33,7 +33,7 @@ test('counts records and errors, names the first error by line, detects the form
 });
 
 test('mixed and empty files', async () => {
-  const mixed = file('m.jsonl', [JSON.stringify({ instruction: 'a', output: 'b' }), JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] })]);
+  const mixed = file('m.jsonl', [JSON.stringify({ instruction: 'a', output: 'b' }), JSON.stringify({ messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] })]);
   assert.equal((await summarizeDataset(mixed, 'm', { maxSeqLen: 8 })).format, 'mixed');
   const empty = file('e.jsonl', ['', '']);
   const info = await summarizeDataset(empty, 'e', { maxSeqLen: 8 });
@@ -42,7 +42,7 @@ test('mixed and empty files', async () => {
 });
 
 test('token statistics with a counter, and how many exceed max_seq_len', async () => {
-  const path = file('t.jsonl', [10, 20, 30, 40, 50].map((n) => JSON.stringify({ instruction: 'x'.repeat(n), output: '' })));
+  const path = file('t.jsonl', [10, 20, 30, 40, 50].map((n) => JSON.stringify({ instruction: 'x'.repeat(n), output: 'y' })));
   const countTokens = (r: DatasetRecord) => (r.format === 'alpaca' ? r.instruction.length : 0);
   const info = await summarizeDataset(path, 't', { countTokens, maxSeqLen: 35 });
   assert.deepEqual(info.tokens, { count: 5, min: 10, median: 30, p95: 48, max: 50, overLimit: 2, limit: 35 });

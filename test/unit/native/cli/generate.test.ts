@@ -1,7 +1,8 @@
 // lora-studio generate (native/cli/generate.ts) on a tiny model folder: --json output, --instruction templating, flag errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeSafetensors } from '../../../../native/model/safetensors';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel } from '../../../fixtures/tiny-model/index';
@@ -31,6 +32,25 @@ test('generate --json prints text, prompt and generated ids, tokens/s; flags are
     await rejects({ model: dir, prompt: 'x', instruction: 'y', seed: '0', device: 'cpu' }, /exactly one of --prompt/);
     await rejects({ model: dir, prompt: 'x', maxNewTokens: '0', seed: '0', device: 'cpu' }, /--max-new-tokens/);
     await rejects({ model: dir, prompt: 'x', topP: '2', seed: '0', device: 'cpu' }, /--top-p/);
+    await rejects({ model: dir, prompt: 'x', seed: '0', device: 'cpu', compare: true }, /--compare needs --adapter/);
+
+    // --compare: base and adapter on the same prompt; a zero-B adapter must reproduce the base exactly.
+    const adapter = join(dir, 'adapter');
+    mkdirSync(adapter);
+    writeSafetensors(join(adapter, 'adapter_model.safetensors'), [
+      { name: 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight', dtype: 'F32', shape: [2, 32], data: new Float32Array(64).fill(0.1) },
+      { name: 'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight', dtype: 'F32', shape: [32, 2], data: new Float32Array(64) },
+    ], { format: 'pt' });
+    writeFileSync(join(adapter, 'adapter_config.json'), JSON.stringify({ r: 2, lora_alpha: 4 }));
+    let compared = '';
+    await generateCommand({ model: dir, prompt: 'Hello', maxNewTokens: '5', seed: '0', device: 'cpu', json: true, compare: true, adapter }, (t) => { compared += t; });
+    const both = JSON.parse(compared.trim()) as { base: { tokens: number[]; peak_rss_mb: number }; adapter: { tokens: number[] } };
+    assert.deepEqual(both.adapter.tokens, both.base.tokens);
+    assert.deepEqual(both.base.tokens, result.tokens);
+    assert.ok(both.base.peak_rss_mb > 0);
+    let side = '';
+    await generateCommand({ model: dir, prompt: 'Hello', maxNewTokens: '3', seed: '0', device: 'cpu', compare: true, adapter }, (t) => { side += t; });
+    assert.match(side, /── base model \(.*tokens\/s, peak RSS \d+ MiB\)[\s\S]*── with adapter/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

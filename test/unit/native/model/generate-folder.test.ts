@@ -99,3 +99,52 @@ test('generate: an adapter that does not fit the model is a UserError naming ten
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('generate: an unmerged adapter generates exactly what the merged model (W + s·B·A, computed here) generates', async () => {
+  const dir = temp();
+  try {
+    const opts = { architecture: 'LlamaForCausalLM' as const, layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 600, tie: false, dtype: 'float32' as const, seed: 8, std: 0.3 };
+    makeTinyModel(join(dir, 'base'), opts);
+    makeTinyModel(join(dir, 'merged'), opts);
+    const base = loadModelFolder(join(dir, 'base'));
+    const r = 4, alpha = 8, rnd = seededRandom(12);
+    const adapted = new Map<string, { A: Float32Array; B: Float32Array; in: number; out: number }>();
+    for (const l of [0, 1]) {
+      adapted.set(`model.layers.${l}.self_attn.v_proj`, { A: Float32Array.from({ length: r * 32 }, () => rnd()), B: Float32Array.from({ length: 16 * r }, () => rnd()), in: 32, out: 16 });
+      adapted.set(`model.layers.${l}.mlp.down_proj`, { A: Float32Array.from({ length: r * 48 }, () => rnd()), B: Float32Array.from({ length: 32 * r }, () => rnd()), in: 48, out: 32 });
+    }
+    const adapter = join(dir, 'adapter');
+    mkdirSync(adapter);
+    writeSafetensors(join(adapter, 'adapter_model.safetensors'), [...adapted].flatMap(([name, t]) => [
+      { name: `base_model.model.${name}.lora_A.weight`, dtype: 'F32' as const, shape: [r, t.in], data: t.A },
+      { name: `base_model.model.${name}.lora_B.weight`, dtype: 'F32' as const, shape: [t.out, r], data: t.B },
+    ]), { format: 'pt' });
+    writeFileSync(join(adapter, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r, lora_alpha: alpha }));
+    // Merge by hand (independent of native/model/merge.ts), in float64, then store as float32.
+    const tensors = base.weights.names().map((name) => {
+      const entry = base.weights.entry(name)!;
+      const data = readTensorF32(entry.file, name);
+      const t = adapted.get(name.replace(/\.weight$/, ''));
+      if (t) {
+        for (let o = 0; o < t.out; o++) for (let i = 0; i < t.in; i++) {
+          let s = 0;
+          for (let k = 0; k < r; k++) s += t.B[o * r + k] * t.A[k * t.in + i];
+          data[o * t.in + i] = data[o * t.in + i] + (alpha / r) * s;
+        }
+      }
+      return { name, dtype: 'F32' as const, shape: entry.entry.shape, data };
+    });
+    writeSafetensors(join(dir, 'merged', 'model.safetensors'), tensors, { format: 'pt' });
+    const merged = loadModelFolder(join(dir, 'merged'));
+    const ids = async (model: typeof base, adapterDir?: string) => {
+      let tokens: number[] = [];
+      for await (const _ of generate({ model, adapterDir, prompt: 'The quick brown fox', maxNewTokens: 16, temperature: 0, topP: 1, seed: 0, onStats: (s) => { tokens = s.tokens; } })) void _;
+      return tokens;
+    };
+    const unmerged = await ids(base, adapter);
+    assert.deepEqual(unmerged, await ids(merged));
+    assert.notDeepEqual(unmerged, await ids(base), 'the adapter must change the output for this test to mean anything');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -29,11 +29,8 @@ function userError(fn: () => unknown, ...parts: string[]): void {
 realQwenTokenizerFiles();
 
 for (const arch of Object.keys(TINY_PRESETS) as Architecture[]) {
-  test(`${arch}: a tiny folder builds fast and loads with the right shapes`, () => {
-    const started = performance.now();
+  test(`${arch}: a tiny folder builds and loads with the right shapes`, () => {
     const tiny = makeTinyModel(fresh(), { ...TINY_PRESETS[arch], dtype: 'float32', seed: 1 });
-    const built = performance.now() - started;
-    assert.ok(built < 1000, `built in ${built.toFixed(0)} ms`);
     const folder = loadModelFolder(tiny.dir);
     const c = folder.config;
     assert.equal(c.architecture, arch);

@@ -6,6 +6,14 @@ import { join } from 'node:path';
 import type { WorkerCommand, WorkerEvent } from '../../../../native/protocol';
 import { connectRunSocket, NdjsonDecoder, runSocketPath, serveRunSocket } from '../../../../native/train/ipc';
 
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 test('NDJSON decoding waits for whole lines and skips non-JSON lines', () => {
   const decoder = new NdjsonDecoder();
   assert.deepEqual(decoder.push('{"a":1}\n{"b"'), [{ a: 1 }]);
@@ -27,9 +35,10 @@ test('a worker serves events to two attached hosts and receives their commands; 
   const clients = await Promise.all(received.map((list) => connectRunSocket(server.socketPath, { onEvent: (e) => list.push(e) })));
   clients[0].send({ type: 'stop' });
   clients[1].send({ type: 'ping' });
-  await new Promise((r) => setTimeout(r, 50));
+  // Wait for conditions, not fixed sleeps: a loaded CI machine may take longer than any guess.
+  await until(() => commands.length === 2);
   server.broadcast({ type: 'status', phase: 'training', message: 'step 1' });
-  await new Promise((r) => setTimeout(r, 50));
+  await until(() => received.every((list) => list.length === 1));
   assert.deepEqual(commands.map((c) => c.type).sort(), ['ping', 'stop']);
   for (const list of received) assert.deepEqual(list, [{ type: 'status', phase: 'training', message: 'step 1' }]);
   for (const client of clients) client.close();

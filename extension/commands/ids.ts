@@ -1,0 +1,21 @@
+// Every command id the extension registers, once: commands/index.ts must implement exactly these (a typed
+// record), and a unit test checks them against package.json's contributes.
+export const COMMAND_IDS = [
+  'loraStudio.startTraining',
+  'loraStudio.stopRun',
+  'loraStudio.resumeRun',
+  'loraStudio.deleteRun',
+  'loraStudio.openRunFolder',
+  'loraStudio.showLog',
+  'loraStudio.openDashboard',
+  'loraStudio.mergeAdapter',
+  'loraStudio.compare',
+  'loraStudio.refreshRuns',
+  'loraStudio.openDatasetPreview',
+] as const;
+
+export type CommandId = (typeof COMMAND_IDS)[number];
+
+/** Context key holding the fsPaths of workspace folders that contain adapter_config.json (explorer "Merge Adapter"). */
+export const ADAPTER_FOLDERS_KEY = 'loraStudio.adapterFolders';
+export const RUNS_VIEW_ID = 'loraStudio.runs';

@@ -1,0 +1,33 @@
+// The NDJSON lines `lora-studio merge --json` prints, parsed (pure: tested without VS Code), and its arguments.
+import { basename, dirname, join } from 'node:path';
+
+export type MergeLine =
+  | { type: 'progress'; done: number; total: number; tensor?: string }
+  | { type: 'done'; out: string }
+  | { type: 'error'; message: string };
+
+export function parseMergeLine(line: string): MergeLine | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined; // human-readable output between the JSON lines
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v.type === 'progress' && typeof v.done === 'number' && typeof v.total === 'number') {
+    return { type: 'progress', done: v.done, total: v.total, ...(typeof v.tensor === 'string' ? { tensor: v.tensor } : {}) };
+  }
+  if (v.type === 'done' && typeof v.out === 'string') return { type: 'done', out: v.out };
+  if (v.type === 'error' && typeof v.message === 'string') return { type: 'error', message: v.message };
+  return undefined;
+}
+
+export function mergeArgs(cli: string, request: { model: string; adapter: string; out: string }): string[] {
+  return [cli, 'merge', '--model', request.model, '--adapter', request.adapter, '--out', request.out, '--json'];
+}
+
+/** Suggested output folder: next to the adapter, named after model and adapter. */
+export function suggestedMergeOut(adapterDir: string, modelDir: string): string {
+  return join(dirname(adapterDir), `${basename(modelDir)}-${basename(adapterDir)}-merged`);
+}

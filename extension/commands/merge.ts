@@ -1,0 +1,136 @@
+// Merge Adapter: pick base model and output folder, then run `lora-studio merge --json` as a child process with a
+// cancellable progress notification; the merged folder is revealed when done. Merging never runs in the host.
+import * as vscode from 'vscode';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, isAbsolute, join } from 'node:path';
+import { readRunConfig } from '../../native/train/run-dir';
+import type { Ctx } from '../ctx';
+import { pathFromArg, requireTrust } from './args';
+import { mergeArgs, parseMergeLine, suggestedMergeOut } from './merge-lines';
+
+function baseModelOf(adapterDir: string): string | undefined {
+  const fromRun = readRunConfig(adapterDir)?.model;
+  if (fromRun && existsSync(join(fromRun, 'config.json'))) return fromRun;
+  try {
+    const config = JSON.parse(readFileSync(join(adapterDir, 'adapter_config.json'), 'utf8')) as { base_model_name_or_path?: unknown };
+    const base = config.base_model_name_or_path;
+    if (typeof base !== 'string' || base === '') return undefined;
+    const path = isAbsolute(base) ? base : join(adapterDir, base);
+    return existsSync(join(path, 'config.json')) ? path : undefined; // a hub id is not a local folder: ask
+  } catch {
+    return undefined;
+  }
+}
+
+async function pickFolder(title: string, defaultUri?: vscode.Uri): Promise<string | undefined> {
+  const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, title, openLabel: 'Select', defaultUri });
+  return picked?.[0]?.fsPath;
+}
+
+async function pickBaseModel(adapterDir: string): Promise<string | undefined> {
+  const known = baseModelOf(adapterDir);
+  if (known) {
+    const choice = await vscode.window.showQuickPick(
+      [{ label: `$(check) ${basename(known)}`, description: 'base model of this adapter', detail: known, path: known }, { label: '$(folder) Choose another model folder…', path: '' }],
+      { placeHolder: 'Merge into which base model?' },
+    );
+    if (!choice) return undefined;
+    if (choice.path) return choice.path;
+  }
+  return pickFolder('Base model folder (Hugging Face format: config.json + *.safetensors)');
+}
+
+async function pickOutput(adapterDir: string, modelDir: string): Promise<string | undefined> {
+  const suggested = suggestedMergeOut(adapterDir, modelDir);
+  const out = await vscode.window.showInputBox({
+    title: 'Merged model folder',
+    prompt: 'A new or empty folder for the merged Hugging Face model',
+    value: suggested,
+    validateInput: (value) => {
+      if (!isAbsolute(value)) return 'Give an absolute path';
+      if (existsSync(value) && readdirSync(value).length > 0) return 'This folder is not empty — choose a new folder (nothing is overwritten)';
+      return undefined;
+    },
+  });
+  return out?.trim() || undefined;
+}
+
+function runMerge(ctx: Ctx, request: { model: string; adapter: string; out: string }, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, mergeArgs(ctx.distPath('cli.js'), request), { env: ctx.childEnv(), windowsHide: true });
+    ctx.log.appendLine(`merge: ${basename(request.adapter)} into ${request.model} → ${request.out}`);
+    let buffer = '';
+    let stderr = '';
+    let reported = 0;
+    let outcome: { out?: string; error?: string } = {};
+    const cancel = token.onCancellationRequested(() => child.kill('SIGTERM'));
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      buffer += chunk;
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        const parsed = parseMergeLine(line);
+        if (!parsed) {
+          if (line.trim()) ctx.log.appendLine(`merge: ${line}`);
+          continue;
+        }
+        if (parsed.type === 'progress') {
+          const percent = parsed.total > 0 ? (100 * parsed.done) / parsed.total : 0;
+          progress.report({ increment: percent - reported, message: `${parsed.done}/${parsed.total} tensors${parsed.tensor ? ` · ${parsed.tensor}` : ''}` });
+          reported = percent;
+        } else if (parsed.type === 'done') outcome = { out: parsed.out };
+        else outcome = { error: parsed.message };
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+      ctx.log.append(chunk);
+    });
+    child.on('error', (error) => {
+      cancel.dispose();
+      reject(error);
+    });
+    child.on('close', (code) => {
+      cancel.dispose();
+      if (token.isCancellationRequested) reject(new vscode.CancellationError());
+      else if (code === 0 && !outcome.error) resolve(outcome.out ?? request.out);
+      else reject(new Error(outcome.error ?? (stderr.trim() || `lora-studio merge exited with code ${code}`)));
+    });
+  });
+}
+
+export const mergeAdapter = (ctx: Ctx) => async (arg?: unknown) => {
+  if (!requireTrust('merge adapters')) return;
+  const adapterDir = pathFromArg(arg, 'path') ?? (await pickFolder('Adapter folder (holds adapter_config.json)'));
+  if (!adapterDir) return;
+  if (!existsSync(join(adapterDir, 'adapter_config.json'))) {
+    void vscode.window.showErrorMessage(`${adapterDir} has no adapter_config.json — choose a PEFT adapter folder (a finished run folder is one).`);
+    return;
+  }
+  const model = await pickBaseModel(adapterDir);
+  if (!model) return;
+  const out = await pickOutput(adapterDir, model);
+  if (!out) return;
+  try {
+    const merged = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Merging ${basename(adapterDir)}`, cancellable: true },
+      (progress, token) => {
+        progress.report({ message: 'starting: reading the adapter and base model…' });
+        return runMerge(ctx, { model, adapter: adapterDir, out }, progress, token);
+      },
+    );
+    const uri = vscode.Uri.file(merged);
+    if (vscode.workspace.getWorkspaceFolder(uri)) await vscode.commands.executeCommand('revealInExplorer', uri);
+    const choice = await vscode.window.showInformationMessage(`Merged model written to ${merged}`, 'Reveal in OS');
+    if (choice) await vscode.commands.executeCommand('revealFileInOS', uri);
+  } catch (error) {
+    if (error instanceof vscode.CancellationError) {
+      void vscode.window.showInformationMessage('Merge cancelled; no output folder was written.');
+      return;
+    }
+    throw error;
+  }
+};

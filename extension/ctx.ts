@@ -1,0 +1,202 @@
+// The extension's context: settings, the "LoRA Studio" log, the run store and worker connections, the status bar;
+// it owns every disposable. It also satisfies the panels' PanelContext (start/stop/resume runs, live events).
+import * as vscode from 'vscode';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { RunConfig, WorkerEvent } from '../native/protocol';
+import { formatEvent } from '../native/train/event-text';
+import { readRunStatus, readWorkerInfo, runPaths, writeRunStatus } from '../native/train/run-dir';
+import { writeJsonAtomic } from '../native/util/atomic-write';
+import { onConfigChange, readConfig, type Config } from './config';
+import type { PanelContext } from './panels/panel-context';
+import { listRuns, pidAlive, readRun, type RunSummary } from './runs/run-store';
+import { WorkerClient, WorkerStartError } from './runs/worker-client';
+
+export class Ctx implements PanelContext {
+  readonly extensionUri: vscode.Uri;
+  readonly state: vscode.Memento;
+  readonly log: vscode.OutputChannel;
+  readonly workers: WorkerClient;
+  config: Config;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly listeners = new Map<string, Set<(event: WorkerEvent) => void>>();
+  private readonly runsChanged = new vscode.EventEmitter<void>();
+  /** Fires (debounced) when any run's files or live state may have changed. */
+  readonly onDidChangeRuns = this.runsChanged.event;
+  private changeTimer: NodeJS.Timeout | undefined;
+  private cached: RunSummary[] | undefined;
+  private staleAll = false;
+  private readonly staleRuns = new Set<string>();
+
+  constructor(readonly context: vscode.ExtensionContext) {
+    this.extensionUri = context.extensionUri;
+    this.state = context.globalState;
+    this.log = this.own(vscode.window.createOutputChannel('LoRA Studio'));
+    this.config = readConfig();
+    this.own(this.runsChanged);
+    this.own(onConfigChange(() => {
+      this.config = readConfig();
+      this.changed();
+    }));
+    this.workers = new WorkerClient(
+      { nodePath: process.execPath, workerScript: this.distPath('worker.js'), env: () => this.childEnv() },
+      { onEvent: (runDir, event) => this.dispatch(runDir, event), onDetach: () => this.changed() },
+    );
+    this.own({ dispose: () => this.workers.dispose() });
+    this.own({ dispose: () => clearTimeout(this.changeTimer) });
+  }
+
+  own<T extends vscode.Disposable>(disposable: T): T {
+    this.disposables.push(disposable);
+    return disposable;
+  }
+
+  dispose(): void {
+    for (const disposable of this.disposables.splice(0).reverse()) disposable.dispose();
+  }
+
+  distPath(file: string): string {
+    return vscode.Uri.joinPath(this.extensionUri, 'dist', file).fsPath;
+  }
+
+  /** Environment for the worker and CLI children; the worker never reads settings, it gets resolved values. */
+  childEnv(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
+    if (this.config.cudaLibraryPath) env.LORA_STUDIO_CUDA_LIBRARY_PATH = this.config.cudaLibraryPath;
+    return env;
+  }
+
+  /** All runs, newest first, read from the run folders (cached until the next change). */
+  runs(): RunSummary[] {
+    if (!this.cached) this.cached = this.config.runsFolder ? listRuns(this.config.runsFolder) : [];
+    return this.cached;
+  }
+
+  run(runDir: string): RunSummary {
+    return this.runs().find((run) => run.dir === runDir) ?? readRun(runDir);
+  }
+
+  /**
+   * Marks runs stale and tells the views, at most every 250 ms (a step event per step must not flood). With a
+   * run folder only that run is re-read (a live run changes every step; the others do not).
+   */
+  changed(runDir?: string): void {
+    if (runDir === undefined) this.staleAll = true;
+    else this.staleRuns.add(runDir);
+    if (this.changeTimer) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined;
+      if (this.staleAll || !this.cached) this.cached = undefined;
+      else this.cached = this.cached.map((run) => (this.staleRuns.has(run.dir) ? readRun(run.dir) : run));
+      this.staleAll = false;
+      this.staleRuns.clear();
+      this.runsChanged.fire();
+    }, 250);
+  }
+
+  /** Re-attaches to every run whose worker is alive (after a window reload); live again within a second. */
+  async reattachAll(): Promise<void> {
+    const live = this.runs().filter((run) => run.worker && pidAlive(run.worker.pid));
+    await Promise.all(live.map(async (run) => {
+      if (await this.workers.attach(run.dir)) this.log.appendLine(`[${run.id}] re-attached to the running worker (pid ${run.worker?.pid})`);
+    }));
+    this.changed();
+  }
+
+  // ---- PanelContext ----
+
+  async startRun(config: RunConfig): Promise<string> {
+    const runDir = config.out;
+    if (existsSync(runPaths(runDir).config)) {
+      throw new Error(`${runDir} already holds a run — choose another output folder, or resume that run from the Runs view`);
+    }
+    mkdirSync(runDir, { recursive: true });
+    writeJsonAtomic(runPaths(runDir).config, config);
+    writeRunStatus(runDir, { state: 'pending', step: 0, total_steps: 0, message: 'starting the training worker…' });
+    this.changed();
+    await this.spawn(runDir, []);
+    return runDir;
+  }
+
+  async resumeRun(runDir: string): Promise<void> {
+    if (this.isRunLive(runDir)) throw new Error(`the run ${runDir} is already running`);
+    writeRunStatus(runDir, { ...this.statusOf(runDir), state: 'pending', message: 'resuming from the latest checkpoint…' });
+    this.changed();
+    await this.spawn(runDir, ['--resume']);
+  }
+
+  async stopRun(runDir: string): Promise<void> {
+    const outcome = await this.workers.stop(runDir);
+    this.log.appendLine(`[${basename(runDir)}] stop: ${outcome}`);
+    this.changed();
+  }
+
+  onRunEvent(runDir: string, listener: (event: WorkerEvent) => void): vscode.Disposable {
+    const set = this.listeners.get(runDir) ?? new Set();
+    set.add(listener);
+    this.listeners.set(runDir, set);
+    return new vscode.Disposable(() => set.delete(listener));
+  }
+
+  isRunLive(runDir: string): boolean {
+    if (this.workers.isAttached(runDir)) return true;
+    const info = readWorkerInfo(runDir);
+    return info !== undefined && pidAlive(info.pid);
+  }
+
+  deviceBusy(): boolean {
+    return this.workers.attachedRuns().length > 0 || this.runs().some((run) => run.state === 'running' && run.live);
+  }
+
+  // ---- internals ----
+
+  private statusOf(runDir: string) {
+    const run = readRun(runDir);
+    return { step: run.step, total_steps: run.totalSteps };
+  }
+
+  private async spawn(runDir: string, args: string[]): Promise<void> {
+    try {
+      const pid = await this.workers.spawn(runDir, args);
+      this.log.appendLine(`[${basename(runDir)}] worker started (pid ${pid})`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.log.appendLine(`[${basename(runDir)}] ${message}`);
+      // A slow worker may still come up: leave its status to it. A dead one may have written its own reason
+      // (a located UserError) into status.json; keep that rather than overwrite it with ours.
+      if (error instanceof WorkerStartError && !error.exited) throw error;
+      const status = readRunStatus(runDir);
+      if (status?.state === 'failed' && status.message) throw new Error(status.message);
+      writeRunStatus(runDir, { ...this.statusOf(runDir), state: 'failed', message });
+      throw error;
+    } finally {
+      this.changed();
+    }
+  }
+
+  private dispatch(runDir: string, event: WorkerEvent): void {
+    for (const listener of this.listeners.get(runDir) ?? []) listener(event);
+    if (event.type !== 'step' || event.step % Math.max(1, Math.floor(event.total_steps / 50)) === 0) {
+      this.log.appendLine(`[${basename(runDir)}] ${formatEvent(event)}`);
+    }
+    if (event.type === 'done' || event.type === 'error') this.notifyEnd(runDir, event);
+    this.changed(event.type === 'step' || event.type === 'status' ? runDir : undefined);
+  }
+
+  private notifyEnd(runDir: string, event: Extract<WorkerEvent, { type: 'done' | 'error' }>): void {
+    if (event.type === 'error') {
+      void vscode.window.showErrorMessage(`LoRA training failed: ${event.message}`, 'Show Log', 'Open Dashboard').then((choice) => {
+        if (choice === 'Show Log') void vscode.commands.executeCommand('loraStudio.showLog', runDir);
+        if (choice === 'Open Dashboard') void vscode.commands.executeCommand('loraStudio.openDashboard', runDir);
+      });
+      return;
+    }
+    const what = event.reason === 'completed' ? `LoRA training finished after ${event.step} steps.` : `LoRA training stopped at step ${event.step} (checkpoint saved).`;
+    void vscode.window.showInformationMessage(what, 'Open Adapter', 'Merge', 'Compare', 'Show Log').then((choice) => {
+      if (choice === 'Open Adapter') void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(event.adapter));
+      if (choice === 'Merge') void vscode.commands.executeCommand('loraStudio.mergeAdapter', vscode.Uri.file(event.adapter));
+      if (choice === 'Compare') void vscode.commands.executeCommand('loraStudio.compare', vscode.Uri.file(event.adapter));
+      if (choice === 'Show Log') void vscode.commands.executeCommand('loraStudio.showLog', runDir);
+    });
+  }
+}

@@ -1,0 +1,101 @@
+// What the Runs view shows for a run folder, as plain data (label, description, icon, context value, children):
+// the mapping is pure so it is tested without VS Code; run-monitor.ts turns it into TreeItems.
+import { basename } from 'node:path';
+import type { RunSummary } from './run-store';
+
+export interface RunItemData {
+  kind: 'run' | 'checkpoint' | 'adapter' | 'info';
+  /** The run folder this item belongs to. */
+  runDir: string;
+  /** The file or folder the item stands for (a checkpoint folder, the adapter folder). */
+  path: string;
+  label: string;
+  description?: string;
+  tooltip: string;
+  /** A codicon id, with an optional theme color id. */
+  icon: { id: string; color?: string };
+  /** Drives the menus in package.json: `run.<state>[.resumable][.adapter]`, `checkpoint`, `adapter`. */
+  contextValue: string;
+  collapsible: boolean;
+}
+
+const STATE_ICON: Record<RunSummary['state'], { id: string; color?: string }> = {
+  pending: { id: 'loading~spin' },
+  running: { id: 'sync~spin', color: 'charts.blue' },
+  completed: { id: 'pass', color: 'testing.iconPassed' },
+  stopped: { id: 'debug-pause', color: 'charts.yellow' },
+  failed: { id: 'error', color: 'testing.iconFailed' },
+};
+
+function percent(step: number, total: number): string {
+  return total > 0 ? ` (${Math.floor((100 * step) / total)}%)` : '';
+}
+
+/** Short description next to the run's name: progress while running, the outcome otherwise. */
+export function runDescription(run: RunSummary): string {
+  const loss = run.last ? ` · loss ${run.last.loss.toFixed(3)}` : '';
+  switch (run.state) {
+    case 'pending':
+      return run.message ?? 'starting…';
+    case 'running':
+      return run.step > 0 || run.totalSteps > 0
+        ? `${run.step}/${run.totalSteps || '?'}${percent(run.step, run.totalSteps)}${loss}`
+        : run.message ?? 'starting…';
+    case 'completed':
+      return `completed · ${run.step} steps${loss}`;
+    case 'stopped':
+      return `stopped at ${run.step}/${run.totalSteps || '?'}${loss}`;
+    case 'failed':
+      return 'failed';
+  }
+}
+
+export function runItem(run: RunSummary): RunItemData {
+  const resumable = (run.state === 'stopped' || run.state === 'failed') && run.checkpoints.length > 0;
+  const model = run.config ? basename(run.config.model) : undefined;
+  const data = run.config ? basename(run.config.data) : undefined;
+  const lines = [
+    run.dir,
+    model && data ? `${model} on ${data}` : undefined,
+    run.config ? `r ${run.config.r}, alpha ${run.config.lora_alpha}, lr ${run.config.learning_rate}` : undefined,
+    `state: ${run.state}${run.message ? ` — ${run.message}` : ''}`,
+  ].filter((line): line is string => line !== undefined);
+  return {
+    kind: 'run',
+    runDir: run.dir,
+    path: run.dir,
+    label: model ? `${run.id}` : run.id,
+    description: runDescription(run),
+    tooltip: lines.join('\n'),
+    icon: STATE_ICON[run.state],
+    contextValue: `run.${run.state}${resumable ? '.resumable' : ''}${run.hasAdapter ? '.adapter' : ''}`,
+    collapsible: run.checkpoints.length > 0 || run.hasAdapter || run.state === 'failed',
+  };
+}
+
+/** Children of a run: its adapter first (what users want), then checkpoints newest first; a failed run's reason. */
+export function runChildren(run: RunSummary): RunItemData[] {
+  const children: RunItemData[] = [];
+  if (run.state === 'failed' && run.message) {
+    children.push({
+      kind: 'info', runDir: run.dir, path: run.dir, label: run.message, tooltip: run.message,
+      icon: { id: 'warning', color: 'testing.iconFailed' }, contextValue: 'info', collapsible: false,
+    });
+  }
+  if (run.hasAdapter) {
+    children.push({
+      kind: 'adapter', runDir: run.dir, path: run.dir, label: 'adapter',
+      description: run.state === 'completed' ? 'PEFT adapter' : `PEFT adapter (step ${run.step})`,
+      tooltip: `${run.dir}\nadapter_config.json + adapter_model.safetensors — merge it, compare it, or load it with PEFT`,
+      icon: { id: 'package' }, contextValue: 'adapter', collapsible: false,
+    });
+  }
+  for (const checkpoint of [...run.checkpoints].reverse()) {
+    children.push({
+      kind: 'checkpoint', runDir: run.dir, path: checkpoint.path, label: basename(checkpoint.path),
+      description: `step ${checkpoint.step}`, tooltip: checkpoint.path,
+      icon: { id: 'save' }, contextValue: 'checkpoint', collapsible: false,
+    });
+  }
+  return children;
+}

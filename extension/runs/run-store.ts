@@ -1,0 +1,148 @@
+// The run store: every run folder under the runs folder, read from its files (the run folder is the truth).
+// No vscode here, so it is tested on real folders; the Runs view and status bar render what it returns.
+import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { MetricRecord, RunConfig } from '../../native/protocol';
+import {
+  hasAdapter,
+  listCheckpoints,
+  readRunConfig,
+  readRunStatus,
+  readWorkerInfo,
+  runPaths,
+  type RunState,
+  type RunStatus,
+  type WorkerInfo,
+} from '../../native/train/run-dir';
+
+export interface RunSummary {
+  dir: string;
+  id: string;
+  config?: RunConfig;
+  status?: RunStatus;
+  /** The state as the files and the process table tell it (a "running" run whose worker is gone has failed). */
+  state: RunState;
+  step: number;
+  totalSteps: number;
+  message?: string;
+  /** The last metrics.jsonl record (read from the file's tail, not the whole file). */
+  last?: MetricRecord;
+  worker?: WorkerInfo;
+  /** A live worker process owns this run now. */
+  live: boolean;
+  checkpoints: { step: number; path: string }[];
+  hasAdapter: boolean;
+  /** Newest-first ordering key: when the run folder was created (config written). */
+  createdMs: number;
+}
+
+/** Signal 0 checks a pid without touching it; EPERM means it exists but is someone else's. */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The last complete line of a file, reading at most `maxBytes` from its end (metrics.jsonl may be large). */
+export function readLastLine(path: string, maxBytes = 16384): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, maxBytes);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    const lines = buffer.toString('utf8').split('\n').filter((line) => line.trim() !== '');
+    // A torn final line (no newline yet, still being appended) is not a record: prefer the one before it.
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        JSON.parse(lines[i]);
+        return lines[i];
+      } catch {
+        continue;
+      }
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function lastMetric(runDir: string): MetricRecord | undefined {
+  const line = readLastLine(runPaths(runDir).metrics);
+  if (!line) return undefined;
+  const value = JSON.parse(line) as MetricRecord;
+  return typeof value.step === 'number' ? value : undefined;
+}
+
+/** A run still pending this long after its status was written, with no worker, never got one. */
+export const PENDING_TIMEOUT_MS = 5 * 60_000;
+
+/** Reads one run folder; `isAlive` and `now` are injectable so tests decide which pids live and when it is. */
+export function readRun(dir: string, isAlive: (pid: number) => boolean = pidAlive, now = Date.now()): RunSummary {
+  const config = readRunConfig(dir);
+  const status = readRunStatus(dir);
+  const worker = readWorkerInfo(dir);
+  const last = lastMetric(dir);
+  const live = worker !== undefined && isAlive(worker.pid);
+  let state: RunState = status?.state ?? (last ? 'stopped' : 'pending');
+  let message = status?.message;
+  // A pending run has no worker.json until its worker listens; only a worker that was there and is gone, or one
+  // that never came, is a failure.
+  const neverStarted = state === 'pending' && !worker && status !== undefined && now - Date.parse(status.updated_at) > PENDING_TIMEOUT_MS;
+  if ((state === 'running' && !live) || (state === 'pending' && worker && !live) || neverStarted) {
+    // The worker died without writing its end state (killed, out of memory, machine slept).
+    state = 'failed';
+    message = neverStarted
+      ? `the training worker never started${message ? ` (last: ${message})` : ''} — see the log`
+      : `the training worker exited unexpectedly${message ? ` (last: ${message})` : ''} — see the log; resume continues from the latest checkpoint`;
+  } else if (live && state === 'pending') {
+    state = 'running';
+  }
+  let createdMs = 0;
+  try {
+    createdMs = statSync(runPaths(dir).config).mtimeMs;
+  } catch {
+    createdMs = existsSync(dir) ? statSync(dir).mtimeMs : 0;
+  }
+  return {
+    dir,
+    id: basename(dir),
+    config,
+    status,
+    state,
+    step: Math.max(status?.step ?? 0, last?.step ?? 0),
+    totalSteps: status?.total_steps ?? 0,
+    message,
+    last,
+    worker,
+    live,
+    checkpoints: listCheckpoints(dir),
+    hasAdapter: hasAdapter(dir),
+    createdMs,
+  };
+}
+
+/** Every run folder (a sub-folder holding training_config.json), newest first. */
+export function listRuns(runsRoot: string, isAlive: (pid: number) => boolean = pidAlive): RunSummary[] {
+  if (!existsSync(runsRoot)) return [];
+  return readdirSync(runsRoot, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(runPaths(join(runsRoot, entry.name)).config))
+    .map((entry) => readRun(join(runsRoot, entry.name), isAlive))
+    .sort((a, b) => b.createdMs - a.createdMs || b.id.localeCompare(a.id));
+}
+
+/** A fresh, sortable, readable run id: 2026-11-25_03-51-07_<model>. */
+export function newRunId(modelDir: string, now = new Date()): string {
+  const stamp = now.toISOString().slice(0, 19).replace('T', '_').replace(/:/g, '-');
+  const model = basename(modelDir).replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 40) || 'run';
+  return `${stamp}_${model}`;
+}

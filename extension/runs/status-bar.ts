@@ -1,0 +1,23 @@
+// The status-bar item of the active run (step/total, loss, ETA); a click opens its dashboard. Hidden when idle.
+import * as vscode from 'vscode';
+import type { Ctx } from '../ctx';
+import { activeRun, statusText } from './status-text';
+
+export function registerStatusBar(ctx: Ctx): void {
+  const item = ctx.own(vscode.window.createStatusBarItem('loraStudio.activeRun', vscode.StatusBarAlignment.Left, 50));
+  item.name = 'LoRA Studio: active run';
+  const update = () => {
+    const run = activeRun(ctx.runs());
+    if (!run) {
+      item.hide();
+      return;
+    }
+    const { text, tooltip } = statusText(run);
+    item.text = text;
+    item.tooltip = tooltip;
+    item.command = { command: 'loraStudio.openDashboard', title: 'Open Dashboard', arguments: [run.dir] };
+    item.show();
+  };
+  ctx.own(ctx.onDidChangeRuns(update));
+  update();
+}

@@ -1,0 +1,169 @@
+// Spawns training workers detached (they outlive the window that started them), attaches to them over their
+// per-run socket (native/train/ipc.ts), forwards WorkerEvents and sends WorkerCommands. No vscode here: the host
+// wires it to the Runs view, and tests drive it with a fake worker script.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import type { WorkerCommand, WorkerEvent } from '../../native/protocol';
+import { connectRunSocket, runSocketPath, type RunSocketClient } from '../../native/train/ipc';
+import { readWorkerInfo, runPaths } from '../../native/train/run-dir';
+import { pidAlive } from './run-store';
+
+export interface WorkerLaunch {
+  /** The Node binary: process.execPath, with ELECTRON_RUN_AS_NODE=1 in `env` inside VS Code. */
+  nodePath: string;
+  /** dist/worker.js of the installed extension. */
+  workerScript: string;
+  /** Read at each spawn, so a changed setting (the CUDA library path) applies to the next run. */
+  env(): NodeJS.ProcessEnv;
+}
+
+export interface WorkerClientHandlers {
+  onEvent(runDir: string, event: WorkerEvent): void;
+  /** The connection to a run's worker ended (the worker exited or closed the socket). */
+  onDetach(runDir: string): void;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A worker that could not be attached after spawning; `exited` tells a dead worker from a slow one. */
+export class WorkerStartError extends Error {
+  constructor(message: string, readonly exited: boolean) {
+    super(message);
+    this.name = 'WorkerStartError';
+  }
+}
+
+/** The last non-empty lines of a log, joined, for error messages (the reason a worker gave before exiting). */
+export function lastLogLines(path: string, count: number): string {
+  try {
+    const text = readFileSync(path, 'utf8').slice(-8192);
+    return text.split('\n').map((line) => line.trim()).filter(Boolean).slice(-count).join(' / ');
+  } catch {
+    return '';
+  }
+}
+
+export class WorkerClient {
+  private readonly connections = new Map<string, RunSocketClient>();
+  private disposed = false;
+
+  constructor(private readonly launch: WorkerLaunch, private readonly handlers: WorkerClientHandlers) {}
+
+  isAttached(runDir: string): boolean {
+    return this.connections.has(runDir);
+  }
+
+  attachedRuns(): string[] {
+    return [...this.connections.keys()];
+  }
+
+  /**
+   * Starts `node worker.js <runDir> [...args]` detached, with stdout/stderr appended to the run's train.log, and
+   * attaches as soon as its socket listens. Resolves with the pid once attached; rejects if the worker exits first
+   * (its log then says why) or does not listen within `timeoutMs`.
+   */
+  async spawn(runDir: string, args: string[] = [], timeoutMs = 60_000): Promise<number> {
+    mkdirSync(runDir, { recursive: true });
+    const log = openSync(runPaths(runDir).log, 'a');
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let pid: number | undefined;
+    try {
+      const child = spawn(this.launch.nodePath, [this.launch.workerScript, runDir, ...args], {
+        cwd: runDir,
+        env: this.launch.env(),
+        detached: true, // its own process group: a window reload or host crash does not kill training
+        stdio: ['ignore', log, log],
+        windowsHide: true,
+      });
+      pid = child.pid;
+      child.on('exit', (code, signal) => (exited = { code, signal }));
+      child.on('error', () => (exited = { code: null, signal: null }));
+      child.unref();
+    } finally {
+      closeSync(log); // the child holds its own descriptor
+    }
+    if (pid === undefined) throw new Error(`could not start the training worker (${this.launch.nodePath}); see ${runPaths(runDir).log}`);
+    const deadline = Date.now() + timeoutMs;
+    while (!this.disposed) {
+      if (exited) {
+        const how = exited.signal ? `signal ${exited.signal}` : `exit code ${exited.code}`;
+        const last = lastLogLines(runPaths(runDir).log, 3);
+        throw new WorkerStartError(`the training worker stopped before it was ready (${how})${last ? `: ${last}` : ''}; see ${runPaths(runDir).log}`, true);
+      }
+      if (await this.connect(runDir, readWorkerInfo(runDir)?.socket ?? runSocketPath(runDir))) return pid;
+      if (Date.now() > deadline) {
+        throw new WorkerStartError(`the training worker (pid ${pid}) did not open its socket within ${Math.round(timeoutMs / 1000)}s; it may still be starting — see ${runPaths(runDir).log}`, false);
+      }
+      await sleep(100);
+    }
+    throw new Error('the extension was deactivated while the worker started');
+  }
+
+  /** Re-attaches to a run whose worker.json names a live process; false when there is none to attach to. */
+  async attach(runDir: string): Promise<boolean> {
+    if (this.connections.has(runDir)) return true;
+    const info = readWorkerInfo(runDir);
+    if (!info || !pidAlive(info.pid)) return false;
+    return this.connect(runDir, info.socket || runSocketPath(runDir));
+  }
+
+  send(runDir: string, command: WorkerCommand): boolean {
+    const connection = this.connections.get(runDir);
+    if (!connection) return false;
+    connection.send(command);
+    return true;
+  }
+
+  /**
+   * Asks the worker to save a checkpoint and exit; if it is not attached, or still alive after `graceMs`, sends
+   * SIGTERM. Resolves once the process is gone (or SIGTERM was sent).
+   */
+  async stop(runDir: string, graceMs = 120_000): Promise<'stopped' | 'terminated' | 'not-running'> {
+    const pid = readWorkerInfo(runDir)?.pid;
+    if (pid === undefined || !pidAlive(pid)) return 'not-running';
+    if (this.send(runDir, { type: 'stop' })) {
+      const deadline = Date.now() + graceMs;
+      while (Date.now() < deadline) {
+        if (!pidAlive(pid)) return 'stopped';
+        await sleep(100);
+      }
+    }
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return 'stopped'; // it exited between the check and the signal
+    }
+    return 'terminated';
+  }
+
+  /** Closes the sockets; the workers keep training (a reloaded window re-attaches). */
+  dispose(): void {
+    this.disposed = true;
+    for (const connection of this.connections.values()) connection.close();
+    this.connections.clear();
+  }
+
+  private async connect(runDir: string, socketPath: string): Promise<boolean> {
+    if (this.connections.has(runDir)) return true;
+    try {
+      let connection: RunSocketClient | undefined;
+      connection = await connectRunSocket(socketPath, {
+        onEvent: (event) => this.handlers.onEvent(runDir, event),
+        onClose: () => {
+          if (connection && this.connections.get(runDir) === connection) {
+            this.connections.delete(runDir);
+            this.handlers.onDetach(runDir);
+          }
+        },
+      });
+      if (this.disposed) {
+        connection.close();
+        return false;
+      }
+      this.connections.set(runDir, connection);
+      return true;
+    } catch {
+      return false; // nothing listens (yet, or any more)
+    }
+  }
+}

@@ -1,0 +1,47 @@
+// LoRA targets and scaling, with PEFT's rules: `target_modules` entries match a module whose full name equals the
+// entry or ends with "." + entry; 'all-linear' is every linear layer of the decoder except the output head.
+// Scaling is alpha / r, or alpha / √r with rsLoRA (Kalajdzievski 2023).
+import type { ModelConfig } from './hf-config';
+import { linearModules } from './model-folder';
+import { UserError } from '../util/errors';
+
+export interface LoraTarget {
+  /** Short module name, e.g. 'q_proj'. */
+  module: string;
+  layer: number;
+  /** Full module path, e.g. 'model.layers.0.self_attn.q_proj'. */
+  baseName: string;
+  in: number;
+  out: number;
+}
+
+export function resolveTargets(config: ModelConfig, targetModules: string[] | 'all-linear'): LoraTarget[] {
+  const modules = linearModules(config);
+  const all: LoraTarget[] = [];
+  for (let layer = 0; layer < config.num_hidden_layers; layer += 1) {
+    for (const m of modules) all.push({ module: m.name, layer, baseName: m.path(layer), in: m.in, out: m.out });
+  }
+  if (targetModules === 'all-linear') return all;
+  const unknown = targetModules.filter((key) => !all.some((t) => t.baseName === key || t.baseName.endsWith(`.${key}`)));
+  if (unknown.length > 0) {
+    throw new UserError(`target module${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} not in this ${config.architecture}`, {
+      where: { field: 'target_modules' },
+      fix: `choose from: ${modules.map((m) => m.name).join(', ')} (or all-linear)`,
+    });
+  }
+  return all.filter((t) => targetModules.some((key) => t.baseName === key || t.baseName.endsWith(`.${key}`)));
+}
+
+export function loraScaling(r: number, alpha: number, useRslora: boolean): number {
+  return useRslora ? alpha / Math.sqrt(r) : alpha / r;
+}
+
+/** Trainable parameters: r · (in + out) per adapted module. */
+export function loraParameterCount(targets: readonly LoraTarget[], r: number): number {
+  return targets.reduce((sum, t) => sum + r * (t.in + t.out), 0);
+}
+
+/** The short module names of the targets, in the model's order (what adapter_config.json lists). */
+export function targetModuleNames(targets: readonly LoraTarget[]): string[] {
+  return [...new Set(targets.map((t) => t.module))];
+}

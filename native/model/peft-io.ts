@@ -1,0 +1,142 @@
+// PEFT adapter files: adapter_config.json with the keys PEFT's LoraConfig has had since 0.10 (so PEFT, vLLM and
+// llama.cpp's convert_lora_to_gguf.py read it unchanged), and adapter_model.safetensors with PEFT's tensor names
+// `base_model.model.<module>.lora_A.weight` [r, in] and `.lora_B.weight` [out, r]. Reads adapters PEFT wrote too.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunConfig } from '../protocol';
+import { UserError } from '../util/errors';
+import { writeJsonAtomic } from '../util/atomic-write';
+import { f32ToBf16, f32ToF16, openSafetensors, readTensorF32, writeSafetensors, type TensorToWrite } from './safetensors';
+import { targetModuleNames, type LoraTarget } from './lora';
+
+export const ADAPTER_CONFIG = 'adapter_config.json';
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+
+export const peftTensorName = (baseName: string, which: 'A' | 'B') => `base_model.model.${baseName}.lora_${which}.weight`;
+
+export interface PeftAdapterConfig {
+  peft_type: 'LORA';
+  task_type: string;
+  base_model_name_or_path: string | null;
+  r: number;
+  lora_alpha: number;
+  lora_dropout: number;
+  target_modules: string[] | string;
+  use_rslora: boolean;
+  use_dora: boolean;
+  bias: string;
+  fan_in_fan_out: boolean;
+  rank_pattern: Record<string, number>;
+  alpha_pattern: Record<string, number>;
+  [key: string]: unknown;
+}
+
+export interface LoraWeights {
+  A: Float32Array;
+  B: Float32Array;
+}
+
+export function peftConfigFor(config: Pick<RunConfig, 'r' | 'lora_alpha' | 'lora_dropout' | 'use_rslora'>, baseModel: string, targets: readonly LoraTarget[]): PeftAdapterConfig {
+  return {
+    alpha_pattern: {},
+    auto_mapping: null,
+    base_model_name_or_path: baseModel,
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    layer_replication: null,
+    layers_pattern: null,
+    layers_to_transform: null,
+    loftq_config: {},
+    lora_alpha: config.lora_alpha,
+    lora_dropout: config.lora_dropout,
+    megatron_config: null,
+    megatron_core: 'megatron.core',
+    modules_to_save: null,
+    peft_type: 'LORA',
+    r: config.r,
+    rank_pattern: {},
+    revision: null,
+    target_modules: targetModuleNames(targets),
+    task_type: 'CAUSAL_LM',
+    use_dora: false,
+    use_rslora: config.use_rslora,
+  };
+}
+
+export interface WriteAdapterInput {
+  config: Pick<RunConfig, 'r' | 'lora_alpha' | 'lora_dropout' | 'use_rslora'>;
+  baseModel: string;
+  targets: readonly LoraTarget[];
+  weights: Map<string, LoraWeights>;
+  dtype: RunConfig['save_dtype'];
+}
+
+/** Writes both files atomically (weights first: a folder with a config always has its weights). */
+export function writePeftAdapter(dir: string, input: WriteAdapterInput): void {
+  const { r } = input.config;
+  const stDtype = input.dtype === 'bfloat16' ? 'BF16' : input.dtype === 'float16' ? 'F16' : 'F32';
+  const encode = (values: Float32Array) => (stDtype === 'BF16' ? f32ToBf16(values) : stDtype === 'F16' ? f32ToF16(values) : values);
+  const tensors: TensorToWrite[] = [];
+  for (const target of input.targets) {
+    const w = input.weights.get(target.baseName);
+    if (!w) throw new Error(`no LoRA weights for ${target.baseName}`);
+    tensors.push({ name: peftTensorName(target.baseName, 'A'), dtype: stDtype, shape: [r, target.in], data: encode(w.A) });
+    tensors.push({ name: peftTensorName(target.baseName, 'B'), dtype: stDtype, shape: [target.out, r], data: encode(w.B) });
+  }
+  writeSafetensors(join(dir, ADAPTER_WEIGHTS), tensors, { format: 'pt' });
+  writeJsonAtomic(join(dir, ADAPTER_CONFIG), peftConfigFor(input.config, input.baseModel, input.targets));
+}
+
+export interface ReadAdapter {
+  config: PeftAdapterConfig;
+  scaling: number;
+  /** baseName → A [r, in], B [out, r] in float32. */
+  weights: Map<string, LoraWeights & { r: number; in: number; out: number }>;
+}
+
+const NAME = /^base_model\.model\.(.+)\.lora_([AB])(?:\.default)?\.weight$/;
+
+/** Reads a PEFT LoRA adapter folder; refuses what LoRA Studio cannot apply, saying why. */
+export function readPeftAdapter(dir: string): ReadAdapter {
+  const configPath = join(dir, ADAPTER_CONFIG);
+  if (!existsSync(configPath)) throw new UserError(`${ADAPTER_CONFIG} not found in ${dir}`, { where: { file: dir }, fix: 'choose a folder with a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors)' });
+  let config: PeftAdapterConfig;
+  try {
+    config = JSON.parse(readFileSync(configPath, 'utf8')) as PeftAdapterConfig;
+  } catch (error) {
+    throw new UserError(`${ADAPTER_CONFIG} is not valid JSON: ${(error as Error).message}`, { where: { file: configPath } });
+  }
+  const refuse = (field: string, why: string) => {
+    throw new UserError(why, { where: { file: configPath, field }, fix: 'LoRA Studio applies plain LoRA adapters; merge this one with PEFT instead' });
+  };
+  if (config.peft_type !== 'LORA') refuse('peft_type', `peft_type ${JSON.stringify(config.peft_type)} is not LORA`);
+  if (config.use_dora) refuse('use_dora', 'DoRA adapters (use_dora: true) are not supported yet');
+  if (config.fan_in_fan_out) refuse('fan_in_fan_out', 'fan_in_fan_out adapters (GPT-2 Conv1D layers) are not supported');
+  if (config.bias && config.bias !== 'none') refuse('bias', `bias "${config.bias}" adapters carry bias tensors, which are not supported`);
+  if (Object.keys(config.rank_pattern ?? {}).length > 0 || Object.keys(config.alpha_pattern ?? {}).length > 0) refuse('rank_pattern', 'per-module rank_pattern/alpha_pattern is not supported yet');
+  const weightsPath = join(dir, ADAPTER_WEIGHTS);
+  if (!existsSync(weightsPath)) throw new UserError(`${ADAPTER_WEIGHTS} not found in ${dir}`, { where: { file: dir }, fix: 'LoRA Studio reads safetensors adapters; re-save with PEFT (safe_serialization=True)' });
+  const file = openSafetensors(weightsPath);
+  const parts = new Map<string, { A?: string; B?: string }>();
+  for (const name of file.entries.keys()) {
+    const match = NAME.exec(name);
+    if (!match) throw new UserError(`unexpected tensor ${name}`, { where: { file: weightsPath }, fix: 'only lora_A/lora_B weights are supported (no modules_to_save or embeddings)' });
+    const entry = parts.get(match[1]) ?? {};
+    entry[match[2] as 'A' | 'B'] = name;
+    parts.set(match[1], entry);
+  }
+  const weights: ReadAdapter['weights'] = new Map();
+  for (const [baseName, { A, B }] of parts) {
+    if (!A || !B) throw new UserError(`${baseName} has lora_${A ? 'A' : 'B'} but not lora_${A ? 'B' : 'A'}`, { where: { file: weightsPath }, fix: 'the adapter is incomplete; save it again' });
+    const [rA, inF] = file.entries.get(A)!.shape;
+    const [outF, rB] = file.entries.get(B)!.shape;
+    if (rA !== config.r || rB !== config.r) {
+      throw new UserError(`${baseName}: rank ${rA}/${rB} does not match r=${config.r} in ${ADAPTER_CONFIG}`, { where: { file: weightsPath } });
+    }
+    weights.set(baseName, { A: readTensorF32(file, A), B: readTensorF32(file, B), r: config.r, in: inF, out: outF });
+  }
+  const scaling = config.use_rslora ? config.lora_alpha / Math.sqrt(config.r) : config.lora_alpha / config.r;
+  return { config, scaling, weights };
+}
