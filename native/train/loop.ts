@@ -101,7 +101,7 @@ export async function runTrainingLoop(
     hooks.emit({ type: 'checkpoint', step: state.step, path });
   };
 
-  hooks.emit({ type: 'status', phase: 'training', message: `training: step ${state.step + 1} of ${total}…` });
+  if (state.step < total) hooks.emit({ type: 'status', phase: 'training', message: `training: step ${state.step + 1} of ${total}…` });
   while (state.step < total) {
     if (hooks.stopRequested()) {
       if (lastSaved !== state.step) await checkpoint();

@@ -1,0 +1,134 @@
+// One training run, start to finish, from its run folder: reads training_config.json, loads the model, tokenizes the
+// data, compiles the trainer, resumes from the latest checkpoint when there is one, runs the loop and writes the
+// adapter. Shared by the detached worker (native/worker.ts) and `lora-studio train`; I/O to the user goes through
+// `emit` (WorkerEvents), so both faces print the same thing.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { RunConfig, WorkerEvent } from '../protocol';
+import { UserError } from '../util/errors';
+import { writeFileAtomic } from '../util/atomic-write';
+import { loadModelFolder, type ModelFolder } from '../model/model-folder';
+import { resolveTargets } from '../model/lora';
+import { writePeftAdapter } from '../model/peft-io';
+import { tokenizeRecords, type TokenizedExample } from '../data/template';
+import { planMicroBatches, splitEval } from '../data/batch';
+import { readDatasetRecords } from '../data/validate';
+import { createTrainer, type Trainer } from './trainer';
+import { runTrainingLoop, totalSteps, type LoopState, type MicroBatch, type TrainingData } from './loop';
+import { fingerprintMismatches, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { latestCheckpoint, parseMetrics, runPaths, writeRunStatus } from './run-dir';
+import { assertValidRunConfig } from './config';
+import { existsAs } from '../util/fs-checks';
+import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
+import { systemDiscoveryIo } from '../engine/cuda-io';
+
+export interface RunIo {
+  emit(event: WorkerEvent): void;
+  stopRequested(): boolean;
+}
+
+export type RunOutcome = 'completed' | 'stopped';
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** Tokenizes one JSONL file; reports truncations once. */
+async function tokenizeFile(path: string, model: ModelFolder, config: RunConfig): Promise<{ examples: TokenizedExample[]; truncated: number }> {
+  const records = await readDatasetRecords(path);
+  const { examples, truncatedCount: truncated } = tokenizeRecords(records, model.tokenizer, { trainOnPrompt: config.train_on_prompt, maxSeqLen: config.max_seq_len });
+  if (examples.length === 0) {
+    throw new UserError(`no trainable examples in ${path}: every response was empty or truncated away`, {
+      where: { file: path },
+      fix: `raise --max-seq-len (now ${config.max_seq_len}) or shorten the prompts`,
+    });
+  }
+  return { examples, truncated };
+}
+
+/** Drops metrics lines after `step` (steps done after the checkpoint a resume starts from are redone). */
+function truncateMetrics(runDir: string, step: number): void {
+  const path = runPaths(runDir).metrics;
+  if (!existsSync(path)) return;
+  const kept = parseMetrics(readFileSync(path, 'utf8')).filter((record) => record.step <= step);
+  writeFileAtomic(path, kept.map((record) => JSON.stringify(record) + '\n').join(''));
+}
+
+export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome> {
+  const config = JSON.parse(readFileSync(runPaths(runDir).config, 'utf8')) as RunConfig;
+  assertValidRunConfig(config, { exists: existsAs });
+  const status = (phase: Extract<WorkerEvent, { type: 'status' }>['phase'], message: string) => {
+    io.emit({ type: 'status', phase, message });
+    writeRunStatus(runDir, { state: 'running', step: 0, total_steps: 0, message });
+  };
+
+  status('loading-model', `loading model ${config.model}…`);
+  const model = loadModelFolder(config.model);
+  const targets = resolveTargets(model.config, config.target_modules);
+  const device = resolveDevice(config.device, discoverCuda(systemDiscoveryIo()));
+  const deviceLabel = device.provider === 'cuda' ? `cuda:${device.deviceId}` : 'the CPU';
+  if (device.notice) status('loading-model', device.notice);
+
+  status('tokenizing', `tokenizing ${config.data}…`);
+  const trainSet = await tokenizeFile(config.data, model, config);
+  let train = trainSet.examples;
+  let evalExamples: TokenizedExample[] = [];
+  if (config.eval_data) evalExamples = (await tokenizeFile(config.eval_data, model, config)).examples;
+  else if (config.eval_split > 0) ({ train, eval: evalExamples } = splitEval(train, config.eval_split, config.seed));
+  status('tokenizing', `tokenized ${fmt(train.length)} training and ${fmt(evalExamples.length)} eval records` +
+    (trainSet.truncated > 0 ? ` (${fmt(trainSet.truncated)} truncated to ${config.max_seq_len} tokens)` : ''));
+
+  const batchOptions = { microBatchSize: config.micro_batch_size, seed: config.seed, padId: model.tokenizer.padId };
+  const epochs = new Map<number, MicroBatch[]>();
+  const data: TrainingData = {
+    microBatchesFor(epoch) {
+      let batches = epochs.get(epoch);
+      if (!batches) {
+        batches = planMicroBatches(train, { ...batchOptions, epoch });
+        epochs.clear(); // one epoch's plan at a time: they are cheap to rebuild and deterministic
+        epochs.set(epoch, batches);
+      }
+      return batches;
+    },
+    evalBatches: evalExamples.length > 0 ? planMicroBatches(evalExamples, { ...batchOptions, epoch: 0, lengthGrouped: true }) : [],
+  };
+  const total = totalSteps(config, data.microBatchesFor(0).length);
+
+  const resumeFrom = latestCheckpoint(runDir);
+  const checkpoint = resumeFrom ? loadCheckpoint(resumeFrom.path) : undefined;
+  if (checkpoint) {
+    const changed = fingerprintMismatches(checkpoint.fingerprint, config);
+    if (changed.length > 0) {
+      throw new UserError(`cannot resume: ${changed.join(', ')} changed since the checkpoint at step ${checkpoint.loop.step}`, {
+        where: { file: runPaths(runDir).config },
+        fix: 'start a new run for different options, or restore them in training_config.json',
+      });
+    }
+    truncateMetrics(runDir, checkpoint.loop.step);
+  } else if (existsSync(runPaths(runDir).metrics)) {
+    writeFileSync(runPaths(runDir).metrics, ''); // a fresh start: no stale lines from an earlier failed attempt
+  }
+
+  status('compiling', `compiling the training graph (${targets.length} LoRA modules, r=${config.r}) for ${deviceLabel}…`);
+  const trainer: Trainer = await createTrainer(model, config, { device, targets, state: checkpoint?.trainer });
+  io.emit({
+    type: 'start', protocol: 1, run_dir: runDir, total_steps: total,
+    resumed_from_step: checkpoint?.loop.step ?? 0, config, pid: process.pid,
+  });
+
+  const writeAdapter = (dir: string) =>
+    writePeftAdapter(dir, { config, baseModel: config.model, targets, weights: trainer.loraWeights(), dtype: config.save_dtype });
+  try {
+    const start: LoopState | undefined = checkpoint?.loop;
+    const outcome = await runTrainingLoop(config, runDir, trainer, data, {
+      emit: io.emit,
+      stopRequested: io.stopRequested,
+      memoryMb: () => Math.round(process.memoryUsage().rss / 2 ** 20),
+      saveCheckpoint: async (loop) => saveCheckpoint(runDir, { config, loop, trainer: trainer.exportState(), shapes: trainer.stateShapes(), writeAdapter }),
+      saveAdapter: async () => {
+        io.emit({ type: 'status', phase: 'saving', message: 'writing the adapter…' });
+        writeAdapter(runDir);
+      },
+    }, start);
+    return outcome;
+  } finally {
+    await trainer.dispose();
+  }
+}

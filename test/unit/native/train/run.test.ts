@@ -1,0 +1,111 @@
+// The training pipeline end to end on tiny real-architecture models: the run folder, the PEFT adapter, loss going
+// down, resume reproducing an uninterrupted run, SIGTERM saving a checkpoint, and located errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RUN_OPTIONS, type RunConfig, type WorkerEvent } from '../../../../native/protocol';
+import { runTraining } from '../../../../native/train/run';
+import { readMetrics, readRunStatus, runPaths } from '../../../../native/train/run-dir';
+import { writeJsonAtomic } from '../../../../native/util/atomic-write';
+import { openSafetensors } from '../../../../native/model/safetensors';
+import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
+
+const root = mkdtempSync(join(tmpdir(), 'run-'));
+// Wider weights than HF's 0.02 init, so the frozen output head can express confident predictions.
+const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 3, std: 0.3 }).dir;
+const data = join(root, 'data.jsonl');
+writeFileSync(data, [
+  { instruction: 'Add the two numbers.', input: '2 and 3', output: '5' },
+  { instruction: 'Reverse the word.', input: 'orbit', output: 'tibro' },
+  { instruction: 'What is 3 times 4?', output: '3 times 4 is 12.' },
+  { instruction: 'Is 7 prime?', output: 'Yes, 7 is prime.' },
+].map((r) => JSON.stringify(r)).join('\n') + '\n');
+
+function newRun(name: string, options: Partial<RunConfig>): string {
+  const out = join(root, name);
+  const config: RunConfig = {
+    ...DEFAULT_RUN_OPTIONS, model, data, out, target_modules: 'all-linear', r: 8, lora_alpha: 16, lora_dropout: 0.1,
+    learning_rate: 2e-2, warmup_steps: 3, micro_batch_size: 2, max_seq_len: 64, save_every: 0, ...options,
+  };
+  writeJsonAtomic(runPaths(out).config, config);
+  return out;
+}
+
+async function train(runDir: string, stopAfterStep = Infinity): Promise<{ outcome: string; events: WorkerEvent[] }> {
+  const events: WorkerEvent[] = [];
+  let step = 0;
+  const outcome = await runTraining(runDir, {
+    emit: (event) => {
+      events.push(event);
+      if (event.type === 'step') step = event.step;
+    },
+    stopRequested: () => step >= stopAfterStep,
+  });
+  return { outcome, events };
+}
+
+test('a run on a few records drives the loss down by more than 90% and leaves a PEFT adapter', async () => {
+  const run = newRun('learn', { max_steps: 80, lora_dropout: 0, lr_scheduler_type: 'constant', r: 16, lora_alpha: 32 });
+  const { outcome, events } = await train(run);
+  assert.equal(outcome, 'completed');
+  const metrics = readMetrics(run);
+  assert.equal(metrics.length, 80);
+  const first = metrics[0].loss, last = metrics.slice(-5).reduce((s, m) => s + m.loss, 0) / 5;
+  assert.ok(last < 0.1 * first, `loss ${first} → ${last}`);
+  // Feedback before the first step, in order (repeated phases collapsed): the user never waits in silence.
+  const phases = events.filter((e) => e.type === 'status').map((e) => (e.type === 'status' ? e.phase : ''));
+  assert.deepEqual(phases.filter((p, i) => p !== phases[i - 1]).slice(0, 4), ['loading-model', 'tokenizing', 'compiling', 'training']);
+  const config = JSON.parse(readFileSync(join(run, 'adapter_config.json'), 'utf8'));
+  assert.equal(config.peft_type, 'LORA');
+  assert.equal(config.r, 16);
+  assert.deepEqual(config.target_modules, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']);
+  const weights = openSafetensors(join(run, 'adapter_model.safetensors'));
+  assert.equal(weights.entries.size, 2 * 7 * 2);
+  assert.deepEqual(weights.entries.get('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight')?.shape, [16, 64]);
+  assert.equal(weights.metadata.format, 'pt');
+});
+
+test('stopping saves a checkpoint; resuming from it reproduces the uninterrupted losses exactly', async () => {
+  const options = { max_steps: 12, save_every: 4, seed: 11 };
+  const whole = newRun('whole', options);
+  await train(whole);
+  const parted = newRun('parted', options);
+  const first = await train(parted, 6);
+  assert.equal(first.outcome, 'stopped');
+  assert.equal(readMetrics(parted).length, 6);
+  const second = await train(parted);
+  assert.equal(second.outcome, 'completed');
+  const start = second.events.find((e) => e.type === 'start');
+  assert.equal(start?.type === 'start' && start.resumed_from_step, 6);
+  assert.deepEqual(readMetrics(parted).map((m) => m.loss), readMetrics(whole).map((m) => m.loss));
+});
+
+test('SIGTERM to `lora-studio train` saves a checkpoint, marks the run stopped and exits cleanly', async () => {
+  const out = join(root, 'sigterm');
+  const child = spawn(process.execPath, ['dist/cli.js', 'train', '--model', model, '--data', data, '--out', out, '--max-steps', '100000', '--save-every', '0', '--json', '--batch-size', '2', '--max-seq-len', '64'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (/"type":"step","total_steps":100000,"step":3,/.test(stdout)) resolve();
+    });
+  });
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0);
+  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as WorkerEvent);
+  const done = lines[lines.length - 1];
+  assert.equal(done.type, 'done');
+  assert.equal(done.type === 'done' && done.reason, 'stopped');
+  assert.equal(readRunStatus(out)?.state, 'stopped');
+  assert.ok(existsSync(join(out, 'checkpoints', 'latest')));
+  assert.ok(existsSync(join(out, 'adapter_config.json')));
+});
+
+test('a target module the model lacks is refused with the valid names', async () => {
+  const run = newRun('bad-target', { target_modules: ['q_proj', 'c_attn'] });
+  await assert.rejects(train(run), /"c_attn" not in this Qwen2ForCausalLM — choose from: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj/);
+});
