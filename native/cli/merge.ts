@@ -1,13 +1,61 @@
-// lora-studio merge — placeholder until its issue lands: it says so instead of pretending to work.
+// lora-studio merge --model DIR --adapter DIR --out DIR [--json]: a PEFT LoRA adapter merged into its base model as a
+// new Hugging Face folder. --json prints NDJSON: {"type":"progress","done","total","tensor"} …, then {"type":"done","out"}
+// (or {"type":"error","message"}); SIGTERM/SIGINT cancel and leave nothing behind.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors';
+import { mergeAdapter } from '../model/merge';
+
+export interface MergeFlags {
+  model?: string;
+  adapter?: string;
+  out?: string;
+  json?: boolean;
+}
+
+export async function mergeCommand(flags: MergeFlags): Promise<void> {
+  const missing = (['model', 'adapter', 'out'] as const).filter((flag) => !flags[flag]);
+  if (missing.length > 0) throw new UserError(`missing ${missing.map((m) => `--${m}`).join(', ')}`, { fix: 'lora-studio merge --model BASE_DIR --adapter ADAPTER_DIR --out NEW_DIR' });
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+  };
+  process.on('SIGTERM', cancel);
+  process.on('SIGINT', cancel);
+  const print = (value: object) => process.stdout.write(JSON.stringify(value) + '\n');
+  const out = resolve(flags.out!);
+  let lastPercent = -1;
+  try {
+    await mergeAdapter({
+      modelDir: resolve(flags.model!), adapterDir: resolve(flags.adapter!), outDir: out,
+      cancelled: () => cancelled,
+      onProgress: (p) => {
+        if (flags.json) print({ type: 'progress', ...p });
+        else {
+          const percent = Math.floor((100 * p.done) / p.total);
+          if (percent !== lastPercent && percent % 10 === 0) process.stderr.write(`merging… ${percent}% (${p.done}/${p.total} tensors)\n`);
+          lastPercent = percent;
+        }
+      },
+    });
+    if (flags.json) print({ type: 'done', out });
+    else process.stdout.write(`merged model written to ${out}\n`);
+  } catch (error) {
+    if (flags.json) print({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    process.off('SIGTERM', cancel);
+    process.off('SIGINT', cancel);
+  }
+}
 
 export function register(program: Command): void {
   program
     .command('merge')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UserError('"lora-studio merge" is not yet available in this build', { fix: 'update LoRA Studio' });
-    });
+    .description('merge a PEFT LoRA adapter into its base model (W + scaling·B·A) as a new Hugging Face folder')
+    .option('--model <dir>', 'base model folder')
+    .option('--adapter <dir>', 'PEFT adapter folder (adapter_config.json + adapter_model.safetensors)')
+    .option('--out <dir>', 'new folder for the merged model')
+    .option('--json', 'print NDJSON progress and result', false)
+    .action(async (flags: MergeFlags) => mergeCommand(flags));
 }

@@ -1,0 +1,131 @@
+// Merging a LoRA adapter into its base model: W' = W + scaling · B·A for every adapted linear layer, written as a
+// complete Hugging Face folder with exactly the base's tensor names, order, sharding and dtypes (no tensor added or
+// dropped: a tied model gets no lm_head.weight). Streams tensor by tensor — peak memory stays near the largest
+// tensor — into a staging folder that is renamed into place only when complete.
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../util/errors';
+import { commitFolderAtomic } from '../util/atomic-write';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openWeights, readTensorBytes, type SafetensorsFile, type StEntry } from './safetensors';
+import { readPeftAdapter } from './peft-io';
+
+export interface MergeProgress {
+  done: number;
+  total: number;
+  tensor: string;
+}
+
+export interface MergeOptions {
+  modelDir: string;
+  adapterDir: string;
+  outDir: string;
+  onProgress?: (progress: MergeProgress) => void;
+  /** Checked between tensors; a cancelled merge leaves nothing behind. */
+  cancelled?: () => boolean;
+}
+
+/** Files of the base folder that are copied unchanged (everything except the weights themselves). */
+function companionFiles(modelDir: string): string[] {
+  return readdirSync(modelDir).filter((name) => !name.endsWith('.safetensors') && !name.startsWith('.') && !/\.(bin|pt|pth|ckpt|gguf|onnx)$/.test(name));
+}
+
+function decode(entry: StEntry, bytes: Uint8Array): Float32Array {
+  const count = entry.length / (entry.dtype === 'F32' ? 4 : 2);
+  if (entry.dtype === 'F32') return new Float32Array(bytes.buffer, bytes.byteOffset, count).slice();
+  const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+  return entry.dtype === 'BF16' ? bf16ToF32(halves) : f16ToF32(halves);
+}
+
+function encode(dtype: StEntry['dtype'], values: Float32Array): Uint8Array {
+  const typed = dtype === 'F32' ? values : dtype === 'BF16' ? f32ToBf16(values) : f32ToF16(values);
+  return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+}
+
+/** W [out, in] += scaling · B [out, r] · A [r, in], accumulated in float64 per element. */
+export function addLoraDelta(weight: Float32Array, A: Float32Array, B: Float32Array, r: number, inF: number, outF: number, scaling: number): void {
+  const row = new Float64Array(inF);
+  for (let o = 0; o < outF; o += 1) {
+    row.fill(0);
+    for (let k = 0; k < r; k += 1) {
+      const b = B[o * r + k];
+      if (b === 0) continue;
+      const aRow = k * inF;
+      for (let i = 0; i < inF; i += 1) row[i] += b * A[aRow + i];
+    }
+    const wRow = o * inF;
+    for (let i = 0; i < inF; i += 1) weight[wRow + i] = Math.fround(weight[wRow + i] + scaling * row[i]);
+  }
+}
+
+/** Writes one safetensors file with `file`'s exact header, streaming each tensor's (possibly merged) bytes. */
+function writeMergedFile(file: SafetensorsFile, target: string, tensorBytes: (entry: StEntry) => Uint8Array): void {
+  const entries = [...file.entries.values()].sort((a, b) => a.offset - b.offset);
+  const header: Record<string, unknown> = {};
+  if (Object.keys(file.metadata).length > 0) header.__metadata__ = file.metadata;
+  const dataStart = Math.min(...entries.map((e) => e.offset));
+  for (const e of entries) header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [e.offset - dataStart, e.offset - dataStart + e.length] };
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  const fd = openSync(target, 'w');
+  try {
+    const write = (bytes: Uint8Array) => {
+      let offset = 0;
+      while (offset < bytes.byteLength) offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
+    };
+    write(prefix);
+    write(Buffer.from(json, 'utf8'));
+    for (const entry of entries) write(tensorBytes(entry));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function mergeAdapter(options: MergeOptions): Promise<void> {
+  const { modelDir, adapterDir, outDir } = options;
+  if (existsSync(outDir) && readdirSync(outDir).length > 0) {
+    throw new UserError(`the output folder ${outDir} is not empty`, { where: { file: outDir }, fix: 'choose a new or empty folder for the merged model' });
+  }
+  const adapter = readPeftAdapter(adapterDir);
+  const weights = openWeights(modelDir);
+  // Check every adapted module before writing anything.
+  for (const [baseName, lora] of adapter.weights) {
+    const found = weights.entry(`${baseName}.weight`);
+    if (!found) {
+      throw new UserError(`the adapter adapts ${baseName}, which ${modelDir} does not have`, { where: { file: join(adapterDir, 'adapter_model.safetensors') }, fix: 'merge into the base model the adapter was trained on' });
+    }
+    const [outF, inF] = found.entry.shape;
+    if (outF !== lora.out || inF !== lora.in) {
+      throw new UserError(`${baseName}: the model's weight is [${outF}, ${inF}] but the adapter's B·A is [${lora.out}, ${lora.in}]`, { where: { file: join(adapterDir, 'adapter_model.safetensors') }, fix: 'merge into the base model the adapter was trained on' });
+    }
+    if (!['F32', 'F16', 'BF16'].includes(found.entry.dtype)) throw new UserError(`${baseName}.weight is ${found.entry.dtype}; only float weights can be merged`, { where: { file: found.file.path } });
+  }
+  const staging = join(dirname(outDir), `.${basename(outDir)}.merging-${randomBytes(3).toString('hex')}`);
+  mkdirSync(staging, { recursive: true });
+  try {
+    const total = weights.names().length;
+    let done = 0;
+    for (const file of weights.files) {
+      writeMergedFile(file, join(staging, basename(file.path)), (entry) => {
+        if (options.cancelled?.()) throw new UserError('merge cancelled', { fix: 'run it again to merge' });
+        const bytes = readTensorBytes(file, entry.name);
+        const lora = entry.name.endsWith('.weight') ? adapter.weights.get(entry.name.slice(0, -'.weight'.length)) : undefined;
+        done += 1;
+        options.onProgress?.({ done, total, tensor: entry.name });
+        if (!lora) return bytes;
+        const merged = decode(entry, bytes);
+        addLoraDelta(merged, lora.A, lora.B, lora.r, lora.in, lora.out, adapter.scaling);
+        return encode(entry.dtype, merged);
+      });
+    }
+    for (const name of companionFiles(modelDir)) copyFileSync(join(modelDir, name), join(staging, name));
+    mkdirSync(dirname(outDir), { recursive: true });
+    if (existsSync(outDir)) rmSync(outDir, { recursive: true }); // empty (checked above)
+    commitFolderAtomic(staging, outDir);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
