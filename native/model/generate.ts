@@ -1,13 +1,13 @@
 // Text generation with a KV cache: a prefill graph runs the prompt once and returns its keys/values, then a one-token
 // decode graph attends over a fixed-capacity cache the host fills slot by slot (both built from native/model/llama.ts,
 // so an unmerged LoRA adapter runs exactly as in training). Greedy at temperature 0, else temperature + top-p sampling.
-import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from './hf-config';
 import { buildLlamaGraph, loraAName, loraBName, MASK_VALUE, ropeInvFreq } from './llama';
 import { OnnxForwardSink, type ComputeDtype, type WeightSource } from './onnx-forward';
-import { openSafetensors, readTensorF32, type WeightStore } from './safetensors';
+import type { WeightStore } from './safetensors';
+import { ADAPTER_WEIGHTS, peftTensorName, readPeftAdapter } from './peft-io';
 import { stopTokenIds, type ModelFolder } from './model-folder';
 import { UserError } from '../util/errors';
 
@@ -73,7 +73,10 @@ export class KvDecoder {
       graphOptimizationLevel: spec.dtype === 'float64' ? 'basic' : 'all',
       executionProviders: spec.executionProviders ?? ['cpu'],
     };
-    if (spec.externalDataDir) options.extra = { session: { model_external_initializers_file_folder_path: spec.externalDataDir } };
+    // No prepacking: float32 weights then stay memory-mapped and shared by the prefill and decode sessions.
+    const sessionConfig: Record<string, string> = { disable_prepacking: '1' };
+    if (spec.externalDataDir) sessionConfig.model_external_initializers_file_folder_path = spec.externalDataDir;
+    options.extra = { session: sessionConfig };
     const session = async (length: number, past: number) => {
       const sink = new OnnxForwardSink(spec.dtype, spec.weights);
       buildLlamaGraph(sink, spec.config, { batch: 1, length, lora, mode: 'logits', kv: { past } });
@@ -274,30 +277,18 @@ export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
   req.onStats?.({ promptTokens, tokens, tokensPerS: tokens.length > 1 ? (tokens.length - 1) / Math.max(seconds, 1e-9) : 0 });
 }
 
-/** Reads a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) into float32 LoRA tensors. */
+/** A PEFT adapter (native/model/peft-io.ts) checked against the model's weights, as float32 LoRA tensors. */
 function loadAdapterForDecoding(dir: string, model: WeightStore): DecoderLora {
-  const configPath = join(dir, 'adapter_config.json');
-  if (!existsSync(configPath)) throw new UserError('adapter_config.json not found', { where: { file: configPath }, fix: 'pass the folder of a PEFT LoRA adapter (a run folder or a checkpoint)' });
-  const adapter = JSON.parse(readFileSync(configPath, 'utf8')) as { r?: number; lora_alpha?: number; use_rslora?: boolean };
-  const r = adapter.r ?? 8, alpha = adapter.lora_alpha ?? 8;
-  const file = openSafetensors(join(dir, 'adapter_model.safetensors'));
-  const weights: DecoderLora['weights'] = new Map();
-  for (const name of file.entries.keys()) {
-    const match = /^base_model\.model\.(.+)\.lora_A\.weight$/.exec(name);
-    if (!match) continue;
-    const baseName = match[1];
-    const aEntry = file.entries.get(name)!, bName = `base_model.model.${baseName}.lora_B.weight`, bEntry = file.entries.get(bName);
-    if (!bEntry) throw new UserError(`${bName} is missing`, { where: { file: file.path }, fix: 'the adapter is incomplete: save it again' });
-    const [rank, inF] = aEntry.shape, [outF] = bEntry.shape;
-    if (rank !== r || bEntry.shape[1] !== r) throw new UserError(`${name}: rank ${rank} does not match r=${r} of adapter_config.json`, { where: { file: file.path } });
+  const adapter = readPeftAdapter(dir);
+  const file = join(dir, ADAPTER_WEIGHTS);
+  for (const [baseName, t] of adapter.weights) {
     const base = model.entry(`${baseName}.weight`)?.entry.shape;
-    if (!base) throw new UserError(`${name} adapts ${baseName}, which the model does not have`, { where: { file: file.path }, fix: 'use the adapter with the base model it was trained on' });
-    if (base[0] !== outF || base[1] !== inF) {
-      throw new UserError(`shape mismatch: ${name} [${aEntry.shape}] and lora_B [${bEntry.shape}] imply [${outF}, ${inF}], but ${baseName}.weight is [${base}]`, {
-        where: { file: file.path }, fix: 'use the adapter with the base model it was trained on',
+    if (!base) throw new UserError(`${peftTensorName(baseName, 'A')} adapts ${baseName}, which the model does not have`, { where: { file }, fix: 'use the adapter with the base model it was trained on' });
+    if (base[0] !== t.out || base[1] !== t.in) {
+      throw new UserError(`shape mismatch: ${peftTensorName(baseName, 'A')} [${t.r},${t.in}] and lora_B [${t.out},${t.r}] imply [${t.out}, ${t.in}], but ${baseName}.weight is [${base}]`, {
+        where: { file }, fix: 'use the adapter with the base model it was trained on',
       });
     }
-    weights.set(baseName, { A: readTensorF32(file, name), B: readTensorF32(file, bName), in: inF, out: outF });
   }
-  return { r, scaling: adapter.use_rslora ? alpha / Math.sqrt(r) : alpha / r, weights };
+  return { r: adapter.config.r, scaling: adapter.scaling, weights: adapter.weights };
 }

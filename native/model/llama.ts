@@ -171,6 +171,8 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     const p = `model.layers.${l}`;
     const x = rmsNorm(h, `${p}.input_layernorm.weight`, E);
     const bias = config.attention_bias;
+    // Qwen2 biases q, k, v only; Llama, Mistral and Qwen3 with attention_bias bias o_proj too (transformers modeling_*).
+    const oBias = bias && config.architecture !== 'Qwen2ForCausalLM';
     const q = heads(linear(x, `${p}.self_attn.q_proj`, E, H * D, bias), H, config.qk_norm ? `${p}.self_attn.q_norm.weight` : undefined);
     const k = heads(linear(x, `${p}.self_attn.k_proj`, E, KV * D, bias), KV, config.qk_norm ? `${p}.self_attn.k_norm.weight` : undefined);
     const v = heads(linear(x, `${p}.self_attn.v_proj`, E, KV * D, bias), KV);
@@ -179,7 +181,7 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [rope(q), kT]), scale]), mask]);
     const attn = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeatKv(withCache(v, 'value', l), S)]);
     const merged = reshape(g.op('Transpose', [attn], { perm: [0, 2, 1, 3] }), N, H * D);
-    h = g.op('Add', [h, linear(merged, `${p}.self_attn.o_proj`, H * D, E)]);
+    h = g.op('Add', [h, linear(merged, `${p}.self_attn.o_proj`, H * D, E, oBias)]);
     const x2 = rmsNorm(h, `${p}.post_attention_layernorm.weight`, E);
     const gate = linear(x2, `${p}.mlp.gate_proj`, E, I);
     const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(x2, `${p}.mlp.up_proj`, E, I)]);

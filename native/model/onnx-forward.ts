@@ -1,7 +1,7 @@
-// A forward-only ONNX writer for `GraphSink` (native/model/llama.ts): inference graphs for generation and for
-// checking the model against the reference. Frozen weights are initializers that either carry data (tests) or point
-// into the model's safetensors files as ONNX external data (offset + length, never copied), cast in-graph from
-// bf16/f16. Training graphs go through the engine (native/engine), which adds autodiff and the optimizer.
+// The ONNX writer behind `GraphSink` (native/model/llama.ts): every graph the product runs — generation, evaluation
+// and, with the engine's tape and autodiff emitting the backward pass through it, training. Frozen weights are
+// initializers that either carry data (tests) or point into the model's safetensors files as ONNX external data
+// (offset + length, never copied), cast in-graph from bf16/f16 to the compute dtype.
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   AttributeProtoSchema, AttributeProto_AttributeType, GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, OperatorSetIdProtoSchema,

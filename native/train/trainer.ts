@@ -8,6 +8,7 @@ import type { ModelFolder } from '../model/model-folder';
 import type { ResolvedDevice } from '../engine/cuda-discovery';
 import { loraAName, loraBName, type LoraSite } from '../model/llama';
 import type { ComputeDtype, WeightSource } from '../model/onnx-forward';
+import { loraScaling } from '../model/lora';
 import type { MicroBatch, StepResult, TrainerLike } from './loop';
 
 export interface TrainerState {
@@ -56,6 +57,11 @@ export interface TrainerOptions {
   program?: ProgramFactory;
   dtype?: ComputeDtype;
   weights?: (hfName: string) => WeightSource;
+  /**
+   * Compiled bucket programs kept at once. float32 weights are memory-mapped and shared by all sessions, so the default
+   * keeps every bucket; bf16/f16 weights are cast to float32 once per session, so then only the 2 most recent stay.
+   */
+  maxPrograms?: number;
 }
 
 export const ADAM_BETAS: [number, number] = [0.9, 0.999];
@@ -111,7 +117,7 @@ function dropoutMasks(sites: LoraSite[], rows: number, p: number, seed: number):
 
 export async function createTrainer(model: ModelFolder, config: RunConfig, opts: TrainerOptions): Promise<Trainer> {
   const factory = opts.program ?? (await import('./engine-program')).engineProgram;
-  const scaling = config.use_rslora ? config.lora_alpha / Math.sqrt(config.r) : config.lora_alpha / config.r;
+  const scaling = loraScaling(config.r, config.lora_alpha, config.use_rslora);
   const sites = opts.targets.map((t) => ({ baseName: t.baseName, in: t.in, out: t.out }));
   const names = sites.flatMap((s) => [loraAName(s.baseName), loraBName(s.baseName)]);
   const shapes = new Map<string, number[]>();
@@ -119,23 +125,34 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
     shapes.set(loraAName(s.baseName), [config.r, s.in]);
     shapes.set(loraBName(s.baseName), [s.out, config.r]);
   }
-  const params = opts.state ? new Map(names.map((n) => [n, Float32Array.from(required(opts.state!.tensors, n))])) : initLoraWeights(sites, config.r, config.seed);
+  const size = (n: string) => shapes.get(n)!.reduce((a, b) => a * b, 1);
+  const state = opts.state?.tensors;
+  const params = state ? new Map(names.map((n) => [n, required(state, n, size(n))])) : initLoraWeights(sites, config.r, config.seed);
   const moments = new Map(names.map((n) => [n, {
-    m: opts.state ? Float32Array.from(required(opts.state.tensors, `${n}.exp_avg`)) : new Float32Array(params.get(n)!.length),
-    v: opts.state ? Float32Array.from(required(opts.state.tensors, `${n}.exp_avg_sq`)) : new Float32Array(params.get(n)!.length),
+    m: state ? required(state, `${n}.exp_avg`, size(n)) : new Float32Array(size(n)),
+    v: state ? required(state, `${n}.exp_avg_sq`, size(n)) : new Float32Array(size(n)),
   }]));
   let step = opts.state?.step ?? 0;
   const programs = new Map<string, Promise<LossGradProgram>>();
+  const allF32 = () => opts.weights !== undefined || model.weights.names().every((n) => model.weights.entry(n)?.entry.dtype === 'F32');
+  const maxPrograms = opts.maxPrograms ?? (allF32() ? Infinity : 2);
   const programFor = (batch: MicroBatch) => {
     const key = `${batch.inputIds.length}x${batch.inputIds[0].length}`;
     let program = programs.get(key);
-    if (!program) {
+    if (program) {
+      programs.delete(key); // re-inserted below: the Map's order is least recently used first
+    } else {
+      if (programs.size >= maxPrograms) {
+        const [oldestKey, oldest] = programs.entries().next().value as [string, Promise<LossGradProgram>];
+        programs.delete(oldestKey);
+        void oldest.then((p) => p.dispose());
+      }
       program = factory({
         model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights,
         lora: { r: config.r, scaling, sites, dropout: config.lora_dropout > 0 },
       });
-      programs.set(key, program);
     }
+    programs.set(key, program);
     return program;
   };
 
@@ -213,8 +230,10 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   };
 }
 
-function required(tensors: Map<string, Float32Array>, name: string): Float32Array {
+/** A copy of a state tensor, checked: a checkpoint from other targets or another rank must not load silently. */
+function required(tensors: Map<string, Float32Array>, name: string, length: number): Float32Array {
   const t = tensors.get(name);
   if (!t) throw new Error(`trainer state has no tensor ${name} (the checkpoint does not match these LoRA targets)`);
-  return t;
+  if (t.length !== length) throw new Error(`trainer state tensor ${name} has ${t.length} values, expected ${length} (the checkpoint was made with another r or model)`);
+  return Float32Array.from(t);
 }

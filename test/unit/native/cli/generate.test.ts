@@ -41,7 +41,7 @@ test('generate --json prints text, prompt and generated ids, tokens/s; flags are
       { name: 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight', dtype: 'F32', shape: [2, 32], data: new Float32Array(64).fill(0.1) },
       { name: 'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight', dtype: 'F32', shape: [32, 2], data: new Float32Array(64) },
     ], { format: 'pt' });
-    writeFileSync(join(adapter, 'adapter_config.json'), JSON.stringify({ r: 2, lora_alpha: 4 }));
+    writeFileSync(join(adapter, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 2, lora_alpha: 4 }));
     let compared = '';
     await generateCommand({ model: dir, prompt: 'Hello', maxNewTokens: '5', seed: '0', device: 'cpu', json: true, compare: true, adapter }, (t) => { compared += t; });
     const both = JSON.parse(compared.trim()) as { base: { tokens: number[]; peak_rss_mb: number }; adapter: { tokens: number[] } };

@@ -88,7 +88,7 @@ test('generate: an adapter that does not fit the model is a UserError naming ten
       { name: 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight', dtype: 'F32', shape: [2, 24], data: new Float32Array(48) },
       { name: 'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight', dtype: 'F32', shape: [32, 2], data: new Float32Array(64) },
     ], { format: 'pt' });
-    writeFileSync(join(adapter, 'adapter_config.json'), JSON.stringify({ r: 2, lora_alpha: 4 }));
+    writeFileSync(join(adapter, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 2, lora_alpha: 4 }));
     const consume = async () => { for await (const _ of generate({ model: folder, adapterDir: adapter, prompt: 'hi', maxNewTokens: 2, temperature: 0, topP: 1, seed: 0 })) void _; };
     await assert.rejects(consume, /shape mismatch: .*q_proj\.lora_A\.weight \[2,24\].*\[32, 24\].*\[32,32\]/);
     await assert.rejects(

@@ -17,7 +17,11 @@ export interface RefConfig {
   tie_word_embeddings: boolean;
   attention_bias: boolean;
   qk_norm: boolean;
+  /** Qwen2 biases q, k, v only; Llama/Mistral/Qwen3 with attention_bias also bias o_proj (modeling_llama.py). */
+  architecture?: string;
 }
+
+const oProjBias = (cfg: RefConfig) => cfg.attention_bias && cfg.architecture !== 'Qwen2ForCausalLM';
 
 /** HF tensor names → row-major float64 data (linear weights are [out, in], as in PyTorch). */
 export type RefWeights = Map<string, Float64Array>;
@@ -160,7 +164,7 @@ export function referenceLogits(cfg: RefConfig, w: RefWeights, inputIds: number[
           }
         }
       }
-      const o = adapted(attn, T, H * D, E, w, `${p}.self_attn.o_proj`, lora);
+      const o = adapted(attn, T, H * D, E, w, `${p}.self_attn.o_proj`, lora, oProjBias(cfg));
       for (let i = 0; i < h.length; i++) h[i] += o[i];
       const x2 = rmsNorm(h, E, weight(w, `${p}.post_attention_layernorm.weight`), cfg.rms_norm_eps);
       const gate = adapted(x2, T, E, I, w, `${p}.mlp.gate_proj`, lora);
@@ -229,6 +233,7 @@ export function randomWeights(cfg: RefConfig, seed: number): RefWeights {
       vec(`${p}.self_attn.k_proj.bias`, KV * D, 0, 0.1);
       vec(`${p}.self_attn.v_proj.bias`, KV * D, 0, 0.1);
     }
+    if (oProjBias(cfg)) vec(`${p}.self_attn.o_proj.bias`, E, 0, 0.1);
     if (cfg.qk_norm) {
       vec(`${p}.self_attn.q_norm.weight`, D, 1, 0.2);
       vec(`${p}.self_attn.k_norm.weight`, D, 1, 0.2);

@@ -15,4 +15,6 @@ export const TINY_CONFIGS: Record<string, ModelConfig> = {
   qwen2: { ...base, architecture: 'Qwen2ForCausalLM', model_type: 'qwen2', attention_bias: true, tie_word_embeddings: true, rms_norm_eps: 1e-5 },
   qwen3: { ...base, architecture: 'Qwen3ForCausalLM', model_type: 'qwen3', qk_norm: true, head_dim: 8, tie_word_embeddings: true },
   mistral: { ...base, architecture: 'MistralForCausalLM', model_type: 'mistral', num_key_value_heads: 1 },
+  /** Llama with attention_bias: q, k, v and o_proj carry biases. */
+  'llama-bias': { ...base, architecture: 'LlamaForCausalLM', model_type: 'llama', attention_bias: true, tie_word_embeddings: true },
 };

@@ -104,3 +104,31 @@ test('trainer on the engine (tiny Qwen2 folder, bf16 weights, f32 LoRA): loss fa
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('trainer on the engine: two accumulated micro-batches step exactly like one batch holding both (token-weighted)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'p1-accum-'));
+  try {
+    makeTinyModel(dir, { architecture: 'LlamaForCausalLM', layers: 1, hidden: 32, heads: 4, kvHeads: 2, intermediate: 64, vocab: 600, tie: false, dtype: 'float32', seed: 4, std: 0.3, llama3RopeScaling: true });
+    const model = loadModelFolder(dir);
+    const targets = [{ baseName: 'model.layers.0.self_attn.q_proj', in: 32, out: 32 }, { baseName: 'model.layers.0.mlp.down_proj', in: 64, out: 32 }];
+    const noDropout = { ...run, lora_dropout: 0, weight_decay: 0.1, loraplus_lr_ratio: 8 };
+    const rowA = { ids: [3, 4, 5, 6, 7, 8], labels: [4, 5, 6, 7, 8, -100], mask: [1, 1, 1, 1, 1, 1] };
+    const rowB = { ids: [9, 10, 11, 0, 0, 0], labels: [10, 11, -100, -100, -100, -100], mask: [1, 1, 1, 0, 0, 0] };
+    const one = (rows: (typeof rowA)[]) => ({ inputIds: rows.map((r) => r.ids), labels: rows.map((r) => r.labels), attentionMask: rows.map((r) => r.mask) });
+    const split = await createTrainer(model, noDropout, { device, targets });
+    const whole = await createTrainer(model, noDropout, { device, targets });
+    for (let i = 0; i < 3; i++) {
+      const a = await split.step([one([rowA]), one([rowB])], 1e-2);
+      const b = await whole.step([one([rowA, rowB])], 1e-2);
+      assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `step ${i}: loss ${a.loss} vs ${b.loss}`);
+      assert.ok(Math.abs(a.gradNorm - b.gradNorm) < 1e-4 * b.gradNorm, `step ${i}: grad norm ${a.gradNorm} vs ${b.gradNorm}`);
+      assert.equal(a.tokens, 7);
+    }
+    const sa = split.exportState().tensors, sb = whole.exportState().tensors;
+    for (const [name, t] of sa) for (let i = 0; i < t.length; i++) assert.ok(Math.abs(t[i] - sb.get(name)![i]) < 1e-4, `${name}[${i}]`);
+    await split.dispose();
+    await whole.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -65,7 +65,7 @@ const batchB: MicroBatch = { inputIds: [[5, 6, 0, 0]], labels: [[6, 7, -100, -10
 const device = { provider: 'cpu' as const, deviceId: 0 };
 
 test('trainer: one step equals an independent AdamW step on token-weighted, clipped reference gradients', async () => {
-  const trainer = await createTrainer(model, run, { device, targets, program: referenceProgram });
+  const trainer = await createTrainer(model, run, { device, targets, program: referenceProgram, maxPrograms: Infinity });
   const before = trainer.exportState().tensors;
   // Independent expectation, float64: grads weighted 3:2 by trained tokens, clipped to norm 1, then AdamW step 1.
   const params = new Map([...before].filter(([n]) => !n.includes('exp_avg')));
@@ -91,16 +91,48 @@ test('trainer: one step equals an independent AdamW step on token-weighted, clip
 });
 
 test('trainer: a few steps drive the loss down; exported state resumes to the same next loss', async () => {
-  const trainer = await createTrainer(model, run, { device, targets, program: referenceProgram });
+  const trainer = await createTrainer(model, run, { device, targets, program: referenceProgram, maxPrograms: Infinity });
   const first = await trainer.evalLoss([batchA]);
   for (let i = 0; i < 4; i++) await trainer.step([batchA], run.learning_rate);
   const later = await trainer.evalLoss([batchA]);
   assert.ok(later < first - 0.05, `loss ${first} → ${later}`);
-  const resumed = await createTrainer(model, run, { device, targets, program: referenceProgram, state: trainer.exportState() });
+  const resumed = await createTrainer(model, run, { device, targets, program: referenceProgram, maxPrograms: Infinity, state: trainer.exportState() });
   const a = await trainer.step([batchA], run.learning_rate);
   const b = await resumed.step([batchA], run.learning_rate);
   assert.equal(b.loss, a.loss);
   assert.deepEqual(resumed.exportState(), trainer.exportState());
   assert.deepEqual([...trainer.stateShapes().keys()].sort(), [...trainer.exportState().tensors.keys()].sort());
   assert.deepEqual(trainer.stateShapes().get('model.layers.0.self_attn.v_proj.lora_B'), [8, 2]);
+});
+
+test('trainer: a state from other targets or another rank is refused, naming the tensor', async () => {
+  const trainer = await createTrainer(model, run, { device, targets, program: referenceProgram, maxPrograms: Infinity });
+  const state = trainer.exportState();
+  const missing = { step: 1, tensors: new Map([...state.tensors].filter(([n]) => !n.startsWith('model.layers.0.self_attn.v_proj'))) };
+  await assert.rejects(createTrainer(model, run, { device, targets, program: referenceProgram, maxPrograms: Infinity, state: missing }), /no tensor model\.layers\.0\.self_attn\.v_proj\.lora_A/);
+  await assert.rejects(createTrainer(model, { ...run, r: 3 }, { device, targets, program: referenceProgram, maxPrograms: Infinity, state }), /has 32 values, expected 48/);
+});
+
+test('trainer: one program per (batch, length) bucket, cached; beyond maxPrograms the least recently used is disposed', async () => {
+  const made: string[] = [], disposed: string[] = [];
+  const counting: ProgramFactory = async (spec) => {
+    const key = `${spec.batch}x${spec.length}`;
+    made.push(key);
+    const inner = await referenceProgram(spec);
+    return { ...inner, async dispose() { disposed.push(key); } };
+  };
+  const trainer = await createTrainer(model, run, { device, targets, program: counting, maxPrograms: 2 });
+  const short: MicroBatch = { inputIds: [[1, 2]], labels: [[2, 3]], attentionMask: [[1, 1]] };
+  await trainer.step([batchA], 1e-3);
+  await trainer.step([batchA, batchB], 1e-3); // same 1x4 bucket: reused
+  await trainer.step([short], 1e-3);
+  await trainer.evalLoss([batchA]); // touches 1x4, so 1x2 is now the least recently used
+  assert.deepEqual(made, ['1x4', '1x2']);
+  const two: MicroBatch = { inputIds: [[1, 2], [3, 4]], labels: [[2, 3], [4, 5]], attentionMask: [[1, 1], [1, 1]] };
+  await trainer.step([two], 1e-3);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(made, ['1x4', '1x2', '2x2']);
+  assert.deepEqual(disposed, ['1x2']);
+  await trainer.dispose();
+  assert.deepEqual(disposed.sort(), ['1x2', '1x4', '2x2']);
 });
