@@ -4,18 +4,21 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors';
-import { mergeAdapter } from '../model/merge';
+import { mergeAdapter, type MergeDtype } from '../model/merge';
 
 export interface MergeFlags {
   model?: string;
   adapter?: string;
   out?: string;
   json?: boolean;
+  dtype?: string;
 }
 
 export async function mergeCommand(flags: MergeFlags): Promise<void> {
   const missing = (['model', 'adapter', 'out'] as const).filter((flag) => !flags[flag]);
   if (missing.length > 0) throw new UserError(`missing ${missing.map((m) => `--${m}`).join(', ')}`, { fix: 'lora-studio merge --model BASE_DIR --adapter ADAPTER_DIR --out NEW_DIR' });
+  const dtype = (flags.dtype ?? 'same') as MergeDtype;
+  if (!['same', 'f32', 'f16', 'bf16'].includes(dtype)) throw new UserError(`--dtype must be same, f32, f16 or bf16, got "${flags.dtype}"`);
   let cancelled = false;
   const cancel = () => {
     cancelled = true;
@@ -29,6 +32,7 @@ export async function mergeCommand(flags: MergeFlags): Promise<void> {
     await mergeAdapter({
       modelDir: resolve(flags.model!), adapterDir: resolve(flags.adapter!), outDir: out,
       cancelled: () => cancelled,
+      dtype,
       onProgress: (p) => {
         if (flags.json) print({ type: 'progress', ...p });
         else {
@@ -56,6 +60,7 @@ export function register(program: Command): void {
     .option('--model <dir>', 'base model folder')
     .option('--adapter <dir>', 'PEFT adapter folder (adapter_config.json + adapter_model.safetensors)')
     .option('--out <dir>', 'new folder for the merged model')
+    .option('--dtype <dtype>', 'dtype of the merged weights: same (as the base), f32, f16 or bf16', 'same')
     .option('--json', 'print NDJSON progress and result', false)
     .action(async (flags: MergeFlags) => mergeCommand(flags));
 }

@@ -2,12 +2,12 @@
 // complete Hugging Face folder with exactly the base's tensor names, order, sharding and dtypes (no tensor added or
 // dropped: a tied model gets no lm_head.weight). Streams tensor by tensor — peak memory stays near the largest
 // tensor — into a staging folder that is renamed into place only when complete.
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../util/errors';
 import { commitFolderAtomic } from '../util/atomic-write';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openWeights, readTensorBytes, type SafetensorsFile, type StEntry } from './safetensors';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openWeights, readTensorBytes, ST_DTYPE_BYTES, type SafetensorsFile, type StEntry } from './safetensors';
 import { readPeftAdapter } from './peft-io';
 
 export interface MergeProgress {
@@ -23,7 +23,13 @@ export interface MergeOptions {
   onProgress?: (progress: MergeProgress) => void;
   /** Checked between tensors; a cancelled merge leaves nothing behind. */
   cancelled?: () => boolean;
+  /** dtype of the merged float tensors: 'same' (default) keeps each tensor's dtype. */
+  dtype?: MergeDtype;
 }
+
+export type MergeDtype = 'same' | 'f32' | 'f16' | 'bf16';
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
+const TARGET: Record<Exclude<MergeDtype, 'same'>, StEntry['dtype']> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
 
 /** Files of the base folder that are copied unchanged (everything except the weights themselves). */
 function companionFiles(modelDir: string): string[] {
@@ -58,13 +64,18 @@ export function addLoraDelta(weight: Float32Array, A: Float32Array, B: Float32Ar
   }
 }
 
-/** Writes one safetensors file with `file`'s exact header, streaming each tensor's (possibly merged) bytes. */
-function writeMergedFile(file: SafetensorsFile, target: string, tensorBytes: (entry: StEntry) => Uint8Array): void {
+/** Writes one safetensors file with `file`'s tensors in order (names, shapes; dtypes per `dtypeOf`), streaming each tensor's bytes. */
+function writeMergedFile(file: SafetensorsFile, target: string, dtypeOf: (entry: StEntry) => StEntry['dtype'], tensorBytes: (entry: StEntry) => Uint8Array): void {
   const entries = [...file.entries.values()].sort((a, b) => a.offset - b.offset);
   const header: Record<string, unknown> = {};
-  if (Object.keys(file.metadata).length > 0) header.__metadata__ = file.metadata;
-  const dataStart = Math.min(...entries.map((e) => e.offset));
-  for (const e of entries) header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [e.offset - dataStart, e.offset - dataStart + e.length] };
+  header.__metadata__ = { ...file.metadata, format: 'pt' };
+  let offset = 0;
+  for (const e of entries) {
+    const dtype = dtypeOf(e);
+    const length = (e.length / ST_DTYPE_BYTES[e.dtype]) * ST_DTYPE_BYTES[dtype];
+    header[e.name] = { dtype, shape: e.shape, data_offsets: [offset, offset + length] };
+    offset += length;
+  }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const prefix = Buffer.alloc(8);
@@ -81,6 +92,14 @@ function writeMergedFile(file: SafetensorsFile, target: string, tensorBytes: (en
   } finally {
     closeSync(fd);
   }
+}
+
+/** config.json's torch_dtype follows the merged weights' dtype. */
+function setTorchDtype(path: string, dtype: string): void {
+  if (!existsSync(path)) return;
+  const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  config.torch_dtype = dtype;
+  writeFileSync(path, JSON.stringify(config, null, 2) + '\n');
 }
 
 export async function mergeAdapter(options: MergeOptions): Promise<void> {
@@ -108,19 +127,22 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
     const total = weights.names().length;
     let done = 0;
     for (const file of weights.files) {
-      writeMergedFile(file, join(staging, basename(file.path)), (entry) => {
+      const dtypeOf = (entry: StEntry) => (options.dtype && options.dtype !== 'same' && FLOAT_DTYPES.has(entry.dtype) ? TARGET[options.dtype] : entry.dtype);
+      writeMergedFile(file, join(staging, basename(file.path)), dtypeOf, (entry) => {
         if (options.cancelled?.()) throw new UserError('merge cancelled', { fix: 'run it again to merge' });
         const bytes = readTensorBytes(file, entry.name);
         const lora = entry.name.endsWith('.weight') ? adapter.weights.get(entry.name.slice(0, -'.weight'.length)) : undefined;
         done += 1;
         options.onProgress?.({ done, total, tensor: entry.name });
-        if (!lora) return bytes;
-        const merged = decode(entry, bytes);
-        addLoraDelta(merged, lora.A, lora.B, lora.r, lora.in, lora.out, adapter.scaling);
-        return encode(entry.dtype, merged);
+        const outDtype = dtypeOf(entry);
+        if (!lora && outDtype === entry.dtype) return bytes;
+        const values = decode(entry, bytes);
+        if (lora) addLoraDelta(values, lora.A, lora.B, lora.r, lora.in, lora.out, adapter.scaling);
+        return encode(outDtype, values);
       });
     }
     for (const name of companionFiles(modelDir)) copyFileSync(join(modelDir, name), join(staging, name));
+    if (options.dtype && options.dtype !== 'same') setTorchDtype(join(staging, 'config.json'), { f32: 'float32', f16: 'float16', bf16: 'bfloat16' }[options.dtype]);
     mkdirSync(dirname(outDir), { recursive: true });
     if (existsSync(outDir)) rmSync(outDir, { recursive: true }); // empty (checked above)
     commitFolderAtomic(staging, outDir);

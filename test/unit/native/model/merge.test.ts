@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
@@ -80,4 +80,19 @@ test('mismatched adapters and non-empty output folders are refused before anythi
   makeTinyModel(full, { ...TINY_PRESETS.LlamaForCausalLM, dtype: 'float32', seed: 1 });
   writeFileSync(join(full, 'keep.txt'), 'mine');
   await assert.rejects(mergeAdapter({ modelDir: llama, adapterDir: join(root, 'adapter-llama'), outDir: full }), /not empty/);
+});
+
+test('--dtype converts the merged float weights and config.json torch_dtype', async () => {
+  const model = makeTinyModel(join(root, 'f32-for-dtype'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 2 }).dir;
+  adapterFor(model, join(root, 'adapter-dtype'), ['v_proj']);
+  const out = join(root, 'merged-bf16-out');
+  await mergeAdapter({ modelDir: model, adapterDir: join(root, 'adapter-dtype'), outDir: out, dtype: 'bf16' });
+  const merged = openWeights(out);
+  assert.ok(merged.names().every((name) => merged.entry(name)!.entry.dtype === 'BF16'));
+  assert.equal(merged.files[0].metadata.format, 'pt');
+  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
+  const base = openWeights(model);
+  const name = 'model.norm.weight';
+  const a = readTensorF32(base.entry(name)!.file, name), b = readTensorF32(merged.entry(name)!.file, name);
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= Math.abs(v) * 2 ** -8));
 });
