@@ -7,13 +7,22 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isWebviewMessage, type HostMessage, type WebviewMessage } from '../../webview/dataset-preview/protocol';
 import { PreviewSession, type RenderSegments } from './preview-session';
-import { loadPreviewModel, NO_MODEL } from './preview-model';
+import { loadPreviewModel, NO_MODEL, tokenizersByTemplate } from './preview-model';
+import { alpacaPrompt, recordSegments } from '../../native/data/template';
 
 export const DATASET_PREVIEW_VIEW_TYPE = 'loraStudio.datasetPreview';
 
 /** Until native/data/prompt-format.ts lands, the detail pane says why there is no training text. */
-const RENDER: RenderSegments | null = null;
-const RENDER_MISSING = 'The training-text view needs the prompt templates (native/data/prompt-format.ts), which this build does not have yet.';
+/** The exact training text: the Alpaca prompt format, or the chosen model's chat template (as training renders it). */
+const RENDER: RenderSegments | null = (record, template) => {
+  if (template.kind === 'alpaca' && record.format === 'alpaca') {
+    return [{ text: alpacaPrompt(record.instruction, record.input, record.system), train: false }, { text: record.output, train: true }];
+  }
+  const tokenizer = template.kind === 'chat' ? tokenizersByTemplate.get(template.chatTemplate) : undefined;
+  if (!tokenizer) return [{ text: 'Choose a model (Model…) to render this record with its chat template.', train: false }];
+  return recordSegments(record, tokenizer);
+};
+const RENDER_MISSING = '';
 
 export function registerDatasetPreview(context: vscode.ExtensionContext): vscode.Disposable {
   return vscode.window.registerCustomEditorProvider(DATASET_PREVIEW_VIEW_TYPE, new DatasetPreviewProvider(context.extensionUri), {

@@ -1,12 +1,16 @@
 // Reads what the Dataset Preview needs from a chosen Hugging Face model folder: the chat template and BOS/EOS
-// tokens from tokenizer_config.json. Token counting waits for native/model/tokenizer.ts (see TOKENIZER_MISSING).
+// tokens from tokenizer_config.json, and the tokenizer itself (token counts, the exact training text).
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../../native/util/errors';
 import type { PreviewModel } from './preview-session';
+import { loadTokenizer, type TextTokenizer } from '../../native/model/tokenizer';
 
-/** Shown beside the disabled "tokens" option until the tokenizer module exists. */
-export const TOKENIZER_MISSING = 'token counts need the tokenizer (native/model/tokenizer.ts), which this build does not have yet';
+/** Shown beside the disabled "tokens" option when the folder's tokenizer.json cannot be loaded. */
+export const TOKENIZER_MISSING = 'token counts need the model\'s tokenizer.json, which could not be loaded';
+
+/** Tokenizers of chosen models by their chat template, so the training-text renderer can apply the same template. */
+export const tokenizersByTemplate = new Map<string, TextTokenizer>();
 export const NO_MODEL = 'choose a model (Model…) to count tokens';
 
 /** A special token as tokenizer_config.json writes it: a string or an AddedToken object with `content`. */
@@ -49,11 +53,19 @@ export async function loadPreviewModel(folder: string): Promise<PreviewModel> {
   const object = typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : {};
   // Newer transformers versions save the template beside the config as chat_template.jinja.
   const chatTemplate = chatTemplateOf(object.chat_template) ?? (await readFile(join(folder, 'chat_template.jinja'), 'utf8').catch(() => undefined));
+  let tokenizer: TextTokenizer | undefined;
+  let tokenizerProblem = TOKENIZER_MISSING;
+  try {
+    tokenizer = loadTokenizer(folder);
+    if (tokenizer.chatTemplate !== undefined) tokenizersByTemplate.set(tokenizer.chatTemplate, tokenizer);
+  } catch (error) {
+    tokenizerProblem = `token counts unavailable: ${error instanceof Error ? error.message : String(error)}`;
+  }
   return {
     name: basename(folder),
-    chatTemplate,
+    chatTemplate: tokenizer?.chatTemplate ?? chatTemplate,
     bosToken: tokenText(object.bos_token),
     eosToken: tokenText(object.eos_token),
-    tokensUnavailable: TOKENIZER_MISSING,
+    ...(tokenizer ? { countTokens: (text: string) => tokenizer.encode(text, false).length } : { tokensUnavailable: tokenizerProblem }),
   };
 }

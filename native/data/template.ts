@@ -121,6 +121,11 @@ function recordPieces(record: DatasetRecord, tok: TextTokenizer): Piece[] {
   ];
 }
 
+/** The exact training text of a record as pieces: `train` marks what the loss covers (responses), for previews. */
+export function recordSegments(record: DatasetRecord, tok: TextTokenizer): { text: string; train: boolean }[] {
+  return recordPieces(record, tok).map((piece) => ({ text: piece.text, train: piece.response }));
+}
+
 /** Tokenizes one record: ids, pre-shifted labels, and whether it was cut to maxSeqLen. */
 export function tokenizeRecord(record: DatasetRecord, tok: TextTokenizer, opts: TemplateOptions): TokenizedExample {
   const pieces = recordPieces(record, tok);

@@ -4,7 +4,9 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewSession, type RenderSegments } from '../../../../extension/datasets/preview-session';
-import { loadPreviewModel, TOKENIZER_MISSING } from '../../../../extension/datasets/preview-model';
+import { loadPreviewModel, tokenizersByTemplate } from '../../../../extension/datasets/preview-model';
+import { recordSegments } from '../../../../native/data/template';
+import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
 import type { HostMessage } from '../../../../webview/dataset-preview/protocol';
 
 const dir = mkdtempSync(join(tmpdir(), 'preview-session-'));
@@ -131,9 +133,22 @@ test('a model folder supplies the chat template; tokens stay off with the reason
   await s.setModel(loaded);
   const message = lastOf(inbox, 'model');
   assert.deepEqual(message.templates, ['alpaca', 'chat']);
-  assert.deepEqual(message.tokens, { available: false, reason: TOKENIZER_MISSING });
+  assert.equal(message.tokens.available, false);
+  assert.match(message.tokens.available ? '' : message.tokens.reason, /token counts unavailable: .*tokenizer\.json/);
   await assert.rejects(loadPreviewModel(dir), /no tokenizer_config.json/);
   s.dispose();
+});
+
+test('a real model folder turns token counts on and renders records with its chat template, response marked as trained', async () => {
+  const tiny = makeTinyModel(join(dir, 'tiny'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 1 });
+  const loaded = await loadPreviewModel(tiny.dir);
+  assert.ok(loaded.countTokens && loaded.countTokens('Hello world!') > 0);
+  const tokenizer = tokenizersByTemplate.get(loaded.chatTemplate!);
+  assert.ok(tokenizer);
+  const segments = recordSegments({ format: 'alpaca', instruction: 'Add 2 and 3.', output: '5' }, tokenizer);
+  // Qwen's template writes an empty think block into the assistant turn, and the turn ends with <|im_end|>.
+  assert.match(segments.filter((x) => x.train).map((x) => x.text).join(''), /^(<think>\s*<\/think>\s*)?5<\|im_end\|>/);
+  assert.match(segments.filter((x) => !x.train).map((x) => x.text).join(''), /Add 2 and 3\./);
 });
 
 test('a second search replaces the first without mixing their matches', async () => {
