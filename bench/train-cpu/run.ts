@@ -4,7 +4,8 @@
 // Agreement first (the losses of both over the same steps), then median step time after warm-up and peak RSS,
 // each side in its own process. Last line: ours/peer for tokens/s and peak RSS.
 // Usage: npx tsx bench/train-cpu/run.ts [--seq 128] [--batch 1] [--steps 6] [--warmup 2] [--layers 24] [--threads 2]
-// Needs: python3 with torch and numpy (apt-get install python3-torch python3-numpy).
+// Needs: python3 with torch and numpy: apt-get install python3-torch python3-numpy libopenblas0-pthread (without
+// OpenBLAS, Debian's torch falls back to the generic reference BLAS, ~20x slower: a peer not worth comparing with).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,7 +71,7 @@ const tokensPerStep = batch * (seq - 1);
 // The first Python with torch: $PYTHON, then python3 on PATH, then Debian's (pyenv shims often hide it).
 const python = [process.env.PYTHON, 'python3', '/usr/bin/python3'].find((candidate) => candidate && spawnSync(candidate, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0);
 if (!python) {
-  console.error('bench/train-cpu: the peer needs python3 with torch and numpy — apt-get install python3-torch python3-numpy');
+  console.error('bench/train-cpu: the peer needs python3 with torch and numpy — apt-get install python3-torch python3-numpy libopenblas0-pthread');
   process.exit(2);
 }
 async function main(): Promise<void> {
