@@ -63,6 +63,8 @@ export function applyEvent(state: DashboardState, event: WorkerEvent): void {
     case 'step':
       state.state = 'running';
       state.live = true;
+      // Phase lines ("compiling…") describe the time before steps; once steps arrive the progress line says it all.
+      if (state.step === 0 || state.message?.endsWith('…')) state.message = undefined;
       addMetric(state, event);
       state.step = event.step;
       state.totalSteps = event.total_steps;

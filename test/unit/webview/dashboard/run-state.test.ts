@@ -27,6 +27,7 @@ test('phase messages before the first step, then steps, then done', () => {
   assert.equal(s.message, 'tokenizing 12,345 records…');
   assert.equal(s.state, 'running');
   applyEvent(s, { type: 'step', total_steps: 10, ...metric(1, 3) });
+  assert.equal(s.message, undefined, 'a phase line must not linger once steps arrive');
   applyEvent(s, { type: 'eval', step: 1, eval_loss: 3.1 });
   assert.equal(s.step, 1);
   assert.equal(s.evals.get(1), 3.1);
