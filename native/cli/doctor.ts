@@ -1,11 +1,13 @@
 // lora-studio doctor [--json]: what this machine can train with — onnxruntime-node's version and providers, the CUDA
 // diagnosis (which library is missing and how to install it), the GPUs, the device `auto` picks, and an engine
-// self-check (a LoRA layer's gradients against finite differences on the CPU).
+// self-check (a LoRA layer's gradients against finite differences on the CPU) and a float64 gradient check of every
+// rule in the engine's table.
 import type { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
 import { systemDiscoveryIo } from '../engine/cuda-io';
 import { engineSelfCheck } from '../engine/self-check';
+import { runGradchecks, type GradcheckSummary } from '../engine/gradcheck-cases';
 
 export interface DoctorReport {
   node: string;
@@ -15,6 +17,8 @@ export interface DoctorReport {
   cuda: ReturnType<typeof discoverCuda>;
   auto: { provider: string; deviceId: number; notice?: string };
   selfCheck: Awaited<ReturnType<typeof engineSelfCheck>>;
+  /** Every gradient rule against float64 central differences (issue 4's {ops, max_rel_err, failed}). */
+  gradcheck: GradcheckSummary;
 }
 
 export async function doctorReport(libraryPath?: string): Promise<DoctorReport> {
@@ -28,6 +32,7 @@ export async function doctorReport(libraryPath?: string): Promise<DoctorReport> 
     cuda,
     auto: resolveDevice('auto', cuda),
     selfCheck: await engineSelfCheck(),
+    gradcheck: await runGradchecks(),
   };
 }
 
@@ -41,6 +46,8 @@ export function formatDoctor(report: DoctorReport): string {
     ...(report.cuda.usable ? [] : [`    ${report.cuda.explanation}`]),
     `device auto → ${report.auto.provider === 'cuda' ? `cuda:${report.auto.deviceId}` : 'CPU'}`,
     `${yes(report.selfCheck.ok)} engine self-check (${report.selfCheck.ms.toFixed(0)} ms): ${report.selfCheck.message}`,
+    `${yes(report.gradcheck.failed.length === 0)} gradient rules: ${report.gradcheck.ops} checked in float64, max relative error ${report.gradcheck.max_rel_err.toExponential(1)}`,
+    ...report.gradcheck.failed.map((f) => `    failed: ${f} — please report this`),
   ];
   return lines.join('\n');
 }
@@ -54,6 +61,6 @@ export function register(program: Command): void {
     .action(async (flags: { json?: boolean; cudaLibraryPath?: string }) => {
       const report = await doctorReport(flags.cudaLibraryPath);
       process.stdout.write((flags.json ? JSON.stringify(report) : formatDoctor(report)) + '\n');
-      if (!report.selfCheck.ok) process.exitCode = 1;
+      if (!report.selfCheck.ok || report.gradcheck.failed.length > 0) process.exitCode = 1;
     });
 }

@@ -48,7 +48,7 @@ export function sliceBounds(start: number, end: number, dim: number): [number, n
   return [clamp(start), clamp(end)];
 }
 
-const UNARY_SAME = new Set(['Neg', 'Reciprocal', 'Sqrt', 'Exp', 'Log', 'Tanh', 'Sigmoid', 'Softmax', 'LogSoftmax', 'Identity', 'Abs', 'Relu']);
+const UNARY_SAME = new Set(['Neg', 'Reciprocal', 'Sqrt', 'Exp', 'Log', 'Tanh', 'Sigmoid', 'Softmax', 'LogSoftmax', 'Identity', 'Abs', 'Relu', 'Dropout']);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min']);
 const COMPARE = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or']);
 

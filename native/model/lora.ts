@@ -4,6 +4,7 @@
 import type { ModelConfig } from './hf-config';
 import { linearModules } from './model-folder';
 import { UserError } from '../util/errors';
+import { mulberry32 } from '../util/random';
 
 export interface LoraTarget {
   /** Short module name, e.g. 'q_proj'. */
@@ -44,4 +45,22 @@ export function loraParameterCount(targets: readonly LoraTarget[], r: number): n
 /** The short module names of the targets, in the model's order (what adapter_config.json lists). */
 export function targetModuleNames(targets: readonly LoraTarget[]): string[] {
   return [...new Set(targets.map((t) => t.module))];
+}
+
+/**
+ * PEFT's init: A = kaiming_uniform_(a=√5) as torch computes it (gain = √(2/(1+a²)), bound = gain·√(3/fan_in), which
+ * is 1/√in), B = zeros so training starts exactly at the base model. Seeded, so a run is reproducible.
+ */
+export function initLora(targets: readonly LoraTarget[], r: number, seed: number): Map<string, { A: Float32Array; B: Float32Array }> {
+  const random = mulberry32(seed);
+  const a = Math.sqrt(5);
+  const gain = Math.sqrt(2 / (1 + a * a));
+  const out = new Map<string, { A: Float32Array; B: Float32Array }>();
+  for (const t of targets) {
+    const bound = gain * Math.sqrt(3 / t.in);
+    const A = new Float32Array(r * t.in);
+    for (let i = 0; i < A.length; i += 1) A[i] = (2 * random() - 1) * bound;
+    out.set(t.baseName, { A, B: new Float32Array(t.out * r) });
+  }
+  return out;
 }

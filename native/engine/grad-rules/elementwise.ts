@@ -64,3 +64,15 @@ export const Identity: GradRule = ({ dY }) => [dY];
 
 /** Casts between float types pass the gradient; casts from ints/bools (masks) are never asked for one. */
 export const Cast: GradRule = ({ dY }) => [dY];
+
+/**
+ * Dropout in inference mode (no training_mode input, as ONNX defaults) is the identity. In training mode the tape
+ * records one output per node, so the random mask would be lost: training graphs apply dropout as an explicit
+ * Mul by a fed mask scaled by 1/(1−p) (native/model/llama.ts), whose gradient the Mul rule gives exactly.
+ */
+export const Dropout: GradRule = ({ node, dY }) => {
+  if (node.inputs.length >= 3) {
+    throw new Error(`the gradient of Dropout with a training_mode input (node ${String(node.output)}) is not implemented: multiply by an explicit mask/(1-p) instead`);
+  }
+  return [dY, null];
+};

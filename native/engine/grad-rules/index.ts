@@ -10,10 +10,10 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   Add: elementwise.Add, Sub: elementwise.Sub, Mul: elementwise.Mul, Div: elementwise.Div, Neg: elementwise.Neg,
   Reciprocal: elementwise.Reciprocal, Sqrt: elementwise.Sqrt, Exp: elementwise.Exp, Log: elementwise.Log,
   Sigmoid: elementwise.Sigmoid, Tanh: elementwise.Tanh, Pow: elementwise.Pow, Max: elementwise.Max,
-  Where: elementwise.Where, Identity: elementwise.Identity, Cast: elementwise.Cast,
+  Where: elementwise.Where, Identity: elementwise.Identity, Dropout: elementwise.Dropout, Cast: elementwise.Cast,
   MatMul: matmul.MatMul, Gemm: matmul.Gemm,
   Transpose: movement.Transpose, Reshape: movement.Reshape, Expand: movement.Expand, Concat: movement.Concat,
-  Slice: movement.Slice, GatherElements: movement.GatherElements, Gather: movement.Gather,
+  Slice: movement.Slice, Pad: movement.Pad, GatherElements: movement.GatherElements, Gather: movement.Gather,
   ReduceSum: reduce.ReduceSum, ReduceMean: reduce.ReduceMean, Softmax: reduce.Softmax, LogSoftmax: reduce.LogSoftmax,
 };
 

@@ -59,3 +59,21 @@ export const Gather: GradRule = ({ needs }) => {
   if (needs[0]) throw new Error('the gradient of Gather with respect to its data (a trainable embedding) is not implemented');
   return [null, null];
 };
+
+/**
+ * Constant-mode Pad: the gradient is the un-padded window of dY (a Slice). Negative pads (crops), edge/reflect modes
+ * and a gradient for the pad value are not needed by the engine's graphs: refuse them rather than return a wrong one.
+ */
+export const Pad: GradRule = ({ g, node, dY, needs }) => {
+  const mode = String(node.attrs.mode ?? 'constant');
+  if (mode !== 'constant') throw new Error(`the gradient of Pad in mode "${mode}" is not implemented (only "constant")`);
+  if (needs[2]) throw new Error('the gradient of Pad with respect to its constant_value is not implemented');
+  const shape = g.shapeOf(node.inputs[0]);
+  const rank = shape.length;
+  const pads = g.metaOf(node.inputs[1]).ints!;
+  if (pads.some((p) => p < 0)) throw new Error(`the gradient of Pad with negative pads [${pads}] is not implemented`);
+  const starts = shape.map((_, i) => pads[i]);
+  const ends = shape.map((d, i) => pads[i] + d);
+  const axes = shape.map((_, i) => i);
+  return [g.op('Slice', [dY, g.constInt(starts), g.constInt(ends), g.constInt(axes)]), null, null].slice(0, node.inputs.length);
+};

@@ -10,6 +10,10 @@ test('doctor --json reports the runtime, the CUDA diagnosis, the auto device and
   assert.ok(report.providers.some((p: { name: string }) => p.name === 'cpu'));
   assert.equal(report.selfCheck.ok, true);
   assert.ok(report.selfCheck.maxError < 1e-6);
+  // Every gradient rule checked in float64 (the shape issue 4 asks for).
+  assert.deepEqual(report.gradcheck.failed, []);
+  assert.ok(report.gradcheck.ops >= 30, `only ${report.gradcheck.ops} rules checked`);
+  assert.ok(report.gradcheck.max_rel_err > 0 && report.gradcheck.max_rel_err <= 1e-6);
   // Either CUDA is usable, or auto falls back to the CPU saying why.
   if (!report.cuda.usable) {
     assert.equal(report.auto.provider, 'cpu');

@@ -3,50 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GRAD_RULES } from '../../../../native/engine/grad-rules';
-import { gradcheck, values, type GradCase } from './gradcheck';
+import { gradcheck, values } from './gradcheck';
+import { GRADCHECK_CASES as cases, runGradchecks } from '../../../../native/engine/gradcheck-cases';
 
 const P = (shape: number[], lo = -1, hi = 1, seed = 1): [number[], number[]] => [shape, values(shape.reduce((a, b) => a * b, 1), lo, hi, seed)];
 
-const cases: Record<string, GradCase[]> = {
-  Add: [{ params: { x: P([2, 3]), y: P([3], -1, 1, 2) }, build: (g, p) => g.op('Add', [p.x, p.y]) }],
-  Sub: [{ params: { x: P([2, 3]), y: P([2, 1], -1, 1, 2) }, build: (g, p) => g.op('Sub', [p.x, p.y]) }],
-  Mul: [{ params: { x: P([2, 3]), y: P([1, 3], -1, 1, 3) }, build: (g, p) => g.op('Mul', [p.x, p.y]) }],
-  Div: [{ params: { x: P([2, 3]), y: P([3], 0.5, 1.5, 4) }, build: (g, p) => g.op('Div', [p.x, p.y]) }],
-  Neg: [{ params: { x: P([4]) }, build: (g, p) => g.op('Neg', [p.x]) }],
-  Reciprocal: [{ params: { x: P([4], 0.5, 2) }, build: (g, p) => g.op('Reciprocal', [p.x]) }],
-  Sqrt: [{ params: { x: P([4], 0.5, 2) }, build: (g, p) => g.op('Sqrt', [p.x]) }],
-  Exp: [{ params: { x: P([4]) }, build: (g, p) => g.op('Exp', [p.x]) }],
-  Log: [{ params: { x: P([4], 0.5, 2) }, build: (g, p) => g.op('Log', [p.x]) }],
-  Sigmoid: [{ params: { x: P([2, 3], -3, 3) }, build: (g, p) => g.op('Sigmoid', [p.x]) }],
-  Tanh: [{ params: { x: P([2, 3], -2, 2) }, build: (g, p) => g.op('Tanh', [p.x]) }],
-  Pow: [{ params: { x: P([2, 3], 0.5, 2), e: P([1], 1.5, 2.5, 5) }, build: (g, p) => g.op('Pow', [p.x, p.e]) }],
-  Max: [{ params: { x: P([2, 3]), y: P([3], -1, 1, 7) }, build: (g, p) => g.op('Max', [p.x, p.y]) }],
-  Where: [{
-    params: { x: P([2, 3]), y: P([3], -1, 1, 8) },
-    build: (g, p) => g.op('Where', [g.op('Less', [g.constant(values(6), [2, 3]), g.constant([0], [])]), p.x, p.y]),
-  }],
-  Identity: [{ params: { x: P([3]) }, build: (g, p) => g.op('Identity', [p.x]) }],
-  Cast: [{ params: { x: P([3]) }, build: (g, p) => g.op('Cast', [p.x], { to: 11 }) }],
-  MatMul: [
-    { params: { a: P([2, 2, 3]), b: P([3, 4], -1, 1, 2) }, build: (g, p) => g.op('MatMul', [p.a, p.b]) },
-    { params: { a: P([2, 1, 2, 3]), b: P([3, 3, 2], -1, 1, 3) }, build: (g, p) => g.op('MatMul', [p.a, p.b]) },
-  ],
-  Gemm: [
-    { params: { a: P([2, 3]), b: P([4, 3], -1, 1, 2), c: P([4], -1, 1, 3) }, build: (g, p) => g.op('Gemm', [p.a, p.b, p.c], { transB: 1, alpha: 0.5 }) },
-    { params: { a: P([2, 3]), b: P([3, 4], -1, 1, 2) }, build: (g, p) => g.op('Gemm', [p.a, p.b], { alpha: 2 }) },
-  ],
-  Transpose: [{ params: { x: P([2, 3, 4]) }, build: (g, p) => g.op('Transpose', [p.x], { perm: [1, 2, 0] }) }],
-  Reshape: [{ params: { x: P([2, 3]) }, build: (g, p) => g.op('Reshape', [p.x, g.constInt([3, -1])]) }],
-  Expand: [{ params: { x: P([1, 3]) }, build: (g, p) => g.op('Expand', [p.x, g.constInt([2, 2, 3])]) }],
-  Concat: [{ params: { x: P([2, 1]), y: P([2, 2], -1, 1, 2) }, build: (g, p) => g.op('Concat', [p.x, p.y], { axis: -1 }) }],
-  Slice: [{ params: { x: P([2, 5]) }, build: (g, p) => g.op('Slice', [p.x, g.constInt([1]), g.constInt([-1]), g.constInt([-1])]) }],
-  GatherElements: [{ params: { x: P([3, 4]) }, build: (g, p) => g.op('GatherElements', [p.x, g.constInt([1, 1, 3, 0, 2, 2], [3, 2])], { axis: 1 }) }],
-  Gather: [],
-  ReduceSum: [{ params: { x: P([2, 3, 2]) }, build: (g, p) => g.op('ReduceSum', [p.x, g.constInt([0, 2])], { keepdims: 0 }) }],
-  ReduceMean: [{ params: { x: P([2, 3]) }, build: (g, p) => g.op('ReduceMean', [p.x], { axes: [-1], keepdims: 1 }) }],
-  Softmax: [{ params: { x: P([2, 4], -2, 2) }, build: (g, p) => g.op('Softmax', [p.x], { axis: -1 }) }],
-  LogSoftmax: [{ params: { x: P([2, 4], -2, 2) }, build: (g, p) => g.op('LogSoftmax', [p.x], { axis: -1 }) }],
-};
 
 test('the gradcheck table covers exactly the rule table', () => {
   assert.deepEqual(Object.keys(cases).sort(), Object.keys(GRAD_RULES).sort());
@@ -66,6 +27,27 @@ test('Gather refuses a data gradient (embeddings are frozen) instead of returnin
   await assert.rejects(gradcheck({ params: { x: P([4, 2]) }, build: (g, p) => g.op('Gather', [p.x, g.constInt([0, 3, 3], [3])], { axis: 0 }) }), /Gather with respect to its data/);
 });
 
+test('Dropout in training mode refuses (its mask would be lost) and points to an explicit mask', async () => {
+  await assert.rejects(gradcheck({
+    params: { x: P([4]) },
+    build: (g, p) => g.op('Dropout', [p.x, g.constant([0.5], []), g.op('Less', [g.constant([0], []), g.constant([1], [])])]),
+  }), /Dropout with a training_mode input.*explicit mask/);
+});
+
+test('Pad refuses modes and pads whose gradient it does not implement', async () => {
+  await assert.rejects(gradcheck({ params: { x: P([3]) }, build: (g, p) => g.op('Pad', [p.x, g.constInt([1, 1])], { mode: 'reflect' }) }), /Pad in mode "reflect"/);
+  await assert.rejects(gradcheck({ params: { x: P([3]) }, build: (g, p) => g.op('Pad', [p.x, g.constInt([-1, 1])]) }), /negative pads/);
+});
+
 test('a missing rule names the op', async () => {
   await assert.rejects(gradcheck({ params: { x: P([3]) }, build: (g, p) => g.op('Abs', [p.x]) }), /no gradient rule for op Abs/);
+});
+
+test('runGradchecks (doctor) checks every rule with a case and passes; an impossible tolerance fails every case', async () => {
+  const ok = await runGradchecks();
+  assert.deepEqual(ok.failed, []);
+  assert.equal(ok.ops, Object.keys(GRAD_RULES).length - 1); // Gather has no case: its data gradient is refused
+  assert.ok(ok.max_rel_err < 1e-6 && ok.max_rel_err > 0);
+  const strict = await runGradchecks(-1);
+  assert.equal(strict.failed.length, Object.values(cases).flat().length);
 });
