@@ -3,7 +3,7 @@
 // 256, in this engine and in PyTorch on the CPU, same threads, same data. It reuses bench/train-cpu (which checks the
 // two sides' losses agree first) at these shapes, and prints the median step-time ratio ours/torch on its last line.
 // Usage: npx tsx bench/engine-cpu/run.ts [--steps 4] [--warmup 1] [--threads 2]   (extra flags go to bench/train-cpu)
-// Note: bench/train-cpu trains LoRA on all linear layers (a superset of the issue's q/k/v/o) with the full 151,936 vocab.
+// LoRA on q/k/v/o as the issue asks; the model keeps the full 151,936-token vocabulary (its head runs every step).
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
@@ -12,7 +12,7 @@ const args = process.argv.slice(2);
 const withDefault = (name: string, value: string) => (args.includes(name) ? [] : [name, value]);
 const forwarded = [
   ...withDefault('--layers', '2'), ...withDefault('--batch', '4'), ...withDefault('--seq', '256'),
-  ...withDefault('--steps', '4'), ...withDefault('--warmup', '1'), ...withDefault('--threads', '2'), ...args,
+  ...withDefault('--steps', '4'), ...withDefault('--targets', 'q_proj,k_proj,v_proj,o_proj'), ...withDefault('--warmup', '1'), ...withDefault('--threads', '2'), ...args,
 ];
 const result = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'bench/train-cpu/run.ts'), ...forwarded], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 process.stdout.write(result.stdout);
