@@ -65,7 +65,7 @@ export function addLoraDelta(weight: Float32Array, A: Float32Array, B: Float32Ar
 }
 
 /** Writes one safetensors file with `file`'s tensors in order (names, shapes; dtypes per `dtypeOf`), streaming each tensor's bytes. */
-function writeMergedFile(file: SafetensorsFile, target: string, dtypeOf: (entry: StEntry) => StEntry['dtype'], tensorBytes: (entry: StEntry) => Uint8Array): void {
+function writeMergedFile(file: SafetensorsFile, target: string, dtypeOf: (entry: StEntry) => StEntry['dtype'], tensorBytes: (entry: StEntry) => Uint8Array): number {
   const entries = [...file.entries.values()].sort((a, b) => a.offset - b.offset);
   const header: Record<string, unknown> = {};
   header.__metadata__ = { ...file.metadata, format: 'pt' };
@@ -92,6 +92,15 @@ function writeMergedFile(file: SafetensorsFile, target: string, dtypeOf: (entry:
   } finally {
     closeSync(fd);
   }
+  return offset;
+}
+
+/** The copied index's metadata.total_size must follow the merged tensors' byte size when --dtype changed it. */
+function setIndexTotalSize(path: string, totalSize: number): void {
+  if (!existsSync(path)) return;
+  const index = JSON.parse(readFileSync(path, 'utf8')) as { metadata?: Record<string, unknown> };
+  index.metadata = { ...(index.metadata ?? {}), total_size: totalSize };
+  writeFileSync(path, JSON.stringify(index, null, 2) + '\n');
 }
 
 /** config.json's torch_dtype follows the merged weights' dtype. */
@@ -126,9 +135,10 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
   try {
     const total = weights.names().length;
     let done = 0;
+    let totalSize = 0;
     for (const file of weights.files) {
       const dtypeOf = (entry: StEntry) => (options.dtype && options.dtype !== 'same' && FLOAT_DTYPES.has(entry.dtype) ? TARGET[options.dtype] : entry.dtype);
-      writeMergedFile(file, join(staging, basename(file.path)), dtypeOf, (entry) => {
+      totalSize += writeMergedFile(file, join(staging, basename(file.path)), dtypeOf, (entry) => {
         if (options.cancelled?.()) throw new UserError('merge cancelled', { fix: 'run it again to merge' });
         const bytes = readTensorBytes(file, entry.name);
         const lora = entry.name.endsWith('.weight') ? adapter.weights.get(entry.name.slice(0, -'.weight'.length)) : undefined;
@@ -142,6 +152,7 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
       });
     }
     for (const name of companionFiles(modelDir)) copyFileSync(join(modelDir, name), join(staging, name));
+    if (options.dtype && options.dtype !== 'same') setIndexTotalSize(join(staging, 'model.safetensors.index.json'), totalSize);
     if (options.dtype && options.dtype !== 'same') setTorchDtype(join(staging, 'config.json'), { f32: 'float32', f16: 'float16', bf16: 'bfloat16' }[options.dtype]);
     mkdirSync(dirname(outDir), { recursive: true });
     if (existsSync(outDir)) rmSync(outDir, { recursive: true }); // empty (checked above)

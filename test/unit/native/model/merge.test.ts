@@ -96,3 +96,16 @@ test('--dtype converts the merged float weights and config.json torch_dtype', as
   const a = readTensorF32(base.entry(name)!.file, name), b = readTensorF32(merged.entry(name)!.file, name);
   a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= Math.abs(v) * 2 ** -8));
 });
+
+test('--dtype on a sharded model keeps the index valid: total_size is the merged tensors\' byte size', async () => {
+  const model = makeTinyModel(join(root, 'bf16-sharded-for-dtype'), { ...TINY_PRESETS.LlamaForCausalLM, dtype: 'bfloat16', seed: 3, sharded: 2 }).dir;
+  adapterFor(model, join(root, 'adapter-sharded-dtype'), ['q_proj']);
+  const out = join(root, 'merged-f32-sharded');
+  await mergeAdapter({ modelDir: model, adapterDir: join(root, 'adapter-sharded-dtype'), outDir: out, dtype: 'f32' });
+  const merged = openWeights(out);
+  assert.equal(merged.files.length, 2);
+  const bytes = merged.names().reduce((sum, name) => sum + merged.entry(name)!.entry.length, 0);
+  const index = JSON.parse(readFileSync(join(out, 'model.safetensors.index.json'), 'utf8'));
+  assert.equal(index.metadata.total_size, bytes);
+  assert.ok(merged.names().every((name) => merged.entry(name)!.entry.dtype === 'F32'));
+});
