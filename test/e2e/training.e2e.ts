@@ -11,7 +11,8 @@ import { prepareTrainingWorkspace } from './harness/workspace';
 import { escapeRegExp } from './harness/workbench';
 
 /** Optimizer steps of the e2e run: long enough to reload mid-run, short enough for CI (override to tune). */
-const STEPS = Number(process.env.LORA_E2E_TRAIN_STEPS ?? 40);
+// Long enough (≈ a minute on a 2-core machine at ~25 ms per tiny-model step) to watch it live and reload mid-run.
+const STEPS = Number(process.env.LORA_E2E_TRAIN_STEPS ?? 2500);
 const MINUTE = 60_000;
 let session: Session | undefined;
 let modelDir = '';
@@ -273,7 +274,8 @@ test('6. the Compare view shows base and adapter outputs', { timeout: 6 * MINUTE
     const { workbench } = s;
     // From the run's adapter in the Runs view, which fills in the base model and the adapter.
     const row = await showRunsView(s);
-    if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+    // Expand with the twistie: a click on the label runs the row's command (open the dashboard) instead.
+    if ((await row.getAttribute('aria-expanded')) === 'false') await row.locator('.monaco-tl-twistie').click();
     const adapterRow = workbench.viewPane('Runs').locator('.monaco-list-row', { has: workbench.page.locator('.label-name', { hasText: /^adapter$/ }) }).first();
     await adapterRow.waitFor({ timeout: 20_000 });
     await workbench.contextMenu(adapterRow, /Compare Base and Adapter/);

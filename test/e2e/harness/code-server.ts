@@ -21,6 +21,9 @@ export const quietSettings: Record<string, unknown> = {
   'workbench.enableExperiments': false,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'workbench.editor.enablePreview': false,
+  // One Explorer row per folder: a compact row (".lora-studio / runs / run-…") gives its context menu the first
+  // segment's path, so "Merge Adapter" would not be offered on the run folder.
+  'explorer.compactFolders': false,
   'chat.disableAIFeatures': true,
   'chat.commandCenter.enabled': false,
   'telemetry.telemetryLevel': 'off',
