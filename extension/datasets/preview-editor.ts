@@ -2,9 +2,9 @@
 // VS Code shell: webview HTML with a strict CSP, message routing, file watching, "Model…" and jumps to lines;
 // the work (index, rows, search, statistics, training text) lives in preview-session.ts, without VS Code.
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { webviewHtml } from '../panels/webview-html';
 import { isWebviewMessage, type HostMessage, type WebviewMessage } from '../../webview/dataset-preview/protocol';
 import { PreviewSession, type RenderSegments } from './preview-session';
 import { loadPreviewModel, NO_MODEL, tokenizersByTemplate } from './preview-model';
@@ -120,31 +120,7 @@ class DatasetPreviewProvider implements vscode.CustomReadonlyEditorProvider {
   }
 }
 
-/** The webview page: one ES module script and inline styles, both allowed by nonce only. */
+/** The webview page: the shared panel shell (strict CSP, nonce-only script and styles, codicons). */
 function previewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'dataset-preview.js'));
-  const codicons = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'codicon.css'));
-  const csp = [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    // Lit components style themselves through constructable stylesheets; our own sheet carries the nonce.
-    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-    `font-src ${webview.cspSource}`,
-    `img-src ${webview.cspSource} data:`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${codicons}" id="vscode-codicon-stylesheet">
-<title>Dataset Preview</title>
-</head>
-<body>
-<div id="app" data-nonce="${nonce}"></div>
-<script type="module" nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+  return webviewHtml(webview, extensionUri, { entry: 'dataset-preview', title: 'Dataset Preview', css: [] });
 }

@@ -1,5 +1,6 @@
 // Tokenized examples → padded micro-batches: a seeded shuffle per epoch (the same seed and epoch give the same batches,
 // which is what makes --resume exact), length grouping to cut padding, and an eval split.
+import { mulberry32 } from '../util/random';
 import type { MicroBatch } from '../train/loop';
 import type { TokenizedExample } from './template';
 import { IGNORE_INDEX } from './template';
@@ -19,17 +20,8 @@ export interface BatchOptions {
   maxLength?: number;
 }
 
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG; enough for shuffling, and identical on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (native/util/random.ts): enough for shuffling, and identical on every platform. */
+export const seededRandom = mulberry32;
 
 /** Mixes seed and epoch so each epoch's order depends on nothing but (seed, epoch). */
 function epochSeed(seed: number, epoch: number): number {

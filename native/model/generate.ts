@@ -1,6 +1,7 @@
 // Text generation with a KV cache: a prefill graph runs the prompt once and returns its keys/values, then a one-token
 // decode graph attends over a fixed-capacity cache the host fills slot by slot (both built from native/model/llama.ts,
 // so an unmerged LoRA adapter runs exactly as in training). Greedy at temperature 0, else temperature + top-p sampling.
+import { mulberry32 } from '../util/random';
 import { join, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from './hf-config';
@@ -194,17 +195,8 @@ export function sampleToken(logits: ArrayLike<number>, temperature: number, topP
   return nucleus[nucleus.length - 1].i;
 }
 
-/** Deterministic uniform [0, 1) numbers (mulberry32) so a seed reproduces a sample. */
-export function uniformRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1) numbers (mulberry32, native/util/random.ts) so a seed reproduces a sample. */
+export const uniformRandom = mulberry32;
 
 export interface TokenGenerationOptions {
   maxNewTokens: number;

@@ -2,6 +2,7 @@
 // built per (batch, length) bucket and cached) over each micro-batch, weights the micro-batches by their trained tokens,
 // clips the global gradient norm and applies AdamW (PyTorch semantics, decoupled weight decay, LoRA+ learning rate for B).
 // Its state — LoRA A/B, AdamW moments and the step count — is plain named tensors, so a checkpoint is just tensors.
+import { mulberry32 } from '../util/random';
 import type { RunConfig } from '../protocol';
 import type { ModelConfig } from '../model/hf-config';
 import type { ModelFolder } from '../model/model-folder';
@@ -79,16 +80,6 @@ export function initLoraWeights(targets: LoraSite[], r: number, seed: number): M
   return params;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One AdamW update in place (torch.optim.AdamW): decay, moments, bias-corrected step. `t` is the 1-based step. */
 export function adamwUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, weightDecay: number, t: number): void {
