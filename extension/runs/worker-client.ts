@@ -45,6 +45,8 @@ export function lastLogLines(path: string, count: number): string {
 
 export class WorkerClient {
   private readonly connections = new Map<string, RunSocketClient>();
+  /** Pids of the workers this client spawned: a worker serves its socket before it writes worker.json. */
+  private readonly spawned = new Map<string, number>();
   private disposed = false;
 
   constructor(private readonly launch: WorkerLaunch, private readonly handlers: WorkerClientHandlers) {}
@@ -83,6 +85,7 @@ export class WorkerClient {
       closeSync(log); // the child holds its own descriptor
     }
     if (pid === undefined) throw new Error(`could not start the training worker (${this.launch.nodePath}); see ${runPaths(runDir).log}`);
+    this.spawned.set(runDir, pid);
     const deadline = Date.now() + timeoutMs;
     while (!this.disposed) {
       if (exited) {
@@ -119,7 +122,8 @@ export class WorkerClient {
    * SIGTERM. Resolves once the process is gone (or SIGTERM was sent).
    */
   async stop(runDir: string, graceMs = 120_000): Promise<'stopped' | 'terminated' | 'not-running'> {
-    const pid = readWorkerInfo(runDir)?.pid;
+    // worker.json may not exist yet for a worker that was just spawned and is already listening.
+    const pid = readWorkerInfo(runDir)?.pid ?? this.spawned.get(runDir);
     if (pid === undefined || !pidAlive(pid)) return 'not-running';
     if (this.send(runDir, { type: 'stop' })) {
       const deadline = Date.now() + graceMs;

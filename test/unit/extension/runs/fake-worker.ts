@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     if (command.type === 'ping') server.broadcast({ type: 'status', phase: 'training', message: `pong at ${step}` });
     if (command.type === 'stop' && mode !== 'ignore-stop') void finish();
   });
+  // FAKE_WORKER_JSON_DELAY_MS widens the real worker's window between listening and writing worker.json.
+  await new Promise((resolve) => setTimeout(resolve, Number(process.env.FAKE_WORKER_JSON_DELAY_MS ?? 0)));
   writeJsonAtomic(runPaths(runDir).worker, { pid: process.pid, socket: server.socketPath, started_at: new Date().toISOString() });
   writeRunStatus(runDir, { state: 'running', step, total_steps: total });
   const timer = setInterval(() => {

@@ -12,9 +12,9 @@ import { WorkerClient, WorkerStartError } from '../../../../extension/runs/worke
 const fakeWorker = join(import.meta.dirname, 'fake-worker.ts');
 const tsxLoader = pathToFileURL(join(process.cwd(), 'node_modules/tsx/dist/loader.mjs')).href;
 
-function client(mode: string, events: WorkerEvent[] = [], detached: string[] = []) {
+function client(mode: string, events: WorkerEvent[] = [], detached: string[] = [], extraEnv: Record<string, string> = {}) {
   return new WorkerClient(
-    { nodePath: process.execPath, workerScript: fakeWorker, env: () => ({ ...process.env, FAKE_MODE: mode, NODE_OPTIONS: `--import ${tsxLoader}` }) },
+    { nodePath: process.execPath, workerScript: fakeWorker, env: () => ({ ...process.env, FAKE_MODE: mode, NODE_OPTIONS: `--import ${tsxLoader}`, ...extraEnv }) },
     { onEvent: (_runDir, event) => events.push(event), onDetach: (runDir) => detached.push(runDir) },
   );
 }
@@ -82,6 +82,21 @@ test('a worker that ignores stop is terminated with SIGTERM after the grace peri
     assert.equal(await host.stop(runDir, 300), 'terminated');
     await until(() => !pidAlive(pid));
     assert.ok(existsSync(runPaths(runDir).worker), 'a killed worker leaves worker.json behind (the run store then reports it failed)');
+  } finally {
+    if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    host.dispose();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+});
+
+test('a worker stopped before it has written worker.json is still found (by the pid the client spawned)', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'wc-'));
+  const host = client('ignore-stop', [], [], { FAKE_WORKER_JSON_DELAY_MS: '2000' });
+  const pid = await host.spawn(runDir);
+  try {
+    assert.equal(readWorkerInfo(runDir), undefined, 'the race this test is about needs worker.json to be missing');
+    assert.equal(await host.stop(runDir, 300), 'terminated');
+    await until(() => !pidAlive(pid));
   } finally {
     if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
     host.dispose();
