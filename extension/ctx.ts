@@ -27,6 +27,7 @@ export class Ctx implements PanelContext {
   private cached: RunSummary[] | undefined;
   private staleAll = false;
   private readonly staleRuns = new Set<string>();
+  private readonly attaching = new Set<string>();
 
   constructor(readonly context: vscode.ExtensionContext) {
     this.extensionUri = context.extensionUri;
@@ -91,15 +92,26 @@ export class Ctx implements PanelContext {
       this.staleAll = false;
       this.staleRuns.clear();
       this.runsChanged.fire();
+      void this.attachNewWorkers();
     }, 250);
+  }
+
+  /** Follows live runs this window did not start (`lora-studio train` in a terminal, another window) as they appear. */
+  private async attachNewWorkers(): Promise<void> {
+    const unattached = this.runs().filter((run) => run.live && run.worker && !this.workers.isAttached(run.dir) && !this.attaching.has(run.dir));
+    await Promise.all(unattached.map(async (run) => {
+      this.attaching.add(run.dir);
+      try {
+        if (await this.workers.attach(run.dir)) this.log.appendLine(`[${run.id}] attached to its running worker (pid ${run.worker?.pid})`);
+      } finally {
+        this.attaching.delete(run.dir);
+      }
+    }));
   }
 
   /** Re-attaches to every run whose worker is alive (after a window reload); live again within a second. */
   async reattachAll(): Promise<void> {
-    const live = this.runs().filter((run) => run.worker && pidAlive(run.worker.pid));
-    await Promise.all(live.map(async (run) => {
-      if (await this.workers.attach(run.dir)) this.log.appendLine(`[${run.id}] re-attached to the running worker (pid ${run.worker?.pid})`);
-    }));
+    await this.attachNewWorkers();
     this.changed();
   }
 

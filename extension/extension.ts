@@ -5,6 +5,7 @@ import { registerCommands } from './commands/index';
 import { Ctx } from './ctx';
 import { registerDatasetDiagnostics } from './datasets/diagnostics';
 import { registerDatasetPreview } from './datasets/preview-editor';
+import { registerDashboardSerializer } from './panels/dashboard-panel';
 import { registerRunMonitor } from './runs/run-monitor';
 import { registerStatusBar } from './runs/status-bar';
 
@@ -19,6 +20,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerAdapterFolders(ctx);
   ctx.own(registerDatasetPreview(context));
   ctx.own(registerDatasetDiagnostics(context));
+  ctx.own(registerDashboardSerializer(ctx));
   // Workers outlive windows: find the running ones and follow them again.
   void ctx.reattachAll();
 }

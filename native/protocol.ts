@@ -47,6 +47,8 @@ export interface RunConfig {
   /** 0 disables periodic evaluation / checkpoints. */
   eval_every: number;
   save_every: number;
+  /** Keep only the newest N periodic checkpoints (older ones are deleted after a newer one is complete); 0 keeps all. */
+  save_total_limit: number;
   seed: number;
   device: DeviceChoice;
   max_seq_len: number;
@@ -126,6 +128,7 @@ export const DEFAULT_RUN_OPTIONS: Omit<RunConfig, 'model' | 'data' | 'out'> = {
   num_epochs: 1,
   eval_every: 0,
   save_every: 100,
+  save_total_limit: 3,
   seed: 42,
   device: 'auto',
   max_seq_len: 512,

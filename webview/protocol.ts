@@ -139,6 +139,21 @@ export type DashboardHostMessage =
   /** Metrics of another run to draw over this one. */
   | { type: 'overlay'; run: RunRef; metrics: MetricRecord[] };
 
+/**
+ * What the dashboard webview keeps with setState: its toggles and the run folder. VS Code hands it back to the
+ * host's WebviewPanelSerializer after a window reload, which reopens the same run's dashboard.
+ */
+export interface DashboardViewState {
+  log: boolean;
+  smoothing: number;
+  runDir?: string;
+}
+
+/** The run folder in a restored dashboard's saved state, if it holds one. */
+export function dashboardRunDir(state: unknown): string | undefined {
+  return isRec(state) && isStr(state.runDir) && state.runDir !== '' ? state.runDir : undefined;
+}
+
 export type DashboardWebviewMessage =
   | { type: 'ready' }
   | { type: 'stop' }

@@ -1,5 +1,5 @@
 // The NDJSON lines `lora-studio merge --json` prints, parsed (pure: tested without VS Code), and its arguments.
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 export type MergeLine =
   | { type: 'progress'; done: number; total: number; tensor?: string }
@@ -27,7 +27,15 @@ export function mergeArgs(cli: string, request: { model: string; adapter: string
   return [cli, 'merge', '--model', request.model, '--adapter', request.adapter, '--out', request.out, '--json'];
 }
 
-/** Suggested output folder: next to the adapter, named after model and adapter. */
-export function suggestedMergeOut(adapterDir: string, modelDir: string): string {
-  return join(dirname(adapterDir), `${basename(modelDir)}-${basename(adapterDir)}-merged`);
+/**
+ * Suggested output folder, named after model and adapter: next to the adapter, except for a run's adapter, whose
+ * merged models go to a `merged` folder beside the runs folder (so models do not pile up among the runs). A name
+ * already `taken` (a non-empty folder) gets -2, -3, … so the suggestion is always usable as is.
+ */
+export function suggestedMergeOut(adapterDir: string, modelDir: string, runsFolder?: string, taken: (path: string) => boolean = () => false): string {
+  const parent = runsFolder && resolve(dirname(adapterDir)) === resolve(runsFolder) ? join(dirname(resolve(runsFolder)), 'merged') : dirname(adapterDir);
+  const name = `${basename(modelDir)}-${basename(adapterDir)}-merged`;
+  let candidate = join(parent, name);
+  for (let n = 2; taken(candidate); n++) candidate = join(parent, `${name}-${n}`);
+  return candidate;
 }

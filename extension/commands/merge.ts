@@ -41,8 +41,8 @@ async function pickBaseModel(adapterDir: string): Promise<string | undefined> {
   return pickFolder('Base model folder (Hugging Face format: config.json + *.safetensors)');
 }
 
-async function pickOutput(adapterDir: string, modelDir: string): Promise<string | undefined> {
-  const suggested = suggestedMergeOut(adapterDir, modelDir);
+async function pickOutput(adapterDir: string, modelDir: string, runsFolder: string | undefined): Promise<string | undefined> {
+  const suggested = suggestedMergeOut(adapterDir, modelDir, runsFolder, (path) => existsSync(path) && readdirSync(path).length > 0);
   const out = await vscode.window.showInputBox({
     title: 'Merged model folder',
     prompt: 'A new or empty folder for the merged Hugging Face model',
@@ -112,7 +112,7 @@ export const mergeAdapter = (ctx: Ctx) => async (arg?: unknown) => {
   }
   const model = await pickBaseModel(adapterDir);
   if (!model) return;
-  const out = await pickOutput(adapterDir, model);
+  const out = await pickOutput(adapterDir, model, ctx.config.runsFolder);
   if (!out) return;
   try {
     const merged = await vscode.window.withProgress(

@@ -5,12 +5,14 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readMetrics, runPaths } from '../../native/train/run-dir';
-import { isDashboardWebviewMessage, type DashboardHostMessage, type DashboardWebviewMessage } from '../../webview/protocol';
+import { dashboardRunDir, isDashboardWebviewMessage, type DashboardHostMessage, type DashboardWebviewMessage } from '../../webview/protocol';
 import { dashboardInit, siblingRuns, workerAlive } from './dashboard-data';
 import type { PanelContext } from './panel-context';
 import { webviewHtml, webviewOptions } from './webview-html';
 
 const panels = new Map<string, DashboardPanel>();
+/** The panel's view type; activation on `onWebviewPanel:loraStudio.dashboard` (package.json) lets it be restored. */
+export const DASHBOARD_VIEW_TYPE = 'loraStudio.dashboard';
 
 /** Opens (or reveals) the dashboard of a run folder. */
 export function openDashboard(ctx: PanelContext, runDir: string): void {
@@ -22,15 +24,34 @@ export function openDashboard(ctx: PanelContext, runDir: string): void {
   panels.set(runDir, new DashboardPanel(ctx, runDir));
 }
 
+/**
+ * Brings open dashboards back after a window reload: VS Code restores the panel with the state the webview saved
+ * (its run folder), and the host rebuilds everything else from that folder. A folder deleted meanwhile closes it.
+ */
+export function registerDashboardSerializer(ctx: PanelContext): vscode.Disposable {
+  return vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
+    async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+      const runDir = dashboardRunDir(state);
+      if (!runDir || !existsSync(runDir) || panels.has(runDir)) {
+        panel.dispose();
+        return;
+      }
+      panels.set(runDir, new DashboardPanel(ctx, runDir, panel));
+    },
+  });
+}
+
 class DashboardPanel {
   private readonly panel: vscode.WebviewPanel;
   private readonly disposables: vscode.Disposable[] = [];
   private lastEventAt = 0;
   private refreshTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ctx: PanelContext, private readonly runDir: string) {
-    this.panel = vscode.window.createWebviewPanel('loraStudio.dashboard', `Run ${basename(runDir)}`, vscode.ViewColumn.Active,
+  constructor(private readonly ctx: PanelContext, private readonly runDir: string, restored?: vscode.WebviewPanel) {
+    this.panel = restored ?? vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, `Run ${basename(runDir)}`, vscode.ViewColumn.Active,
       { ...webviewOptions(ctx.extensionUri), retainContextWhenHidden: false });
+    // A restored panel keeps its old options; set them again so localResourceRoots match this install.
+    if (restored) restored.webview.options = webviewOptions(ctx.extensionUri);
     this.panel.webview.html = webviewHtml(this.panel.webview, ctx.extensionUri, {
       entry: 'dashboard', title: `Run ${basename(runDir)}`, css: ['common.css', 'dashboard.css'], distCss: ['uPlot.min.css'],
     });

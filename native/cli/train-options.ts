@@ -27,6 +27,7 @@ export interface TrainFlags {
   maxSteps?: string;
   evalEvery?: string;
   saveEvery?: string;
+  saveTotalLimit?: string;
   seed?: string;
   device?: string;
   maxSeqLen?: string;
@@ -62,6 +63,7 @@ export function addTrainOptions(command: Command): Command {
     .option('--max-steps <n>', 'optimizer steps (overrides --epochs)')
     .option('--eval-every <n>', 'evaluate every N steps (0 = at the end only)', String(d.eval_every))
     .option('--save-every <n>', 'checkpoint every N steps (0 = at the end only)', String(d.save_every))
+    .option('--save-total-limit <n>', 'keep only the newest N checkpoints (0 = keep all)', String(d.save_total_limit))
     .option('--seed <n>', 'seed for initialization, shuffling and dropout', String(d.seed))
     .option('--device <device>', 'auto, cpu, cuda or cuda:N', d.device)
     .option('--max-seq-len <n>', 'truncate records to this many tokens', String(d.max_seq_len))
@@ -105,6 +107,7 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     max_steps: flags.maxSteps === undefined ? undefined : number('max-steps', flags.maxSteps, 0),
     eval_every: number('eval-every', flags.evalEvery, d.eval_every),
     save_every: number('save-every', flags.saveEvery, d.save_every),
+    save_total_limit: number('save-total-limit', flags.saveTotalLimit, d.save_total_limit),
     seed: number('seed', flags.seed, d.seed),
     device: (flags.device ?? d.device) as DeviceChoice,
     max_seq_len: number('max-seq-len', flags.maxSeqLen, d.max_seq_len),

@@ -1,16 +1,16 @@
 // lora-studio train: a RunConfig from flags (or --resume DIR), written to the run folder, then the same run the
-// VS Code worker performs (native/train/run.ts), printing WorkerEvents as text or, with --json, as NDJSON lines.
+// VS Code worker performs (native/train/owned-run.ts), printing WorkerEvents as text or, with --json, as NDJSON lines.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { RunConfig, WorkerEvent } from '../protocol';
+import type { RunConfig } from '../protocol';
 import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { existsAs } from '../util/fs-checks';
 import { assertValidRunConfig, resolveRunConfig } from '../train/config';
-import { latestCheckpoint, runPaths, writeRunStatus } from '../train/run-dir';
+import { latestCheckpoint, runPaths } from '../train/run-dir';
 import { formatEvent } from '../train/event-text';
-import { runTraining } from '../train/run';
+import { trainOwnedRun } from '../train/owned-run';
 import { addTrainOptions, runConfigFromFlags, type TrainFlags } from './train-options';
 
 /** The config of a new run, or of the run being resumed (its own training_config.json, unchanged). */
@@ -48,34 +48,18 @@ function configFor(flags: TrainFlags): RunConfig {
 
 export async function trainCommand(flags: TrainFlags): Promise<void> {
   const config = configFor(flags);
-  const runDir = config.out;
-  let stopRequests = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    stopRequests += 1;
-    if (stopRequests > 1) process.exit(130); // a second Ctrl-C: the last complete checkpoint stays intact
-    process.stderr.write(`\n${signal}: saving a checkpoint, then stopping (again to quit at once)…\n`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let last = { step: 0, total: 0 };
-  const emit = (event: WorkerEvent) => {
-    if (event.type === 'step') last = { step: event.step, total: event.total_steps };
-    if (event.type === 'start') last = { step: event.resumed_from_step, total: event.total_steps };
-    process.stdout.write(flags.json ? JSON.stringify(event) + '\n' : formatEvent(event) + '\n');
-  };
-  try {
-    const outcome = await runTraining(runDir, { emit, stopRequested: () => stopRequests > 0 });
-    writeRunStatus(runDir, { state: outcome, step: last.step, total_steps: last.total });
-    emit({ type: 'done', adapter: runDir, reason: outcome, step: last.step });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    writeRunStatus(runDir, { state: 'failed', step: last.step, total_steps: last.total, message });
-    if (flags.json) emit({ type: 'error', message, code: error instanceof UserError ? error.code : undefined });
-    throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  // Owned like the extension's worker: worker.json and the run socket, so an open VS Code window shows this run live
+  // in its Runs view and can stop it.
+  const result = await trainOwnedRun(config.out, {
+    onEvent: (event) => {
+      // Without --json a failure is printed once, by the CLI's error handler (with where and how to fix it).
+      if (flags.json || event.type !== 'error') process.stdout.write((flags.json ? JSON.stringify(event) : formatEvent(event)) + '\n');
+    },
+    log: (line) => process.stderr.write(`${line}\n`),
+    stopHint: ' (Ctrl-C again to quit at once)',
+    onRepeatedSignal: () => process.exit(130), // a second Ctrl-C: the last complete checkpoint stays intact
+  });
+  if (result.outcome === 'failed') throw result.error;
 }
 
 export function register(program: Command): void {

@@ -3,7 +3,7 @@
 // position, tokens, elapsed time) and the seed. Dropout masks and shuffles are derived from (seed, step, epoch), so no
 // RNG stream needs saving. A checkpoint is written into a staging folder and renamed into place; `latest` is written
 // last, so a killed process never leaves a torn checkpoint and never damages an earlier one.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { RunConfig } from '../protocol';
@@ -11,7 +11,7 @@ import { commitFolderAtomic, writeFileAtomic, writeJsonAtomic } from '../util/at
 import { UserError } from '../util/errors';
 import { openSafetensors, readTensorF32, writeSafetensors } from '../model/safetensors';
 import type { LoopState } from './loop';
-import { checkpointName, runPaths } from './run-dir';
+import { checkpointName, listCheckpoints, runPaths } from './run-dir';
 
 export const CHECKPOINT_FORMAT_VERSION = 1;
 export const TRAINER_STATE_FILE = 'trainer_state.json';
@@ -85,7 +85,30 @@ export function saveCheckpoint(runDir: string, input: CheckpointInput): string {
     throw error;
   }
   writeFileAtomic(paths.latest, checkpointName(input.loop.step) + '\n');
+  // Only now, with a newer checkpoint complete and `latest` pointing at it, may older ones go.
+  pruneCheckpoints(runDir, input.config.save_total_limit ?? 0);
   return target;
+}
+
+/**
+ * Deletes all but the newest `keep` complete checkpoints (0 keeps all) and returns the folders removed. Each is
+ * renamed out of the step-N pattern first, so a process killed mid-delete leaves no half-deleted "checkpoint".
+ */
+export function pruneCheckpoints(runDir: string, keep: number): string[] {
+  if (!(keep > 0)) return [];
+  const all = listCheckpoints(runDir);
+  const removed: string[] = [];
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) {
+    const doomed = join(runPaths(runDir).checkpoints, `.deleting-${checkpointName(old.step)}-${randomBytes(3).toString('hex')}`);
+    try {
+      renameSync(old.path, doomed);
+    } catch {
+      continue; // in use or gone: keeping an extra checkpoint is harmless
+    }
+    rmSync(doomed, { recursive: true, force: true });
+    removed.push(old.path);
+  }
+  return removed;
 }
 
 export interface LoadedCheckpoint {

@@ -73,6 +73,7 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   else intAtLeast('max_steps', 1, 'or leave it unset and use num_epochs');
   intAtLeast('eval_every', 0, '0 evaluates only at the end');
   intAtLeast('save_every', 0, '0 saves only at the end');
+  intAtLeast('save_total_limit', 0, '0 keeps every checkpoint');
   intAtLeast('seed', 0, 'any whole number');
   if (!(config.device === 'auto' || config.device === 'cpu' || config.device === 'cuda' || /^cuda:\d+$/.test(String(config.device)))) {
     problem('device', `must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(config.device)}`);

@@ -1,7 +1,6 @@
 // End-to-end suite: packages the extension as a .vsix, then runs the scenario files (node:test via tsx), each of
 // which installs the .vsix into a private code-server and drives the workbench in Debian's Chromium.
 // Fails (never skips) when the prerequisites are missing, naming the setup command. Prints the e2e time.
-// Scenarios 3–6 (training, dashboard, merge, compare) run only with LORA_E2E_ALL=1 until their features land.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,17 +73,15 @@ const vsix = packageVsix();
 console.log(`e2e: packaged ${vsix} (${(statSync(vsix).size / 1e6).toFixed(1)} MB) at ${seconds()}s`);
 
 // 3. Scenarios. Output (screenshots, logs, workspaces) goes to test-output/e2e/, emptied first.
-const all = process.env.LORA_E2E_ALL === '1';
 // LORA_E2E_ONLY=<substring> runs only the matching scenario files (for working on one).
 const only = process.env.LORA_E2E_ONLY;
-const files = ['test/e2e/basic.e2e.ts', ...(all || only ? ['test/e2e/training.e2e.ts'] : [])]
-  .filter((file) => !only || file.includes(only));
+const files = ['test/e2e/basic.e2e.ts', 'test/e2e/training.e2e.ts'].filter((file) => !only || file.includes(only));
 // Only what these files produce is removed (screenshots by scenario number, their workspaces and logs), so a run
 // of one file keeps the other's output; LORA_E2E_OUT moves everything elsewhere.
 const outDir = resolve(process.env.LORA_E2E_OUT ?? 'test-output/e2e');
 const produces = {
   'test/e2e/basic.e2e.ts': /^(0[12][a-z-]|workspace-basic$|logs-basic$)/,
-  'test/e2e/training.e2e.ts': /^(0[03-6][a-z-]|workspace-training$|logs-training$)/,
+  'test/e2e/training.e2e.ts': /^(0[03-7][a-z-]|workspace-training$|logs-training$)/,
 };
 mkdirSync(outDir, { recursive: true });
 for (const name of readdirSync(outDir)) {
@@ -93,6 +90,5 @@ for (const name of readdirSync(outDir)) {
 const result = spawnSync(process.execPath, [
   '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files,
 ], { stdio: 'inherit', env: { ...process.env, LORA_E2E_VSIX: vsix } });
-if (!all) console.log('\ne2e: scenarios 3–6 (test/e2e/training.e2e.ts) not run: they run with LORA_E2E_ALL=1');
 console.log(`e2e: screenshots and logs in ${outDir}/; end-to-end time ${seconds()}s`);
 if (result.status !== 0) fail(`scenarios failed (exit ${result.status ?? result.signal}); see test-output/e2e/*-FAILED.png and logs-*/`);

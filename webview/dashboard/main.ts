@@ -7,18 +7,13 @@ import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import { h, vscodeApi } from '../shared/dom';
-import { isDashboardHostMessage, type DashboardHostMessage, type DashboardWebviewMessage, type RunRef } from '../protocol';
+import { isDashboardHostMessage, type DashboardHostMessage, type DashboardViewState, type DashboardWebviewMessage, type RunRef } from '../protocol';
 import { applyEvent, chartTables, progressOf, stateFromInit, type DashboardState } from './run-state';
 import { Chart, formats, themeColor, type ChartSpec } from './charts';
 
-interface ViewState {
-  log: boolean;
-  smoothing: number;
-}
-
-const api = vscodeApi<DashboardWebviewMessage, ViewState>();
+const api = vscodeApi<DashboardWebviewMessage, DashboardViewState>();
 const post = (m: DashboardWebviewMessage): void => api.postMessage(m);
-const view: ViewState = api.getState() ?? { log: false, smoothing: 0.6 };
+const view: DashboardViewState = api.getState() ?? { log: false, smoothing: 0.6 };
 /** ~2 points per bucket: enough for any panel width, small enough to redraw every step. */
 const BUCKETS = 1000;
 
@@ -168,6 +163,10 @@ function onMessage(m: DashboardHostMessage): void {
       const overlays = state?.runDir === m.runDir ? state.overlays : new Map();
       state = stateFromInit(m);
       state.overlays = overlays;
+      if (view.runDir !== m.runDir) {
+        view.runDir = m.runDir;
+        api.setState(view);
+      }
       history = m.history;
       fillOverlayOptions();
       draw();

@@ -115,6 +115,7 @@ const advanced = [
   text('max_grad_norm', 'Max grad norm', '0 disables clipping'),
   text('eval_every', 'Evaluate every (steps)', '0 = only at the end'),
   text('save_every', 'Checkpoint every (steps)', '0 = only at the end'),
+  text('save_total_limit', 'Keep checkpoints', 'The newest N; older ones are deleted (0 keeps all)'),
   text('seed', 'Seed'),
   check('train_on_prompt', 'Train on prompt', 'Also learn the prompt tokens (off: loss on the response only)'),
   select('save_dtype', 'Adapter dtype', ['float32', 'bfloat16', 'float16'].map((v) => ({ value: v, label: v }))),

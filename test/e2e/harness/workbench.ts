@@ -76,23 +76,28 @@ export class Workbench {
     const label = options.label ?? (options.exact ? new RegExp(`^${escapeRegExp(title)}$`) : new RegExp(escapeRegExp(title), 'i'));
     const row = rows.filter({ has: this.page.locator('.label-name', { hasText: label }) }).first();
     // The palette lists the commands known when it opens; an extension's arrive once the extension host is up, so a
-    // miss is retried with a freshly opened palette for up to 30s.
+    // miss is retried with a freshly opened palette for up to 30s. A webview that takes focus closes the palette
+    // under the click ("element is not visible"): that too is retried with a fresh palette.
     const deadline = Date.now() + 30_000;
     for (;;) {
       const input = await this.openPalette();
       await input.fill(`>${title}`);
+      let problem: string;
       try {
         await row.waitFor({ timeout: 5_000 });
-        break;
+        try {
+          await row.click({ timeout: 5_000 });
+          break;
+        } catch (error) {
+          problem = `the palette closed before its row "${title}" could be picked (${String(error).split('\n')[0]})`;
+        }
       } catch {
         const offered = await rows.allInnerTexts();
-        await this.page.keyboard.press('Escape');
-        if (Date.now() > deadline) {
-          throw new Error(`command palette has no command "${title}"; it offered: ${offered.slice(0, 10).join(' | ') || '(nothing)'}`);
-        }
+        problem = `command palette has no command "${title}"; it offered: ${offered.slice(0, 10).join(' | ') || '(nothing)'}`;
       }
+      await this.page.keyboard.press('Escape');
+      if (Date.now() > deadline) throw new Error(problem);
     }
-    await row.click();
     await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
   }
 
@@ -160,20 +165,36 @@ export class Workbench {
     return toast;
   }
 
-  /** Right-clicks `target` and picks the context-menu entry whose label matches; fails listing the entries offered. */
-  async contextMenu(target: Locator, entry: RegExp): Promise<void> {
-    await target.click({ button: 'right' });
+  /**
+   * Right-clicks `target` and picks the context-menu entry whose label matches; fails listing the entries offered.
+   * `retryFor` reopens the menu until then when the entry depends on state that may still be arriving.
+   */
+  async contextMenu(target: Locator, entry: RegExp, options: { retryFor?: number } = {}): Promise<void> {
     // The workbench draws context menus in a shadow root; Playwright's CSS locators pierce open ones.
     const items = this.page.locator('.monaco-menu .action-item .action-label');
     const item = items.filter({ hasText: entry }).first();
-    try {
-      await item.waitFor({ timeout: 10_000 });
-    } catch {
-      const offered = await items.allInnerTexts();
-      await this.page.keyboard.press('Escape');
-      throw new Error(`the context menu has no entry matching ${entry}; it offered: ${offered.filter((t) => t.trim()).join(' | ') || '(nothing)'}`);
+    const deadline = Date.now() + (options.retryFor ?? 0);
+    for (;;) {
+      await target.click({ button: 'right' });
+      try {
+        await item.waitFor({ timeout: options.retryFor ? 3_000 : 10_000 });
+        break;
+      } catch {
+        const offered = await items.allInnerTexts();
+        await this.page.keyboard.press('Escape');
+        if (Date.now() > deadline) {
+          throw new Error(`the context menu has no entry matching ${entry}; it offered: ${offered.filter((t) => t.trim()).join(' | ') || '(nothing)'}`);
+        }
+      }
     }
     await item.click();
+    // A click that lands while the menu still animates in leaves it open with the entry highlighted: then Enter.
+    const menu = this.page.locator('.monaco-menu').first();
+    if (!(await menu.waitFor({ state: 'hidden', timeout: 2_000 }).then(() => true, () => false))) {
+      await item.hover().catch(() => {});
+      await this.page.keyboard.press('Enter');
+      await menu.waitFor({ state: 'hidden', timeout: 5_000 });
+    }
   }
 
   /** A status bar item whose text matches. */

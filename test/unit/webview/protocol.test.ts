@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   WEBVIEW_PROTOCOL_VERSION, isCompareHostMessage, isCompareWebviewMessage, isDashboardHostMessage, isDashboardWebviewMessage,
-  isTrainingHostMessage, isTrainingWebviewMessage,
+  isTrainingHostMessage, isTrainingWebviewMessage, dashboardRunDir,
 } from '../../../webview/protocol';
 
 const settings = { maxNewTokens: 128, temperature: 0.7, topP: 0.9, seed: 1 };
@@ -52,4 +52,12 @@ test('compare both ways, with generation settings checked', () => {
   assert.equal(isCompareHostMessage({ type: 'token', side: 'left', text: 'x' }), false);
   assert.ok(isCompareHostMessage({ type: 'init', protocol: WEBVIEW_PROTOCOL_VERSION, settings }));
   assert.ok(isCompareHostMessage({ type: 'done', side: 'adapter', tokens: 3, seconds: 1, tokensPerSecond: 3 }));
+});
+
+test('a restored dashboard finds its run folder in the state it saved, and nothing in anything else', () => {
+  assert.equal(dashboardRunDir({ log: true, smoothing: 0.6, runDir: '/w/.lora-studio/runs/run-1' }), '/w/.lora-studio/runs/run-1');
+  // Saved before the first init (or by an older version): no run folder, so the host closes the empty panel.
+  for (const state of [undefined, null, {}, { log: false, smoothing: 0.6 }, { runDir: '' }, { runDir: 3 }, ['/r'], '/r']) {
+    assert.equal(dashboardRunDir(state), undefined, JSON.stringify(state));
+  }
 });

@@ -1,5 +1,5 @@
 // The training pipeline end to end on tiny real-architecture models: the run folder, the PEFT adapter, loss going
-// down, resume reproducing an uninterrupted run, SIGTERM saving a checkpoint, and located errors.
+// down, resume reproducing an uninterrupted run, SIGTERM or a window's stop saving a checkpoint, and located errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RUN_OPTIONS, type RunConfig, type WorkerEvent } from '../../../../native/protocol';
 import { runTraining } from '../../../../native/train/run';
-import { readMetrics, readRunStatus, runPaths } from '../../../../native/train/run-dir';
+import { readMetrics, readRunStatus, readWorkerInfo, runPaths, type WorkerInfo } from '../../../../native/train/run-dir';
+import { connectRunSocket } from '../../../../native/train/ipc';
 import { writeJsonAtomic } from '../../../../native/util/atomic-write';
 import { openSafetensors } from '../../../../native/model/safetensors';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
@@ -103,6 +104,40 @@ test('SIGTERM to `lora-studio train` saves a checkpoint, marks the run stopped a
   assert.equal(readRunStatus(out)?.state, 'stopped');
   assert.ok(existsSync(join(out, 'checkpoints', 'latest')));
   assert.ok(existsSync(join(out, 'adapter_config.json')));
+});
+
+test('`lora-studio train` in a terminal owns its run like the worker: worker.json and a socket a window attaches to and stops it through', async () => {
+  const out = join(root, 'cli-owned');
+  const child = spawn(process.execPath, ['dist/cli.js', 'train', '--model', model, '--data', data, '--out', out, '--max-steps', '100000', '--save-every', '0', '--batch-size', '2', '--max-seq-len', '64'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const info = await new Promise<WorkerInfo>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const found = readWorkerInfo(out);
+      if (found) {
+        clearInterval(timer);
+        resolve(found);
+      }
+    }, 50);
+    void exited.then((code) => reject(new Error(`the CLI exited (${code}) before writing worker.json`)));
+  });
+  assert.equal(info.pid, child.pid);
+  // What the extension does: attach, see steps, ask it to stop.
+  const events: WorkerEvent[] = [];
+  const client = await connectRunSocket(info.socket, { onEvent: (event) => events.push(event) });
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      if (events.some((e) => e.type === 'step')) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 20);
+  });
+  client.send({ type: 'stop' });
+  assert.equal(await exited, 0);
+  assert.equal(events[events.length - 1]?.type, 'done');
+  assert.equal(readRunStatus(out)?.state, 'stopped');
+  assert.ok(existsSync(join(out, 'checkpoints', 'latest')), 'the stop saved a checkpoint');
+  assert.equal(readWorkerInfo(out), undefined, 'worker.json outlived the process');
 });
 
 test('a target module the model lacks is refused with the valid names', async () => {

@@ -1,0 +1,79 @@
+// The process that trains a run folder owns it: it writes worker.json (its pid and socket), serves the per-run
+// socket so any VS Code window can attach, follow and stop it, keeps status.json true, and turns SIGTERM/SIGINT or a
+// `stop` command into "save a checkpoint, then stop". The detached worker (worker.ts) and `lora-studio train` in a
+// terminal both train through here, so a run started either way looks and behaves the same in the Runs view.
+import { rmSync } from 'node:fs';
+import type { WorkerCommand, WorkerEvent } from '../protocol';
+import { isUserError } from '../util/errors';
+import { writeJsonAtomic } from '../util/atomic-write';
+import { runPaths, writeRunStatus, type WorkerInfo } from './run-dir';
+import { runTraining } from './run';
+import { serveRunSocket } from './ipc';
+
+export interface OwnedRunOptions {
+  /** Every event, after attached windows got it (the worker logs it, the CLI prints it). */
+  onEvent(event: WorkerEvent): void;
+  /** Human-readable notes (stop requested, signals). */
+  log(line: string): void;
+  /** Appended to the "saving a checkpoint, then stopping" note (the CLI tells how to quit at once). */
+  stopHint?: string;
+  /** A second signal while a stop is already under way (the CLI quits at once; the worker keeps saving). */
+  onRepeatedSignal?(signal: NodeJS.Signals): void;
+}
+
+export interface OwnedRunResult {
+  outcome: 'completed' | 'stopped' | 'failed';
+  /** The error of a failed run (its message is already in status.json and sent as an `error` event). */
+  error?: unknown;
+}
+
+export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): Promise<OwnedRunResult> {
+  let stopRequested = false;
+  let last = { step: 0, total: 0, phase: 'starting…' };
+  const requestStop = (why: string) => {
+    if (!stopRequested) options.log(`${why}: saving a checkpoint, then stopping${options.stopHint ?? ''}`);
+    stopRequested = true;
+  };
+
+  const onCommand = (command: WorkerCommand) => {
+    if (command.type === 'stop') requestStop('stop requested');
+    else if (command.type === 'ping') server.broadcast({ type: 'status', phase: 'training', message: last.phase });
+  };
+  const server = await serveRunSocket(runDir, onCommand);
+  const info: WorkerInfo = { pid: process.pid, socket: server.socketPath, started_at: new Date().toISOString() };
+  writeJsonAtomic(runPaths(runDir).worker, info);
+
+  const emit = (event: WorkerEvent) => {
+    if (event.type === 'step') last = { ...last, step: event.step, total: event.total_steps };
+    if (event.type === 'start') last = { ...last, step: event.resumed_from_step, total: event.total_steps };
+    if (event.type === 'status') last = { ...last, phase: event.message };
+    server.broadcast(event);
+    options.onEvent(event);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested) options.onRepeatedSignal?.(signal);
+    requestStop(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    writeRunStatus(runDir, { state: 'running', step: 0, total_steps: 0, message: 'starting…' });
+    const outcome = await runTraining(runDir, { emit, stopRequested: () => stopRequested });
+    writeRunStatus(runDir, { state: outcome, step: last.step, total_steps: last.total });
+    emit({ type: 'done', adapter: runDir, reason: outcome, step: last.step });
+    return { outcome };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!isUserError(error)) options.log(`internal error: ${error instanceof Error ? error.stack : message}`);
+    writeRunStatus(runDir, { state: 'failed', step: last.step, total_steps: last.total, message });
+    emit({ type: 'error', message, code: isUserError(error) ? error.code : undefined });
+    return { outcome: 'failed', error };
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    // worker.json goes first: a window that sees the socket close then finds the run's end state, not a live pid.
+    rmSync(runPaths(runDir).worker, { force: true });
+    await server.close();
+  }
+}
