@@ -43,6 +43,14 @@ after(async () => {
       process.kill(-terminalRun.pid, 'SIGKILL');
     } catch { /* already gone */ }
   }
+  // Workers are detached from code-server on purpose (they survive reloads): stop any a failed scenario left behind.
+  const runsDir = session ? join(session.workspace.folder, '.lora-studio', 'runs') : '';
+  for (const run of runsDir && existsSync(runsDir) ? readdirSync(runsDir) : []) {
+    const pid = readJson<{ pid: number }>(join(runsDir, run, 'worker.json'))?.pid;
+    try {
+      if (pid) process.kill(pid, 'SIGKILL');
+    } catch { /* already gone */ }
+  }
   await endSession(session);
 });
 
@@ -185,6 +193,10 @@ test('3. Start LoRA Training from the command palette: model, dataset, rank, alp
     await panel.locator('[data-field="micro_batch_size"] vscode-textfield input').fill('2');
     await panel.locator('[data-field="max_seq_len"] vscode-textfield input').fill('64');
     await panel.locator('[data-field="warmup_steps"] vscode-textfield input').fill('2');
+    // Hold out 10% for an eval-loss curve, evaluated every 500 steps (a field under the folded "Advanced").
+    await panel.locator('[data-field="eval_split"] vscode-textfield input').fill('0.1');
+    await panel.locator('vscode-collapsible .collapsible-header', { hasText: 'Advanced' }).click();
+    await panel.locator('[data-field="eval_every"] vscode-textfield input').fill('500');
     runDir = await panel.locator('[data-field="out"] vscode-textfield input').inputValue();
     assert.ok(runDir.startsWith(session!.workspace.folder), `the default output folder ${runDir} is not in the workspace`);
     await panel.locator('.estimate').scrollIntoViewIfNeeded();
@@ -193,7 +205,9 @@ test('3. Start LoRA Training from the command palette: model, dataset, rank, alp
 
     await panel.locator('vscode-button', { hasText: 'Start training' }).click();
     await until('the run folder to get training_config.json', 30_000, () => existsSync(join(runDir, 'training_config.json')));
-    const config = readJson<{ r: number; lora_alpha: number; target_modules: string[] | string; max_steps?: number }>(join(runDir, 'training_config.json'));
+    const config = readJson<{ r: number; lora_alpha: number; target_modules: string[] | string; max_steps?: number; eval_split: number; eval_every: number }>(join(runDir, 'training_config.json'));
+    assert.equal(config?.eval_split, 0.1);
+    assert.equal(config?.eval_every, 500);
     assert.equal(config?.r, 4);
     assert.equal(config?.lora_alpha, 8);
     assert.deepEqual(config?.target_modules, ['q_proj', 'v_proj', 'o_proj']);
@@ -245,6 +259,8 @@ test('4. the Runs view shows the run, the chart gains points, the status bar sho
     for (const file of ['adapter_config.json', 'adapter_model.safetensors', 'metrics.jsonl']) {
       assert.ok(existsSync(join(runDir, file)), `the completed run has no ${file}`);
     }
+    const evals = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter((line) => line.includes('"eval_loss"'));
+    assert.ok(evals.length >= STEPS / 500, `metrics.jsonl has ${evals.length} eval losses, expected one per 500 steps`);
     await workbench.screenshot('04d-run-completed');
   }, 15 * MINUTE - 10_000);
 });
@@ -329,7 +345,7 @@ test('6. the Compare view shows base and adapter outputs', { timeout: 6 * MINUTE
   }, 6 * MINUTE - 10_000);
 });
 
-test('7. a run started with `lora-studio train` in a terminal shows live in the Runs view beside the finished one; Stop saves a checkpoint', { timeout: 4 * MINUTE }, async () => {
+test('7. a run started with `lora-studio train` in a terminal shows live in the Runs view beside the finished one; Stop saves a checkpoint; Resume continues from it', { timeout: 5 * MINUTE }, async () => {
   await step(session, '07-terminal-run', async (s) => {
     await needCompletedRun();
     const { workbench, workspace } = s;
@@ -361,5 +377,23 @@ test('7. a run started with `lora-studio train` in a terminal shows live in the 
     assert.ok(existsSync(join(otherRun, 'checkpoints', 'latest')), 'Stop saved no checkpoint');
     await until('the Runs view to show the terminal run stopped', 30_000, async () => /stopped at/.test(await otherRow.innerText()) || undefined);
     await workbench.screenshot('07b-terminal-run-stopped');
-  }, 4 * MINUTE - 10_000);
+
+    // Resume from the Runs view: the panel shows the run's config read-only and the checkpoint it continues from.
+    await workbench.contextMenu(otherRow, /^Resume Run$/);
+    const panel = await workbench.webviewWith('vscode-button:has-text("Resume training")', 30_000);
+    await panel.locator('p.note', { hasText: `from step ${status!.step}` }).waitFor({ timeout: 10_000 });
+    await workbench.screenshot('07c-resume-panel');
+    await panel.locator('vscode-button', { hasText: 'Resume training' }).click();
+    const resumedFrom = status!.step;
+    await until('the resumed run to train past its checkpoint', 60_000, () => {
+      const now = readJson<{ state: string; step: number }>(join(otherRun, 'status.json'));
+      return (now?.state === 'running' && now.step > resumedFrom) || undefined;
+    });
+    const log = readFileSync(join(otherRun, 'train.log'), 'utf8');
+    assert.match(log, new RegExp(`resuming .* at step ${resumedFrom} of`), `train.log does not say it resumed from step ${resumedFrom}`);
+    await until('the Runs view to show the resumed run running', 30_000, async () => /\d+\/100,?000/.test(await otherRow.innerText()) || undefined);
+    await workbench.screenshot('07d-resumed');
+    await workbench.contextMenu(otherRow, /^Stop Run$/);
+    await until('the resumed run to stop again', 60_000, () => readJson<{ state: string }>(join(otherRun, 'status.json'))?.state === 'stopped' || undefined);
+  }, 5 * MINUTE - 10_000);
 });
