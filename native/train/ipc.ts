@@ -40,7 +40,18 @@ export interface RunSocketServer {
   close(): Promise<void>;
 }
 
-export function serveRunSocket(runDir: string, onCommand: (command: WorkerCommand) => void): Promise<RunSocketServer> {
+/**
+ * A window that stops reading (frozen, or a stale extension host kept for reconnection) must not make the worker
+ * buffer events without bound: past this many unread bytes it is disconnected; it re-attaches and rebuilds from files.
+ */
+export const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
+
+export function serveRunSocket(
+  runDir: string,
+  onCommand: (command: WorkerCommand) => void,
+  options: { maxUnreadBytes?: number } = {},
+): Promise<RunSocketServer> {
+  const maxUnread = options.maxUnreadBytes ?? MAX_UNREAD_BYTES;
   const socketPath = runSocketPath(runDir);
   if (process.platform !== 'win32') rmSync(socketPath, { force: true }); // a stale socket of a killed worker
   const clients = new Set<Socket>();
@@ -63,7 +74,14 @@ export function serveRunSocket(runDir: string, onCommand: (command: WorkerComman
         socketPath,
         broadcast(event) {
           const line = JSON.stringify(event) + '\n';
-          for (const client of clients) client.write(line);
+          for (const client of clients) {
+            if (client.writableLength > maxUnread) {
+              clients.delete(client);
+              client.destroy();
+            } else {
+              client.write(line);
+            }
+          }
         },
         close: () =>
           new Promise<void>((done) => {

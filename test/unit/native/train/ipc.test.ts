@@ -45,3 +45,37 @@ test('a worker serves events to two attached hosts and receives their commands; 
   await server.close();
   await assert.rejects(connectRunSocket(server.socketPath, { onEvent: () => undefined }));
 });
+
+test('a host that stops reading is disconnected once its unread events pass the limit; readers keep receiving', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'ipc-'));
+  const server = await serveRunSocket(runDir, () => {}, { maxUnreadBytes: 64 * 1024 });
+  // A raw connection that never reads: what a frozen window looks like to the worker.
+  const { createConnection } = await import('node:net');
+  const frozen = createConnection(server.socketPath);
+  await new Promise<void>((resolve) => frozen.once('connect', () => resolve()));
+  frozen.pause();
+  let frozenBytes = 0;
+  let frozenClosed = false;
+  frozen.on('data', (chunk: Buffer) => (frozenBytes += chunk.length));
+  frozen.on('close', () => (frozenClosed = true));
+  frozen.on('error', () => {});
+  const live: WorkerEvent[] = [];
+  await connectRunSocket(server.socketPath, { onEvent: (e) => live.push(e) });
+  const message = 'x'.repeat(1000);
+  // Sent in rounds (letting I/O run), as a worker emits one event per step: the reader drains, the frozen one fills.
+  const rounds = 100;
+  const perRound = 50;
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < perRound; i++) server.broadcast({ type: 'status', phase: 'training', message });
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await until(() => live.length === rounds * perRound);
+  // The frozen host wakes up: it reads what the kernel held for it, then finds the worker hung up on it.
+  frozen.resume();
+  await until(() => frozenClosed);
+  const lineBytes = JSON.stringify({ type: 'status', phase: 'training', message }).length + 1;
+  assert.ok(frozenBytes < (rounds * perRound * lineBytes) / 2, `the frozen host got ${frozenBytes} bytes`);
+  server.broadcast({ type: 'status', phase: 'training', message: 'after' });
+  await until(() => live.length === rounds * perRound + 1);
+  await server.close();
+});

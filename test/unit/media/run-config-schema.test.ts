@@ -1,0 +1,42 @@
+// media/schemas/run-config.schema.json (the editor's completion and checks for *.lora.json presets and run configs)
+// must describe exactly the RunConfig the trainer reads: the same fields, the same defaults, the same choices.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../native/protocol';
+import { validateRunConfig } from '../../../native/train/config';
+import { FIELD_KINDS } from '../../../webview/training-panel/form';
+
+interface PropertySchema { default?: unknown; enum?: unknown[]; minimum?: number; type?: string }
+const schema = JSON.parse(readFileSync('media/schemas/run-config.schema.json', 'utf8')) as { properties: Record<string, PropertySchema>; additionalProperties: boolean };
+const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { contributes: { jsonValidation: { fileMatch: string[]; url: string }[] } };
+
+test('the schema has exactly the RunConfig fields, and refuses others (typos)', () => {
+  assert.deepEqual(Object.keys(schema.properties).sort(), Object.keys(FIELD_KINDS).sort());
+  assert.equal(schema.additionalProperties, false);
+});
+
+test('its defaults are the trainer\'s defaults', () => {
+  for (const [key, value] of Object.entries(DEFAULT_RUN_OPTIONS)) {
+    assert.deepEqual(schema.properties[key]?.default, value, key);
+  }
+});
+
+test('its choices and minimums agree with validateRunConfig', () => {
+  const base: RunConfig = { ...DEFAULT_RUN_OPTIONS, model: '/m', data: '/d.jsonl', out: '/o' };
+  for (const [key, property] of Object.entries(schema.properties)) {
+    for (const choice of property.enum ?? []) {
+      assert.deepEqual(validateRunConfig({ ...base, [key]: choice } as RunConfig).filter((p) => p.field === key), [], `${key}: ${String(choice)}`);
+    }
+    if (property.type === 'integer' && property.minimum !== undefined) {
+      assert.ok(validateRunConfig({ ...base, [key]: property.minimum - 1 } as RunConfig).some((p) => p.field === key), `${key} below ${property.minimum} passes validation`);
+      assert.deepEqual(validateRunConfig({ ...base, [key]: property.minimum } as RunConfig).filter((p) => p.field === key), [], `${key} at ${property.minimum}`);
+    }
+  }
+});
+
+test('the manifest applies it to presets and run configs', () => {
+  const entry = manifest.contributes.jsonValidation.find((v) => v.url === './media/schemas/run-config.schema.json');
+  assert.ok(entry);
+  assert.ok(entry.fileMatch.includes('*.lora.json'));
+});
