@@ -30,9 +30,15 @@ export type RunOutcome = 'completed' | 'stopped';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-/** Tokenizes one JSONL file; reports truncations once. */
-async function tokenizeFile(path: string, model: ModelFolder, config: RunConfig): Promise<{ examples: TokenizedExample[]; truncated: number }> {
+/** Tokenizes one JSONL file, saying how many records it holds first (a big file takes a while); reports truncations once. */
+async function tokenizeFile(
+  path: string,
+  model: ModelFolder,
+  config: RunConfig,
+  onRecords: (count: number) => void,
+): Promise<{ examples: TokenizedExample[]; truncated: number }> {
   const records = await readDatasetRecords(path);
+  onRecords(records.length);
   const { examples, truncatedCount: truncated } = tokenizeRecords(records, model.tokenizer, { trainOnPrompt: config.train_on_prompt, maxSeqLen: config.max_seq_len });
   if (examples.length === 0) {
     throw new UserError(`no trainable examples in ${path}: every response was empty or truncated away`, {
@@ -66,11 +72,14 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   const deviceLabel = device.provider === 'cuda' ? `cuda:${device.deviceId}` : 'the CPU';
   if (device.notice) status('loading-model', device.notice);
 
-  status('tokenizing', `tokenizing ${config.data}…`);
-  const trainSet = await tokenizeFile(config.data, model, config);
+  status('tokenizing', `reading ${config.data}…`);
+  const trainSet = await tokenizeFile(config.data, model, config, (n) => status('tokenizing', `tokenizing ${fmt(n)} records…`));
   let train = trainSet.examples;
   let evalExamples: TokenizedExample[] = [];
-  if (config.eval_data) evalExamples = (await tokenizeFile(config.eval_data, model, config)).examples;
+  if (config.eval_data) {
+    const evalSet = await tokenizeFile(config.eval_data, model, config, (n) => status('tokenizing', `tokenizing ${fmt(n)} eval records…`));
+    evalExamples = evalSet.examples;
+  }
   else if (config.eval_split > 0) ({ train, eval: evalExamples } = splitEval(train, config.eval_split, config.seed));
   status('tokenizing', `tokenized ${fmt(train.length)} training and ${fmt(evalExamples.length)} eval records` +
     (trainSet.truncated > 0 ? ` (${fmt(trainSet.truncated)} truncated to ${config.max_seq_len} tokens)` : ''));

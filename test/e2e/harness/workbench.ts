@@ -43,9 +43,14 @@ export class Workbench {
     await this.waitReady();
   }
 
-  /** Reloads the browser tab: a full window reload, as "Developer: Reload Window" does in desktop VS Code. */
+  /**
+   * Reloads the window as a user does, with "Developer: Reload Window": the workbench shuts down in order (saving
+   * its editor layout, so webview panels come back through their serializers), then the browser tab reloads.
+   */
   async reload(): Promise<void> {
-    await this.page.reload({ waitUntil: 'domcontentloaded', timeout: 60_000 });
+    const reloaded = this.page.waitForEvent('load', { timeout: 60_000 });
+    await this.runCommand('Developer: Reload Window', { exact: true });
+    await reloaded;
     await this.waitReady();
   }
 

@@ -59,6 +59,9 @@ test('a run on a few records drives the loss down by more than 90% and leaves a 
   // Feedback before the first step, in order (repeated phases collapsed): the user never waits in silence.
   const phases = events.filter((e) => e.type === 'status').map((e) => (e.type === 'status' ? e.phase : ''));
   assert.deepEqual(phases.filter((p, i) => p !== phases[i - 1]).slice(0, 4), ['loading-model', 'tokenizing', 'compiling', 'training']);
+  const messages = events.map((e) => (e.type === 'status' ? e.message : ''));
+  const records = readFileSync((JSON.parse(readFileSync(runPaths(run).config, 'utf8')) as RunConfig).data, 'utf8').split('\n').filter((line) => line.trim() !== '').length;
+  assert.ok(messages.includes(`tokenizing ${records} records…`), `no record count among: ${messages.join(' | ')}`);
   const config = JSON.parse(readFileSync(join(run, 'adapter_config.json'), 'utf8'));
   assert.equal(config.peft_type, 'LORA');
   assert.equal(config.r, 16);
