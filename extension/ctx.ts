@@ -10,6 +10,7 @@ import { writeJsonAtomic } from '../native/util/atomic-write';
 import { onConfigChange, readConfig, type Config } from './config';
 import type { PanelContext } from './panels/panel-context';
 import { listRuns, pidAlive, readRun, type RunSummary } from './runs/run-store';
+import { StaleRuns, type RunsChange } from './runs/run-changes';
 import { WorkerClient, WorkerStartError } from './runs/worker-client';
 
 export class Ctx implements PanelContext {
@@ -20,13 +21,12 @@ export class Ctx implements PanelContext {
   config: Config;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly listeners = new Map<string, Set<(event: WorkerEvent) => void>>();
-  private readonly runsChanged = new vscode.EventEmitter<void>();
-  /** Fires (debounced) when any run's files or live state may have changed. */
+  private readonly runsChanged = new vscode.EventEmitter<RunsChange>();
+  /** Fires (debounced) when runs' files or live state may have changed: which runs, or all of them. */
   readonly onDidChangeRuns = this.runsChanged.event;
   private changeTimer: NodeJS.Timeout | undefined;
   private cached: RunSummary[] | undefined;
-  private staleAll = false;
-  private readonly staleRuns = new Set<string>();
+  private readonly stale = new StaleRuns();
   private readonly attaching = new Set<string>();
 
   constructor(readonly context: vscode.ExtensionContext) {
@@ -82,16 +82,14 @@ export class Ctx implements PanelContext {
    * run folder only that run is re-read (a live run changes every step; the others do not).
    */
   changed(runDir?: string): void {
-    if (runDir === undefined) this.staleAll = true;
-    else this.staleRuns.add(runDir);
+    this.stale.mark(runDir);
     if (this.changeTimer) return;
     this.changeTimer = setTimeout(() => {
       this.changeTimer = undefined;
-      if (this.staleAll || !this.cached) this.cached = undefined;
-      else this.cached = this.cached.map((run) => (this.staleRuns.has(run.dir) ? readRun(run.dir) : run));
-      this.staleAll = false;
-      this.staleRuns.clear();
-      this.runsChanged.fire();
+      const change = this.stale.take(this.cached?.map((run) => run.dir));
+      if (change.all) this.cached = undefined;
+      else this.cached = this.cached!.map((run) => (change.runDirs.includes(run.dir) ? readRun(run.dir) : run));
+      this.runsChanged.fire(change);
       void this.attachNewWorkers();
     }, 250);
   }

@@ -99,11 +99,7 @@ class ComparePanel {
               return;
             }
             ended = true;
-            if (line.type === 'result') {
-              const seconds = line.tokens_per_s > 0 ? line.tokens / line.tokens_per_s : (Date.now() - started) / 1000;
-              this.post({ type: 'token', side, text: line.text });
-              this.post({ type: 'done', side, tokens: line.tokens, seconds, tokensPerSecond: line.tokens_per_s });
-            } else if (line.type === 'done') this.post({ type: 'done', side, tokens: line.tokens, seconds: line.seconds, tokensPerSecond: line.tokens_per_s, memoryMb: line.memory_mb });
+            if (line.type === 'done') this.post({ type: 'done', side, tokens: line.tokens, seconds: line.seconds, tokensPerSecond: line.tokens_per_s, memoryMb: line.memory_mb });
             else this.post({ type: 'error', side, message: line.message });
           },
         });

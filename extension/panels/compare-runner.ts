@@ -1,4 +1,4 @@
-// Runs `lora-studio generate --json` as a child process for one side of the compare view and turns its NDJSON
+// Runs `lora-studio generate --stream-json` as a child process for one side of the compare view and turns its NDJSON
 // output into token / done events (no vscode; tested with a stand-in script). The generation never runs in the
 // extension host: the CLI loads onnxruntime, the host only reads lines.
 import { spawn } from 'node:child_process';
@@ -6,12 +6,10 @@ import { createInterface } from 'node:readline';
 import type { GenerateSettings } from '../../webview/protocol';
 
 /**
- * What `lora-studio generate --json` prints. Today it is one object at the end, {text, prompt_tokens, tokens,
- * tokens_per_s} (tokens: the generated ids), read as a `result`; streaming `token` / `done` lines are accepted too,
- * so a streaming CLI needs no change here.
+ * What `lora-studio generate --stream-json` prints, a line each: `token` per decoded piece, then `done` with the
+ * timing and the process's peak memory (native/cli/generate.ts GenerateStreamLine); `error` lines are accepted too.
  */
 export type GenerateLine =
-  | { type: 'result'; text: string; tokens: number; tokens_per_s: number }
   | { type: 'token'; text: string }
   | { type: 'done'; tokens: number; seconds: number; tokens_per_s: number; memory_mb?: number }
   | { type: 'error'; message: string };
@@ -25,10 +23,6 @@ export function parseGenerateLine(line: string): GenerateLine | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
-  if (v.type === undefined && typeof v.text === 'string') {
-    const tokens = Array.isArray(v.tokens) ? v.tokens.length : typeof v.tokens === 'number' ? v.tokens : 0;
-    return { type: 'result', text: v.text, tokens, tokens_per_s: typeof v.tokens_per_s === 'number' ? v.tokens_per_s : 0 };
-  }
   if (v.type === 'token' && typeof v.text === 'string') return { type: 'token', text: v.text };
   if (v.type === 'done' && typeof v.tokens === 'number' && typeof v.seconds === 'number') {
     const tps = typeof v.tokens_per_s === 'number' ? v.tokens_per_s : v.seconds > 0 ? v.tokens / v.seconds : 0;
@@ -42,7 +36,7 @@ export function generateArgs(cli: string, request: { model: string; adapter?: st
   const s = request.settings;
   // --instruction: the prompt is formatted with the model's chat (or Alpaca) template, as the adapter was trained.
   return [cli, 'generate', '--model', request.model, ...(request.adapter ? ['--adapter', request.adapter] : []), '--instruction', request.prompt,
-    '--max-new-tokens', String(s.maxNewTokens), '--temperature', String(s.temperature), '--top-p', String(s.topP), '--seed', String(s.seed), '--json'];
+    '--max-new-tokens', String(s.maxNewTokens), '--temperature', String(s.temperature), '--top-p', String(s.topP), '--seed', String(s.seed), '--stream-json'];
 }
 
 export interface RunGenerateOptions {

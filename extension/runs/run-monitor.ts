@@ -5,11 +5,23 @@ import { join, relative, sep } from 'node:path';
 import type { Ctx } from '../ctx';
 import { RUNS_VIEW_ID } from '../commands/ids';
 import { runChildren, runItem, type RunItemData } from './run-items';
+import type { RunsChange } from './run-changes';
 
 export class RunNode extends vscode.TreeItem {
-  constructor(readonly data: RunItemData) {
-    super(data.label, data.collapsible ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
-    this.id = `${data.kind}:${data.path}`;
+  data: RunItemData;
+
+  constructor(data: RunItemData) {
+    super(data.label);
+    this.id = nodeId(data);
+    this.data = data;
+    this.update(data);
+  }
+
+  /** Takes new data for the same item (same id): VS Code keeps knowing the object, so its menus keep working. */
+  update(data: RunItemData): void {
+    this.data = data;
+    this.label = data.label;
+    this.collapsibleState = data.collapsible ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
     this.description = data.description;
     this.tooltip = data.tooltip;
     this.contextValue = data.contextValue;
@@ -24,14 +36,28 @@ export class RunNode extends vscode.TreeItem {
   }
 }
 
+const nodeId = (data: Pick<RunItemData, 'kind' | 'path'>) => `${data.kind}:${data.path}`;
+
 class RunsProvider implements vscode.TreeDataProvider<RunNode> {
   private readonly emitter = new vscode.EventEmitter<RunNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
+  /** One object per item id, reused across refreshes (see run-changes.ts for why). */
+  private readonly nodes = new Map<string, RunNode>();
 
   constructor(private readonly ctx: Ctx) {}
 
-  refresh(): void {
-    this.emitter.fire(undefined);
+  /** Redraws the changed runs' rows (and their children), or the whole view when the list of runs changed. */
+  refresh(change: RunsChange): void {
+    const rows = change.all ? [] : change.runDirs.map((dir) => this.nodes.get(nodeId({ kind: 'run', path: dir })));
+    if (change.all || rows.some((row) => row === undefined)) {
+      this.nodes.clear();
+      this.emitter.fire(undefined);
+      return;
+    }
+    for (const row of rows as RunNode[]) {
+      row.update(runItem(this.ctx.run(row.data.runDir)));
+      this.emitter.fire(row);
+    }
   }
 
   getTreeItem(node: RunNode): vscode.TreeItem {
@@ -39,9 +65,25 @@ class RunsProvider implements vscode.TreeDataProvider<RunNode> {
   }
 
   getChildren(node?: RunNode): RunNode[] {
-    if (!node) return this.ctx.runs().map((run) => new RunNode(runItem(run)));
+    if (!node) return this.ctx.runs().map((run) => this.node(runItem(run)));
     if (node.data.kind !== 'run') return [];
-    return runChildren(this.ctx.run(node.data.runDir)).map((child) => new RunNode(child));
+    const children = runChildren(this.ctx.run(node.data.runDir)).map((child) => this.node(child));
+    // Forget children that went (pruned checkpoints), so a long run does not pile up objects.
+    for (const [id, cached] of this.nodes) {
+      if (cached.data.kind !== 'run' && cached.data.runDir === node.data.runDir && !children.includes(cached)) this.nodes.delete(id);
+    }
+    return children;
+  }
+
+  private node(data: RunItemData): RunNode {
+    const existing = this.nodes.get(nodeId(data));
+    if (existing) {
+      existing.update(data);
+      return existing;
+    }
+    const created = new RunNode(data);
+    this.nodes.set(nodeId(data), created);
+    return created;
   }
 
   dispose(): void {
@@ -53,7 +95,7 @@ class RunsProvider implements vscode.TreeDataProvider<RunNode> {
 export function registerRunMonitor(ctx: Ctx): void {
   const provider = ctx.own(new RunsProvider(ctx));
   ctx.own(vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true }));
-  ctx.own(ctx.onDidChangeRuns(() => provider.refresh()));
+  ctx.own(ctx.onDidChangeRuns((change) => provider.refresh(change)));
   watchRunsFolder(ctx);
 }
 
@@ -68,11 +110,11 @@ function watchRunsFolder(ctx: Ctx): void {
     watcher = vscode.workspace.createFileSystemWatcher(
       new vscode.RelativePattern(vscode.Uri.file(root), '*/{training_config.json,status.json,worker.json,adapter_config.json,checkpoints/latest}'),
     );
-    // A changed file re-reads its run only; a created or deleted one may be a new or removed run: re-list.
     const runOf = (uri: vscode.Uri) => join(root, relative(root, uri.fsPath).split(sep)[0]);
-    watcher.onDidCreate(() => ctx.changed());
+    // Each names its run; a run the list does not hold yet, or one whose folder is gone, re-lists (run-changes.ts).
+    watcher.onDidCreate((uri) => ctx.changed(runOf(uri)));
     watcher.onDidChange((uri) => ctx.changed(runOf(uri)));
-    watcher.onDidDelete(() => ctx.changed());
+    watcher.onDidDelete((uri) => ctx.changed(runOf(uri)));
   };
   rewatch();
   ctx.own({ dispose: () => watcher?.dispose() });

@@ -1,6 +1,8 @@
 // lora-studio generate --model DIR [--adapter DIR] (--prompt TEXT | --instruction TEXT [--input TEXT]) …: text from a
 // local model, optionally with a LoRA adapter run unmerged, decoded with a KV cache; streams to stdout, or prints one
-// JSON object ({text, prompt_tokens, tokens, tokens_per_s}) with --json; --compare prints base and adapter side by side.
+// JSON object ({text, prompt_tokens, tokens, tokens_per_s}) with --json, or streams NDJSON with --stream-json (what the
+// Compare view reads: a {type:"token"} line per piece, then {type:"done"} with timing and peak memory); --compare
+// prints base and adapter side by side.
 import type { Command } from 'commander';
 import type { DeviceChoice } from '../protocol';
 import { UserError } from '../util/errors';
@@ -22,8 +24,14 @@ export interface GenerateFlags {
   seed: string;
   device: string;
   json?: boolean;
+  streamJson?: boolean;
   compare?: boolean;
 }
+
+/** --stream-json lines, in order: tokens as they are decoded, then one `done`. */
+export type GenerateStreamLine =
+  | { type: 'token'; text: string }
+  | { type: 'done'; tokens: number; seconds: number; tokens_per_s: number; memory_mb: number };
 
 interface Outcome {
   text: string;
@@ -46,6 +54,7 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
     throw new UserError('pass exactly one of --prompt TEXT (raw text) or --instruction TEXT (formatted with the chat or Alpaca template)');
   }
   if (flags.input !== undefined && flags.instruction === undefined) throw new UserError('--input goes with --instruction', { fix: 'add --instruction TEXT' });
+  if (flags.streamJson && (flags.json || flags.compare)) throw new UserError('--stream-json goes alone: not with --json or --compare', { fix: 'drop --json / --compare' });
   const model = loadModelFolder(flags.model);
   const defaults = model.generation;
   const maxNewTokens = numberFlag('max-new-tokens', flags.maxNewTokens, defaults.max_new_tokens ?? 128, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
@@ -54,7 +63,7 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
   const seed = numberFlag('seed', flags.seed, 0, Number.isInteger, 'a whole number');
   const device = resolveDevice(flags.device as DeviceChoice, discoverCuda(systemDiscoveryIo()));
   const prompt = flags.prompt ?? instructionPrompt(model.tokenizer, flags.instruction!, flags.input);
-  const once = async (adapterDir: string | undefined, stream: boolean): Promise<Outcome> => {
+  const once = async (adapterDir: string | undefined, onPiece?: (piece: string) => void): Promise<Outcome> => {
     let text = '';
     let stats: GenerationStats | undefined;
     for await (const piece of generate({
@@ -63,15 +72,24 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
       onStats: (s) => { stats = s; },
     })) {
       text += piece;
-      if (stream) write(piece);
+      onPiece?.(piece);
     }
     const peak = process.resourceUsage().maxRSS / 1024;
     return { text, prompt_tokens: stats?.promptTokens ?? [], tokens: stats?.tokens ?? [], tokens_per_s: stats?.tokensPerS ?? 0, peak_rss_mb: Math.round(peak) };
   };
+  if (flags.streamJson) {
+    const line = (l: GenerateStreamLine) => write(JSON.stringify(l) + '\n');
+    const started = performance.now();
+    const o = await once(flags.adapter, (text) => line({ type: 'token', text }));
+    // seconds: wall time to the whole answer (graph setup and prompt included); tokens_per_s: the decoding rate.
+    const seconds = (performance.now() - started) / 1000;
+    line({ type: 'done', tokens: o.tokens.length, seconds, tokens_per_s: o.tokens_per_s, memory_mb: o.peak_rss_mb });
+    return;
+  }
   if (flags.compare) {
     if (!flags.adapter) throw new UserError('--compare needs --adapter DIR (it runs the base model and the adapter on the same prompt)');
-    const base = await once(undefined, false);
-    const tuned = await once(flags.adapter, false);
+    const base = await once(undefined);
+    const tuned = await once(flags.adapter);
     if (flags.json) {
       write(JSON.stringify({ base, adapter: tuned }) + '\n');
       return;
@@ -81,7 +99,7 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
     }
     return;
   }
-  const outcome = await once(flags.adapter, !flags.json);
+  const outcome = await once(flags.adapter, flags.json ? undefined : write);
   if (flags.json) {
     const { text, prompt_tokens, tokens, tokens_per_s } = outcome;
     write(JSON.stringify({ text, prompt_tokens, tokens, tokens_per_s }) + '\n');
@@ -106,6 +124,7 @@ export function register(program: Command): void {
     .option('--device <device>', 'auto | cpu | cuda | cuda:N', 'cpu')
     .option('--compare', 'run the base model and the adapter on the same prompt and print both, with tokens/s and peak memory', false)
     .option('--json', 'print one JSON object {text, prompt_tokens, tokens, tokens_per_s}', false)
+    .option('--stream-json', 'stream NDJSON: {"type":"token","text"} per piece, then {"type":"done","tokens","seconds","tokens_per_s","memory_mb"}', false)
     .action(async (flags: GenerateFlags) => {
       await generateCommand(flags);
     });

@@ -331,12 +331,12 @@ test('6. the Compare view shows base and adapter outputs', { timeout: 6 * MINUTE
     await compare.locator('vscode-textarea[aria-label="Prompt"] textarea').fill('Give three tips for staying healthy.');
     await compare.locator('vscode-button', { hasText: 'Generate' }).click();
 
-    // Both sides stream text and end with their speed.
+    // Both sides stream text and end with their speed and memory.
     const sides = compare.locator('.side');
     assert.equal(await sides.count(), 2, 'the Compare view should show two sides');
     for (const [i, name] of ['base', 'adapter'].entries()) {
       const side = sides.nth(i);
-      await side.locator('.stats', { hasText: /tok\/s/ }).waitFor({ timeout: 4 * MINUTE });
+      await side.locator('.stats', { hasText: /tok\/s .* MiB/ }).waitFor({ timeout: 4 * MINUTE });
       assert.notEqual((await side.locator('.output').innerText()).trim(), '', `the ${name} side of the Compare view shows no output`);
     }
     await workbench.screenshot('06a-compare-base-and-adapter');

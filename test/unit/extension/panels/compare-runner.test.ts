@@ -15,15 +15,15 @@ test('line parsing: tokens, done (tokens/s derived when missing), errors; junk i
   assert.deepEqual(parseGenerateLine('{"type":"done","tokens":10,"seconds":2}'), { type: 'done', tokens: 10, seconds: 2, tokens_per_s: 5 });
   assert.deepEqual(parseGenerateLine('{"type":"done","tokens":10,"seconds":2,"tokens_per_s":4,"memory_mb":900}'), { type: 'done', tokens: 10, seconds: 2, tokens_per_s: 4, memory_mb: 900 });
   assert.deepEqual(parseGenerateLine('{"type":"error","message":"bad"}'), { type: 'error', message: 'bad' });
-  // The CLI's current --json output: one object with the generated ids.
-  assert.deepEqual(parseGenerateLine('{"text":"Hi there","prompt_tokens":[1,2],"tokens":[5,6,7],"tokens_per_s":30}'), { type: 'result', text: 'Hi there', tokens: 3, tokens_per_s: 30 });
+  // --json's single object is not a stream line.
+  assert.equal(parseGenerateLine('{"text":"Hi there","prompt_tokens":[1,2],"tokens":[5,6,7],"tokens_per_s":30}'), undefined);
   assert.equal(parseGenerateLine('loading model…'), undefined);
   assert.equal(parseGenerateLine('{"type":"token"}'), undefined);
 });
 
-test('arguments: adapter only when given, settings as flags, --json last', () => {
+test('arguments: adapter only when given, settings as flags, --stream-json last', () => {
   const args = generateArgs('/x/cli.js', { model: '/m', prompt: 'p', settings });
-  assert.deepEqual(args, ['/x/cli.js', 'generate', '--model', '/m', '--instruction', 'p', '--max-new-tokens', '8', '--temperature', '0', '--top-p', '1', '--seed', '3', '--json']);
+  assert.deepEqual(args, ['/x/cli.js', 'generate', '--model', '/m', '--instruction', 'p', '--max-new-tokens', '8', '--temperature', '0', '--top-p', '1', '--seed', '3', '--stream-json']);
   assert.deepEqual(generateArgs('/x/cli.js', { model: '/m', adapter: '/a', prompt: 'p', settings }).slice(4, 6), ['--adapter', '/a']);
 });
 

@@ -1,4 +1,4 @@
-// lora-studio generate (native/cli/generate.ts) on a tiny model folder: --json output, --instruction templating, flag errors.
+// lora-studio generate (native/cli/generate.ts) on a tiny model folder: --json and --stream-json output, --instruction templating, flag errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { writeSafetensors } from '../../../../native/model/safetensors';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel } from '../../../fixtures/tiny-model/index';
-import { generateCommand } from '../../../../native/cli/generate';
+import { generateCommand, type GenerateStreamLine } from '../../../../native/cli/generate';
 import { isUserError } from '../../../../native/util/errors';
 
 test('generate --json prints text, prompt and generated ids, tokens/s; flags are checked', async () => {
@@ -51,6 +51,22 @@ test('generate --json prints text, prompt and generated ids, tokens/s; flags are
     let side = '';
     await generateCommand({ model: dir, prompt: 'Hello', maxNewTokens: '3', seed: '0', device: 'cpu', compare: true, adapter }, (t) => { side += t; });
     assert.match(side, /── base model \(.*tokens\/s, peak RSS \d+ MiB\)[\s\S]*── with adapter/);
+
+    // --stream-json (what the Compare view reads): a token line per piece, then done with timing and memory; the
+    // pieces add up to the --json text.
+    let streamed = '';
+    await generateCommand({ model: dir, prompt: 'Hello', maxNewTokens: '5', seed: '0', device: 'cpu', streamJson: true, adapter }, (t) => { streamed += t; });
+    const lines = streamed.trim().split('\n').map((l) => JSON.parse(l) as GenerateStreamLine);
+    const done = lines.at(-1)!;
+    assert.equal(done.type, 'done');
+    const pieces = lines.slice(0, -1);
+    assert.ok(pieces.every((l) => l.type === 'token'), 'only token lines before done');
+    assert.equal(pieces.map((l) => (l.type === 'token' ? l.text : '')).join(''), result.text);
+    if (done.type === 'done') {
+      assert.equal(done.tokens, result.tokens.length);
+      assert.ok(done.seconds > 0 && done.memory_mb > 0 && done.tokens_per_s >= 0);
+    }
+    await rejects({ model: dir, prompt: 'x', seed: '0', device: 'cpu', streamJson: true, json: true }, /--stream-json goes alone/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
