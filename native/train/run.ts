@@ -79,8 +79,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   if (config.eval_data) {
     const evalSet = await tokenizeFile(config.eval_data, model, config, (n) => status('tokenizing', `tokenizing ${fmt(n)} eval records…`));
     evalExamples = evalSet.examples;
-  }
-  else if (config.eval_split > 0) ({ train, eval: evalExamples } = splitEval(train, config.eval_split, config.seed));
+  } else if (config.eval_split > 0) ({ train, eval: evalExamples } = splitEval(train, config.eval_split, config.seed));
   status('tokenizing', `tokenized ${fmt(train.length)} training and ${fmt(evalExamples.length)} eval records` +
     (trainSet.truncated > 0 ? ` (${fmt(trainSet.truncated)} truncated to ${config.max_seq_len} tokens)` : ''));
 
