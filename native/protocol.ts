@@ -1,6 +1,6 @@
 // The host ⇄ worker protocol, defined once: `RunConfig` (what a run is), `MetricRecord` (a metrics.jsonl line),
 // `WorkerEvent` (each NDJSON line the worker and `lora-studio train --json` print) and `WorkerCommand` (what the
-// host sends to a worker). Both sides `import type` from here; nothing in this file does I/O.
+// host sends to a worker), plus `GenerateStreamLine` (`lora-studio generate --stream-json` → the Compare view). Both sides `import type` from here; nothing in this file does I/O.
 
 /** Bumped whenever an event or command changes shape; `start` carries it so a host can refuse a newer worker. */
 export const WORKER_PROTOCOL_VERSION = 1;
@@ -90,6 +90,14 @@ export type WorkerEvent =
   | { type: 'done'; adapter: string; reason: 'completed' | 'stopped'; step: number }
   /** The run failed; `message` says what, where and how to fix it. */
   | { type: 'error'; message: string; code?: string };
+
+/**
+ * Each NDJSON line `lora-studio generate --stream-json` prints (the Compare view reads them): a `token` per decoded
+ * piece, then one `done` with the wall time, the decoding rate and the process's peak memory.
+ */
+export type GenerateStreamLine =
+  | { type: 'token'; text: string }
+  | { type: 'done'; tokens: number; seconds: number; tokens_per_s: number; memory_mb?: number };
 
 export type WorkerCommand =
   /** Save a checkpoint and exit cleanly. */

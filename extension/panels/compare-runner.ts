@@ -3,16 +3,11 @@
 // extension host: the CLI loads onnxruntime, the host only reads lines.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { GenerateStreamLine } from '../../native/protocol';
 import type { GenerateSettings } from '../../webview/protocol';
 
-/**
- * What `lora-studio generate --stream-json` prints, a line each: `token` per decoded piece, then `done` with the
- * timing and the process's peak memory (native/cli/generate.ts GenerateStreamLine); `error` lines are accepted too.
- */
-export type GenerateLine =
-  | { type: 'token'; text: string }
-  | { type: 'done'; tokens: number; seconds: number; tokens_per_s: number; memory_mb?: number }
-  | { type: 'error'; message: string };
+/** A line of `lora-studio generate --stream-json` (native/protocol.ts); `error` lines are accepted too. */
+export type GenerateLine = GenerateStreamLine | { type: 'error'; message: string };
 
 export function parseGenerateLine(line: string): GenerateLine | undefined {
   let value: unknown;

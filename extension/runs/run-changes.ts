@@ -1,8 +1,7 @@
 // Which runs changed since the views last looked. A live run changes every step; redrawing only its row (not the
 // whole Runs view) matters beyond speed: VS Code forgets every tree item when the whole tree refreshes, and a
 // context-menu command picked in that moment arrives without its item (Stop Run would ask "which run?").
-import { existsSync } from 'node:fs';
-import { runPaths } from '../../native/train/run-dir';
+import { isRunFolder } from './run-store';
 
 /** Every run (the list itself may differ: a run appeared or went), or only these runs' rows. */
 export type RunsChange = { all: true } | { all: false; runDirs: string[] };
@@ -28,8 +27,4 @@ export class StaleRuns {
     this.runs.clear();
     return all ? { all: true } : { all: false, runDirs };
   }
-}
-
-function isRunFolder(runDir: string): boolean {
-  return existsSync(runPaths(runDir).config);
 }

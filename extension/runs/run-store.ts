@@ -132,10 +132,15 @@ export function readRun(dir: string, isAlive: (pid: number) => boolean = pidAliv
 }
 
 /** Every run folder (a sub-folder holding training_config.json), newest first. */
+/** A folder is a run once it holds its training_config.json. */
+export function isRunFolder(runDir: string): boolean {
+  return existsSync(runPaths(runDir).config);
+}
+
 export function listRuns(runsRoot: string, isAlive: (pid: number) => boolean = pidAlive): RunSummary[] {
   if (!existsSync(runsRoot)) return [];
   return readdirSync(runsRoot, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(runPaths(join(runsRoot, entry.name)).config))
+    .filter((entry) => entry.isDirectory() && isRunFolder(join(runsRoot, entry.name)))
     .map((entry) => readRun(join(runsRoot, entry.name), isAlive))
     .sort((a, b) => b.createdMs - a.createdMs || b.id.localeCompare(a.id));
 }

@@ -4,7 +4,7 @@
 // Compare view reads: a {type:"token"} line per piece, then {type:"done"} with timing and peak memory); --compare
 // prints base and adapter side by side.
 import type { Command } from 'commander';
-import type { DeviceChoice } from '../protocol';
+import type { DeviceChoice, GenerateStreamLine } from '../protocol';
 import { UserError } from '../util/errors';
 import { loadModelFolder } from '../model/model-folder';
 import { generate, type GenerationStats } from '../model/generate';
@@ -27,11 +27,6 @@ export interface GenerateFlags {
   streamJson?: boolean;
   compare?: boolean;
 }
-
-/** --stream-json lines, in order: tokens as they are decoded, then one `done`. */
-export type GenerateStreamLine =
-  | { type: 'token'; text: string }
-  | { type: 'done'; tokens: number; seconds: number; tokens_per_s: number; memory_mb: number };
 
 interface Outcome {
   text: string;

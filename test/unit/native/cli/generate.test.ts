@@ -6,7 +6,8 @@ import { writeSafetensors } from '../../../../native/model/safetensors';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel } from '../../../fixtures/tiny-model/index';
-import { generateCommand, type GenerateStreamLine } from '../../../../native/cli/generate';
+import { generateCommand } from '../../../../native/cli/generate';
+import type { GenerateStreamLine } from '../../../../native/protocol';
 import { isUserError } from '../../../../native/util/errors';
 
 test('generate --json prints text, prompt and generated ids, tokens/s; flags are checked', async () => {
@@ -64,7 +65,7 @@ test('generate --json prints text, prompt and generated ids, tokens/s; flags are
     assert.equal(pieces.map((l) => (l.type === 'token' ? l.text : '')).join(''), result.text);
     if (done.type === 'done') {
       assert.equal(done.tokens, result.tokens.length);
-      assert.ok(done.seconds > 0 && done.memory_mb > 0 && done.tokens_per_s >= 0);
+      assert.ok(done.seconds > 0 && done.memory_mb !== undefined && done.memory_mb > 0 && done.tokens_per_s >= 0);
     }
     await rejects({ model: dir, prompt: 'x', seed: '0', device: 'cpu', streamJson: true, json: true }, /--stream-json goes alone/);
   } finally {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerCommand, WorkerEvent } from '../../../../native/protocol';
@@ -50,7 +51,6 @@ test('a host that stops reading is disconnected once its unread events pass the 
   const runDir = mkdtempSync(join(tmpdir(), 'ipc-'));
   const server = await serveRunSocket(runDir, () => {}, { maxUnreadBytes: 64 * 1024 });
   // A raw connection that never reads: what a frozen window looks like to the worker.
-  const { createConnection } = await import('node:net');
   const frozen = createConnection(server.socketPath);
   await new Promise<void>((resolve) => frozen.once('connect', () => resolve()));
   frozen.pause();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RUN_OPTIONS, type RunConfig, type WorkerEvent } from '../../../../native/protocol';
 import { runTraining } from '../../../../native/train/run';
-import { readMetrics, readRunStatus, readWorkerInfo, runPaths, type WorkerInfo } from '../../../../native/train/run-dir';
+import { readMetrics, readRunConfig, readRunStatus, readWorkerInfo, runPaths, type WorkerInfo } from '../../../../native/train/run-dir';
 import { connectRunSocket } from '../../../../native/train/ipc';
 import { writeJsonAtomic } from '../../../../native/util/atomic-write';
 import { openSafetensors } from '../../../../native/model/safetensors';
@@ -60,7 +60,7 @@ test('a run on a few records drives the loss down by more than 90% and leaves a 
   const phases = events.filter((e) => e.type === 'status').map((e) => (e.type === 'status' ? e.phase : ''));
   assert.deepEqual(phases.filter((p, i) => p !== phases[i - 1]).slice(0, 4), ['loading-model', 'tokenizing', 'compiling', 'training']);
   const messages = events.map((e) => (e.type === 'status' ? e.message : ''));
-  const records = readFileSync((JSON.parse(readFileSync(runPaths(run).config, 'utf8')) as RunConfig).data, 'utf8').split('\n').filter((line) => line.trim() !== '').length;
+  const records = readFileSync(readRunConfig(run)!.data, 'utf8').split('\n').filter((line) => line.trim() !== '').length;
   assert.ok(messages.includes(`tokenizing ${records} records…`), `no record count among: ${messages.join(' | ')}`);
   const config = JSON.parse(readFileSync(join(run, 'adapter_config.json'), 'utf8'));
   assert.equal(config.peft_type, 'LORA');
