@@ -27,7 +27,14 @@ const required = [
   ['.e2e-cache/node_modules/code-server/out/node/entry.js', 'code-server'],
   ['/usr/bin/chromium', "Debian's chromium"],
 ];
-const missing = required.filter(([path]) => !existsSync(path));
+const missingNow = () => required.filter(([path]) => !existsSync(path));
+// A fresh clone has no .e2e-cache/: install it here, so `npm test` works from nothing as the README says (setup.sh is
+// idempotent and says itself when it needs root for the Debian packages).
+if (missingNow().length > 0) {
+  console.log('e2e: prerequisites missing; running test/e2e/setup.sh');
+  spawnSync('test/e2e/setup.sh', [], { stdio: 'inherit' });
+}
+const missing = missingNow();
 if (missing.length > 0) {
   fail(
     `prerequisites missing: ${missing.map(([path, what]) => `${what} (${path})`).join(', ')}.\n` +
