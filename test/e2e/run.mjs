@@ -32,7 +32,8 @@ const missingNow = () => required.filter(([path]) => !existsSync(path));
 // idempotent and says itself when it needs root for the Debian packages).
 if (missingNow().length > 0) {
   console.log('e2e: prerequisites missing; running test/e2e/setup.sh');
-  spawnSync('test/e2e/setup.sh', [], { stdio: 'inherit' });
+  const setup = spawnSync('test/e2e/setup.sh', [], { stdio: 'inherit' });
+  if (setup.status !== 0) fail(`test/e2e/setup.sh exited with ${setup.status ?? setup.signal} (its messages are above)`);
 }
 const missing = missingNow();
 if (missing.length > 0) {

