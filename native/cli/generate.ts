@@ -63,7 +63,7 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
     let stats: GenerationStats | undefined;
     for await (const piece of generate({
       model, adapterDir, prompt, maxNewTokens, temperature, topP, seed,
-      executionProviders: device.provider === 'cuda' ? [{ name: 'cuda', deviceId: device.deviceId }] : ['cpu'],
+      device,
       onStats: (s) => { stats = s; },
     })) {
       text += piece;

@@ -1,7 +1,8 @@
 // Float64 central-difference gradient checks of graphs built through TapeSink + autodiff, run by onnxruntime-node
 // (CPU provider, optimization level basic: ORT would fuse x·σ(x) into a float-only kernel).
 import * as ort from 'onnxruntime-node';
-import { OnnxForwardSink } from '../model/onnx-forward';
+import { createSession } from './session';
+import { OnnxGraphSink } from './onnx-export';
 import { TapeSink } from './tape';
 import { gradients } from './autodiff';
 
@@ -14,7 +15,7 @@ export interface GradCase {
 
 /** Runs the case; returns the largest |analytic − numeric| over every element of every param. */
 export async function gradcheck(c: GradCase, h = 1e-6): Promise<{ maxError: number; maxGrad: number }> {
-  const sink = new OnnxForwardSink('float64', () => {
+  const sink = new OnnxGraphSink('float64', () => {
     throw new Error('no weights in gradchecks');
   });
   const g = new TapeSink(sink);
@@ -29,7 +30,7 @@ export async function gradcheck(c: GradCase, h = 1e-6): Promise<{ maxError: numb
   g.output('loss', loss);
   const grads = gradients(g, loss, Object.values(p));
   for (const [name, value] of Object.entries(p)) g.output(`grad.${name}`, grads.get(value)!);
-  const session = await ort.InferenceSession.create(sink.toBytes(), { graphOptimizationLevel: 'basic', executionProviders: ['cpu'] });
+  const session = await createSession(sink.toBytes(), { dtype: 'float64' });
   const feeds = (overrides: Record<string, number[]> = {}) =>
     Object.fromEntries(Object.entries(c.params).map(([name, [dims, values]]) => [name, new ort.Tensor('float64', Float64Array.from(overrides[name] ?? values), dims)]));
   const base = await session.run(feeds());

@@ -2,7 +2,8 @@
 // cross-entropy), differentiates it with the engine's autodiff, runs it on the CPU provider and compares the
 // gradients with finite differences — so a broken install, binding or engine shows up as a clear failure.
 import * as ort from 'onnxruntime-node';
-import { OnnxForwardSink } from '../model/onnx-forward';
+import { createSession } from './session';
+import { OnnxGraphSink } from './onnx-export';
 import { TapeSink } from './tape';
 import { gradients } from './autodiff';
 
@@ -17,7 +18,7 @@ export interface SelfCheck {
 
 export async function engineSelfCheck(): Promise<SelfCheck> {
   const started = performance.now();
-  const sink = new OnnxForwardSink('float64', (name) => ({ kind: 'data', data: Float64Array.from({ length: 12 }, (_, i) => Math.sin(i + name.length)) }));
+  const sink = new OnnxGraphSink('float64', (name) => ({ kind: 'data', data: Float64Array.from({ length: 12 }, (_, i) => Math.sin(i + name.length)) }));
   const g = new TapeSink(sink);
   const x = g.input('x', 'float', [2, 4]);
   const W = g.weight('w', [3, 4]);
@@ -30,7 +31,7 @@ export async function engineSelfCheck(): Promise<SelfCheck> {
   const grads = gradients(g, loss, [A, B]);
   g.output('dA', grads.get(A)!);
   g.output('dB', grads.get(B)!);
-  const session = await ort.InferenceSession.create(sink.toBytes(), { graphOptimizationLevel: 'basic', executionProviders: ['cpu'] });
+  const session = await createSession(sink.toBytes(), { dtype: 'float64' });
   const values = { x: [0.1, -0.2, 0.3, 0.4, 0.5, -0.6, 0.7, 0.8], A: [0.1, 0.2, -0.3, 0.4, 0.5, 0.6, 0.7, -0.8], B: [0.3, -0.1, 0.2, 0.2, -0.4, 0.1] };
   const shapes: Record<string, number[]> = { x: [2, 4], A: [2, 4], B: [3, 2] };
   const feeds = (v: Record<string, number[]>) => Object.fromEntries(Object.entries(v).map(([k, data]) => [k, new ort.Tensor('float64', Float64Array.from(data), shapes[k])]));

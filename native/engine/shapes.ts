@@ -1,7 +1,7 @@
 // Static shape inference for the ONNX ops the engine differentiates (opset 17). Graphs are built per
 // (batch, length) bucket, so every shape is a concrete list of numbers; autodiff needs them to reduce broadcast
 // gradients back to each operand's shape and to build Reshape/Expand/Pad targets.
-import type { Attr } from '../model/llama';
+import type { Attr } from './graph';
 
 export type ValueKind = 'float' | 'int' | 'bool';
 

@@ -1,7 +1,7 @@
 // TapeSink: a GraphSink that forwards every call to the sink that writes the graph (ONNX) and records what autodiff
 // needs — each node (op, inputs, attributes, output) and each value's static shape and kind. The model code
 // (native/model/llama.ts) stays unaware of training; the backward pass is emitted through the same sink afterwards.
-import type { Attr, GraphSink } from '../model/llama';
+import type { Attr, GraphSink } from './graph';
 import { inferMeta, type ValueMeta } from './shapes';
 
 export interface TapeNode<V> {

@@ -2,12 +2,13 @@
 // decode graph attends over a fixed-capacity cache the host fills slot by slot (both built from native/model/llama.ts,
 // so an unmerged LoRA adapter runs exactly as in training). Greedy at temperature 0, else temperature + top-p sampling.
 import { mulberry32 } from '../util/random';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from './hf-config';
 import { buildLlamaGraph, loraAName, loraBName, MASK_VALUE, ropeInvFreq } from './llama';
-import { OnnxForwardSink, type ComputeDtype, type WeightSource } from './onnx-forward';
-import type { WeightStore } from './safetensors';
+import { OnnxGraphSink, type ComputeDtype, type WeightSource } from '../engine/onnx-export';
+import { createSession, type ResolvedProvider } from '../engine/session';
+import { storeWeightSources, type WeightStore } from './safetensors';
 import { ADAPTER_WEIGHTS, peftTensorName, readPeftAdapter } from './peft-io';
 import { stopTokenIds, type ModelFolder } from './model-folder';
 import { UserError } from '../util/errors';
@@ -26,22 +27,7 @@ export interface DecoderSpec {
   externalDataDir?: string;
   lora?: DecoderLora;
   dtype: ComputeDtype;
-  executionProviders?: ort.InferenceSession.ExecutionProviderConfig[];
-}
-
-/**
- * Weight sources pointing into a model folder's safetensors files (never read into memory). ONNX external data is
- * resolved relative to a folder ORT confines it to, so the graph is loaded from bytes with that folder set to the model's.
- */
-export function storeWeightSources(store: WeightStore, modelDir: string): Pick<DecoderSpec, 'weights' | 'externalDataDir'> {
-  const weights = (name: string): WeightSource => {
-    const found = store.entry(name);
-    if (!found) throw new Error(`weight ${name} is missing from the model's safetensors`);
-    const dtype = found.entry.dtype;
-    if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16' && dtype !== 'F64') throw new Error(`weight ${name} has dtype ${dtype}, expected a float type`);
-    return { kind: 'file', location: relative(modelDir, found.file.path), dtype, offset: found.entry.offset, length: found.entry.length };
-  };
-  return { weights, externalDataDir: modelDir };
+  device?: ResolvedProvider;
 }
 
 /** One sequence's decoder: prefill once, then one token per call. */
@@ -69,19 +55,10 @@ export class KvDecoder {
   static async create(spec: DecoderSpec, promptLength: number, capacity: number): Promise<KvDecoder> {
     const sites = [...(spec.lora?.weights ?? new Map()).entries()].map(([baseName, t]) => ({ baseName, in: t.in, out: t.out }));
     const lora = { r: spec.lora?.r ?? 1, scaling: spec.lora?.scaling ?? 0, sites, dropout: false };
-    const options: ort.InferenceSession.SessionOptions = {
-      // Fusions (QuickGelu, …) exist only for float32; float64 graphs (tests) run with basic optimizations.
-      graphOptimizationLevel: spec.dtype === 'float64' ? 'basic' : 'all',
-      executionProviders: spec.executionProviders ?? ['cpu'],
-    };
-    // No prepacking: float32 weights then stay memory-mapped and shared by the prefill and decode sessions.
-    const sessionConfig: Record<string, string> = { disable_prepacking: '1' };
-    if (spec.externalDataDir) sessionConfig.model_external_initializers_file_folder_path = spec.externalDataDir;
-    options.extra = { session: sessionConfig };
     const session = async (length: number, past: number) => {
-      const sink = new OnnxForwardSink(spec.dtype, spec.weights);
+      const sink = new OnnxGraphSink(spec.dtype, spec.weights);
       buildLlamaGraph(sink, spec.config, { batch: 1, length, lora, mode: 'logits', kv: { past } });
-      return ort.InferenceSession.create(sink.toBytes(), options);
+      return createSession(sink.toBytes(), { device: spec.device, dtype: spec.dtype, externalDataDir: spec.externalDataDir });
     };
     const prefill = await session(promptLength, 0);
     return new KvDecoder(spec, capacity, prefill, await session(1, capacity));
@@ -240,7 +217,7 @@ export interface GenerateRequest {
   temperature: number;
   topP: number;
   seed: number;
-  executionProviders?: ort.InferenceSession.ExecutionProviderConfig[];
+  device?: ResolvedProvider;
   /** Called once at the end with the ids and the decoding speed. */
   onStats?: (stats: GenerationStats) => void;
 }
@@ -250,7 +227,7 @@ export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
   const tok = req.model.tokenizer;
   const promptTokens = tok.encode(req.prompt, true);
   const lora = req.adapterDir ? loadAdapterForDecoding(req.adapterDir, req.model.weights) : undefined;
-  const spec: DecoderSpec = { config: req.model.config, ...storeWeightSources(req.model.weights, req.model.dir), lora, dtype: 'float32', executionProviders: req.executionProviders };
+  const spec: DecoderSpec = { config: req.model.config, ...storeWeightSources(req.model.weights, req.model.dir), lora, dtype: 'float32', device: req.device };
   const tokens: number[] = [];
   let emitted = '';
   let started = 0;

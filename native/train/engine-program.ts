@@ -3,8 +3,8 @@
 // external data into the model's safetensors, and run by onnxruntime-node. One program per (batch, length) bucket.
 import * as ort from 'onnxruntime-node';
 import { buildLlamaGraph, dropoutMaskName } from '../model/llama';
-import { OnnxForwardSink, type ComputeDtype, type WeightSource } from '../model/onnx-forward';
-import { storeWeightSources } from '../model/generate';
+import { OnnxGraphSink, type ComputeDtype, type WeightSource } from '../engine/onnx-export';
+import { storeWeightSources } from '../model/safetensors';
 import { TapeSink } from '../engine/tape';
 import { gradients } from '../engine/autodiff';
 import type { MicroBatch } from './loop';
@@ -19,7 +19,7 @@ interface Built {
 
 /** The ONNX bytes of the bucket's graph: loss, and with `withGrads` d loss / d param for every LoRA tensor. */
 export function buildTrainingGraph(spec: ProgramSpec, weights: (name: string) => WeightSource, withGrads: boolean): Built {
-  const sink = new OnnxForwardSink(spec.dtype ?? 'float32', weights);
+  const sink = new OnnxGraphSink(spec.dtype ?? 'float32', weights);
   const tape = new TapeSink(sink);
   const lora = withGrads ? spec.lora : { ...spec.lora, dropout: false };
   const params = buildLlamaGraph(tape, spec.config, { batch: spec.batch, length: spec.length, lora, mode: 'loss' });

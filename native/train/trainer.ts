@@ -8,7 +8,7 @@ import type { ModelConfig } from '../model/hf-config';
 import type { ModelFolder } from '../model/model-folder';
 import type { ResolvedDevice } from '../engine/cuda-discovery';
 import { loraAName, loraBName, type LoraSite } from '../model/llama';
-import type { ComputeDtype, WeightSource } from '../model/onnx-forward';
+import type { ComputeDtype, WeightSource } from '../engine/onnx-export';
 import { loraScaling } from '../model/lora';
 import type { MicroBatch, StepResult, TrainerLike } from './loop';
 

@@ -2,7 +2,7 @@
 // pass in the same ONNX graph and keep parameters and moments as explicit state tensors in and out).
 // Semantics are PyTorch's: torch.nn.utils.clip_grad_norm_ (coef = max_norm / (norm + 1e-6), clamped to 1) and
 // torch.optim.AdamW (decoupled decay p·(1 − lr·wd), bias-corrected moments, eps added to √v̂ — Loshchilov & Hutter 2019).
-import type { GraphSink } from '../../model/llama';
+import type { GraphSink } from '../graph';
 
 export interface AdamwOptions {
   beta1?: number;

@@ -1,5 +1,5 @@
 // A model whose external data lies beyond 2 GB and 4 GB in a weights file loads and computes the right values: the
-// frozen-weight path (OnnxForwardSink 'file' weights: offset + length into an existing file, bf16 cast in-graph).
+// frozen-weight path (OnnxGraphSink 'file' weights: offset + length into an existing file, bf16 cast in-graph).
 // The file is sparse (ftruncate + two small writes), so the test costs no disk space and no CI minutes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { mkdtempSync, openSync, writeSync, ftruncateSync, closeSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { OnnxForwardSink } from '../../../../native/model/onnx-forward';
+import { OnnxGraphSink } from '../../../../native/engine/onnx-export';
 import { f32ToBf16 } from '../../../../native/model/safetensors';
 
 test('weights at offsets past 2 GiB and 4 GiB of a sparse file load through external data (f32, and bf16 cast in-graph)', async () => {
@@ -27,7 +27,7 @@ test('weights at offsets past 2 GiB and 4 GiB of a sparse file load through exte
       a: { dtype: 'F32', offset: f32Offset, length: 16 },
       b: { dtype: 'BF16', offset: bf16Offset, length: 8 },
     };
-    const sink = new OnnxForwardSink('float32', (name) => ({ kind: 'file', location: 'weights.bin', ...sources[name] }));
+    const sink = new OnnxGraphSink('float32', (name) => ({ kind: 'file', location: 'weights.bin', ...sources[name] }));
     const x = sink.input('x', 'float', [4]);
     sink.output('y', sink.op('Add', [sink.op('Mul', [x, sink.weight('a', [4])]), sink.weight('b', [4])]));
     writeFileSync(join(dir, 'model.onnx'), sink.toBytes());

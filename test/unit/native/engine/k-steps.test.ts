@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { OnnxForwardSink } from '../../../../native/model/onnx-forward';
+import { OnnxGraphSink } from '../../../../native/engine/onnx-export';
 import { emitAdamw } from '../../../../native/engine/optim/adamw';
 import { wrapKSteps } from '../../../../native/engine/k-steps';
 
@@ -12,7 +12,7 @@ const size = (n: string) => SHAPES[n].reduce((a, b) => a * b, 1);
 
 /** One step: the "gradient" is a fed per-step tensor plus a term of the params (so state really flows), then AdamW. */
 function stepModel(): Uint8Array {
-  const g = new OnnxForwardSink('float64', (name) => ({ kind: 'data', data: Float64Array.from({ length: 1 }, () => name.length * 0.1) }));
+  const g = new OnnxGraphSink('float64', (name) => ({ kind: 'data', data: Float64Array.from({ length: 1 }, () => name.length * 0.1) }));
   const shared = g.weight('shared', [1]);
   const slots = names.map((n) => {
     const param = g.param(n, SHAPES[n]);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { makeTinyModel } from '../../../fixtures/tiny-model/index';
 import { loadModelFolder, stopTokenIds } from '../../../../native/model/model-folder';
 import { readTensorF32, writeSafetensors } from '../../../../native/model/safetensors';
-import { KvDecoder, generate, generateIds, storeWeightSources } from '../../../../native/model/generate';
+import { KvDecoder, generate, generateIds } from '../../../../native/model/generate';
+import { storeWeightSources } from '../../../../native/model/safetensors';
 import { referenceLogits, seededRandom, type RefWeights } from './llama-reference';
 import { mkdirSync, writeFileSync } from 'node:fs';
 

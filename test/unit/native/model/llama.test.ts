@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { buildLlamaGraph, dropoutMaskName, loraAName, loraBName, type LoraSite } from '../../../../native/model/llama';
 import { auditForCuda, type AuditedNode } from '../../../../native/engine/cuda-kernels';
-import { OnnxForwardSink, type ComputeDtype } from '../../../../native/model/onnx-forward';
+import { OnnxGraphSink, type ComputeDtype } from '../../../../native/engine/onnx-export';
 import { randomWeights, referenceLogits, referenceLoss, seededRandom, type RefLora } from './llama-reference';
 import { TINY_CONFIGS } from './tiny-configs';
 import type { ModelConfig } from '../../../../native/model/hf-config';
@@ -32,7 +32,7 @@ function loraFor(config: ModelConfig, seed: number): { sites: LoraSite[]; ref: R
 async function runGraph(config: ModelConfig, dtype: ComputeDtype, mode: 'loss' | 'logits', seed: number) {
   const w = randomWeights(config, seed);
   const { sites, ref } = loraFor(config, seed + 1);
-  const sink = new OnnxForwardSink(dtype, (name) => {
+  const sink = new OnnxGraphSink(dtype, (name) => {
     const data = w.get(name);
     if (!data) throw new Error(`no weight ${name}`);
     return { kind: 'data', data };
@@ -82,7 +82,7 @@ for (const [arch, config] of Object.entries(TINY_CONFIGS)) {
 
 test('llama graph (float32 loss graph, every architecture, with LoRA dropout): every node has a CUDA kernel at opset 17', () => {
   for (const config of Object.values(TINY_CONFIGS)) {
-    const sink = new OnnxForwardSink('float32', () => ({ kind: 'file', location: 'model.safetensors', dtype: 'BF16', offset: 0, length: 2 }));
+    const sink = new OnnxGraphSink('float32', () => ({ kind: 'file', location: 'model.safetensors', dtype: 'BF16', offset: 0, length: 2 }));
     const { sites } = loraFor(config, 1);
     buildLlamaGraph(sink, config, { batch: 2, length: 8, lora: { r: 2, scaling: 1, sites, dropout: true }, mode: 'loss' });
     assert.ok(sink.nodeList.some((n) => n.op === 'Cast' && n.type === 'bfloat16'), 'bf16 weights are cast in-graph');
@@ -96,7 +96,7 @@ test('llama graph (float64): LoRA dropout masks enter the adapted branch only, a
   const { sites, ref } = loraFor(config, 6);
   const rnd = seededRandom(7);
   const masks = new Map(sites.map((s) => [s.baseName, Float64Array.from({ length: 12 * s.in }, () => (rnd() > 0 ? 2 : 0))]));
-  const sink = new OnnxForwardSink('float64', (name) => ({ kind: 'data', data: w.get(name)! }));
+  const sink = new OnnxGraphSink('float64', (name) => ({ kind: 'data', data: w.get(name)! }));
   buildLlamaGraph(sink, config, { batch: 2, length: 6, lora: { r: ref.r, scaling: ref.scaling, sites, dropout: true }, mode: 'loss' });
   const session = await ort.InferenceSession.create(sink.toBytes(), { graphOptimizationLevel: 'basic' });
   const feeds: Record<string, ort.Tensor> = {

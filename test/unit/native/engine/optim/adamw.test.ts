@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { OnnxForwardSink } from '../../../../../native/model/onnx-forward';
+import { OnnxGraphSink } from '../../../../../native/engine/onnx-export';
 import { emitAdamw, type AdamwOptions } from '../../../../../native/engine/optim/adamw';
 import { auditForCuda, type AuditedNode } from '../../../../../native/engine/cuda-kernels';
 
@@ -35,7 +35,7 @@ function referenceStep(p: Record<string, number[]>, grads: Record<string, number
 const gradOf = (p: number[], t: number, k: number) => p.map((x, i) => 2 * x + Math.sin(1.3 * i + t + k) * (1 + t / 3));
 
 async function runBoth(o: AdamwOptions) {
-  const sink = new OnnxForwardSink('float64', () => {
+  const sink = new OnnxGraphSink('float64', () => {
     throw new Error('no weights');
   });
   const names = Object.keys(SHAPES);
@@ -103,7 +103,7 @@ test('AdamW without clipping or decay also matches, and clipping changes the res
 });
 
 test('the float32 AdamW graph uses only ops with CUDA kernels at opset 17 (no CPU fallback on the GPU)', () => {
-  const sink = new OnnxForwardSink('float32', () => {
+  const sink = new OnnxGraphSink('float32', () => {
     throw new Error('no weights');
   });
   const slot = (n: string) => ({ param: sink.param(n, [4]), grad: sink.input(`g.${n}`, 'float', [4]), m: sink.input(`m.${n}`, 'float', [4]), v: sink.input(`v.${n}`, 'float', [4]), lrScale: 2 });

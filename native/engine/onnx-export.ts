@@ -9,7 +9,7 @@ import {
   TensorShapeProto_DimensionSchema, TypeProtoSchema, TypeProto_TensorSchema, ValueInfoProtoSchema,
   type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto,
 } from 'onnx-buf';
-import type { Attr, GraphSink } from './llama';
+import type { Attr, GraphSink } from './graph';
 
 export const ONNX_OPSET = 17;
 export type ComputeDtype = 'float32' | 'float64';
@@ -38,7 +38,7 @@ function attribute(name: string, value: Attr): AttributeProto {
 }
 
 /** Collects nodes into an ONNX model. Value handles are tensor names. */
-export class OnnxForwardSink implements GraphSink<string> {
+export class OnnxGraphSink implements GraphSink<string> {
   private nodes: NodeProto[] = [];
   private initializers: TensorProto[] = [];
   private inputs: ValueInfoProto[] = [];

@@ -1,0 +1,26 @@
+// The graph interface every builder writes through (the Llama-family model, the loss, AdamW, the backward pass): ONNX
+// op names over an opaque value handle `V`. Sinks decide what a value is: the ONNX writer (onnx-export.ts) makes tensor
+// names, the tape (tape.ts) records nodes and shapes for autodiff on top of another sink.
+/** ONNX attribute values used here. */
+export type Attr = number | number[] | string;
+
+/**
+ * Where the graph goes. `V` is the builder's value handle. Shapes are static: a graph is built per (batch, length)
+ * bucket, so RoPE tables and the causal mask are constants.
+ */
+export interface GraphSink<V> {
+  /** A graph input: int64 ids/labels/mask, or compute-dtype ('float') data such as dropout masks. */
+  input(name: string, dtype: 'int64' | 'float', shape: number[]): V;
+  /** A frozen model weight by its HF name, already in the compute dtype. */
+  weight(hfName: string, shape: number[]): V;
+  /** A trainable LoRA tensor, fed each run (name e.g. 'model.layers.0.self_attn.q_proj.lora_A'). */
+  param(name: string, shape: number[]): V;
+  /** A compute-dtype constant. */
+  constant(values: ArrayLike<number>, shape: number[]): V;
+  /** An int64 constant (shapes, axes, ids). */
+  constInt(values: number[], shape?: number[]): V;
+  op(type: string, inputs: V[], attrs?: Record<string, Attr>): V;
+  /** Cast (int64 / bool) to the compute dtype. */
+  toFloat(x: V): V;
+  output(name: string, value: V): void;
+}
