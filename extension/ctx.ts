@@ -41,7 +41,16 @@ export class Ctx implements PanelContext {
     }));
     this.workers = new WorkerClient(
       { nodePath: process.execPath, workerScript: this.distPath('worker.js'), env: () => this.childEnv() },
-      { onEvent: (runDir, event) => this.dispatch(runDir, event), onDetach: () => this.changed() },
+      {
+        onEvent: (runDir, event) => this.dispatch(runDir, event),
+        onDetach: () => this.changed(),
+        onRefused: (runDir, message) => {
+          this.log.appendLine(`[${basename(runDir)}] ${message}`);
+          void vscode.window.showWarningMessage(`LoRA Studio: ${message}`, 'Show Log').then((choice) => {
+            if (choice === 'Show Log') void vscode.commands.executeCommand('loraStudio.showLog', runDir);
+          });
+        },
+      },
     );
     this.own({ dispose: () => this.workers.dispose() });
     this.own({ dispose: () => clearTimeout(this.changeTimer) });

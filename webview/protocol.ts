@@ -1,10 +1,11 @@
 // Host ⇄ webview messages of the training panel, the run dashboard and the compare view, defined once with guards.
 // Each view has a union per direction keyed by `type`; the host `import`s this file, the webviews bundle it.
-// Only types come from native/protocol.ts, so nothing Node-side reaches the browser bundle.
+// Only types come from native/protocol.ts and native/model/hf-config.ts, so nothing Node-side reaches the browser bundle.
+import type { ModelConfig } from '../native/model/hf-config';
 import type { DeviceChoice, MetricRecord, RunConfig, WorkerEvent } from '../native/protocol';
 
 /** Bumped whenever a message changes shape; every `init` carries it. */
-export const WEBVIEW_PROTOCOL_VERSION = 1;
+export const WEBVIEW_PROTOCOL_VERSION = 2;
 
 // ---- shared pieces -------------------------------------------------------------------------------------------
 
@@ -43,6 +44,8 @@ export interface ModelInfo {
     torch_dtype: 'float32' | 'float16' | 'bfloat16';
   };
   modules: ModuleInfo[];
+  /** The parsed config.json: the panel resolves target_modules with native/model/lora.ts on it, as training does. */
+  config: ModelConfig;
 }
 
 export interface TokenStats {
@@ -249,7 +252,7 @@ export function isTrainingHostMessage(v: unknown): v is TrainingHostMessage {
   if (!isRec(v) || typeof v.type !== 'string' || !TRAINING_HOST.includes(v.type)) return false;
   switch (v.type) {
     case 'init': return v.protocol === WEBVIEW_PROTOCOL_VERSION && isValues(v.values) && Array.isArray(v.datasets) && Array.isArray(v.devices);
-    case 'model': return isStr(v.dir) && (v.info === null || isRec(v.info));
+    case 'model': return isStr(v.dir) && (v.info === null || (isRec(v.info) && isRec(v.info.config)));
     case 'datasets': return Array.isArray(v.datasets);
     case 'dataset': return isRec(v.dataset) && isStr(v.dataset.path);
     case 'devices': return Array.isArray(v.devices);

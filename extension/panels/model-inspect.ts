@@ -3,24 +3,22 @@
 // headers when a reader is given. The readers are injected so this file is tested without model files.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ModelConfig } from '../../native/model/hf-config';
 import { UserError } from '../../native/util/errors';
 import type { ModelInfo, ModuleInfo } from '../../webview/protocol';
 
-/** The ModelConfig fields used here (native/model/hf-config.ts ModelConfig satisfies it). */
-export type InspectConfig = ModelInfo['shape'] & { architecture: string; model_type: string; max_position_embeddings: number };
-
-export interface InspectReaders<C extends InspectConfig> {
+export interface InspectReaders {
   /** native/model/hf-config.ts parseHfConfig. */
-  parseConfig(json: unknown, file: string): C;
-  /** native/model/model-folder.ts linearModules. */
-  linearModules(config: C): { name: string; path: (layer: number) => string; in: number; out: number }[];
+  parseConfig(json: unknown, file: string): ModelConfig;
+  /** native/model/linear-modules.ts linearModules. */
+  linearModules(config: ModelConfig): { name: string; path: (layer: number) => string; in: number; out: number }[];
   /** Exact parameter count (sum over the safetensors shapes), or undefined to compute it from the config. */
   countParams?(dir: string): number | undefined;
 }
 
 const ATTENTION = /(^|\.)(self_attn|attn|attention)\./;
 
-export function inspectModel<C extends InspectConfig>(dir: string, readers: InspectReaders<C>, computeParams: (c: C) => number): ModelInfo {
+export function inspectModel(dir: string, readers: InspectReaders, computeParams: (c: ModelConfig) => number): ModelInfo {
   const file = join(dir, 'config.json');
   let text: string;
   try {
@@ -54,7 +52,7 @@ export function inspectModel<C extends InspectConfig>(dir: string, readers: Insp
     dir, architecture: config.architecture, modelType: config.model_type, dtype: config.torch_dtype,
     totalParams: readers.countParams?.(dir) ?? computeParams(config),
     layers: config.num_hidden_layers, hiddenSize: config.hidden_size, vocabSize: config.vocab_size, maxPositions: config.max_position_embeddings,
-    shape, modules,
+    shape, modules, config,
   };
 }
 

@@ -18,6 +18,7 @@ import { summarizeDataset } from './dataset-summary';
 import { listDevices } from './devices';
 import { inspectModel } from './model-inspect';
 import { computeParams, modelReaders } from './model-readers';
+import { newRunId } from '../runs/run-store';
 import { openDashboard } from './dashboard-panel';
 import type { PanelContext } from './panel-context';
 import { webviewHtml, webviewOptions } from './webview-html';
@@ -113,7 +114,8 @@ class TrainingPanel {
 
   private async init(): Promise<void> {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    let values: Partial<RunConfig> = { out: folder ? join(folder, '.lora-studio', 'runs', runId()) : '' };
+    // No model is chosen when the panel opens, so the proposed id carries the time only (newRunId's "run" stand-in).
+    let values: Partial<RunConfig> = { out: folder ? join(folder, '.lora-studio', 'runs', newRunId('')) : '' };
     let resume: { runDir: string; step: number } | undefined;
     if (this.resumeRunDir) {
       const config = readRunConfig(this.resumeRunDir);
@@ -238,12 +240,6 @@ function tokenCounter(modelDir: string, ctx: PanelContext): ((record: DatasetRec
     ctx.log.appendLine(`token statistics: ${errorText(error)}`);
     return undefined;
   }
-}
-
-function runId(): string {
-  const d = new Date();
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `run-${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
 function errorText(error: unknown): string {

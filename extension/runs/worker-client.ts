@@ -1,9 +1,12 @@
 // Spawns training workers detached (they outlive the window that started them), attaches to them over their
 // per-run socket (native/train/ipc.ts), forwards WorkerEvents and sends WorkerCommands. No vscode here: the host
-// wires it to the Runs view, and tests drive it with a fake worker script.
+// wires it to the Runs view, and tests drive it with a fake worker script. A worker speaking another protocol version
+// (one a previous version of the extension started, still training after an update) is never attached: its events
+// may not mean what this host's code reads; the Runs view still follows it through its run folder.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import type { WorkerCommand, WorkerEvent } from '../../native/protocol';
+import { basename } from 'node:path';
+import { WORKER_PROTOCOL_VERSION, type WorkerCommand, type WorkerEvent } from '../../native/protocol';
 import { connectRunSocket, runSocketPath, type RunSocketClient } from '../../native/train/ipc';
 import { readWorkerInfo, runPaths } from '../../native/train/run-dir';
 import { pidAlive } from './run-store';
@@ -21,6 +24,8 @@ export interface WorkerClientHandlers {
   onEvent(runDir: string, event: WorkerEvent): void;
   /** The connection to a run's worker ended (the worker exited or closed the socket). */
   onDetach(runDir: string): void;
+  /** A worker of another protocol version was not attached (told once per worker); `message` says why and what to do. */
+  onRefused?(runDir: string, message: string): void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,10 +48,25 @@ export function lastLogLines(path: string, count: number): string {
   }
 }
 
+/**
+ * Why this host must not talk to a worker speaking `version` (worker.json's `protocol`, or a `start` event's), or
+ * undefined when it may. A worker.json without it is from a worker that predates the field, which spoke 1.
+ */
+export function protocolMismatch(version: number | undefined, runDir: string, pid?: number): string | undefined {
+  const theirs = version ?? 1;
+  if (theirs === WORKER_PROTOCOL_VERSION) return undefined;
+  return `the training worker of ${basename(runDir)}${pid === undefined ? '' : ` (pid ${pid})`} speaks worker protocol ${theirs} ` +
+    `but this LoRA Studio speaks ${WORKER_PROTOCOL_VERSION}: ${theirs < WORKER_PROTOCOL_VERSION ? 'an older' : 'a newer'} version of the ` +
+    'extension started it, so this window does not attach to it. It keeps training and the Runs view follows its run ' +
+    'folder; Stop still works (by signal: the worker saves a checkpoint first).';
+}
+
 export class WorkerClient {
   private readonly connections = new Map<string, RunSocketClient>();
   /** Pids of the workers this client spawned: a worker serves its socket before it writes worker.json. */
   private readonly spawned = new Map<string, number>();
+  /** Runs whose worker (this pid) speaks another protocol: not attached again, and reported once. */
+  private readonly refused = new Map<string, number>();
   private disposed = false;
 
   constructor(private readonly launch: WorkerLaunch, private readonly handlers: WorkerClientHandlers) {}
@@ -107,6 +127,11 @@ export class WorkerClient {
     if (this.connections.has(runDir)) return true;
     const info = readWorkerInfo(runDir);
     if (!info || !pidAlive(info.pid)) return false;
+    const mismatch = protocolMismatch(info.protocol, runDir, info.pid);
+    if (mismatch) {
+      this.refuse(runDir, info.pid, mismatch);
+      return false;
+    }
     return this.connect(runDir, info.socket || runSocketPath(runDir));
   }
 
@@ -147,12 +172,28 @@ export class WorkerClient {
     this.connections.clear();
   }
 
+  private refuse(runDir: string, pid: number, message: string): void {
+    if (this.refused.get(runDir) === pid) return;
+    this.refused.set(runDir, pid);
+    this.handlers.onRefused?.(runDir, message);
+  }
+
   private async connect(runDir: string, socketPath: string): Promise<boolean> {
     if (this.connections.has(runDir)) return true;
     try {
       let connection: RunSocketClient | undefined;
+      let refused = false;
       connection = await connectRunSocket(socketPath, {
-        onEvent: (event) => this.handlers.onEvent(runDir, event),
+        onEvent: (event) => {
+          if (refused) return; // what arrives before the socket has closed
+          // A worker that predates worker.json's `protocol`, or one spawned from an extension folder updated on
+          // disk, says its version in `start`.
+          const mismatch = event.type === 'start' ? protocolMismatch(event.protocol, runDir, event.pid) : undefined;
+          if (!mismatch || event.type !== 'start') return this.handlers.onEvent(runDir, event);
+          refused = true;
+          connection?.close();
+          this.refuse(runDir, event.pid, mismatch);
+        },
         onClose: () => {
           if (connection && this.connections.get(runDir) === connection) {
             this.connections.delete(runDir);

@@ -1,7 +1,8 @@
 // lora-studio inspect --model DIR [--json]: what a model folder holds — architecture, sizes, dtype, parameter count and
 // the linear modules LoRA can target with their shapes. Reads headers only, so it is instant even for large models.
 import type { Command } from 'commander';
-import { loadModelFolder, linearModules, parameterCount, stopTokenIds, type ModelFolder } from '../model/model-folder';
+import { loadModelFolder, parameterCount, stopTokenIds, type ModelFolder } from '../model/model-folder';
+import { linearModules } from '../model/linear-modules';
 
 export interface InspectReport {
   model: string;

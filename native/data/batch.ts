@@ -83,8 +83,11 @@ export function planMicroBatches(examples: TokenizedExample[], opts: BatchOption
   });
 }
 
-/** Tokens a batch trains on (labels that are not -100). */
-export function trainedTokenCount(batch: MicroBatch): number {
+/**
+ * Tokens a batch trains on: labels that are not IGNORE_INDEX (-100). Defined once, here: the trainer weights a step's
+ * micro-batches by it and reports their sum as the step's tokens; any `{ labels }` rows can be counted.
+ */
+export function trainedTokens(batch: { labels: number[][] }): number {
   let n = 0;
   for (const row of batch.labels) for (const label of row) if (label !== IGNORE_INDEX) n += 1;
   return n;

@@ -1,8 +1,10 @@
 // LoRA targets and scaling, with PEFT's rules: `target_modules` entries match a module whose full name equals the
 // entry or ends with "." + entry; 'all-linear' is every linear layer of the decoder except the output head.
 // Scaling is alpha / r, or alpha / √r with rsLoRA (Kalajdzievski 2023).
+// Pure (no Node imports, none transitively): the training panel's webview bundles this file, so its target toggles
+// and estimates resolve targets with the very rule training uses.
 import type { ModelConfig } from './hf-config';
-import { linearModules } from './model-folder';
+import { linearModules } from './linear-modules';
 import { UserError } from '../util/errors';
 import { mulberry32 } from '../util/random';
 
@@ -16,21 +18,37 @@ export interface LoraTarget {
   out: number;
 }
 
-export function resolveTargets(config: ModelConfig, targetModules: string[] | 'all-linear'): LoraTarget[] {
+/** PEFT's match: the full name equals the entry, or ends with "." + entry (so 'proj' matches nothing). */
+function selects(baseName: string, key: string): boolean {
+  return baseName === key || baseName.endsWith(`.${key}`);
+}
+
+/**
+ * The targets a target_modules value selects, in the model's order, and the entries that select nothing; it never
+ * throws, so a form can show both while the user types (resolveTargets is the same rule, refusing unknown entries).
+ */
+export function matchTargets(config: ModelConfig, targetModules: string[] | 'all-linear'): { targets: LoraTarget[]; unknown: string[] } {
   const modules = linearModules(config);
   const all: LoraTarget[] = [];
   for (let layer = 0; layer < config.num_hidden_layers; layer += 1) {
     for (const m of modules) all.push({ module: m.name, layer, baseName: m.path(layer), in: m.in, out: m.out });
   }
-  if (targetModules === 'all-linear') return all;
-  const unknown = targetModules.filter((key) => !all.some((t) => t.baseName === key || t.baseName.endsWith(`.${key}`)));
+  if (targetModules === 'all-linear') return { targets: all, unknown: [] };
+  return {
+    targets: all.filter((t) => targetModules.some((key) => selects(t.baseName, key))),
+    unknown: targetModules.filter((key) => !all.some((t) => selects(t.baseName, key))),
+  };
+}
+
+export function resolveTargets(config: ModelConfig, targetModules: string[] | 'all-linear'): LoraTarget[] {
+  const { targets, unknown } = matchTargets(config, targetModules);
   if (unknown.length > 0) {
     throw new UserError(`target module${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} not in this ${config.architecture}`, {
       where: { field: 'target_modules' },
-      fix: `choose from: ${modules.map((m) => m.name).join(', ')} (or all-linear)`,
+      fix: `choose from: ${linearModules(config).map((m) => m.name).join(', ')} (or all-linear)`,
     });
   }
-  return all.filter((t) => targetModules.some((key) => t.baseName === key || t.baseName.endsWith(`.${key}`)));
+  return targets;
 }
 
 export function loraScaling(r: number, alpha: number, useRslora: boolean): number {

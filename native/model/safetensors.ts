@@ -4,8 +4,7 @@
 // then each tensor by its byte range, so a 16 GB model never enters the JS heap (and ONNX external data can point
 // at the same ranges).
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import type { WeightSource } from '../engine/onnx-export';
+import { join } from 'node:path';
 import { UserError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic-write';
 
@@ -153,21 +152,6 @@ export function openWeights(modelDir: string): WeightStore {
   const byName = new Map<string, { file: SafetensorsFile; entry: StEntry }>();
   for (const file of files) for (const entry of file.entries.values()) byName.set(entry.name, { file, entry });
   return { files, entry: (name) => byName.get(name), names: () => [...byName.keys()] };
-}
-
-/**
- * Weight sources pointing into a model folder's safetensors files (never read into memory). ONNX external data is
- * resolved relative to a folder ORT confines it to, so the graph is loaded from bytes with that folder set to the model's.
- */
-export function storeWeightSources(store: WeightStore, modelDir: string): { weights: (name: string) => WeightSource; externalDataDir: string } {
-  const weights = (name: string): WeightSource => {
-    const found = store.entry(name);
-    if (!found) throw new Error(`weight ${name} is missing from the model's safetensors`);
-    const dtype = found.entry.dtype;
-    if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16' && dtype !== 'F64') throw new Error(`weight ${name} has dtype ${dtype}, expected a float type`);
-    return { kind: 'file', location: relative(modelDir, found.file.path), dtype, offset: found.entry.offset, length: found.entry.length };
-  };
-  return { weights, externalDataDir: modelDir };
 }
 
 export interface TensorToWrite {

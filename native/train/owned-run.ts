@@ -3,7 +3,7 @@
 // `stop` command into "save a checkpoint, then stop". The detached worker (worker.ts) and `lora-studio train` in a
 // terminal both train through here, so a run started either way looks and behaves the same in the Runs view.
 import { rmSync } from 'node:fs';
-import type { WorkerCommand, WorkerEvent } from '../protocol';
+import { WORKER_PROTOCOL_VERSION, type WorkerCommand, type WorkerEvent } from '../protocol';
 import { isUserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { runPaths, writeRunStatus, type WorkerInfo } from './run-dir';
@@ -40,7 +40,7 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
     else if (command.type === 'ping') server.broadcast({ type: 'status', phase: 'training', message: last.phase });
   };
   const server = await serveRunSocket(runDir, onCommand);
-  const info: WorkerInfo = { pid: process.pid, socket: server.socketPath, started_at: new Date().toISOString() };
+  const info: WorkerInfo = { pid: process.pid, socket: server.socketPath, started_at: new Date().toISOString(), protocol: WORKER_PROTOCOL_VERSION };
   writeJsonAtomic(runPaths(runDir).worker, info);
 
   const emit = (event: WorkerEvent) => {

@@ -30,6 +30,11 @@ export interface WorkerInfo {
   /** Unix domain socket path (or Windows named pipe) the worker serves WorkerEvent/WorkerCommand NDJSON on. */
   socket: string;
   started_at: string;
+  /**
+   * The WORKER_PROTOCOL_VERSION the worker speaks, so a window can refuse a worker of another extension version
+   * before attaching (its `start` event went by long ago). Absent in workers from before it was written: they speak 1.
+   */
+  protocol?: number;
 }
 
 export const runPaths = (runDir: string) => ({

@@ -3,7 +3,7 @@
 // adapter. Shared by the detached worker (native/worker.ts) and `lora-studio train`; I/O to the user goes through
 // `emit` (WorkerEvents), so both faces print the same thing.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { RunConfig, WorkerEvent } from '../protocol';
+import { WORKER_PROTOCOL_VERSION, type RunConfig, type WorkerEvent } from '../protocol';
 import { UserError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic-write';
 import { loadModelFolder, type ModelFolder } from '../model/model-folder';
@@ -117,7 +117,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   status('compiling', `compiling the training graph (${targets.length} LoRA modules, r=${config.r}) for ${deviceLabel}…`);
   const trainer: Trainer = await createTrainer(model, config, { device, targets, state: checkpoint?.trainer });
   io.emit({
-    type: 'start', protocol: 1, run_dir: runDir, total_steps: total,
+    type: 'start', protocol: WORKER_PROTOCOL_VERSION, run_dir: runDir, total_steps: total,
     resumed_from_step: checkpoint?.loop.step ?? 0, config, pid: process.pid,
   });
 

@@ -94,6 +94,11 @@ test('forbiddenChains follows relative imports transitively (so the rule below c
   assert.match(chains[0], /host\.ts → .*helper\.ts → .*lib\/index\.ts → onnxruntime-node$/);
 });
 
+test('webview/ never reaches a Node built-in through what it imports (native/model/lora.ts and friends stay pure)', () => {
+  const chains = forbiddenChains(sourceFiles('webview'), (spec) => nodeBuiltins.has(spec));
+  assert.deepEqual(chains, [], `webviews run in a browser sandbox:\n${chains.join('\n')}`);
+});
+
 test('extension/ never reaches onnxruntime-node or native/engine, directly or through what it imports', () => {
   const chains = forbiddenChains(sourceFiles('extension'), reachesEngine);
   assert.deepEqual(chains, [], `the extension host must never load the engine (the worker does):\n${chains.join('\n')}`);

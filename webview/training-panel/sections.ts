@@ -60,7 +60,7 @@ export class TargetEditor {
       this.toggles.replaceChildren(...model.modules.map((m) => h('div', 'toggle', this.checkboxes.get(m.name) as VscodeCheckbox,
         h('span', 'shape', `${m.in.toLocaleString('en-US')} → ${m.out.toLocaleString('en-US')}`))));
     }
-    const selected = selectedModules(model.modules, targets).names;
+    const selected = selectedModules(model, targets).names;
     for (const m of model.modules) {
       const box = this.checkboxes.get(m.name) as VscodeCheckbox;
       box.checked = selected.has(m.name);
@@ -79,7 +79,7 @@ export class TargetEditor {
 
   private toggle(name: string, on: boolean): void {
     if (!this.model) return;
-    const selected = selectedModules(this.model.modules, this.current).names;
+    const selected = selectedModules(this.model, this.current).names;
     if (on) selected.add(name);
     else selected.delete(name);
     // Keep the model's order so presets and saved configs read the same way.

@@ -1,8 +1,10 @@
 // Target modules and live estimates for the training panel (pure): which of the model's linear modules a
-// target_modules value selects (PEFT's rule: exact name or dotted suffix; 'all-linear' = every linear but lm_head),
-// the presets, and the numbers the panel shows as values change (trainable parameters, adapter size, memory).
+// target_modules value selects — native/model/lora.ts decides, on the model's parsed config, exactly as training
+// does (PEFT's rule: exact name or dotted suffix; 'all-linear' = every linear but lm_head) —, the presets, and the
+// numbers the panel shows as values change (trainable parameters, adapter size, memory).
+import { loraParameterCount, matchTargets, targetModuleNames } from '../../native/model/lora';
 import type { RunConfig } from '../../native/protocol';
-import { estimateRun, paramsByModule, type EstimateTarget, type RunEstimate } from '../../native/train/estimate';
+import { estimateRun, type RunEstimate } from '../../native/train/estimate';
 import type { DeviceInfo, ModelInfo, ModuleInfo } from '../protocol';
 
 export type TargetPreset = 'attention' | 'all-linear';
@@ -11,36 +13,16 @@ export function presetModules(modules: readonly ModuleInfo[], preset: TargetPres
   return modules.filter((m) => preset === 'all-linear' || m.group === 'attention').map((m) => m.name);
 }
 
-/** Whether a target_modules entry names this module: `q_proj` or a dotted suffix of its full name. */
-function matches(target: string, module: ModuleInfo, layer: number): boolean {
-  if (target === module.name) return true;
-  const full = module.pathTemplate.replace('{layer}', String(layer));
-  return full === target || full.endsWith(`.${target}`);
+/** The module names a target_modules value selects on this model (in its order), and entries that select nothing. */
+export function selectedModules(info: ModelInfo, targets: RunConfig['target_modules']): { names: Set<string>; unknown: string[] } {
+  const matched = matchTargets(info.config, targets);
+  return { names: new Set(targetModuleNames(matched.targets)), unknown: matched.unknown };
 }
 
-/** The module names a target_modules value selects on this model, and entries that select nothing. */
-export function selectedModules(modules: readonly ModuleInfo[], targets: RunConfig['target_modules']): { names: Set<string>; unknown: string[] } {
-  if (targets === 'all-linear') return { names: new Set(modules.map((m) => m.name)), unknown: [] };
-  const names = new Set<string>();
-  const unknown: string[] = [];
-  for (const t of targets) {
-    const hit = modules.filter((m) => matches(t, m, 0));
-    if (hit.length === 0) unknown.push(t);
-    for (const m of hit) names.add(m.name);
-  }
-  return { names, unknown };
-}
-
-/** One EstimateTarget per selected module per layer (what native/model/lora.ts resolveTargets yields). */
-export function expandTargets(info: ModelInfo, names: ReadonlySet<string>): EstimateTarget[] {
-  const targets: EstimateTarget[] = [];
-  for (let layer = 0; layer < info.layers; layer++) {
-    for (const m of info.modules) {
-      if (!names.has(m.name)) continue;
-      targets.push({ module: m.name, layer, baseName: m.pathTemplate.replace('{layer}', String(layer)), in: m.in, out: m.out });
-    }
-  }
-  return targets;
+/** LoRA parameters each module would add at rank r in every layer (selected or not), for the toggles' labels. */
+function paramsPerModule(info: ModelInfo, r: number): Map<string, number> {
+  const all = matchTargets(info.config, 'all-linear').targets;
+  return new Map(targetModuleNames(all).map((name) => [name, loraParameterCount(all.filter((t) => t.module === name), r)]));
 }
 
 export interface PanelEstimate {
@@ -57,9 +39,9 @@ export interface PanelEstimate {
 /** The live estimate for the current form values; undefined until a model is inspected and r parses. */
 export function panelEstimate(info: ModelInfo, config: RunConfig, device: DeviceInfo | undefined): PanelEstimate | undefined {
   if (!Number.isInteger(config.r) || config.r < 1 || !Number.isInteger(config.micro_batch_size) || !Number.isInteger(config.max_seq_len)) return undefined;
-  const { names, unknown } = selectedModules(info.modules, config.target_modules);
-  const estimate = estimateRun(info.shape, config, expandTargets(info, names), { totalParams: info.totalParams });
-  const perModule = paramsByModule(expandTargets(info, new Set(info.modules.map((m) => m.name))), config.r);
+  const { targets, unknown } = matchTargets(info.config, config.target_modules);
+  const estimate = estimateRun(info.shape, config, targets, { totalParams: info.totalParams });
+  const perModule = paramsPerModule(info, config.r);
   const freeBytes = device?.freeBytes;
   let warning: string | undefined;
   if (freeBytes !== undefined && estimate.memory.total > freeBytes) {

@@ -28,6 +28,9 @@ test('host → training panel checks the protocol version of init', () => {
   assert.equal(isTrainingHostMessage({ type: 'problems', problems: [{ field: 1 }] }), false);
   assert.ok(isTrainingHostMessage({ type: 'model', dir: '/m', info: null, error: 'unsupported' }));
   assert.equal(isTrainingHostMessage({ type: 'model', dir: '/m' }), false);
+  // The panel resolves targets on info.config (native/model/lora.ts): a model without it is not usable.
+  assert.ok(isTrainingHostMessage({ type: 'model', dir: '/m', info: { dir: '/m', config: {} } }));
+  assert.equal(isTrainingHostMessage({ type: 'model', dir: '/m', info: { dir: '/m' } }), false);
   assert.equal(isTrainingHostMessage({ type: 'path', field: 'x', path: '/p' }), false);
 });
 

@@ -3,7 +3,7 @@
 // of FAKE_TOTAL (1000), and obeys FAKE_MODE: 'normal' (stop → done + exit 0), 'exit-early' (fails before
 // listening), 'ignore-stop' (only SIGTERM ends it).
 import { appendFileSync, rmSync } from 'node:fs';
-import type { WorkerEvent } from '../../../../native/protocol';
+import { WORKER_PROTOCOL_VERSION, type WorkerEvent } from '../../../../native/protocol';
 import { serveRunSocket } from '../../../../native/train/ipc';
 import { runPaths, writeRunStatus } from '../../../../native/train/run-dir';
 import { writeJsonAtomic } from '../../../../native/util/atomic-write';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   });
   // FAKE_WORKER_JSON_DELAY_MS widens the real worker's window between listening and writing worker.json.
   await new Promise((resolve) => setTimeout(resolve, Number(process.env.FAKE_WORKER_JSON_DELAY_MS ?? 0)));
-  writeJsonAtomic(runPaths(runDir).worker, { pid: process.pid, socket: server.socketPath, started_at: new Date().toISOString() });
+  writeJsonAtomic(runPaths(runDir).worker, { pid: process.pid, socket: server.socketPath, started_at: new Date().toISOString(), protocol: WORKER_PROTOCOL_VERSION });
   writeRunStatus(runDir, { state: 'running', step, total_steps: total });
   const timer = setInterval(() => {
     step++;

@@ -72,3 +72,12 @@ test('pidAlive and run ids', () => {
   assert.equal(pidAlive(2 ** 22 + 12345), false);
   assert.equal(newRunId('/m/Qwen2.5 0.5B!', new Date('2026-11-25T03:51:07Z')), '2026-11-25_03-51-07_Qwen2.5-0.5B-');
 });
+
+test('run ids: the training panel\'s (no model yet) is the time and "run"; ids sort as their times do', () => {
+  assert.equal(newRunId('', new Date('2026-11-25T03:51:07Z')), '2026-11-25_03-51-07_run');
+  // UTC, zero-padded: string order is time order, across months, years and the local clock's DST changes.
+  const times = ['2026-03-29T00:59:59Z', '2026-03-29T01:00:00Z', '2026-10-25T00:30:00Z', '2026-10-25T01:30:00Z', '2027-01-01T00:00:00Z'];
+  const ids = times.map((t) => newRunId('/m/x', new Date(t)));
+  assert.deepEqual([...ids].sort(), ids);
+  assert.equal(new Set(ids).size, ids.length);
+});

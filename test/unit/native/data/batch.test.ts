@@ -2,7 +2,7 @@
 // padding, labels -100 on padding, and the eval split.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planMicroBatches, splitEval, seededRandom, trainedTokenCount } from '../../../../native/data/batch';
+import { planMicroBatches, splitEval, seededRandom, trainedTokens } from '../../../../native/data/batch';
 import { IGNORE_INDEX, type TokenizedExample } from '../../../../native/data/template';
 import type { MicroBatch } from '../../../../native/train/loop';
 import { UserError } from '../../../../native/util/errors';
@@ -78,10 +78,15 @@ test('a hard maxLength cuts rows and keeps their last label -100', () => {
   }
 });
 
-test('trainedTokenCount counts the labels that are not -100', () => {
+test('trainedTokens counts the labels that are not -100', () => {
   const ex = examples(4);
   const [b] = planMicroBatches(ex, { ...base, microBatchSize: 4 });
-  assert.equal(trainedTokenCount(b), ex.reduce((s, e) => s + e.labels.filter((l) => l !== IGNORE_INDEX).length, 0));
+  assert.equal(trainedTokens(b), ex.reduce((s, e) => s + e.labels.filter((l) => l !== IGNORE_INDEX).length, 0));
+});
+
+test('trainedTokens takes any { labels } (the trainer counts with it too): only -100 is skipped, token id 0 counts', () => {
+  assert.equal(trainedTokens({ labels: [[5, IGNORE_INDEX, 0], [IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX]] }), 2);
+  assert.equal(trainedTokens({ labels: [] }), 0);
 });
 
 test('splitEval: seeded, disjoint, in file order, and validated', () => {

@@ -9,7 +9,7 @@ import { makeTinyModel } from '../../../fixtures/tiny-model/index';
 import { loadModelFolder, stopTokenIds } from '../../../../native/model/model-folder';
 import { readTensorF32, writeSafetensors } from '../../../../native/model/safetensors';
 import { KvDecoder, generate, generateIds } from '../../../../native/model/generate';
-import { storeWeightSources } from '../../../../native/model/safetensors';
+import { storeWeightSources } from '../../../../native/model/weight-sources';
 import { referenceLogits, seededRandom, type RefWeights } from './llama-reference';
 import { mkdirSync, writeFileSync } from 'node:fs';
 

@@ -1,7 +1,7 @@
 // Tests native/model/lora.ts: PEFT target matching, all-linear, scaling, parameter counts and seeded kaiming init.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initLora, loraParameterCount, loraScaling, resolveTargets, targetModuleNames } from '../../../../native/model/lora';
+import { initLora, loraParameterCount, loraScaling, matchTargets, resolveTargets, targetModuleNames } from '../../../../native/model/lora';
 import { UserError } from '../../../../native/util/errors';
 import { TINY_CONFIGS } from './tiny-configs';
 
@@ -29,6 +29,16 @@ test('an unknown module is a UserError listing the valid names', () => {
     assert.match(e.message, /q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj/);
     return true;
   });
+});
+
+test('matchTargets is the same rule without throwing: the targets resolveTargets gives, and the unknown entries', () => {
+  for (const value of [['q_proj', 'v_proj'], ['model.layers.1.mlp.down_proj'], ['self_attn.o_proj', 'up_proj'], 'all-linear'] as const) {
+    const targets = value === 'all-linear' ? value : [...value];
+    assert.deepEqual(matchTargets(llama, targets), { targets: resolveTargets(llama, targets), unknown: [] });
+  }
+  const partial = matchTargets(llama, ['q_proj', 'qkv_proj', 'proj']);
+  assert.deepEqual(partial.unknown, ['qkv_proj', 'proj']);
+  assert.deepEqual(partial.targets, resolveTargets(llama, ['q_proj']));
 });
 
 test('scaling is alpha/r, or alpha/sqrt(r) with rsLoRA; parameter count is r·(in+out) per target', () => {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_RUN_OPTIONS, type RunConfig, type WorkerEvent } from '../../../../native/protocol';
+import { DEFAULT_RUN_OPTIONS, WORKER_PROTOCOL_VERSION, type RunConfig, type WorkerEvent } from '../../../../native/protocol';
 import { runTraining } from '../../../../native/train/run';
 import { readMetrics, readRunConfig, readRunStatus, readWorkerInfo, runPaths, type WorkerInfo } from '../../../../native/train/run-dir';
 import { connectRunSocket } from '../../../../native/train/ipc';
@@ -84,6 +84,7 @@ test('stopping saves a checkpoint; resuming from it reproduces the uninterrupted
   assert.equal(second.outcome, 'completed');
   const start = second.events.find((e) => e.type === 'start');
   assert.equal(start?.type === 'start' && start.resumed_from_step, 6);
+  assert.equal(start?.type === 'start' && start.protocol, WORKER_PROTOCOL_VERSION);
   assert.deepEqual(readMetrics(parted).map((m) => m.loss), readMetrics(whole).map((m) => m.loss));
 });
 
@@ -124,6 +125,7 @@ test('`lora-studio train` in a terminal owns its run like the worker: worker.jso
     void exited.then((code) => reject(new Error(`the CLI exited (${code}) before writing worker.json`)));
   });
   assert.equal(info.pid, child.pid);
+  assert.equal(info.protocol, WORKER_PROTOCOL_VERSION, 'worker.json says the protocol, so a window of another version does not attach');
   // What the extension does: attach, see steps, ask it to stop.
   const events: WorkerEvent[] = [];
   const client = await connectRunSocket(info.socket, { onEvent: (event) => events.push(event) });

@@ -1,9 +1,17 @@
 // Tests of webview/training-panel/targets.ts: module selection (PEFT matching), presets, live estimate and fit warning.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspectModel } from '../../../../extension/panels/model-inspect';
+import { computeParams, modelReaders } from '../../../../extension/panels/model-readers';
+import { parseHfConfig } from '../../../../native/model/hf-config';
+import { loraParameterCount, matchTargets, resolveTargets } from '../../../../native/model/lora';
 import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../../native/protocol';
 import type { ModelInfo, ModuleInfo } from '../../../../webview/protocol';
-import { deviceFor, expandTargets, panelEstimate, presetModules, selectedModules } from '../../../../webview/training-panel/targets';
+import { deviceFor, panelEstimate, presetModules, selectedModules } from '../../../../webview/training-panel/targets';
+import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
 
 const shape = { vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14,
   num_key_value_heads: 2, head_dim: 64, tie_word_embeddings: true, attention_bias: true, qk_norm: false, torch_dtype: 'bfloat16' as const };
@@ -11,8 +19,14 @@ const mod = (name: string, group: 'attention' | 'mlp', inF: number, outF: number
   ({ name, group, in: inF, out: outF, pathTemplate: `model.layers.{layer}.${group === 'attention' ? 'self_attn' : 'mlp'}.${name}` });
 const modules = [mod('q_proj', 'attention', 896, 896), mod('k_proj', 'attention', 896, 128), mod('v_proj', 'attention', 896, 128),
   mod('o_proj', 'attention', 896, 896), mod('gate_proj', 'mlp', 896, 4864), mod('up_proj', 'mlp', 896, 4864), mod('down_proj', 'mlp', 4864, 896)];
+// Qwen2.5-0.5B's config.json (the fields parseHfConfig reads), parsed as the host parses it.
+const qwenConfig = parseHfConfig({
+  architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', vocab_size: 151936, hidden_size: 896, intermediate_size: 4864,
+  num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, rms_norm_eps: 1e-6, rope_theta: 1000000,
+  max_position_embeddings: 32768, tie_word_embeddings: true, torch_dtype: 'bfloat16', bos_token_id: 151643, eos_token_id: 151645, hidden_act: 'silu',
+}, 'config.json');
 const info: ModelInfo = { dir: '/m', architecture: 'Qwen2ForCausalLM', modelType: 'qwen2', totalParams: 494_032_768, dtype: 'bfloat16',
-  layers: 24, hiddenSize: 896, vocabSize: 151936, maxPositions: 32768, shape, modules };
+  layers: 24, hiddenSize: 896, vocabSize: 151936, maxPositions: 32768, shape, modules, config: qwenConfig };
 const config = (over: Partial<RunConfig>): RunConfig => ({ ...DEFAULT_RUN_OPTIONS, model: '/m', data: '/d', out: '/o', ...over });
 
 test('presets: attention only and all linear', () => {
@@ -21,14 +35,14 @@ test('presets: attention only and all linear', () => {
 });
 
 test('selection: exact names, dotted suffixes, all-linear, and unknown names reported', () => {
-  assert.deepEqual([...selectedModules(modules, ['q_proj', 'mlp.down_proj']).names], ['q_proj', 'down_proj']);
-  assert.equal(selectedModules(modules, 'all-linear').names.size, 7);
-  assert.deepEqual(selectedModules(modules, ['q_proj', 'query_key_value']).unknown, ['query_key_value']);
-  assert.equal(selectedModules(modules, ['proj']).names.size, 0, 'a suffix must be a whole dotted part');
+  assert.deepEqual([...selectedModules(info, ['q_proj', 'mlp.down_proj']).names], ['q_proj', 'down_proj']);
+  assert.equal(selectedModules(info, 'all-linear').names.size, 7);
+  assert.deepEqual(selectedModules(info, ['q_proj', 'query_key_value']).unknown, ['query_key_value']);
+  assert.equal(selectedModules(info, ['proj']).names.size, 0, 'a suffix must be a whole dotted part');
 });
 
 test('targets expand per layer with their full names', () => {
-  const t = expandTargets(info, new Set(['v_proj']));
+  const t = matchTargets(info.config, ['v_proj']).targets;
   assert.equal(t.length, 24);
   assert.deepEqual(t[3], { module: 'v_proj', layer: 3, baseName: 'model.layers.3.self_attn.v_proj', in: 896, out: 128 });
 });
@@ -55,4 +69,45 @@ test('auto means GPU 0 (as the worker resolves it), else the CPU', () => {
   assert.equal(deviceFor([cpu], 'auto'), cpu);
   assert.equal(deviceFor([cpu, g0, g1], 'cuda'), g0);
   assert.equal(deviceFor([cpu, g0, g1], 'cuda:1'), g1);
+});
+
+// The panel once had its own copy of target matching and per-module counting; these pin it to native/model/lora.ts.
+test('the panel counts what training trains: per-module labels and the total equal loraParameterCount of resolveTargets', () => {
+  for (const r of [1, 8, 16]) {
+    const e = panelEstimate(info, config({ r, target_modules: 'all-linear' }), undefined);
+    assert.ok(e);
+    assert.deepEqual([...e.perModule.keys()], modules.map((m) => m.name));
+    for (const m of modules) assert.equal(e.perModule.get(m.name), loraParameterCount(resolveTargets(qwenConfig, [m.name]), r), m.name);
+    assert.equal(e.estimate.trainableParams, loraParameterCount(resolveTargets(qwenConfig, 'all-linear'), r));
+  }
+  for (const targets of [['q_proj', 'v_proj'], ['self_attn.o_proj', 'down_proj'], ['model.layers.1.self_attn.q_proj']]) {
+    assert.equal(panelEstimate(info, config({ target_modules: targets }), undefined)?.estimate.trainableParams,
+      loraParameterCount(resolveTargets(qwenConfig, targets), 8), targets.join(','));
+  }
+});
+
+test('a full module path selects that one layer, as training does (not every layer, and not "unknown")', () => {
+  const e = panelEstimate(info, config({ r: 8, target_modules: ['model.layers.1.self_attn.q_proj'] }), undefined);
+  assert.deepEqual(e?.unknownTargets, []);
+  assert.equal(e?.estimate.trainableParams, 8 * (896 + 896));
+  assert.deepEqual([...selectedModules(info, ['model.layers.1.self_attn.q_proj']).names], ['q_proj']);
+});
+
+test('on real model folders, the ModelInfo the host sends gives the panel the counts of resolveTargets', () => {
+  const root = mkdtempSync(join(tmpdir(), 'lora-targets-'));
+  try {
+    for (const preset of Object.values(TINY_PRESETS)) {
+      const dir = join(root, preset.architecture);
+      makeTinyModel(dir, { ...preset, dtype: 'float32', seed: 1 });
+      const host = inspectModel(dir, modelReaders, computeParams);
+      const sent = JSON.parse(JSON.stringify(host)) as ModelInfo; // what postMessage delivers
+      const e = panelEstimate(sent, config({ r: 4, target_modules: ['q_proj', 'mlp.up_proj'] }), undefined);
+      assert.ok(e);
+      assert.deepEqual([...e.perModule.keys()], sent.modules.map((m) => m.name));
+      for (const m of sent.modules) assert.equal(e.perModule.get(m.name), loraParameterCount(resolveTargets(host.config, [m.name]), 4), `${preset.architecture} ${m.name}`);
+      assert.equal(e.estimate.trainableParams, loraParameterCount(resolveTargets(host.config, ['q_proj', 'mlp.up_proj']), 4));
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
