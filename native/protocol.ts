@@ -53,6 +53,11 @@ export interface RunConfig {
   device: DeviceChoice;
   max_seq_len: number;
   train_on_prompt: boolean;
+  /**
+   * Keep only each decoder layer's input from the forward pass and recompute the layer in the backward pass (less
+   * memory, about a third more compute). Absent means on (runs written before the option existed).
+   */
+  gradient_checkpointing?: boolean;
   /** Save LoRA tensors in this dtype (they train in float32). */
   save_dtype: 'float32' | 'float16' | 'bfloat16';
 }
@@ -141,5 +146,6 @@ export const DEFAULT_RUN_OPTIONS: Omit<RunConfig, 'model' | 'data' | 'out'> = {
   device: 'auto',
   max_seq_len: 512,
   train_on_prompt: false,
+  gradient_checkpointing: true,
   save_dtype: 'float32',
 };

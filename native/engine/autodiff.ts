@@ -2,7 +2,13 @@
 // gradient rule (grad-rules/index.ts) for the inputs that lead to a requested parameter — nothing is built for
 // branches that do not — sums fan-in, and reduces broadcast gradients to each operand's shape. It never names a
 // forward op: all op knowledge is in the rule table.
-import type { TapeSink } from './tape';
+//
+// Recomputed segments (GraphSink.checkpoint): when the walk reaches a segment's last node, its nodes are built again
+// from the segment's inputs, and the rules read the recomputed values instead of the forward ones, so the forward
+// values die after the forward pass. The recomputation's inputs are gated by a zero made from the incoming gradient
+// (x + 0·Σ dY, as Less(s, s) so a NaN cannot leak in): it cannot run before the gradient exists, and ONNX Runtime's
+// common-subexpression elimination cannot merge it back into the forward nodes.
+import type { Segment, TapeNode, TapeSink } from './tape';
 import { GRAD_RULES, NON_DIFFERENTIABLE } from './grad-rules';
 import { zeros } from './grad-rules/rule';
 
@@ -49,6 +55,7 @@ export function gradients<V>(g: TapeSink<V>, loss: V, wrt: V[]): Map<V, V> {
     return sum;
   };
 
+  const recomputed = new Map<Segment<V>, (value: V) => V>();
   if (depends.has(loss)) add(loss, g.constant([1], []));
   for (let i = forward.length - 1; i >= 0; i -= 1) {
     const node = forward[i];
@@ -58,7 +65,13 @@ export function gradients<V>(g: TapeSink<V>, loss: V, wrt: V[]): Map<V, V> {
     const needs = node.inputs.map((input) => depends.has(input));
     const rule = GRAD_RULES[node.op];
     if (!rule) throw new Error(`no gradient rule for op ${node.op} (node ${String(node.output)}); add one to native/engine/grad-rules`);
-    const dX = rule({ g, node, dY, needs });
+    let ruleNode = node;
+    if (node.segment) {
+      let value = recomputed.get(node.segment);
+      if (!value) recomputed.set(node.segment, (value = recomputation(g, node.segment, dY)));
+      ruleNode = { ...node, inputs: node.inputs.map(value), output: value(node.output) };
+    }
+    const dX = rule({ g, node: ruleNode, dY, needs });
     node.inputs.forEach((input, k) => {
       const grad = dX[k];
       if (!needs[k] || grad === null || grad === undefined) return;
@@ -69,4 +82,28 @@ export function gradients<V>(g: TapeSink<V>, loss: V, wrt: V[]): Map<V, V> {
   const result = new Map<V, V>();
   for (const w of wrt) result.set(w, total(w) ?? zeros(g, g.shapeOf(w)));
   return result;
+}
+
+/**
+ * The segment built again after `dY` exists: returns the recomputed counterpart of a forward value (values from
+ * outside the segment — weights, constants, graph inputs — are themselves). Nodes are emitted on first use, so only
+ * what the rules read is recomputed.
+ */
+function recomputation<V>(g: TapeSink<V>, segment: Segment<V>, dY: V): (value: V) => V {
+  const producers = new Map<V, TapeNode<V>>(segment.nodes.map((n) => [n.output, n]));
+  const zero = g.toFloat(g.op('Less', [...Array(2).fill(g.op('ReduceSum', [dY], { keepdims: 0 }))]));
+  const made = new Map<V, V>();
+  const value = (v: V): V => {
+    const known = made.get(v);
+    if (known !== undefined) return known;
+    let out = v;
+    if (segment.inputs.includes(v)) out = g.op('Add', [v, zero]);
+    else {
+      const node = producers.get(v);
+      if (node) out = g.reemit(node, node.inputs.map(value));
+    }
+    made.set(v, out);
+    return out;
+  };
+  return value;
 }

@@ -13,6 +13,12 @@ export interface GraphSink<V> {
   input(name: string, dtype: 'int64' | 'float', shape: number[]): V;
   /** A frozen model weight by its HF name, already in the compute dtype. */
   weight(hfName: string, shape: number[]): V;
+  /**
+   * The same weight in the dtype it is stored in (bf16/f16 files stay bf16/f16), for ops that need no arithmetic
+   * before a cast (the embedding's Gather: rows are gathered first, then only they are cast). `compute` says whether
+   * the stored dtype already is the compute dtype.
+   */
+  storedWeight(hfName: string, shape: number[]): { value: V; compute: boolean };
   /** A trainable LoRA tensor, fed each run (name e.g. 'model.layers.0.self_attn.q_proj.lora_A'). */
   param(name: string, shape: number[]): V;
   /** A compute-dtype constant. */
@@ -20,7 +26,14 @@ export interface GraphSink<V> {
   /** An int64 constant (shapes, axes, ids). */
   constInt(values: number[], shape?: number[]): V;
   op(type: string, inputs: V[], attrs?: Record<string, Attr>): V;
-  /** Cast (int64 / bool) to the compute dtype. */
+  /** Cast (int64 / bool / a stored bf16 or f16 weight) to the compute dtype; a value already in it is returned as is. */
   toFloat(x: V): V;
   output(name: string, value: V): void;
+  /**
+   * A recomputed segment (activation checkpointing, Chen et al. 2016): `body` builds a value from `inputs`, and a
+   * training graph keeps only the inputs from the forward pass and builds the segment again in the backward pass
+   * (native/engine/tape.ts). Sinks that do not differentiate just call `body`. Every large value the body uses must
+   * come in through `inputs` or be made inside it, or it stays alive until the backward pass.
+   */
+  checkpoint(label: string, inputs: V[], body: (...inputs: V[]) => V): V;
 }

@@ -37,6 +37,8 @@ function attribute(name: string, value: Attr): AttributeProto {
   return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(value) });
 }
 
+const BOOL_OUTPUT = new Set(['Equal', 'Not', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or']);
+
 /** Collects nodes into an ONNX model. Value handles are tensor names. */
 export class OnnxGraphSink implements GraphSink<string> {
   private nodes: NodeProto[] = [];
@@ -80,24 +82,29 @@ export class OnnxGraphSink implements GraphSink<string> {
   weight(hfName: string, shape: number[]): string {
     const known = this.weightValues.get(hfName);
     if (known) return known;
-    const source = this.weights(hfName);
-    const dims = shape.map(BigInt);
-    let value = hfName;
-    if (source.kind === 'data') {
-      const data = this.dtype === 'float64' ? Float64Array.from(source.data) : Float32Array.from(source.data);
-      this.initializers.push(create(TensorProtoSchema, { name: hfName, dims, dataType: this.elem, rawData: new Uint8Array(data.buffer.slice(0)) }));
-      this.types.set(hfName, this.typeName(this.elem));
-    } else {
-      const entry = (key: string, v: string) => create(StringStringEntryProtoSchema, { key, value: v });
-      this.initializers.push(create(TensorProtoSchema, {
-        name: hfName, dims, dataType: ELEM[source.dtype], dataLocation: TensorProto_DataLocation.EXTERNAL,
-        externalData: [entry('location', source.location), entry('offset', String(source.offset)), entry('length', String(source.length))],
-      }));
-      this.types.set(hfName, this.typeName(ELEM[source.dtype]));
-      if (ELEM[source.dtype] !== this.elem) value = this.op('Cast', [hfName], { to: this.elem });
-    }
+    const value = this.toFloat(this.storedWeight(hfName, shape).value);
     this.weightValues.set(hfName, value);
     return value;
+  }
+
+  storedWeight(hfName: string, shape: number[]): { value: string; compute: boolean } {
+    if (!this.types.has(hfName)) {
+      const source = this.weights(hfName);
+      const dims = shape.map(BigInt);
+      if (source.kind === 'data') {
+        const data = this.dtype === 'float64' ? Float64Array.from(source.data) : Float32Array.from(source.data);
+        this.initializers.push(create(TensorProtoSchema, { name: hfName, dims, dataType: this.elem, rawData: new Uint8Array(data.buffer.slice(0)) }));
+        this.types.set(hfName, this.typeName(this.elem));
+      } else {
+        const entry = (key: string, v: string) => create(StringStringEntryProtoSchema, { key, value: v });
+        this.initializers.push(create(TensorProtoSchema, {
+          name: hfName, dims, dataType: ELEM[source.dtype], dataLocation: TensorProto_DataLocation.EXTERNAL,
+          externalData: [entry('location', source.location), entry('offset', String(source.offset)), entry('length', String(source.length))],
+        }));
+        this.types.set(hfName, this.typeName(ELEM[source.dtype]));
+      }
+    }
+    return { value: hfName, compute: this.types.get(hfName) === this.typeName(this.elem) };
   }
 
   constant(values: ArrayLike<number>, shape: number[]): string {
@@ -122,14 +129,19 @@ export class OnnxGraphSink implements GraphSink<string> {
     this.nodes.push(create(NodeProtoSchema, { opType: type, name: output, input: inputs, output: [output], attribute: attribute_ }));
     // Kernels are selected by the first input's type (Where: by its values); the output type follows the op.
     const inType = this.types.get(type === 'Where' ? inputs[1] : inputs[0]) ?? 'float';
-    const outType = type === 'Cast' ? this.typeName(Number(attrs.to)) : type === 'Equal' || type === 'Not' ? 'bool' : inType;
+    const outType = type === 'Cast' ? this.typeName(Number(attrs.to)) : BOOL_OUTPUT.has(type) ? 'bool' : inType;
     this.types.set(output, outType);
     this.nodeList.push({ op: type, type: inType, name: output });
     return output;
   }
 
   toFloat(x: string): string {
+    if (this.types.get(x) === this.typeName(this.elem)) return x;
     return this.op('Cast', [x], { to: this.elem });
+  }
+
+  checkpoint(_label: string, inputs: string[], body: (...inputs: string[]) => string): string {
+    return body(...inputs);
   }
 
   output(name: string, value: string): void {

@@ -3,7 +3,8 @@
 // gradients back to each operand's shape and to build Reshape/Expand/Pad targets.
 import type { Attr } from './graph';
 
-export type ValueKind = 'float' | 'int' | 'bool';
+/** 'float': the compute dtype; 'low': a weight stored in bf16/f16, before its cast. */
+export type ValueKind = 'float' | 'low' | 'int' | 'bool';
 
 export interface ValueMeta {
   shape: number[];
@@ -64,7 +65,7 @@ export function inferMeta(op: string, inputs: ValueMeta[], attrs: Record<string,
       return { shape: broadcastShapes(inputs[0].shape, inputs[1].shape, inputs[2].shape), kind: inputs[1].kind };
     case 'Cast': {
       const to = Number(attrs.to);
-      return { shape: [...a.shape], kind: to === 7 || to === 6 ? 'int' : to === 9 ? 'bool' : 'float' };
+      return { shape: [...a.shape], kind: to === 7 || to === 6 ? 'int' : to === 9 ? 'bool' : to === 10 || to === 16 ? 'low' : 'float' };
     }
     case 'MatMul': {
       const m = a.shape[a.shape.length - 2], k = a.shape[a.shape.length - 1], n = b.shape[b.shape.length - 1];
@@ -125,6 +126,10 @@ export function inferMeta(op: string, inputs: ValueMeta[], attrs: Record<string,
       const keep = attrs.keepdims === undefined ? true : Number(attrs.keepdims) === 1;
       const shape = a.shape.flatMap((d, i) => (axes.has(i) ? (keep ? [1] : []) : [d]));
       return { shape, kind: a.kind };
+    }
+    case 'Range': {
+      const [start] = intsOf(a, 'Range start'), [limit] = intsOf(b, 'Range limit'), [delta] = intsOf(inputs[2], 'Range delta');
+      return { shape: [Math.max(0, Math.ceil((limit - start) / delta))], kind: a.kind };
     }
     default:
       throw new Error(`no shape rule for op ${op}`);

@@ -1,14 +1,34 @@
 // TapeSink: a GraphSink that forwards every call to the sink that writes the graph (ONNX) and records what autodiff
-// needs — each node (op, inputs, attributes, output) and each value's static shape and kind. The model code
-// (native/model/llama.ts) stays unaware of training; the backward pass is emitted through the same sink afterwards.
+// needs — each node (op, inputs, attributes, output), each value's static shape and kind, and the recomputed segments
+// (GraphSink.checkpoint) its nodes belong to. The model code (native/model/llama.ts) stays unaware of training; the
+// backward pass is emitted through the same sink afterwards.
+//
+// Inside a segment, a frozen weight stored in bf16/f16 is cast to the compute dtype where it is used, behind a
+// zero that depends on the segment's input (a Reshape whose shape is `shape + 0`): ONNX Runtime's constant folding
+// would otherwise turn every Cast of an initializer into a persistent fp32 copy at session creation, and its
+// common-subexpression elimination would merge the backward pass's cast with the forward one.
 import type { Attr, GraphSink } from './graph';
 import { inferMeta, type ValueMeta } from './shapes';
+
+export interface Segment<V> {
+  label: string;
+  /** The values the segment reads from before it: all that the forward pass keeps for it. */
+  inputs: V[];
+  nodes: TapeNode<V>[];
+  /** An int64 scalar 0 computed from inputs[0] (made on first use), and the gated casts of stored weights. */
+  zeroInt?: V;
+  weights: Map<string, V>;
+}
 
 export interface TapeNode<V> {
   op: string;
   inputs: V[];
   attrs: Record<string, Attr>;
   output: V;
+  /** The recomputed segment the node belongs to, if any. */
+  segment?: Segment<V>;
+  /** Emitted by `toFloat` (a Cast whose target dtype only the inner sink knows). */
+  toFloat?: true;
 }
 
 export class TapeSink<V> implements GraphSink<V> {
@@ -17,6 +37,7 @@ export class TapeSink<V> implements GraphSink<V> {
   /** Trainable inputs by name. */
   readonly params = new Map<string, V>();
   readonly outputs = new Map<string, V>();
+  private current: Segment<V> | undefined;
 
   constructor(readonly inner: GraphSink<V>) {}
 
@@ -37,9 +58,29 @@ export class TapeSink<V> implements GraphSink<V> {
   }
 
   weight(hfName: string, shape: number[]): V {
-    const value = this.inner.weight(hfName, shape);
-    this.meta.set(value, { shape, kind: 'float' });
+    const segment = this.current;
+    if (!segment) {
+      const value = this.inner.weight(hfName, shape);
+      this.meta.set(value, { shape, kind: 'float' });
+      return value;
+    }
+    const known = segment.weights.get(hfName);
+    if (known) return known;
+    const stored = this.storedWeight(hfName, shape);
+    let value = stored.value;
+    if (!stored.compute) {
+      const target = this.op('Add', [this.constInt(shape), this.segmentZero(segment)]);
+      this.metaOf(target).ints = shape; // shape + 0: static shape inference may rely on it
+      value = this.toFloat(this.op('Reshape', [value, target]));
+    }
+    segment.weights.set(hfName, value);
     return value;
+  }
+
+  storedWeight(hfName: string, shape: number[]): { value: V; compute: boolean } {
+    const stored = this.inner.storedWeight(hfName, shape);
+    this.meta.set(stored.value, { shape, kind: stored.compute ? 'float' : 'low' });
+    return stored;
   }
 
   param(name: string, shape: number[]): V {
@@ -65,20 +106,58 @@ export class TapeSink<V> implements GraphSink<V> {
     const meta = inferMeta(type, inputs.map((input) => this.metaOf(input)), attrs);
     const output = this.inner.op(type, inputs, attrs);
     this.meta.set(output, meta);
-    this.nodes.push({ op: type, inputs, attrs, output });
+    this.record({ op: type, inputs, attrs, output });
     return output;
   }
 
   toFloat(x: V): V {
     const output = this.inner.toFloat(x);
+    if (output === x) return x;
     this.meta.set(output, { shape: this.shapeOf(x), kind: 'float' });
     // Recorded as a cast from a non-float value: it carries no gradient.
-    this.nodes.push({ op: 'Cast', inputs: [x], attrs: {}, output });
+    this.record({ op: 'Cast', inputs: [x], attrs: {}, output, toFloat: true });
     return output;
   }
 
   output(name: string, value: V): void {
     this.inner.output(name, value);
     this.outputs.set(name, value);
+  }
+
+  checkpoint(label: string, inputs: V[], body: (...inputs: V[]) => V): V {
+    if (this.current) return body(...inputs); // nested: part of the enclosing segment
+    if (inputs.length === 0) throw new Error(`segment ${label} needs at least one input`);
+    this.current = { label, inputs, nodes: [], weights: new Map() };
+    try {
+      return body(...inputs);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /** Emits `node` again on other inputs (a recomputation); the new value has the same meta, constant ints included. */
+  reemit(node: TapeNode<V>, inputs: V[]): V {
+    const output = node.toFloat ? this.toFloat(inputs[0]) : this.op(node.op, inputs, node.attrs);
+    const ints = this.metaOf(node.output).ints;
+    if (ints) this.metaOf(output).ints = ints;
+    return output;
+  }
+
+  private record(node: TapeNode<V>): void {
+    if (this.current) {
+      node.segment = this.current;
+      this.current.nodes.push(node);
+    }
+    this.nodes.push(node);
+  }
+
+  /** int64 0 that depends on the segment's first input: Less(s, s) is false for every s, NaN included. */
+  private segmentZero(segment: Segment<V>): V {
+    segment.zeroInt ??= this.toInt(this.op('Less', [...Array(2).fill(this.op('ReduceSum', [segment.inputs[0]], { keepdims: 0 }))]));
+    return segment.zeroInt;
+  }
+
+  private toInt(x: V): V {
+    return this.op('Cast', [x], { to: 7 });
   }
 }

@@ -55,7 +55,7 @@ export class KvDecoder {
   /** Builds the two sessions for a prompt of `promptLength` tokens and room for `capacity` tokens in all. */
   static async create(spec: DecoderSpec, promptLength: number, capacity: number): Promise<KvDecoder> {
     const sites = [...(spec.lora?.weights ?? new Map()).entries()].map(([baseName, t]) => ({ baseName, in: t.in, out: t.out }));
-    const lora = { r: spec.lora?.r ?? 1, scaling: spec.lora?.scaling ?? 0, sites, dropout: false };
+    const lora = { r: spec.lora?.r ?? 1, scaling: spec.lora?.scaling ?? 0, sites, dropout: 0 };
     const session = async (length: number, past: number) => {
       const sink = new OnnxGraphSink(spec.dtype, spec.weights);
       buildLlamaGraph(sink, spec.config, { batch: 1, length, lora, mode: 'logits', kv: { past } });

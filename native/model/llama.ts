@@ -4,6 +4,7 @@
 // (external data into the safetensors, cast in-graph) and how LoRA tensors become trainable inputs.
 import type { ModelConfig } from './hf-config';
 import type { GraphSink } from '../engine/graph';
+import { dropoutMask } from '../engine/random';
 
 /** One adapted linear module: LoRA A [r, in], B [out, r] on the HF module `baseName`. */
 export interface LoraSite {
@@ -15,9 +16,17 @@ export interface LoraSite {
 export interface LlamaGraphOptions {
   batch: number;
   length: number;
-  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: boolean };
+  /** `dropout`: the LoRA dropout probability (0: none), drawn in the graph from the int64 scalar input `dropout_seed`. */
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number };
   /** 'loss' adds labels and a scalar 'loss' output; 'logits' outputs logits [B, T, V] only (generation). */
   mode: 'loss' | 'logits';
+  /** Each decoder layer a recomputed segment (GraphSink.checkpoint): the backward pass rebuilds it from its input. */
+  checkpointLayers?: boolean;
+  /**
+   * Tokens per chunk of the head and the loss: logits exist for one chunk at a time, each chunk a recomputed segment
+   * (lossChunkTokens below). Default: all tokens in one chunk.
+   */
+  lossChunkTokens?: number;
   /**
    * KV-cache decoding: RoPE tables ('rope_cos'/'rope_sin' [T, D]) and the additive mask ('attn_bias' [B, 1, T, past+T])
    * become inputs, `past` cached positions arrive as 'past_key.L'/'past_value.L' [B, KV, past, D], and this call's keys
@@ -31,7 +40,11 @@ export const MASK_VALUE = -1e9;
 
 export const loraAName = (baseName: string) => `${baseName}.lora_A`;
 export const loraBName = (baseName: string) => `${baseName}.lora_B`;
-export const dropoutMaskName = (baseName: string) => `${baseName}.lora_dropout_mask`;
+
+/** Tokens per loss chunk so that one chunk's float32 logits stay within `bytes` (default 256 MiB). */
+export function lossChunkTokens(vocab: number, bytes = 256 * 2 ** 20): number {
+  return Math.max(1, Math.floor(bytes / (vocab * 4)));
+}
 
 /** inv_freq of the rotary embedding; Llama 3 scales low frequencies (HF `_compute_llama3_parameters`). */
 export function ropeInvFreq(config: Pick<ModelConfig, 'head_dim' | 'rope_theta' | 'rope_scaling'>): Float64Array {
@@ -70,7 +83,8 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   const { hidden_size: E, num_attention_heads: H, num_key_value_heads: KV, head_dim: D, intermediate_size: I, vocab_size: Vocab } = config;
   const B = opts.batch, T = opts.length, N = B * T;
   const eps = g.constant([Math.fround(config.rms_norm_eps)], []);
-  const sites = new Map(opts.lora.sites.map((s) => [s.baseName, s]));
+  const sites = new Map(opts.lora.sites.map((s, stream) => [s.baseName, { ...s, stream }]));
+  const dropoutSeed = opts.lora.dropout > 0 ? g.input('dropout_seed', 'int64', []) : undefined;
   const params: string[] = [];
   const shape = (...dims: number[]) => g.constInt(dims, [dims.length]);
   const reshape = (x: V, ...dims: number[]) => g.op('Reshape', [x, shape(...dims)]);
@@ -91,7 +105,8 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     const A = g.param(loraAName(baseName), [opts.lora.r, inF]);
     const Bm = g.param(loraBName(baseName), [outF, opts.lora.r]);
     params.push(loraAName(baseName), loraBName(baseName));
-    const xd = opts.lora.dropout ? g.op('Mul', [x, g.input(dropoutMaskName(baseName), 'float', [N, inF])]) : x;
+    // Inverted dropout on the adapted branch only (PEFT's lora_dropout), a mask per module drawn in the graph.
+    const xd = dropoutSeed ? g.op('Mul', [x, dropoutMask(g, dropoutSeed, [N, inF], sites.get(baseName)!.stream, opts.lora.dropout)]) : x;
     const down = g.op('Gemm', [xd, A], { transB: 1 });
     const upScaled = g.op('Gemm', [down, Bm], { transB: 1, alpha: opts.lora.scaling });
     return g.op('Add', [y, upScaled]);
@@ -142,9 +157,11 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     return g.op('Concat', [g.input(`past_${kind}.${layer}`, 'float', [B, KV, past, D]), x], { axis: 2 });
   };
 
-  let h = reshape(g.op('Gather', [g.weight('model.embed_tokens.weight', [Vocab, E]), inputIds], { axis: 0 }), N, E);
+  // Rows are gathered in the stored dtype and only they are cast: no float copy of the whole table.
+  const embedTable = g.storedWeight('model.embed_tokens.weight', [Vocab, E]).value;
+  let h = reshape(g.toFloat(g.op('Gather', [embedTable, inputIds], { axis: 0 })), N, E);
   const scale = g.constant([1 / Math.sqrt(D)], []);
-  for (let l = 0; l < config.num_hidden_layers; l++) {
+  const layer = (l: number, h: V): V => {
     const p = `model.layers.${l}`;
     const x = rmsNorm(h, `${p}.input_layernorm.weight`, E);
     const bias = config.attention_bias;
@@ -158,28 +175,41 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [rope(q), kT]), scale]), mask]);
     const attn = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeatKv(withCache(v, 'value', l), S)]);
     const merged = reshape(g.op('Transpose', [attn], { perm: [0, 2, 1, 3] }), N, H * D);
-    h = g.op('Add', [h, linear(merged, `${p}.self_attn.o_proj`, H * D, E, oBias)]);
-    const x2 = rmsNorm(h, `${p}.post_attention_layernorm.weight`, E);
+    const h1 = g.op('Add', [h, linear(merged, `${p}.self_attn.o_proj`, H * D, E, oBias)]);
+    const x2 = rmsNorm(h1, `${p}.post_attention_layernorm.weight`, E);
     const gate = linear(x2, `${p}.mlp.gate_proj`, E, I);
     const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(x2, `${p}.mlp.up_proj`, E, I)]);
-    h = g.op('Add', [h, linear(act, `${p}.mlp.down_proj`, I, E)]);
+    return g.op('Add', [h1, linear(act, `${p}.mlp.down_proj`, I, E)]);
+  };
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    h = opts.checkpointLayers ? g.checkpoint(`layer ${l}`, [h], (hIn) => layer(l, hIn)) : layer(l, h);
   }
   h = rmsNorm(h, 'model.norm.weight', E);
-  const head = g.weight(config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', [Vocab, E]);
-  const logits = g.op('Gemm', [h, head], { transB: 1 });
+  const headName = config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
 
   if (opts.mode === 'logits') {
-    g.output('logits', reshape(logits, B, T, Vocab));
+    g.output('logits', reshape(g.op('Gemm', [h, g.weight(headName, [Vocab, E])], { transB: 1 }), B, T, Vocab));
     return params;
   }
-  // Masked mean cross-entropy over pre-shifted labels: LogSoftmax + GatherElements (CUDA-friendly, no SCE op).
+  // Masked mean cross-entropy over pre-shifted labels: LogSoftmax + GatherElements (CUDA-friendly, no SCE op), summed
+  // chunk by chunk of tokens so that only one chunk's [tokens, vocab] logits exist at a time.
   const labels = reshape(g.input('labels', 'int64', [B, T]), N, 1);
   const valid = g.op('Not', [g.op('Equal', [labels, g.constInt([-100], [])])]);
-  const safeLabels = g.op('Where', [valid, labels, g.constInt([0], [])]);
-  const picked = g.op('GatherElements', [g.op('LogSoftmax', [logits], { axis: -1 }), safeLabels], { axis: 1 });
-  const weightMask = g.toFloat(valid);
-  const count = g.op('Max', [g.op('ReduceSum', [weightMask, g.constInt([0, 1], [2])], { keepdims: 0 }), g.constant([1], [])]);
-  const total = g.op('ReduceSum', [g.op('Mul', [picked, weightMask]), g.constInt([0, 1], [2])], { keepdims: 0 });
-  g.output('loss', g.op('Neg', [g.op('Div', [total, count])]));
+  const count = g.op('Max', [g.op('ReduceSum', [g.toFloat(valid), g.constInt([0, 1], [2])], { keepdims: 0 }), g.constant([1], [])]);
+  const chunk = Math.min(N, Math.max(1, opts.lossChunkTokens ?? N));
+  const rows = (x: V, start: number, end: number) => g.op('Slice', [x, g.constInt([start]), g.constInt([end]), g.constInt([0])]);
+  let total: V | undefined;
+  for (let start = 0; start < N; start += chunk) {
+    const end = Math.min(N, start + chunk);
+    const chunkTotal = g.checkpoint(`loss ${start}-${end}`, [h], (hIn) => {
+      const logits = g.op('Gemm', [rows(hIn, start, end), g.weight(headName, [Vocab, E])], { transB: 1 });
+      const chunkValid = rows(valid, start, end);
+      const safeLabels = g.op('Where', [chunkValid, rows(labels, start, end), g.constInt([0], [])]);
+      const picked = g.op('GatherElements', [g.op('LogSoftmax', [logits], { axis: -1 }), safeLabels], { axis: 1 });
+      return g.op('ReduceSum', [g.op('Mul', [picked, g.toFloat(chunkValid)]), g.constInt([0, 1], [2])], { keepdims: 0 });
+    });
+    total = total === undefined ? chunkTotal : g.op('Add', [total, chunkTotal]);
+  }
+  g.output('loss', g.op('Neg', [g.op('Div', [total!, count])]));
   return params;
 }

@@ -69,7 +69,7 @@ export function targetModuleNames(targets: readonly LoraTarget[]): string[] {
  * PEFT's init: A = kaiming_uniform_(a=√5) as torch computes it (gain = √(2/(1+a²)), bound = gain·√(3/fan_in), which
  * is 1/√in), B = zeros so training starts exactly at the base model. Seeded, so a run is reproducible.
  */
-export function initLora(targets: readonly LoraTarget[], r: number, seed: number): Map<string, { A: Float32Array; B: Float32Array }> {
+export function initLora(targets: readonly Pick<LoraTarget, 'baseName' | 'in' | 'out'>[], r: number, seed: number): Map<string, { A: Float32Array; B: Float32Array }> {
   const random = mulberry32(seed);
   const a = Math.sqrt(5);
   const gain = Math.sqrt(2 / (1 + a * a));

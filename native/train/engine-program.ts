@@ -1,32 +1,77 @@
-// The engine-backed loss-and-gradient program for the trainer: native/model/llama.ts recorded on the engine's tape,
+// The engine-backed micro-batch program for the trainer: native/model/llama.ts recorded on the engine's tape,
 // differentiated for the LoRA inputs only (native/engine/autodiff.ts), written as ONNX with the frozen weights as
 // external data into the model's safetensors, and run by onnxruntime-node. One program per (batch, length) bucket.
+// Its training graph adds weight · d loss / d param to a running gradient sum (gradient accumulation in the graph);
+// the optimizer is a graph of its own (native/engine/optim/adamw-program.ts). Dropout masks are drawn in the graph
+// from a per-micro-batch seed, so only the batch, the LoRA tensors and a few scalars cross into a run.
 import * as ort from 'onnxruntime-node';
-import { buildLlamaGraph, dropoutMaskName } from '../model/llama';
+import type { ModelConfig } from '../model/hf-config';
+import type { ModelFolder } from '../model/model-folder';
+import { buildLlamaGraph, lossChunkTokens, type LoraSite } from '../model/llama';
+import { storeWeightSources } from '../model/weight-sources';
 import { OnnxGraphSink, type ComputeDtype, type WeightSource } from '../engine/onnx-export';
-import { storeWeightSources } from '../model/safetensors';
+import { createSession, type ResolvedProvider } from '../engine/session';
 import { TapeSink } from '../engine/tape';
 import { gradients } from '../engine/autodiff';
 import type { MicroBatch } from './loop';
-import type { LossGradProgram, ProgramFactory, ProgramSpec } from './trainer';
 
-export const gradOutputName = (param: string) => `grad.${param}`;
+export interface ProgramSpec {
+  model: ModelFolder;
+  config: ModelConfig;
+  batch: number;
+  length: number;
+  /** `dropout`: LoRA dropout probability (0: none). */
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number };
+  device: ResolvedProvider;
+  /** float32 by default; float64 for gradient checks. */
+  dtype?: ComputeDtype;
+  /** Weight sources instead of the model folder's safetensors (tests with in-memory weights). */
+  weights?: (hfName: string) => WeightSource;
+  /** Recompute each decoder layer in the backward pass (default on). */
+  checkpointing?: boolean;
+  /** Tokens per loss chunk (default: 256 MiB of float32 logits per chunk). */
+  lossChunkTokens?: number;
+}
+
+/** What a bucket's program computes for one micro-batch. */
+export interface MicroBatchProgram {
+  /** Adds weight · d loss / d param to `gradSum` (replacing its tensors) and returns the micro-batch's mean loss. */
+  accumulate(batch: MicroBatch, params: Map<string, Float32Array>, gradSum: Map<string, Float32Array>, weight: number, seed: number): Promise<number>;
+  /** The mean loss without dropout or gradients (evaluation). */
+  loss(batch: MicroBatch, params: Map<string, Float32Array>): Promise<number>;
+  dispose(): Promise<void>;
+}
+
+export type ProgramFactory = (spec: ProgramSpec) => Promise<MicroBatchProgram>;
+
+export const gradSumName = (param: string) => `${param}.grad_sum`;
+export const nextGradSumName = (param: string) => `${param}.grad_sum.next`;
 
 interface Built {
   bytes: Uint8Array;
   params: string[];
 }
 
-/** The ONNX bytes of the bucket's graph: loss, and with `withGrads` d loss / d param for every LoRA tensor. */
-export function buildTrainingGraph(spec: ProgramSpec, weights: (name: string) => WeightSource, withGrads: boolean): Built {
+/**
+ * The ONNX bytes of the bucket's graph: 'eval' outputs the loss; 'train' also takes a running gradient sum per
+ * LoRA tensor, a loss weight and a dropout seed, and outputs sum + weight · d loss / d param.
+ */
+export function buildTrainingGraph(spec: ProgramSpec, weights: (name: string) => WeightSource, kind: 'train' | 'eval'): Built {
   const sink = new OnnxGraphSink(spec.dtype ?? 'float32', weights);
   const tape = new TapeSink(sink);
-  const lora = withGrads ? spec.lora : { ...spec.lora, dropout: false };
-  const params = buildLlamaGraph(tape, spec.config, { batch: spec.batch, length: spec.length, lora, mode: 'loss' });
-  if (withGrads) {
+  const lora = kind === 'train' ? spec.lora : { ...spec.lora, dropout: 0 };
+  const params = buildLlamaGraph(tape, spec.config, {
+    batch: spec.batch, length: spec.length, lora, mode: 'loss',
+    checkpointLayers: spec.checkpointing ?? true, lossChunkTokens: spec.lossChunkTokens ?? lossChunkTokens(spec.config.vocab_size),
+  });
+  if (kind === 'train') {
     const values = params.map((name) => tape.params.get(name)!);
-    const grads = gradients(tape, tape.outputs.get('loss')!, values);
-    params.forEach((name, i) => sink.output(gradOutputName(name), grads.get(values[i])!));
+    const objective = tape.op('Mul', [tape.outputs.get('loss')!, tape.input('loss_weight', 'float', [])]);
+    const grads = gradients(tape, objective, values);
+    params.forEach((name, i) => {
+      const sum = tape.input(gradSumName(name), 'float', tape.shapeOf(values[i]));
+      sink.output(nextGradSumName(name), sink.op('Add', [sum, grads.get(values[i])!]));
+    });
   }
   return { bytes: sink.toBytes(), params };
 }
@@ -38,54 +83,34 @@ function intTensor(rows: number[][]): ort.Tensor {
 export const engineProgram: ProgramFactory = async (spec) => {
   const dtype: ComputeDtype = spec.dtype ?? 'float32';
   const sources = spec.weights ? { weights: spec.weights, externalDataDir: undefined } : storeWeightSources(spec.model.weights, spec.model.dir);
-  const options: ort.InferenceSession.SessionOptions = {
-    // Fusions exist only for float32; float64 graphs (gradient checks) run with basic optimizations.
-    graphOptimizationLevel: dtype === 'float64' ? 'basic' : 'all',
-    executionProviders: spec.device.provider === 'cuda' ? [{ name: 'cuda', deviceId: spec.device.deviceId }] : ['cpu'],
-  };
-  // No prepacking: MLAS would copy every Gemm weight per session, while unpacked float32 external data stays memory-mapped
-  // and shared by all bucket sessions (measured: +0 MB per extra session instead of +1.1× the weights; same step time).
-  const sessionConfig: Record<string, string> = { disable_prepacking: '1' };
-  if (sources.externalDataDir) sessionConfig.model_external_initializers_file_folder_path = sources.externalDataDir;
-  options.extra = { session: sessionConfig };
-  const train = buildTrainingGraph(spec, sources.weights, true);
-  const session = await ort.InferenceSession.create(train.bytes, options);
+  const sessionSpec = { device: spec.device, dtype, externalDataDir: sources.externalDataDir };
+  const train = buildTrainingGraph(spec, sources.weights, 'train');
+  const session = await createSession(train.bytes, sessionSpec);
   let evalSession: Promise<ort.InferenceSession> | undefined;
   const floatType = dtype === 'float64' ? 'float64' : 'float32';
   const asFloat = (data: Float32Array) => (dtype === 'float64' ? Float64Array.from(data) : data);
+  const asF32 = (data: unknown) => (data instanceof Float32Array ? data : Float32Array.from(data as Float64Array));
+  const shapes = new Map(spec.lora.sites.flatMap((s) => [[`${s.baseName}.lora_A`, [spec.lora.r, s.in]], [`${s.baseName}.lora_B`, [s.out, spec.lora.r]]]));
 
   const feeds = (batch: MicroBatch, params: Map<string, Float32Array>): Record<string, ort.Tensor> => {
     const out: Record<string, ort.Tensor> = { input_ids: intTensor(batch.inputIds), attention_mask: intTensor(batch.attentionMask), labels: intTensor(batch.labels) };
-    for (const site of spec.lora.sites) {
-      for (const [suffix, shape] of [['.lora_A', [spec.lora.r, site.in]], ['.lora_B', [site.out, spec.lora.r]]] as const) {
-        const name = site.baseName + suffix;
-        out[name] = new ort.Tensor(floatType, asFloat(params.get(name)!), [...shape]);
-      }
-    }
+    for (const name of train.params) out[name] = new ort.Tensor(floatType, asFloat(params.get(name)!), shapes.get(name)!);
     return out;
   };
 
-  const program: LossGradProgram = {
-    async run(batch, params, masks) {
+  return {
+    async accumulate(batch, params, gradSum, weight, seed) {
       const f = feeds(batch, params);
-      if (spec.lora.dropout) {
-        const rows = spec.batch * spec.length;
-        for (const site of spec.lora.sites) {
-          const mask = masks?.get(site.baseName) ?? new Float32Array(rows * site.in).fill(1);
-          f[dropoutMaskName(site.baseName)] = new ort.Tensor(floatType, asFloat(mask), [rows, site.in]);
-        }
-      }
+      f.loss_weight = new ort.Tensor(floatType, asFloat(Float32Array.of(weight)), []);
+      if (spec.lora.dropout > 0) f.dropout_seed = new ort.Tensor('int64', BigInt64Array.of(BigInt(seed)), []);
+      for (const name of train.params) f[gradSumName(name)] = new ort.Tensor(floatType, asFloat(gradSum.get(name)!), shapes.get(name)!);
       const out = await session.run(f);
-      const grads = new Map<string, Float32Array>();
-      for (const name of train.params) {
-        const data = out[gradOutputName(name)].data as Float32Array | Float64Array;
-        grads.set(name, data instanceof Float32Array ? data : Float32Array.from(data));
-      }
-      return { loss: Number((out.loss.data as Float32Array)[0]), grads };
+      for (const name of train.params) gradSum.set(name, asF32(out[nextGradSumName(name)].data));
+      return Number((out.loss.data as Float32Array)[0]);
     },
     async loss(batch, params) {
       // Evaluation needs no gradients and no dropout: a forward-only graph, built on first use.
-      evalSession ??= ort.InferenceSession.create(buildTrainingGraph(spec, sources.weights, false).bytes, options);
+      evalSession ??= createSession(buildTrainingGraph(spec, sources.weights, 'eval').bytes, sessionSpec);
       const out = await (await evalSession).run(feeds(batch, params));
       return Number((out.loss.data as Float32Array)[0]);
     },
@@ -94,5 +119,4 @@ export const engineProgram: ProgramFactory = async (spec) => {
       if (evalSession) await (await evalSession).release();
     },
   };
-  return program;
 };

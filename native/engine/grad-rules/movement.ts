@@ -51,7 +51,7 @@ export const Slice: GradRule = ({ g, node, dY }) => {
 export const GatherElements: GradRule = ({ g, node, dY }) => {
   const [data, indices] = node.inputs;
   const axis = Number(node.attrs.axis ?? 0);
-  return [g.op('ScatterElements', [zeros(g, g.shapeOf(data)), indices, dY], { axis, reduction: 'add' }), null];
+  return [g.op('ScatterElements', [zeros(g, g.shapeOf(data), dY), indices, dY], { axis, reduction: 'add' }), null];
 };
 
 /** Gather's data gradient (embedding rows) is not needed for LoRA (embeddings are frozen): refuse clearly. */

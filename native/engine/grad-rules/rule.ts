@@ -23,9 +23,14 @@ export function swapLast<V>(g: TapeSink<V>, x: V): V {
   return g.op('Transpose', [x], { perm });
 }
 
-/** Zeros of a given shape (Expand of a scalar: no large constant in the model file). */
-export function zeros<V>(g: TapeSink<V>, shape: number[]): V {
-  return g.op('Expand', [scalar(g, 0), g.constInt(shape, [shape.length])]);
+/**
+ * Zeros of a given shape (Expand of a scalar: no large constant in the model file). With `after`, the zeros depend on
+ * that value (0 = Less(s, s) for s = Σ after, NaN included): ONNX Runtime's constant folding would otherwise turn a
+ * large Expand of a constant into a tensor that lives for the whole session.
+ */
+export function zeros<V>(g: TapeSink<V>, shape: number[], after?: V): V {
+  const zero = after === undefined ? scalar(g, 0) : g.toFloat(g.op('Less', [...Array(2).fill(g.op('ReduceSum', [after], { keepdims: 0 }))]));
+  return g.op('Expand', [zero, g.constInt(shape, [shape.length])]);
 }
 
 export const when = <V>(need: boolean, make: () => V): V | null => (need ? make() : null);

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { buildLlamaGraph, dropoutMaskName, loraAName, loraBName, type LoraSite } from '../../../../native/model/llama';
+import { buildLlamaGraph, loraAName, loraBName, type LoraSite } from '../../../../native/model/llama';
+import { uniformReference } from '../../../../native/engine/random';
 import { auditForCuda, type AuditedNode } from '../../../../native/engine/cuda-kernels';
 import { OnnxGraphSink, type ComputeDtype } from '../../../../native/engine/onnx-export';
 import { randomWeights, referenceLogits, referenceLoss, seededRandom, type RefLora } from './llama-reference';
@@ -37,7 +38,7 @@ async function runGraph(config: ModelConfig, dtype: ComputeDtype, mode: 'loss' |
     if (!data) throw new Error(`no weight ${name}`);
     return { kind: 'data', data };
   });
-  buildLlamaGraph(sink, config, { batch: 2, length: 6, lora: { r: ref.r, scaling: ref.scaling, sites, dropout: false }, mode });
+  buildLlamaGraph(sink, config, { batch: 2, length: 6, lora: { r: ref.r, scaling: ref.scaling, sites, dropout: 0 }, mode });
   // Fusions (QuickGelu, …) exist only for float32: float64 graphs run with basic optimizations.
   const session = await ort.InferenceSession.create(sink.toBytes(), { graphOptimizationLevel: dtype === 'float64' ? 'basic' : 'all' });
   const floatType = dtype === 'float64' ? 'float64' : 'float32';
@@ -84,20 +85,21 @@ test('llama graph (float32 loss graph, every architecture, with LoRA dropout): e
   for (const config of Object.values(TINY_CONFIGS)) {
     const sink = new OnnxGraphSink('float32', () => ({ kind: 'file', location: 'model.safetensors', dtype: 'BF16', offset: 0, length: 2 }));
     const { sites } = loraFor(config, 1);
-    buildLlamaGraph(sink, config, { batch: 2, length: 8, lora: { r: 2, scaling: 1, sites, dropout: true }, mode: 'loss' });
+    buildLlamaGraph(sink, config, { batch: 2, length: 8, lora: { r: 2, scaling: 1, sites, dropout: 0.1 }, mode: 'loss' });
     assert.ok(sink.nodeList.some((n) => n.op === 'Cast' && n.type === 'bfloat16'), 'bf16 weights are cast in-graph');
     assert.deepEqual(auditForCuda(sink.nodeList as AuditedNode[]), []);
   }
 });
 
-test('llama graph (float64): LoRA dropout masks enter the adapted branch only, as PEFT does', async () => {
+test('llama graph (float64): LoRA dropout masks, drawn in the graph from the seed, enter the adapted branch only, as PEFT does', async () => {
   const config = TINY_CONFIGS.qwen3;
   const w = randomWeights(config, 5);
   const { sites, ref } = loraFor(config, 6);
-  const rnd = seededRandom(7);
-  const masks = new Map(sites.map((s) => [s.baseName, Float64Array.from({ length: 12 * s.in }, () => (rnd() > 0 ? 2 : 0))]));
+  // Each module draws its own mask (stream = its index among the sites) from the micro-batch's seed.
+  const seed = 12345, p = 0.5;
+  const masks = new Map(sites.map((s, stream) => [s.baseName, uniformReference(seed, 12 * s.in, stream).map((u) => (u < p ? 0 : 1 / (1 - p)))]));
   const sink = new OnnxGraphSink('float64', (name) => ({ kind: 'data', data: w.get(name)! }));
-  buildLlamaGraph(sink, config, { batch: 2, length: 6, lora: { r: ref.r, scaling: ref.scaling, sites, dropout: true }, mode: 'loss' });
+  buildLlamaGraph(sink, config, { batch: 2, length: 6, lora: { r: ref.r, scaling: ref.scaling, sites, dropout: p }, mode: 'loss' });
   const session = await ort.InferenceSession.create(sink.toBytes(), { graphOptimizationLevel: 'basic' });
   const feeds: Record<string, ort.Tensor> = {
     input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.flat().map(BigInt)), [2, 6]),
@@ -108,8 +110,8 @@ test('llama graph (float64): LoRA dropout masks enter the adapted branch only, a
     const ab = ref.weights.get(s.baseName)!;
     feeds[loraAName(s.baseName)] = new ort.Tensor('float64', ab.A, [ref.r, s.in]);
     feeds[loraBName(s.baseName)] = new ort.Tensor('float64', ab.B, [s.out, ref.r]);
-    feeds[dropoutMaskName(s.baseName)] = new ort.Tensor('float64', masks.get(s.baseName)!, [12, s.in]);
   }
+  feeds.dropout_seed = new ort.Tensor('int64', BigInt64Array.of(BigInt(seed)), []);
   const got = ((await session.run(feeds)).loss.data as Float64Array)[0];
   // Reference: the batch is processed row by row, so each row gets its slice of the [B·T, in] mask.
   let row = 0;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { buildTrainingGraph, gradOutputName } from '../../../../native/train/engine-program';
+import { buildTrainingGraph, gradSumName, nextGradSumName } from '../../../../native/train/engine-program';
 import { createTrainer } from '../../../../native/train/trainer';
 import type { RunConfig } from '../../../../native/protocol';
 import type { ModelFolder } from '../../../../native/model/model-folder';
@@ -21,14 +21,21 @@ const mask = [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]];
 const labels = [[5, 9, 2, 7, -100], [8, 6, -100, -100, -100]];
 const int = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
 
-for (const arch of ['llama', 'qwen3'] as const) {
-  test(`engine program (${arch}, float64): LoRA gradients match central differences of the reference (rel 1e-6)`, async () => {
-    const config = { ...TINY_CONFIGS[arch], num_hidden_layers: 1 };
+// Plain; each layer recomputed in the backward pass with the loss in chunks of 3 tokens (one chunk straddles the two
+// rows); and the same with a loss weight of 0.25 added to a non-zero running gradient sum.
+const modes = [
+  { name: 'plain', checkpointing: false, lossChunkTokens: undefined, weight: 1, sum: 0 },
+  { name: 'recomputed layers, loss in 3-token chunks', checkpointing: true, lossChunkTokens: 3, weight: 1, sum: 0 },
+  { name: 'recomputed, weighted and accumulated', checkpointing: true, lossChunkTokens: 4, weight: 0.25, sum: 0.5 },
+];
+for (const [arch, mode] of [['llama', modes[0]], ['qwen3', modes[0]], ['llama', modes[1]], ['qwen3', modes[1]], ['qwen2', modes[2]]] as const) {
+  test(`engine program (${arch}, float64, ${mode.name}): LoRA gradients match central differences of the reference (rel 1e-6)`, async () => {
+    const config = { ...TINY_CONFIGS[arch], num_hidden_layers: 2 };
     const w = randomWeights(config, 41);
     const E = config.hidden_size, kvOut = config.num_key_value_heads * config.head_dim;
     const sites = [
       { baseName: 'model.layers.0.self_attn.k_proj', in: E, out: kvOut },
-      { baseName: 'model.layers.0.mlp.up_proj', in: E, out: config.intermediate_size },
+      { baseName: 'model.layers.1.mlp.up_proj', in: E, out: config.intermediate_size },
     ];
     const r = 2, scaling = 1.5, rnd = seededRandom(42);
     const params = new Map<string, Float64Array>();
@@ -36,14 +43,19 @@ for (const arch of ['llama', 'qwen3'] as const) {
       params.set(`${s.baseName}.lora_A`, Float64Array.from({ length: r * s.in }, () => rnd() * 0.5));
       params.set(`${s.baseName}.lora_B`, Float64Array.from({ length: s.out * r }, () => rnd() * 0.5));
     }
-    const spec = { model: {} as ModelFolder, config, batch: 2, length: 5, lora: { r, scaling, sites, dropout: false }, device, dtype: 'float64' as const };
-    const built = buildTrainingGraph(spec, (name) => ({ kind: 'data', data: w.get(name)! }), true);
+    const spec = {
+      model: {} as ModelFolder, config, batch: 2, length: 5, lora: { r, scaling, sites, dropout: 0 }, device, dtype: 'float64' as const,
+      checkpointing: mode.checkpointing, lossChunkTokens: mode.lossChunkTokens,
+    };
+    const built = buildTrainingGraph(spec, (name) => ({ kind: 'data', data: w.get(name)! }), 'train');
     const session = await ort.InferenceSession.create(built.bytes, { graphOptimizationLevel: 'basic' });
     const feeds: Record<string, ort.Tensor> = { input_ids: int(ids), attention_mask: int(mask), labels: int(labels) };
     for (const s of sites) {
       feeds[`${s.baseName}.lora_A`] = new ort.Tensor('float64', params.get(`${s.baseName}.lora_A`)!, [r, s.in]);
       feeds[`${s.baseName}.lora_B`] = new ort.Tensor('float64', params.get(`${s.baseName}.lora_B`)!, [s.out, r]);
     }
+    feeds.loss_weight = new ort.Tensor('float64', Float64Array.of(mode.weight), []);
+    for (const [name, p] of params) feeds[gradSumName(name)] = new ort.Tensor('float64', new Float64Array(p.length).fill(mode.sum), name.endsWith('lora_A') ? [r, p.length / r] : [p.length / r, r]);
     const out = await session.run(feeds);
     const refLoss = () => {
       const lora: RefLora = { r, scaling, weights: new Map(sites.map((s) => [s.baseName, { A: params.get(`${s.baseName}.lora_A`)!, B: params.get(`${s.baseName}.lora_B`)! }])) };
@@ -52,7 +64,8 @@ for (const arch of ['llama', 'qwen3'] as const) {
     assert.ok(Math.abs((out.loss.data as Float64Array)[0] - refLoss()) < 1e-9);
     let worst = 0;
     for (const [name, p] of params) {
-      const g = out[gradOutputName(name)].data as Float64Array;
+      const sum = out[nextGradSumName(name)].data as Float64Array;
+      const g = sum.map((x) => (x - mode.sum) / mode.weight);
       for (let i = 0; i < p.length; i++) {
         const x = p[i], h = 1e-5;
         p[i] = x + h; const up = refLoss();

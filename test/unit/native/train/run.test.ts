@@ -49,7 +49,9 @@ async function train(runDir: string, stopAfterStep = Infinity): Promise<{ outcom
 }
 
 test('a run on a few records drives the loss down by more than 90% and leaves a PEFT adapter', async () => {
-  const run = newRun('learn', { max_steps: 80, lora_dropout: 0, lr_scheduler_type: 'constant', r: 16, lora_alpha: 32 });
+  // Cosine decay: at this learning rate a constant schedule leaves the last steps' losses bouncing (0.02–2), so the check
+  // would measure the noise of where the run stopped rather than what it learned.
+  const run = newRun('learn', { max_steps: 80, lora_dropout: 0, lr_scheduler_type: 'cosine', r: 16, lora_alpha: 32 });
   const { outcome, events } = await train(run);
   assert.equal(outcome, 'completed');
   const metrics = readMetrics(run);

@@ -1,8 +1,10 @@
-// The trainer's optimizer logic (native/train/trainer.ts) with a loss-and-gradient program backed by the float64
-// reference (central differences), so accumulation, clipping, AdamW, LoRA+ and state export are checked without the engine.
+// The trainer's step logic (native/train/trainer.ts) with a micro-batch program backed by the float64 reference
+// (central differences) and the real AdamW graph, so token weighting, accumulation, clipping, AdamW, LoRA+ and state
+// export are checked against an independent computation without the model's engine graph.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTrainer, type LossGradProgram, type ProgramFactory } from '../../../../native/train/trainer';
+import { createTrainer } from '../../../../native/train/trainer';
+import type { MicroBatchProgram, ProgramFactory } from '../../../../native/train/engine-program';
 import type { MicroBatch } from '../../../../native/train/loop';
 import type { RunConfig } from '../../../../native/protocol';
 import type { ModelFolder } from '../../../../native/model/model-folder';
@@ -49,10 +51,10 @@ function refGrads(batch: MicroBatch, params: Map<string, Float32Array>): Map<str
 }
 
 const referenceProgram: ProgramFactory = async () => {
-  const program: LossGradProgram = {
-    async run(batch, params) {
-      const grads = new Map([...refGrads(batch, params)].map(([n, g]) => [n, Float32Array.from(g)]));
-      return { loss: refLoss(batch, params), grads };
+  const program: MicroBatchProgram = {
+    async accumulate(batch, params, gradSum, weight) {
+      for (const [n, g] of refGrads(batch, params)) gradSum.set(n, gradSum.get(n)!.map((x, i) => x + weight * g[i]));
+      return refLoss(batch, params);
     },
     async loss(batch, params) { return refLoss(batch, params); },
     async dispose() {},
