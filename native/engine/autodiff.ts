@@ -91,13 +91,14 @@ export function gradients<V>(g: TapeSink<V>, loss: V, wrt: V[]): Map<V, V> {
  */
 function recomputation<V>(g: TapeSink<V>, segment: Segment<V>, dY: V): (value: V) => V {
   const producers = new Map<V, TapeNode<V>>(segment.nodes.map((n) => [n.output, n]));
-  const zero = g.toFloat(g.op('Less', [...Array(2).fill(g.op('ReduceSum', [dY], { keepdims: 0 }))]));
+  const never = g.op('Less', [...Array(2).fill(g.op('ReduceSum', [dY], { keepdims: 0 }))]);
+  const zero = { float: g.toFloat(never), int: g.op('Cast', [never], { to: 7 }) };
   const made = new Map<V, V>();
   const value = (v: V): V => {
     const known = made.get(v);
     if (known !== undefined) return known;
     let out = v;
-    if (segment.inputs.includes(v)) out = g.op('Add', [v, zero]);
+    if (segment.inputs.includes(v)) out = g.op('Add', [v, g.metaOf(v).kind === 'int' ? zero.int : zero.float]);
     else {
       const node = producers.get(v);
       if (node) out = g.reemit(node, node.inputs.map(value));

@@ -30,7 +30,7 @@ export async function gradcheck(c: GradCase, h = 1e-6): Promise<{ maxError: numb
   g.output('loss', loss);
   const grads = gradients(g, loss, Object.values(p));
   for (const [name, value] of Object.entries(p)) g.output(`grad.${name}`, grads.get(value)!);
-  const session = await createSession(sink.toBytes(), { dtype: 'float64' });
+  const session = await createSession({ bytes: sink.toBytes() }, { dtype: 'float64' });
   const feeds = (overrides: Record<string, number[]> = {}) =>
     Object.fromEntries(Object.entries(c.params).map(([name, [dims, values]]) => [name, new ort.Tensor('float64', Float64Array.from(overrides[name] ?? values), dims)]));
   const base = await session.run(feeds());

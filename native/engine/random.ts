@@ -1,24 +1,19 @@
-// Uniform random numbers drawn inside the graph: a hash of (seed, stream, element index) → [0, 1), and dropout masks.
-// Counter-based (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"): an element's draw is a pure
-// function of the per-step int64 seed input, the call site's stream id and the element's flat index, so a resumed run
-// (or a recomputed segment) replays the masks of the uninterrupted run exactly. ONNX RandomUniform cannot: its seed is
-// a static attribute and its state lives in the kernel.
-//
-// The hash: a Weyl sequence of the index (golden-ratio multiplier mod 2^30) spreads neighbours apart, then two rounds
-// square a 31-bit word and keep the middle bits, the mixing of Widynski's "Squares" counter-based RNG (2020) on 30-bit
-// words. One round of squaring leaves a quadratic sequence in the index; a plain counter instead of the Weyl step fails
-// serial and finite-difference tests even with three rounds (checked on 2^22-draw batteries). Only int64
-// Add/Sub/Mul/Div appear (opset 17 has no bitwise ops; CUDA registers Mod but the audit table in cuda-kernels.ts does
-// not list it) and every intermediate stays in [0, 2^62): nothing overflows, so CPU, CUDA and the BigInt reference agree
-// bit for bit. 17 elementwise ops per element; the key schedule works on scalars and the stream's keys are computed here.
+// Uniform random numbers drawn inside the graph from a per-step int64 seed input, and inverted-dropout masks.
+// Counter-based (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"): a draw is a pure function of
+// (seed, stream, flat element index), so a resumed run or a recomputed segment replays the uninterrupted run's masks
+// exactly; ONNX RandomUniform cannot (static seed attribute, state in the kernel). The hash: a golden-ratio Weyl
+// sequence of the index, then two rounds that square a 31-bit word and keep its middle bits (the mixing of Widynski's
+// "Squares" RNG, 2020); with a plain counter or one round, serial and finite-difference tests fail. Only int64
+// Add/Sub/Mul/Div (opset 17 has no bitwise ops; Mod is not in the CUDA audit table), every value in [0, 2^62): no
+// overflow, so CPU, CUDA and the BigInt reference agree bit for bit. 17 elementwise ops per element.
 import type { GraphSink } from './graph';
 
 const M = 2 ** 30;
-/** ⌊(√5 − 1)/2 · 2^30⌋, odd: i ↦ i·A mod 2^30 is a bijection that puts consecutive indices far apart. */
+/** (√5 − 1)/2 · 2^30 rounded down to odd: i ↦ i·A mod 2^30 is a bijection that puts consecutive indices far apart. */
 const A = 663608941;
-/** Round constants: the SHA-256 initial hash words (fractional bits of √2 … √19), top 30 bits. */
+/** Round constants: SHA-256's initial hash words (fractional bits of √2 … √17), top 30 bits. */
 const C = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab].map((h) => Math.floor(h / 4));
-/** Offset of the first round, in [2^29, 2^30): squares of values ≥ 2^29 have unbiased middle bits. */
+/** Offset of the first round, in [2^29, 2^30): the middle bits of small squares would be mostly zeros. */
 const K1 = 2 ** 29 + Math.floor(C[6] / 2);
 
 // The same arithmetic on BigInt, for the stream's keys and the reference.

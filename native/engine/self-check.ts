@@ -31,7 +31,7 @@ export async function engineSelfCheck(): Promise<SelfCheck> {
   const grads = gradients(g, loss, [A, B]);
   g.output('dA', grads.get(A)!);
   g.output('dB', grads.get(B)!);
-  const session = await createSession(sink.toBytes(), { dtype: 'float64' });
+  const session = await createSession({ bytes: sink.toBytes() }, { dtype: 'float64' });
   const values = { x: [0.1, -0.2, 0.3, 0.4, 0.5, -0.6, 0.7, 0.8], A: [0.1, 0.2, -0.3, 0.4, 0.5, 0.6, 0.7, -0.8], B: [0.3, -0.1, 0.2, 0.2, -0.4, 0.1] };
   const shapes: Record<string, number[]> = { x: [2, 4], A: [2, 4], B: [3, 2] };
   const feeds = (v: Record<string, number[]>) => Object.fromEntries(Object.entries(v).map(([k, data]) => [k, new ort.Tensor('float64', Float64Array.from(data), shapes[k])]));

@@ -2,6 +2,7 @@
 // graph of the product runs with (training, evaluation, generation, the engine's own checks).
 import * as ort from 'onnxruntime-node';
 import type { ResolvedDevice } from './cuda-discovery';
+import { auditForCuda, type AuditedNode } from './cuda-kernels';
 import type { ComputeDtype } from './onnx-export';
 
 /** Where a graph runs: the CUDA provider on one device, or the CPU (cuda-discovery.ts resolveDevice). */
@@ -35,6 +36,23 @@ export function sessionOptions(spec: SessionSpec): ort.InferenceSession.SessionO
   return options;
 }
 
-export function createSession(bytes: Uint8Array, spec: SessionSpec): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, sessionOptions(spec));
+/** A graph and, to audit it for CUDA, its nodes' ops and kernel types (OnnxGraphSink.nodeList). */
+export interface GraphBytes {
+  bytes: Uint8Array;
+  nodes?: readonly AuditedNode[];
+}
+
+/**
+ * A session for `graph`. On CUDA the graph is audited first: a node without a CUDA kernel would silently run on the
+ * CPU and copy its tensors across the bus every step, so it is an error in the engine, named with its op and type.
+ */
+export function createSession(graph: GraphBytes, spec: SessionSpec): Promise<ort.InferenceSession> {
+  if (spec.device?.provider === 'cuda' && graph.nodes) {
+    const problems = auditForCuda(graph.nodes);
+    if (problems.length > 0) {
+      const list = problems.slice(0, 5).map((p) => `${p.op} (${p.type}) at ${p.node}: ${p.reason}`).join('; ');
+      throw new Error(`internal error: ${problems.length} node(s) of this graph have no CUDA kernel and would fall back to the CPU: ${list}`);
+    }
+  }
+  return ort.InferenceSession.create(graph.bytes, sessionOptions(spec));
 }

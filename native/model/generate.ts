@@ -8,6 +8,7 @@ import type { ModelConfig } from './hf-config';
 import { buildLlamaGraph, loraAName, loraBName, MASK_VALUE, ropeInvFreq } from './llama';
 import { OnnxGraphSink, type ComputeDtype, type WeightSource } from '../engine/onnx-export';
 import { createSession, type ResolvedProvider } from '../engine/session';
+import type { AuditedNode } from '../engine/cuda-kernels';
 import type { WeightStore } from './safetensors';
 import { storeWeightSources } from './weight-sources';
 import { ADAPTER_WEIGHTS, peftTensorName, readPeftAdapter } from './peft-io';
@@ -59,7 +60,7 @@ export class KvDecoder {
     const session = async (length: number, past: number) => {
       const sink = new OnnxGraphSink(spec.dtype, spec.weights);
       buildLlamaGraph(sink, spec.config, { batch: 1, length, lora, mode: 'logits', kv: { past } });
-      return createSession(sink.toBytes(), { device: spec.device, dtype: spec.dtype, externalDataDir: spec.externalDataDir });
+      return createSession({ bytes: sink.toBytes(), nodes: sink.nodeList as AuditedNode[] }, { device: spec.device, dtype: spec.dtype, externalDataDir: spec.externalDataDir });
     };
     const prefill = await session(promptLength, 0);
     return new KvDecoder(spec, capacity, prefill, await session(1, capacity));

@@ -5,6 +5,7 @@
 import type { ModelConfig } from './hf-config';
 import type { GraphSink } from '../engine/graph';
 import { dropoutMask } from '../engine/random';
+import { lossChunkTokens } from './loss-chunk';
 
 /** One adapted linear module: LoRA A [r, in], B [out, r] on the HF module `baseName`. */
 export interface LoraSite {
@@ -40,11 +41,6 @@ export const MASK_VALUE = -1e9;
 
 export const loraAName = (baseName: string) => `${baseName}.lora_A`;
 export const loraBName = (baseName: string) => `${baseName}.lora_B`;
-
-/** Tokens per loss chunk so that one chunk's float32 logits stay within `bytes` (default 256 MiB). */
-export function lossChunkTokens(vocab: number, bytes = 256 * 2 ** 20): number {
-  return Math.max(1, Math.floor(bytes / (vocab * 4)));
-}
 
 /** inv_freq of the rotary embedding; Llama 3 scales low frequencies (HF `_compute_llama3_parameters`). */
 export function ropeInvFreq(config: Pick<ModelConfig, 'head_dim' | 'rope_theta' | 'rope_scaling'>): Float64Array {
@@ -96,7 +92,7 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   };
 
   /** x [N, in] → x Wᵀ (+ b) (+ scaling · dropout(x) Aᵀ Bᵀ when the module is adapted): PEFT's LoRA Linear. */
-  const linear = (x: V, baseName: string, inF: number, outF: number, bias = false) => {
+  const linear = (x: V, baseName: string, inF: number, outF: number, bias = false, seed?: V) => {
     const inputs = [x, g.weight(`${baseName}.weight`, [outF, inF])];
     if (bias) inputs.push(g.weight(`${baseName}.bias`, [outF]));
     const y = g.op('Gemm', inputs, { transB: 1 });
@@ -106,7 +102,7 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     const Bm = g.param(loraBName(baseName), [outF, opts.lora.r]);
     params.push(loraAName(baseName), loraBName(baseName));
     // Inverted dropout on the adapted branch only (PEFT's lora_dropout), a mask per module drawn in the graph.
-    const xd = dropoutSeed ? g.op('Mul', [x, dropoutMask(g, dropoutSeed, [N, inF], sites.get(baseName)!.stream, opts.lora.dropout)]) : x;
+    const xd = seed ? g.op('Mul', [x, dropoutMask(g, seed, [N, inF], site.stream, opts.lora.dropout)]) : x;
     const down = g.op('Gemm', [xd, A], { transB: 1 });
     const upScaled = g.op('Gemm', [down, Bm], { transB: 1, alpha: opts.lora.scaling });
     return g.op('Add', [y, upScaled]);
@@ -161,28 +157,32 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   const embedTable = g.storedWeight('model.embed_tokens.weight', [Vocab, E]).value;
   let h = reshape(g.toFloat(g.op('Gather', [embedTable, inputIds], { axis: 0 })), N, E);
   const scale = g.constant([1 / Math.sqrt(D)], []);
-  const layer = (l: number, h: V): V => {
+  const layer = (l: number, h: V, seed: V | undefined): V => {
     const p = `model.layers.${l}`;
     const x = rmsNorm(h, `${p}.input_layernorm.weight`, E);
     const bias = config.attention_bias;
     // Qwen2 biases q, k, v only; Llama, Mistral and Qwen3 with attention_bias bias o_proj too (transformers modeling_*).
     const oBias = bias && config.architecture !== 'Qwen2ForCausalLM';
-    const q = heads(linear(x, `${p}.self_attn.q_proj`, E, H * D, bias), H, config.qk_norm ? `${p}.self_attn.q_norm.weight` : undefined);
-    const k = heads(linear(x, `${p}.self_attn.k_proj`, E, KV * D, bias), KV, config.qk_norm ? `${p}.self_attn.k_norm.weight` : undefined);
-    const v = heads(linear(x, `${p}.self_attn.v_proj`, E, KV * D, bias), KV);
+    const q = heads(linear(x, `${p}.self_attn.q_proj`, E, H * D, bias, seed), H, config.qk_norm ? `${p}.self_attn.q_norm.weight` : undefined);
+    const k = heads(linear(x, `${p}.self_attn.k_proj`, E, KV * D, bias, seed), KV, config.qk_norm ? `${p}.self_attn.k_norm.weight` : undefined);
+    const v = heads(linear(x, `${p}.self_attn.v_proj`, E, KV * D, bias, seed), KV);
     const S = past + T;
     const kT = g.op('Transpose', [repeatKv(withCache(rope(k), 'key', l), S)], { perm: [0, 1, 3, 2] });
     const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [rope(q), kT]), scale]), mask]);
     const attn = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeatKv(withCache(v, 'value', l), S)]);
     const merged = reshape(g.op('Transpose', [attn], { perm: [0, 2, 1, 3] }), N, H * D);
-    const h1 = g.op('Add', [h, linear(merged, `${p}.self_attn.o_proj`, H * D, E, oBias)]);
+    const h1 = g.op('Add', [h, linear(merged, `${p}.self_attn.o_proj`, H * D, E, oBias, seed)]);
     const x2 = rmsNorm(h1, `${p}.post_attention_layernorm.weight`, E);
-    const gate = linear(x2, `${p}.mlp.gate_proj`, E, I);
-    const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(x2, `${p}.mlp.up_proj`, E, I)]);
-    return g.op('Add', [h1, linear(act, `${p}.mlp.down_proj`, I, E)]);
+    const gate = linear(x2, `${p}.mlp.gate_proj`, E, I, false, seed);
+    const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(x2, `${p}.mlp.up_proj`, E, I, false, seed)]);
+    return g.op('Add', [h1, linear(act, `${p}.mlp.down_proj`, I, E, false, seed)]);
   };
   for (let l = 0; l < config.num_hidden_layers; l++) {
-    h = opts.checkpointLayers ? g.checkpoint(`layer ${l}`, [h], (hIn) => layer(l, hIn)) : layer(l, h);
+    // The dropout seed enters as a segment input too: its recomputed masks then differ from the forward ones as
+    // nodes (so they are not merged and kept alive) while drawing the same values.
+    h = opts.checkpointLayers
+      ? g.checkpoint(`layer ${l}`, dropoutSeed ? [h, dropoutSeed] : [h], (hIn, seedIn) => layer(l, hIn, seedIn))
+      : layer(l, h, dropoutSeed);
   }
   h = rmsNorm(h, 'model.norm.weight', E);
   const headName = config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';

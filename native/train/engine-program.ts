@@ -7,10 +7,12 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from '../model/hf-config';
 import type { ModelFolder } from '../model/model-folder';
-import { buildLlamaGraph, lossChunkTokens, type LoraSite } from '../model/llama';
+import { buildLlamaGraph, type LoraSite } from '../model/llama';
+import { lossChunkTokens } from '../model/loss-chunk';
 import { storeWeightSources } from '../model/weight-sources';
 import { OnnxGraphSink, type ComputeDtype, type WeightSource } from '../engine/onnx-export';
-import { createSession, type ResolvedProvider } from '../engine/session';
+import { createSession, type GraphBytes, type ResolvedProvider } from '../engine/session';
+import type { AuditedNode } from '../engine/cuda-kernels';
 import { TapeSink } from '../engine/tape';
 import { gradients } from '../engine/autodiff';
 import type { MicroBatch } from './loop';
@@ -47,8 +49,7 @@ export type ProgramFactory = (spec: ProgramSpec) => Promise<MicroBatchProgram>;
 export const gradSumName = (param: string) => `${param}.grad_sum`;
 export const nextGradSumName = (param: string) => `${param}.grad_sum.next`;
 
-interface Built {
-  bytes: Uint8Array;
+interface Built extends GraphBytes {
   params: string[];
 }
 
@@ -73,7 +74,7 @@ export function buildTrainingGraph(spec: ProgramSpec, weights: (name: string) =>
       sink.output(nextGradSumName(name), sink.op('Add', [sum, grads.get(values[i])!]));
     });
   }
-  return { bytes: sink.toBytes(), params };
+  return { bytes: sink.toBytes(), nodes: sink.nodeList as AuditedNode[], params };
 }
 
 function intTensor(rows: number[][]): ort.Tensor {
@@ -85,7 +86,7 @@ export const engineProgram: ProgramFactory = async (spec) => {
   const sources = spec.weights ? { weights: spec.weights, externalDataDir: undefined } : storeWeightSources(spec.model.weights, spec.model.dir);
   const sessionSpec = { device: spec.device, dtype, externalDataDir: sources.externalDataDir };
   const train = buildTrainingGraph(spec, sources.weights, 'train');
-  const session = await createSession(train.bytes, sessionSpec);
+  const session = await createSession(train, sessionSpec);
   let evalSession: Promise<ort.InferenceSession> | undefined;
   const floatType = dtype === 'float64' ? 'float64' : 'float32';
   const asFloat = (data: Float32Array) => (dtype === 'float64' ? Float64Array.from(data) : data);
@@ -110,7 +111,7 @@ export const engineProgram: ProgramFactory = async (spec) => {
     },
     async loss(batch, params) {
       // Evaluation needs no gradients and no dropout: a forward-only graph, built on first use.
-      evalSession ??= createSession(buildTrainingGraph(spec, sources.weights, 'eval').bytes, sessionSpec);
+      evalSession ??= createSession(buildTrainingGraph(spec, sources.weights, 'eval'), sessionSpec);
       const out = await (await evalSession).run(feeds(batch, params));
       return Number((out.loss.data as Float32Array)[0]);
     },

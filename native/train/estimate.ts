@@ -1,9 +1,11 @@
 // Size and memory estimates of a LoRA run (pure): parameter counts of a Llama-family model, trainable LoRA
-// parameters, adapter size on disk, and device memory = frozen weights + LoRA + gradients/optimizer + activations.
-// The training panel shows these live as the form changes; nothing here reads files.
+// parameters, adapter size on disk, and the peak memory of a training step as the ONNX engine spends it: the frozen
+// weights in their stored dtype, their float32 copies where used, LoRA + AdamW, the activations (per-layer
+// checkpoints or every layer's), the chunked loss and the process itself. The training panel shows these live as the
+// form changes; nothing here reads files. Checked against measured peak RSS in test/unit/native/train/estimate.test.ts.
 import type { RunConfig } from '../protocol';
+import { lossChunkTokens } from '../model/loss-chunk';
 
-/** The fields of ModelConfig (native/model/hf-config.ts) an estimate needs; a ModelConfig satisfies it. */
 export interface EstimateModel {
   vocab_size: number;
   hidden_size: number;
@@ -27,24 +29,44 @@ export interface EstimateTarget {
   out: number;
 }
 
-export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout'>;
+export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing'>;
 
 export interface EstimateOptions {
-  /** Element type the engine holds the frozen base weights in; the ONNX engine computes in float32. */
+  /** Element type the weight files store (the engine keeps them so, memory-mapped); default: the config's torch_dtype. */
   weightDtype?: 'float32' | 'float16' | 'bfloat16';
   /** Exact parameter count (e.g. summed over the safetensors shapes); otherwise computed from the config. */
   totalParams?: number;
+  /** Tokens per loss chunk; default the engine's, lossChunkTokens(vocab_size) from native/model/loss-chunk.ts. */
+  lossChunkTokens?: number;
 }
 
+/**
+ * Bytes of the peak of one training step, by what holds them; `total` is their sum (comparable to a peak RSS).
+ * estimateRun sets every field; weightCopies, loss and runtime are optional in the type only so that MemoryEstimate
+ * literals written before they existed (the training panel's describe tests) still type-check: read them as `?? 0`.
+ */
 export interface MemoryEstimate {
-  /** Frozen base weights. */
+  /** Frozen base weights in their stored dtype (memory-mapped; every step touches all of them). */
   weights: number;
+  /**
+   * Float32 copies of bf16/f16 weights (0 for a float32 file, used in place): with checkpointing one decoder layer's
+   * (the one being computed) plus the head [vocab, hidden]; without it every layer's (they live from forward to
+   * backward) plus the head.
+   */
+  weightCopies: number;
   /** LoRA A and B in float32. */
   lora: number;
-  /** Gradients of A and B plus AdamW's two moments (3 float32 copies of the LoRA parameters). */
+  /** AdamW's two moments, the summed gradient and one micro-batch's gradient (4 float32 copies of the LoRA parameters). */
   optimizer: number;
-  /** Tensors kept for the backward pass of one micro-batch, plus the logits and their gradient. */
+  /**
+   * One micro-batch's activations: with checkpointing each layer's input [B·T, hidden] plus one layer's working set
+   * during its recomputed backward; without it every layer's kept tensors (layerActivationBytes).
+   */
   activations: number;
+  /** The backward of one loss chunk: ~5 float32 tensors of chunk × vocab (logits, log-softmax, gradient, exp, product). */
+  loss: number;
+  /** The process itself: Node, onnxruntime and their code and arenas (RUNTIME_BYTES). */
+  runtime: number;
   total: number;
 }
 
@@ -63,14 +85,8 @@ export const DTYPE_BYTES: Record<'float32' | 'float16' | 'bfloat16', number> = {
 
 /** Parameter count of a Llama-family decoder (Llama, Mistral, Qwen2, Qwen3) from its config alone. */
 export function modelParameterCount(m: EstimateModel): number {
-  const h = m.hidden_size;
-  const qDim = m.num_attention_heads * m.head_dim;
-  const kvDim = m.num_key_value_heads * m.head_dim;
-  const attention = h * qDim + 2 * h * kvDim + qDim * h + (m.attention_bias ? qDim + 2 * kvDim : 0) + (m.qk_norm ? 2 * m.head_dim : 0);
-  const mlp = 3 * h * m.intermediate_size;
-  const norms = 2 * h;
-  const embeddings = m.vocab_size * h * (m.tie_word_embeddings ? 1 : 2);
-  return embeddings + m.num_hidden_layers * (attention + mlp + norms) + h;
+  const embeddings = m.vocab_size * m.hidden_size * (m.tie_word_embeddings ? 1 : 2);
+  return embeddings + m.num_hidden_layers * layerParameterCount(m) + m.hidden_size;
 }
 
 /** LoRA parameters of one adapted linear: A [r, in] + B [out, r]. */
@@ -103,23 +119,75 @@ export function adapterFileBytes(targets: readonly EstimateTarget[], r: number, 
   return 8 + Math.ceil(json / 8) * 8 + offset;
 }
 
-/**
- * Activation memory of one micro-batch (float32, no gradient checkpointing, attention probabilities materialized:
- * the engine builds plain ONNX graphs without a fused attention kernel). Per layer and token it counts the tensors
- * the backward pass reads: the two norm inputs and outputs (4h), q/k/v before and after RoPE, the attention output,
- * the attention probabilities (heads × T), the MLP's gate, up, act(gate) and product (4 × intermediate), and per
- * LoRA target its dropped-out input (when dropout > 0) and A·x (r). The logits and their gradient (2 × vocab per
- * token) are added once; for small models with large vocabularies they dominate.
- */
-export function activationBytes(m: EstimateModel, run: EstimateRunOptions, targets: readonly EstimateTarget[]): number {
-  const tokens = run.micro_batch_size * run.max_seq_len;
+/** Node + onnxruntime-node with nothing loaded, as a training process's baseline: 300 MiB. */
+export const RUNTIME_BYTES = 300 * 2 ** 20;
+
+/** Parameters of one decoder layer: attention (with Qwen2's biases, Qwen3's q/k norms), MLP and the two norms. */
+export function layerParameterCount(m: EstimateModel): number {
+  const h = m.hidden_size;
   const qDim = m.num_attention_heads * m.head_dim;
   const kvDim = m.num_key_value_heads * m.head_dim;
-  const perLayerToken = 4 * m.hidden_size + 2 * (qDim + 2 * kvDim) + qDim + m.num_attention_heads * run.max_seq_len + 4 * m.intermediate_size;
-  let loraPerToken = 0;
-  for (const t of targets) loraPerToken += run.r + (run.lora_dropout > 0 ? t.in : 0);
-  const logits = 2 * m.vocab_size;
-  return F32 * tokens * (m.num_hidden_layers * perLayerToken + loraPerToken + logits);
+  const attention = h * qDim + 2 * h * kvDim + qDim * h + (m.attention_bias ? qDim + 2 * kvDim : 0) + (m.qk_norm ? 2 * m.head_dim : 0);
+  return attention + 3 * h * m.intermediate_size + 2 * h;
+}
+
+/** The attention scores' four [B, heads, T, T] float32 tensors (scores, scaled+masked, softmax, their gradient). */
+function attentionScoreBytes(m: EstimateModel, run: EstimateRunOptions): number {
+  return 4 * run.micro_batch_size * m.num_attention_heads * run.max_seq_len ** 2 * F32;
+}
+
+/**
+ * One decoder layer's working set while its recomputed backward runs (gradient checkpointing): the attention scores
+ * (attentionScoreBytes) plus ~12 float32 tensors of B·T × max(hidden, intermediate).
+ */
+export function layerWorkingSetBytes(m: EstimateModel, run: EstimateRunOptions): number {
+  const tokens = run.micro_batch_size * run.max_seq_len;
+  return attentionScoreBytes(m, run) + 12 * tokens * Math.max(m.hidden_size, m.intermediate_size) * F32;
+}
+
+/**
+ * What one decoder layer keeps from forward to backward without checkpointing: the attention scores, the q/k/v/o and
+ * MLP intermediates ((6·hidden + 4·intermediate) per token) and, per adapted module of the layer, its input (read by
+ * the LoRA gradient), all float32.
+ */
+export function layerActivationBytes(m: EstimateModel, run: EstimateRunOptions, layerTargets: readonly EstimateTarget[]): number {
+  const tokens = run.micro_batch_size * run.max_seq_len;
+  let perToken = 6 * m.hidden_size + 4 * m.intermediate_size;
+  for (const t of layerTargets) perToken += t.in;
+  return attentionScoreBytes(m, run) + tokens * perToken * F32;
+}
+
+/**
+ * Activation memory of one micro-batch (the `activations` term). With gradient checkpointing (the default) the forward
+ * pass keeps each layer's input, L × B·T·hidden float32, and the backward recomputes one layer at a time
+ * (layerWorkingSetBytes); without it every layer keeps its tensors (layerActivationBytes, summed over layers).
+ */
+export function activationBytes(m: EstimateModel, run: EstimateRunOptions, targets: readonly EstimateTarget[]): number {
+  if (run.gradient_checkpointing ?? true) {
+    return m.num_hidden_layers * run.micro_batch_size * run.max_seq_len * m.hidden_size * F32 + layerWorkingSetBytes(m, run);
+  }
+  let total = 0;
+  for (let layer = 0; layer < m.num_hidden_layers; layer++) total += layerActivationBytes(m, run, targets.filter((t) => t.layer === layer));
+  return total;
+}
+
+/**
+ * The chunked loss's backward (the `loss` term): ~5 float32 tensors of chunk × vocab, where chunk is the loss-chunk
+ * size capped at the micro-batch's B·T tokens (the engine's lossChunkTokens(vocab) by default).
+ */
+export function lossBytes(m: EstimateModel, run: EstimateRunOptions, chunkTokens = lossChunkTokens(m.vocab_size)): number {
+  const chunk = Math.min(run.micro_batch_size * run.max_seq_len, Math.max(1, chunkTokens));
+  return 5 * chunk * m.vocab_size * F32;
+}
+
+/**
+ * Float32 copies of bf16/f16 weights (the `weightCopies` term; 0 for float32). With checkpointing, one layer's and the
+ * head's [vocab, hidden]; without, every layer's and the head's.
+ */
+export function weightCopyBytes(m: EstimateModel, dtype: 'float32' | 'float16' | 'bfloat16', checkpointing = true): number {
+  if (dtype === 'float32') return 0;
+  const layers = checkpointing ? 1 : m.num_hidden_layers;
+  return (layers * layerParameterCount(m) + m.vocab_size * m.hidden_size) * F32;
 }
 
 /** All the numbers the training panel shows for a model, run options and resolved targets. */
@@ -127,16 +195,24 @@ export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targe
   const totalParams = options.totalParams ?? modelParameterCount(model);
   let trainableParams = 0;
   for (const t of targets) trainableParams += loraParams(t, run.r);
-  const weights = totalParams * DTYPE_BYTES[options.weightDtype ?? 'float32'];
+  const dtype = options.weightDtype ?? model.torch_dtype;
+  const checkpointing = run.gradient_checkpointing ?? true;
+  const weights = totalParams * DTYPE_BYTES[dtype];
+  const weightCopies = weightCopyBytes(model, dtype, checkpointing);
   const lora = trainableParams * F32;
-  const optimizer = 3 * trainableParams * F32;
+  const optimizer = 4 * trainableParams * F32;
   const activations = activationBytes(model, run, targets);
+  const loss = lossBytes(model, run, options.lossChunkTokens);
+  const runtime = RUNTIME_BYTES;
   return {
     trainableParams,
     totalParams,
     trainablePercent: totalParams > 0 ? (trainableParams / totalParams) * 100 : 0,
     adapterBytes: adapterFileBytes(targets, run.r, run.save_dtype),
-    memory: { weights, lora, optimizer, activations, total: weights + lora + optimizer + activations },
+    memory: {
+      weights, weightCopies, lora, optimizer, activations, loss, runtime,
+      total: weights + weightCopies + lora + optimizer + activations + loss + runtime,
+    },
   };
 }
 

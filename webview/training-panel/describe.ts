@@ -41,6 +41,9 @@ export function memoryParts(m: MemoryEstimate): { label: string; bytes: number }
     { label: 'base weights', bytes: m.weights },
     { label: 'LoRA weights', bytes: m.lora },
     { label: 'gradients + AdamW', bytes: m.optimizer },
+    { label: 'float32 weight copies (one layer + head)', bytes: m.weightCopies },
     { label: 'activations (one micro-batch)', bytes: m.activations },
+    { label: 'loss chunk', bytes: m.loss },
+    { label: 'runtime (Node + onnxruntime)', bytes: m.runtime },
   ];
 }

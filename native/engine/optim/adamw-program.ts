@@ -3,7 +3,8 @@
 // whatever the (batch, length) buckets of the micro-batches; it is small, so it compiles in milliseconds.
 import * as ort from 'onnxruntime-node';
 import { OnnxGraphSink } from '../onnx-export';
-import { createSession, type ResolvedProvider } from '../session';
+import { createSession, type GraphBytes, type ResolvedProvider } from '../session';
+import type { AuditedNode } from '../cuda-kernels';
 import { emitAdamw } from './adamw';
 
 export interface AdamwTensor {
@@ -33,7 +34,7 @@ export interface AdamwProgram {
 export const ADAM_BETAS: [number, number] = [0.9, 0.999];
 export const ADAM_EPS = 1e-8;
 
-export function buildAdamwGraph(spec: Omit<AdamwProgramSpec, 'device'>): Uint8Array {
+export function buildAdamwGraph(spec: Omit<AdamwProgramSpec, 'device'>): GraphBytes {
   const g = new OnnxGraphSink('float32', () => {
     throw new Error('the optimizer graph has no frozen weights');
   });
@@ -54,7 +55,7 @@ export function buildAdamwGraph(spec: Omit<AdamwProgramSpec, 'device'>): Uint8Ar
     g.output(`${t.name}.exp_avg_sq.next`, out.v[i]);
   });
   g.output('grad_norm', out.gradNorm);
-  return g.toBytes();
+  return { bytes: g.toBytes(), nodes: g.nodeList as AuditedNode[] };
 }
 
 export async function createAdamwProgram(spec: AdamwProgramSpec): Promise<AdamwProgram> {

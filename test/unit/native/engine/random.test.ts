@@ -22,7 +22,7 @@ async function compile(dtype: ComputeDtype, build: (g: OnnxGraphSink, seed: stri
   const g = new OnnxGraphSink(dtype, noWeights);
   const seed = g.input('seed', 'int64', []);
   for (const [name, value] of Object.entries(build(g, seed))) g.output(name, value);
-  const session = await createSession(g.toBytes(), { dtype });
+  const session = await createSession({ bytes: g.toBytes() }, { dtype });
   const run = async (s: number | bigint) => {
     const result = await session.run({ seed: new ort.Tensor('int64', BigInt64Array.from([BigInt(s)]), []) });
     const data: Outputs = {}, dims: Record<string, readonly number[]> = {};
@@ -153,7 +153,7 @@ test('through a TapeSink: static shapes, 17 elementwise ops per draw, and the ma
   tape.output('u', u);
   tape.output('mask', mask);
   tape.output('dW', gradients(tape, loss, [w]).get(w)!);
-  const session = await createSession(inner.toBytes(), { dtype: 'float64' });
+  const session = await createSession({ bytes: inner.toBytes() }, { dtype: 'float64' });
   const result = await session.run({
     seed: new ort.Tensor('int64', BigInt64Array.from([31n]), []), W: new ort.Tensor('float64', new Float64Array(42).fill(3), [6, 7]),
   });
