@@ -151,8 +151,22 @@ export class OnnxGraphSink implements GraphSink<string> {
   }
 
   /** The serialized model (opset 17). */
+  /**
+   * The serialized model (opset 17), without nodes no output depends on. ONNX Runtime runs every node it is given,
+   * and its execution order puts a dead node last, so a dead node would keep its inputs alive to the end of the run
+   * (autodiff's recomputation leaves some: a rule reads only some of a node's recomputed inputs).
+   */
   toBytes(): Uint8Array {
-    const graph = create(GraphProtoSchema, { name: 'llama', node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs });
+    const needed = new Set(this.outputNames);
+    const kept = new Set<NodeProto>();
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i];
+      if (!node.output.some((o) => needed.has(o))) continue;
+      kept.add(node);
+      for (const input of node.input) needed.add(input);
+    }
+    const nodes = this.nodes.filter((n) => kept.has(n));
+    const graph = create(GraphProtoSchema, { name: 'llama', node: nodes, initializer: this.initializers, input: this.inputs, output: this.outputs });
     const model = create(ModelProtoSchema, {
       irVersion: 8n, producerName: 'lora-studio', graph,
       opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(ONNX_OPSET) })],
