@@ -28,6 +28,8 @@ export interface LlamaGraphOptions {
    * (lossChunkTokens below). Default: all tokens in one chunk.
    */
   lossChunkTokens?: number;
+  /** Query rows per attention block; default: as many as keep one block's scores within 64 MiB. */
+  attentionRows?: number;
   /**
    * KV-cache decoding: RoPE tables ('rope_cos'/'rope_sin' [T, D]) and the additive mask ('attn_bias' [B, 1, T, past+T])
    * become inputs, `past` cached positions arrive as 'past_key.L'/'past_value.L' [B, KV, past, D], and this call's keys
@@ -41,6 +43,9 @@ export const MASK_VALUE = -1e9;
 
 export const loraAName = (baseName: string) => `${baseName}.lora_A`;
 export const loraBName = (baseName: string) => `${baseName}.lora_B`;
+
+/** Bytes of attention scores computed at once (query blocks; see `attention` below). */
+const ATTENTION_BLOCK_BYTES = 64 * 2 ** 20;
 
 /** inv_freq of the rotary embedding; Llama 3 scales low frequencies (HF `_compute_llama3_parameters`). */
 export function ropeInvFreq(config: Pick<ModelConfig, 'head_dim' | 'rope_theta' | 'rope_scaling'>): Float64Array {
@@ -155,6 +160,24 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
 
   // Rows are gathered in the stored dtype and only they are cast: no float copy of the whole table.
   const embedTable = g.storedWeight('model.embed_tokens.weight', [Vocab, E]).value;
+  /**
+   * softmax(q kᵀ / √D + mask) v over blocks of query rows, so that one block's [B, H, rows, S] scores exist at a time
+   * (64 MiB of them): the one term of a recomputed layer that grows with the square of the length.
+   */
+  const attention = (q: V, kT: V, v: V, S: number): V => {
+    const block = (qRows: V, maskRows: V) =>
+      g.op('MatMul', [g.op('Softmax', [g.op('Add', [g.op('Mul', [g.op('MatMul', [qRows, kT]), scale]), maskRows])], { axis: -1 }), v]);
+    const rowsPerBlock = opts.attentionRows ?? Math.max(1, Math.floor(ATTENTION_BLOCK_BYTES / (B * H * S * 4)));
+    if (rowsPerBlock >= T) return block(q, mask);
+    const queryRows = (x: V, start: number, end: number) => g.op('Slice', [x, g.constInt([start]), g.constInt([end]), g.constInt([2])]);
+    const blocks: V[] = [];
+    for (let start = 0; start < T; start += rowsPerBlock) {
+      const end = Math.min(T, start + rowsPerBlock);
+      blocks.push(block(queryRows(q, start, end), queryRows(mask, start, end)));
+    }
+    return g.op('Concat', blocks, { axis: 2 });
+  };
+
   let h = reshape(g.toFloat(g.op('Gather', [embedTable, inputIds], { axis: 0 })), N, E);
   const scale = g.constant([1 / Math.sqrt(D)], []);
   const layer = (l: number, h: V, seed: V | undefined): V => {
@@ -168,8 +191,7 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     const v = heads(linear(x, `${p}.self_attn.v_proj`, E, KV * D, bias, seed), KV);
     const S = past + T;
     const kT = g.op('Transpose', [repeatKv(withCache(rope(k), 'key', l), S)], { perm: [0, 1, 3, 2] });
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [rope(q), kT]), scale]), mask]);
-    const attn = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeatKv(withCache(v, 'value', l), S)]);
+    const attn = attention(rope(q), kT, repeatKv(withCache(v, 'value', l), S), S);
     const merged = reshape(g.op('Transpose', [attn], { perm: [0, 2, 1, 3] }), N, H * D);
     const h1 = g.op('Add', [h, linear(merged, `${p}.self_attn.o_proj`, H * D, E, oBias, seed)]);
     const x2 = rmsNorm(h1, `${p}.post_attention_layernorm.weight`, E);

@@ -31,8 +31,10 @@ export interface ProgramSpec {
   weights?: (hfName: string) => WeightSource;
   /** Recompute each decoder layer in the backward pass (default on). */
   checkpointing?: boolean;
-  /** Tokens per loss chunk (default: 256 MiB of float32 logits per chunk). */
+  /** Tokens per loss chunk (default: 64 MiB of float32 logits per chunk). */
   lossChunkTokens?: number;
+  /** Query rows per attention block (default: 64 MiB of scores per block). */
+  attentionRows?: number;
 }
 
 /** What a bucket's program computes for one micro-batch. */
@@ -64,6 +66,7 @@ export function buildTrainingGraph(spec: ProgramSpec, weights: (name: string) =>
   const params = buildLlamaGraph(tape, spec.config, {
     batch: spec.batch, length: spec.length, lora, mode: 'loss',
     checkpointLayers: spec.checkpointing ?? true, lossChunkTokens: spec.lossChunkTokens ?? lossChunkTokens(spec.config.vocab_size),
+    attentionRows: spec.attentionRows,
   });
   if (kind === 'train') {
     const values = params.map((name) => tape.params.get(name)!);
