@@ -58,6 +58,12 @@ export interface RunConfig {
    * memory, about a third more compute). Absent means on (runs written before the option existed).
    */
   gradient_checkpointing?: boolean;
+  /**
+   * Precision of the large matrix products: auto (bf16 on CUDA, fp32 on the CPU), fp32, bf16 or fp16 (with dynamic
+   * loss scaling). Norms, softmax, the loss, LoRA weights and AdamW state are float32 in every mode; on the CPU,
+   * bf16/fp16 are emulated (float32 products rounded at the same points). Absent means auto.
+   */
+  precision?: 'auto' | 'fp32' | 'bf16' | 'fp16';
   /** Save LoRA tensors in this dtype (they train in float32). */
   save_dtype: 'float32' | 'float16' | 'bfloat16';
 }
@@ -147,5 +153,6 @@ export const DEFAULT_RUN_OPTIONS: Omit<RunConfig, 'model' | 'data' | 'out'> = {
   max_seq_len: 512,
   train_on_prompt: false,
   gradient_checkpointing: true,
+  precision: 'auto',
   save_dtype: 'float32',
 };

@@ -33,6 +33,7 @@ export interface TrainFlags {
   maxSeqLen?: string;
   trainOnPrompt?: boolean;
   gradientCheckpointing?: string;
+  precision?: string;
   saveDtype?: string;
   resume?: string;
   json?: boolean;
@@ -69,6 +70,7 @@ export function addTrainOptions(command: Command): Command {
     .option('--device <device>', 'auto, cpu, cuda or cuda:N', d.device)
     .option('--max-seq-len <n>', 'truncate records to this many tokens', String(d.max_seq_len))
     .option('--train-on-prompt', 'compute the loss on prompt tokens too', false)
+    .addOption(new Option('--precision <p>', 'matrix products in fp32, bf16 or fp16 (auto: bf16 on CUDA, fp32 on the CPU; on the CPU bf16/fp16 are emulated)').choices(['auto', 'fp32', 'bf16', 'fp16']).default('auto'))
     .addOption(new Option('--gradient-checkpointing <on|off>', 'recompute each layer in the backward pass: far less memory, ~1/3 more compute').choices(['on', 'off']).default('on'))
     .addOption(new Option('--save-dtype <dtype>', 'dtype of the saved LoRA tensors').choices(['float32', 'float16', 'bfloat16']).default(d.save_dtype))
     .option('--resume <dir>', 'continue the run in DIR from its latest checkpoint')
@@ -115,6 +117,7 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     max_seq_len: number('max-seq-len', flags.maxSeqLen, d.max_seq_len),
     train_on_prompt: flags.trainOnPrompt ?? false,
     gradient_checkpointing: (flags.gradientCheckpointing ?? 'on') === 'on',
+    precision: (flags.precision ?? 'auto') as RunConfig['precision'],
     save_dtype: (flags.saveDtype ?? d.save_dtype) as RunConfig['save_dtype'],
   };
 }

@@ -37,7 +37,8 @@ export function gradients<V>(g: TapeSink<V>, loss: V, wrt: V[]): Map<V, V> {
   // Values that depend on a requested parameter: only these get gradient work.
   const depends = new Set<V>(wrt);
   for (const node of forward) {
-    if (NON_DIFFERENTIABLE.has(node.op) || g.metaOf(node.output).kind !== 'float') continue;
+    const kind = g.metaOf(node.output).kind;
+    if (NON_DIFFERENTIABLE.has(node.op) || (kind !== 'float' && kind !== 'low')) continue;
     if (node.inputs.some((input) => depends.has(input))) depends.add(node.output);
   }
 

@@ -1,6 +1,13 @@
 // The graph interface every builder writes through (the Llama-family model, the loss, AdamW, the backward pass): ONNX
 // op names over an opaque value handle `V`. Sinks decide what a value is: the ONNX writer (onnx-export.ts) makes tensor
 // names, the tape (tape.ts) records nodes and shapes for autodiff on top of another sink.
+/** A frozen weight as stored: `low` is its ONNX element type when it is bf16 (16) or f16 (10). */
+export interface StoredWeight<V> {
+  value: V;
+  compute: boolean;
+  low?: number;
+}
+
 /** ONNX attribute values used here. */
 export type Attr = number | number[] | string;
 
@@ -18,7 +25,7 @@ export interface GraphSink<V> {
    * before a cast (the embedding's Gather: rows are gathered first, then only they are cast). `compute` says whether
    * the stored dtype already is the compute dtype.
    */
-  storedWeight(hfName: string, shape: number[]): { value: V; compute: boolean };
+  storedWeight(hfName: string, shape: number[]): StoredWeight<V>;
   /** A trainable LoRA tensor, fed each run (name e.g. 'model.layers.0.self_attn.q_proj.lora_A'). */
   param(name: string, shape: number[]): V;
   /** A compute-dtype constant. */

@@ -9,7 +9,7 @@ import {
   TensorShapeProto_DimensionSchema, TypeProtoSchema, TypeProto_TensorSchema, ValueInfoProtoSchema,
   type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto,
 } from 'onnx-buf';
-import type { Attr, GraphSink } from './graph';
+import type { Attr, GraphSink, StoredWeight } from './graph';
 
 export const ONNX_OPSET = 17;
 export type ComputeDtype = 'float32' | 'float64';
@@ -87,7 +87,7 @@ export class OnnxGraphSink implements GraphSink<string> {
     return value;
   }
 
-  storedWeight(hfName: string, shape: number[]): { value: string; compute: boolean } {
+  storedWeight(hfName: string, shape: number[]): StoredWeight<string> {
     if (!this.types.has(hfName)) {
       const source = this.weights(hfName);
       const dims = shape.map(BigInt);
@@ -104,7 +104,9 @@ export class OnnxGraphSink implements GraphSink<string> {
         this.types.set(hfName, this.typeName(ELEM[source.dtype]));
       }
     }
-    return { value: hfName, compute: this.types.get(hfName) === this.typeName(this.elem) };
+    const type = this.types.get(hfName);
+    const low = type === 'bfloat16' ? TensorProto_DataType.BFLOAT16 : type === 'float16' ? TensorProto_DataType.FLOAT16 : undefined;
+    return { value: hfName, compute: type === this.typeName(this.elem), low };
   }
 
   constant(values: ArrayLike<number>, shape: number[]): string {

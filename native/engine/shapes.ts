@@ -3,12 +3,14 @@
 // gradients back to each operand's shape and to build Reshape/Expand/Pad targets.
 import type { Attr } from './graph';
 
-/** 'float': the compute dtype; 'low': a weight stored in bf16/f16, before its cast. */
+/** 'float': the compute dtype; 'low': bf16 or f16 (a stored weight before its cast, or a mixed-precision matmul's operand). */
 export type ValueKind = 'float' | 'low' | 'int' | 'bool';
 
 export interface ValueMeta {
   shape: number[];
   kind: ValueKind;
+  /** The ONNX element type of a 'low' value: 16 bfloat16, 10 float16. */
+  low?: number;
   /** Values of small int64 constants (shapes, axes, slice bounds), needed to infer Reshape/Slice/Expand outputs. */
   ints?: number[];
 }
@@ -65,22 +67,23 @@ export function inferMeta(op: string, inputs: ValueMeta[], attrs: Record<string,
       return { shape: broadcastShapes(inputs[0].shape, inputs[1].shape, inputs[2].shape), kind: inputs[1].kind };
     case 'Cast': {
       const to = Number(attrs.to);
-      return { shape: [...a.shape], kind: to === 7 || to === 6 ? 'int' : to === 9 ? 'bool' : to === 10 || to === 16 ? 'low' : 'float' };
+      if (to === 10 || to === 16) return { shape: [...a.shape], kind: 'low', low: to };
+      return { shape: [...a.shape], kind: to === 7 || to === 6 ? 'int' : to === 9 ? 'bool' : 'float' };
     }
     case 'MatMul': {
       const m = a.shape[a.shape.length - 2], k = a.shape[a.shape.length - 1], n = b.shape[b.shape.length - 1];
       if (b.shape[b.shape.length - 2] !== k) throw new Error(`MatMul [${a.shape}] × [${b.shape}]: inner dimensions differ`);
       const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
-      return { shape: [...batch, m, n], kind: 'float' };
+      return { shape: [...batch, m, n], kind: a.kind, low: a.low };
     }
     case 'Gemm': {
       const m = attrs.transA ? a.shape[1] : a.shape[0];
       const n = attrs.transB ? b.shape[0] : b.shape[1];
-      return { shape: [m, n], kind: 'float' };
+      return { shape: [m, n], kind: a.kind, low: a.low };
     }
     case 'Transpose': {
       const perm = (attrs.perm as number[] | undefined) ?? a.shape.map((_, i) => a.shape.length - 1 - i);
-      return { shape: perm.map((p) => a.shape[p]), kind: a.kind };
+      return { shape: perm.map((p) => a.shape[p]), kind: a.kind, low: a.low };
     }
     case 'Reshape':
       return { shape: reshapeTarget(a.shape, intsOf(b, 'Reshape shape')), kind: a.kind };

@@ -7,7 +7,7 @@
 // zero that depends on the segment's input (a Reshape whose shape is `shape + 0`): ONNX Runtime's constant folding
 // would otherwise turn every Cast of an initializer into a persistent fp32 copy at session creation, and its
 // common-subexpression elimination would merge the backward pass's cast with the forward one.
-import type { Attr, GraphSink } from './graph';
+import type { Attr, GraphSink, StoredWeight } from './graph';
 import { inferMeta, type ValueMeta } from './shapes';
 
 export interface Segment<V> {
@@ -77,9 +77,9 @@ export class TapeSink<V> implements GraphSink<V> {
     return value;
   }
 
-  storedWeight(hfName: string, shape: number[]): { value: V; compute: boolean } {
+  storedWeight(hfName: string, shape: number[]): StoredWeight<V> {
     const stored = this.inner.storedWeight(hfName, shape);
-    this.meta.set(stored.value, { shape, kind: stored.compute ? 'float' : 'low' });
+    this.meta.set(stored.value, stored.compute ? { shape, kind: 'float' } : { shape, kind: 'low', low: stored.low });
     return stored;
   }
 

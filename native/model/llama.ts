@@ -5,6 +5,7 @@
 import type { ModelConfig } from './hf-config';
 import type { GraphSink } from '../engine/graph';
 import { dropoutMask } from '../engine/random';
+import { LOW_ELEM, product, type MatmulPrecision } from '../engine/precision';
 import { lossChunkTokens } from './loss-chunk';
 
 /** One adapted linear module: LoRA A [r, in], B [out, r] on the HF module `baseName`. */
@@ -30,6 +31,8 @@ export interface LlamaGraphOptions {
   lossChunkTokens?: number;
   /** Query rows per attention block; default: as many as keep one block's scores within 64 MiB. */
   attentionRows?: number;
+  /** The precision of the large products (native/engine/precision.ts); default float32. */
+  precision?: MatmulPrecision;
   /**
    * KV-cache decoding: RoPE tables ('rope_cos'/'rope_sin' [T, D]) and the additive mask ('attn_bias' [B, 1, T, past+T])
    * become inputs, `past` cached positions arrive as 'past_key.L'/'past_value.L' [B, KV, past, D], and this call's keys
@@ -96,11 +99,27 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     return g.op('Mul', [g.op('Mul', [x, inv]), g.weight(weightName, [width])]);
   };
 
+  const precision = opts.precision ?? { low: 'none' };
+  /** x Wᵀ for a frozen weight, in the graph's precision; a weight stored in the product's low type is used as stored. */
+  const weightProduct = (x: V, name: string, shape: number[]): V => {
+    if (precision.low !== 'none' && !precision.emulate) {
+      const stored = g.storedWeight(name, shape);
+      if (stored.low === LOW_ELEM[precision.low]) return product(g, precision, 'Gemm', x, stored.value, { transB: 1 }, stored.value);
+    }
+    return product(g, precision, 'Gemm', x, g.weight(name, shape), { transB: 1 });
+  };
+
   /** x [N, in] → x Wᵀ (+ b) (+ scaling · dropout(x) Aᵀ Bᵀ when the module is adapted): PEFT's LoRA Linear. */
   const linear = (x: V, baseName: string, inF: number, outF: number, bias = false, seed?: V) => {
-    const inputs = [x, g.weight(`${baseName}.weight`, [outF, inF])];
-    if (bias) inputs.push(g.weight(`${baseName}.bias`, [outF]));
-    const y = g.op('Gemm', inputs, { transB: 1 });
+    let y: V;
+    if (precision.low === 'none') {
+      const inputs = [x, g.weight(`${baseName}.weight`, [outF, inF])];
+      if (bias) inputs.push(g.weight(`${baseName}.bias`, [outF]));
+      y = g.op('Gemm', inputs, { transB: 1 });
+    } else {
+      y = weightProduct(x, `${baseName}.weight`, [outF, inF]);
+      if (bias) y = g.op('Add', [y, g.weight(`${baseName}.bias`, [outF])]);
+    }
     const site = sites.get(baseName);
     if (!site) return y;
     const A = g.param(loraAName(baseName), [opts.lora.r, inF]);
@@ -166,7 +185,7 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
    */
   const attention = (q: V, kT: V, v: V, S: number): V => {
     const block = (qRows: V, maskRows: V) =>
-      g.op('MatMul', [g.op('Softmax', [g.op('Add', [g.op('Mul', [g.op('MatMul', [qRows, kT]), scale]), maskRows])], { axis: -1 }), v]);
+      product(g, precision, 'MatMul', g.op('Softmax', [g.op('Add', [g.op('Mul', [product(g, precision, 'MatMul', qRows, kT), scale]), maskRows])], { axis: -1 }), v);
     const rowsPerBlock = opts.attentionRows ?? Math.max(1, Math.floor(ATTENTION_BLOCK_BYTES / (B * H * S * 4)));
     if (rowsPerBlock >= T) return block(q, mask);
     const queryRows = (x: V, start: number, end: number) => g.op('Slice', [x, g.constInt([start]), g.constInt([end]), g.constInt([2])]);
@@ -210,7 +229,7 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   const headName = config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
 
   if (opts.mode === 'logits') {
-    g.output('logits', reshape(g.op('Gemm', [h, g.weight(headName, [Vocab, E])], { transB: 1 }), B, T, Vocab));
+    g.output('logits', reshape(weightProduct(h, headName, [Vocab, E]), B, T, Vocab));
     return params;
   }
   // Masked mean cross-entropy over pre-shifted labels: LogSoftmax + GatherElements (CUDA-friendly, no SCE op), summed
@@ -224,7 +243,7 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   for (let start = 0; start < N; start += chunk) {
     const end = Math.min(N, start + chunk);
     const chunkTotal = g.checkpoint(`loss ${start}-${end}`, [h], (hIn) => {
-      const logits = g.op('Gemm', [rows(hIn, start, end), g.weight(headName, [Vocab, E])], { transB: 1 });
+      const logits = weightProduct(rows(hIn, start, end), headName, [Vocab, E]);
       const chunkValid = rows(valid, start, end);
       const safeLabels = g.op('Where', [chunkValid, rows(labels, start, end), g.constInt([0], [])]);
       const picked = g.op('GatherElements', [g.op('LogSoftmax', [logits], { axis: -1 }), safeLabels], { axis: 1 });

@@ -15,6 +15,7 @@ export interface ConfigChecks {
 
 const SCHEDULERS = ['constant', 'linear', 'cosine'];
 const SAVE_DTYPES = ['float32', 'float16', 'bfloat16'];
+const PRECISIONS: readonly string[] = ['auto', 'fp32', 'bf16', 'fp16'];
 
 function isInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value);
@@ -81,6 +82,7 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   intAtLeast('max_seq_len', 8, 'records longer than this are truncated');
   if (typeof config.train_on_prompt !== 'boolean') problem('train_on_prompt', 'must be true or false');
   if (config.gradient_checkpointing !== undefined && typeof config.gradient_checkpointing !== 'boolean') problem('gradient_checkpointing', 'must be true or false');
+  if (config.precision !== undefined && !PRECISIONS.includes(config.precision)) problem('precision', `must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(config.precision)}`);
   if (!isNum(config.eval_split) || config.eval_split < 0 || config.eval_split >= 1) problem('eval_split', `must be in [0, 1), got ${JSON.stringify(config.eval_split)}`);
   if (config.eval_split > 0 && config.eval_data) problem('eval_split', 'set either eval_data or eval_split, not both');
   if (!SAVE_DTYPES.includes(config.save_dtype)) problem('save_dtype', `must be one of ${SAVE_DTYPES.join(', ')}`);

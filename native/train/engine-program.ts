@@ -15,6 +15,7 @@ import { createSession, type GraphBytes, type ResolvedProvider } from '../engine
 import type { AuditedNode } from '../engine/cuda-kernels';
 import { TapeSink } from '../engine/tape';
 import { gradients } from '../engine/autodiff';
+import type { MatmulPrecision } from '../engine/precision';
 import type { MicroBatch } from './loop';
 
 export interface ProgramSpec {
@@ -35,6 +36,8 @@ export interface ProgramSpec {
   lossChunkTokens?: number;
   /** Query rows per attention block (default: 64 MiB of scores per block). */
   attentionRows?: number;
+  /** The precision of the large products (default float32). */
+  precision?: MatmulPrecision;
 }
 
 /** What a bucket's program computes for one micro-batch. */
@@ -66,7 +69,7 @@ export function buildTrainingGraph(spec: ProgramSpec, weights: (name: string) =>
   const params = buildLlamaGraph(tape, spec.config, {
     batch: spec.batch, length: spec.length, lora, mode: 'loss',
     checkpointLayers: spec.checkpointing ?? true, lossChunkTokens: spec.lossChunkTokens ?? lossChunkTokens(spec.config.vocab_size),
-    attentionRows: spec.attentionRows,
+    attentionRows: spec.attentionRows, precision: spec.precision,
   });
   if (kind === 'train') {
     const values = params.map((name) => tape.params.get(name)!);

@@ -29,7 +29,7 @@ export interface EstimateTarget {
   out: number;
 }
 
-export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing'>;
+export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing' | 'precision'>;
 
 export interface EstimateOptions {
   /** Element type the weight files store (the engine keeps them so, memory-mapped); default: the config's torch_dtype. */
@@ -38,13 +38,11 @@ export interface EstimateOptions {
   totalParams?: number;
   /** Tokens per loss chunk; default the engine's, lossChunkTokens(vocab_size) from native/model/loss-chunk.ts. */
   lossChunkTokens?: number;
+  /** The device the run trains on: with bf16/fp16 products on CUDA, weights stored in that type are used as stored. */
+  provider?: 'cuda' | 'cpu';
 }
 
-/**
- * Bytes of the peak of one training step, by what holds them; `total` is their sum (comparable to a peak RSS).
- * estimateRun sets every field; weightCopies, loss and runtime are optional in the type only so that MemoryEstimate
- * literals written before they existed (the training panel's describe tests) still type-check: read them as `?? 0`.
- */
+/** Bytes of the peak of one training step, by what holds them; `total` is their sum (comparable to a peak RSS). */
 export interface MemoryEstimate {
   /** Frozen base weights in their stored dtype (memory-mapped; every step touches all of them). */
   weights: number;
@@ -198,7 +196,10 @@ export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targe
   const dtype = options.weightDtype ?? model.torch_dtype;
   const checkpointing = run.gradient_checkpointing ?? true;
   const weights = totalParams * DTYPE_BYTES[dtype];
-  const weightCopies = weightCopyBytes(model, dtype, checkpointing);
+  // bf16/fp16 products really run only on CUDA (auto means bf16 there): engine/precision.ts resolvePrecision, which
+  // the host may not import (it never loads the engine); a test keeps the two in agreement.
+  const storedProducts = options.provider === 'cuda' && (run.precision ?? 'auto') !== 'fp32' && DTYPE_BYTES[dtype] === 2;
+  const weightCopies = storedProducts ? 0 : weightCopyBytes(model, dtype, checkpointing);
   const lora = trainableParams * F32;
   const optimizer = 4 * trainableParams * F32;
   const activations = activationBytes(model, run, targets);

@@ -9,6 +9,7 @@ import type { ResolvedDevice } from '../engine/cuda-discovery';
 import { loraAName, loraBName, type LoraSite } from '../model/llama';
 import type { ComputeDtype, WeightSource } from '../engine/onnx-export';
 import { createAdamwProgram } from '../engine/optim/adamw-program';
+import { resolvePrecision } from '../engine/precision';
 import { initLora, loraScaling } from '../model/lora';
 import { trainedTokens } from '../data/batch';
 import { engineProgram, type MicroBatchProgram, type ProgramFactory } from './engine-program';
@@ -47,6 +48,9 @@ export interface TrainerOptions {
   checkpointing?: boolean;
 }
 
+/** The fp16 loss-scaling state tensor: [scale, clean steps since the last change, AdamW steps applied]. */
+const LOSS_SCALE = 'loss_scale';
+
 /** The dropout seed of micro-batch k of optimizer step `step`: a pure function, so a resumed run draws the same masks. */
 export const dropoutSeed = (seed: number, step: number, k: number) => seed * 1_000_003 + step * 1009 + k;
 
@@ -71,6 +75,11 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   const m = new Map(names.map((n) => [n, state ? required(state, `${n}.exp_avg`, size(n)) : new Float32Array(size(n))]));
   const v = new Map(names.map((n) => [n, state ? required(state, `${n}.exp_avg_sq`, size(n)) : new Float32Array(size(n))]));
   let step = opts.state?.step ?? 0;
+  const precision = resolvePrecision(config.precision ?? 'auto', opts.device.provider);
+  // fp16 only: dynamic loss scaling (Micikevicius et al. 2018, as torch.cuda.amp.GradScaler): the loss is multiplied by
+  // `scale` so small gradients survive f16; a step whose gradients overflow is skipped and halves the scale, 2,000
+  // clean steps double it. [scale, clean steps, applied AdamW steps] are state, so a resume continues exactly.
+  const lossScale = precision.low === 'fp16' ? (state ? required(state, LOSS_SCALE, 3) : Float32Array.of(2 ** 16, 0, 0)) : undefined;
   const optimizer = await createAdamwProgram({
     tensors: names.map((name) => ({ name, shape: shapes.get(name)!, lrScale: name.endsWith('.lora_B') ? config.loraplus_lr_ratio : 1 })),
     weightDecay: config.weight_decay,
@@ -92,7 +101,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       }
       program = factory({
         model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights,
-        checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true,
+        checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
         lora: { r: config.r, scaling, sites, dropout: config.lora_dropout },
       });
     }
@@ -110,11 +119,22 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
         // Token-weighted: the step's loss and gradient are the mean over all trained tokens of its micro-batches.
         const weight = counts[k] / total;
         const program = await programFor(microBatches[k]);
-        loss += weight * (await program.accumulate(microBatches[k], params, gradSum, weight, dropoutSeed(config.seed, step, k)));
+        const lossWeight = lossScale ? weight * lossScale[0] : weight;
+        loss += weight * (await program.accumulate(microBatches[k], params, gradSum, lossWeight, dropoutSeed(config.seed, step, k)));
       }
       step += 1;
-      const gradNorm = await optimizer.step(params, m, v, gradSum, lr, step);
-      return { loss, gradNorm, tokens: counts.reduce((a, b) => a + b, 0) };
+      const tokens = counts.reduce((a, b) => a + b, 0);
+      if (!lossScale) return { loss, gradNorm: await optimizer.step(params, m, v, gradSum, lr, step), tokens };
+      const unscaled = new Map([...gradSum].map(([n, g]) => [n, g.map((x) => x / lossScale[0])]));
+      if (![...unscaled.values()].every((g) => g.every(Number.isFinite))) {
+        lossScale[0] /= 2;
+        lossScale[1] = 0;
+        return { loss, gradNorm: Infinity, tokens }; // skipped: the gradients overflowed f16
+      }
+      lossScale[2] += 1;
+      const gradNorm = await optimizer.step(params, m, v, unscaled, lr, lossScale[2]);
+      if (++lossScale[1] >= 2000) [lossScale[0], lossScale[1]] = [lossScale[0] * 2, 0];
+      return { loss, gradNorm, tokens };
     },
 
     async evalLoss(batches: MicroBatch[]): Promise<number> {
@@ -135,12 +155,14 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
         tensors.set(`${n}.exp_avg`, Float32Array.from(m.get(n)!));
         tensors.set(`${n}.exp_avg_sq`, Float32Array.from(v.get(n)!));
       }
+      if (lossScale) tensors.set(LOSS_SCALE, Float32Array.from(lossScale));
       return { step, tensors };
     },
 
     stateShapes(): Map<string, number[]> {
       const out = new Map<string, number[]>();
       for (const [n, shape] of shapes) for (const suffix of ['', '.exp_avg', '.exp_avg_sq']) out.set(n + suffix, shape);
+      if (lossScale) out.set(LOSS_SCALE, [3]);
       return out;
     },
 

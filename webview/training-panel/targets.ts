@@ -40,7 +40,8 @@ export interface PanelEstimate {
 export function panelEstimate(info: ModelInfo, config: RunConfig, device: DeviceInfo | undefined): PanelEstimate | undefined {
   if (!Number.isInteger(config.r) || config.r < 1 || !Number.isInteger(config.micro_batch_size) || !Number.isInteger(config.max_seq_len)) return undefined;
   const { targets, unknown } = matchTargets(info.config, config.target_modules);
-  const estimate = estimateRun(info.shape, config, targets, { totalParams: info.totalParams });
+  const provider = device?.id.startsWith('cuda') ? 'cuda' : 'cpu';
+  const estimate = estimateRun(info.shape, config, targets, { totalParams: info.totalParams, provider });
   const perModule = paramsPerModule(info, config.r);
   const freeBytes = device?.freeBytes;
   let warning: string | undefined;

@@ -62,8 +62,14 @@ export const Where: GradRule = ({ g, node, dY, needs }) => {
 
 export const Identity: GradRule = ({ dY }) => [dY];
 
-/** Casts between float types pass the gradient; casts from ints/bools (masks) are never asked for one. */
-export const Cast: GradRule = ({ dY }) => [dY];
+/**
+ * Casts between float types pass the gradient back in the input's type (a mixed-precision matmul's bf16/f16 operand
+ * gets a bf16/f16 gradient, as in the real low-precision backward); casts from ints/bools are never asked for one.
+ */
+export const Cast: GradRule = ({ g, node, dY }) => {
+  const input = g.metaOf(node.inputs[0]);
+  return [input.kind === 'low' ? g.op('Cast', [dY], { to: input.low! }) : g.toFloat(dY)];
+};
 
 /**
  * Dropout in inference mode (no training_mode input, as ONNX defaults) is the identity. In training mode the tape

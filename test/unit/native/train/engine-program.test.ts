@@ -146,3 +146,40 @@ test('trainer on the engine: two accumulated micro-batches step exactly like one
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('trainer, fp16 (emulated on the CPU): dynamic loss scaling trains, resumes exactly, and skips an overflowing step halving the scale', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'p1-fp16-'));
+  try {
+    makeTinyModel(dir, { architecture: 'Qwen2ForCausalLM', layers: 1, hidden: 32, heads: 4, kvHeads: 2, intermediate: 64, vocab: 600, tie: true, dtype: 'float16', seed: 5, std: 0.5 });
+    const model = loadModelFolder(dir);
+    const targets = [{ baseName: 'model.layers.0.self_attn.q_proj', in: 32, out: 32 }, { baseName: 'model.layers.0.mlp.down_proj', in: 64, out: 32 }];
+    const fp16 = { ...run, precision: 'fp16' as const, lora_dropout: 0 };
+    const batch = { inputIds: [[10, 11, 12, 13, 14, 15]], labels: [[11, 12, 13, 14, 15, -100]], attentionMask: [[1, 1, 1, 1, 1, 1]] };
+    const trainer = await createTrainer(model, fp16, { device, targets });
+    const first = await trainer.evalLoss([batch]);
+    for (let i = 0; i < 15; i++) await trainer.step([batch], 3e-2);
+    const last = await trainer.evalLoss([batch]);
+    assert.ok(last < 0.5 * first, `loss ${first} → ${last}`);
+    const state = trainer.exportState();
+    // [scale, clean steps, applied steps]: each skipped step (an f16 overflow, typical of the first steps at 2^16) halved
+    // the scale from 2^16; every other step was applied.
+    const [scale, clean, applied] = state.tensors.get('loss_scale')!;
+    const skipped = 15 - applied;
+    assert.ok(applied >= 10, `${applied} of 15 steps applied`);
+    assert.equal(scale, 2 ** (16 - skipped));
+    assert.ok(clean <= applied);
+    const resumed = await createTrainer(model, fp16, { device, targets, state });
+    assert.deepEqual(await resumed.step([batch], 3e-2), await trainer.step([batch], 3e-2));
+    // A scale so large the scaled gradients overflow f16: the step is skipped (LoRA and AdamW unchanged), the scale halves.
+    const huge = { step: 16, tensors: new Map(state.tensors).set('loss_scale', Float32Array.of(2 ** 100, 7, applied)) };
+    const overflowing = await createTrainer(model, fp16, { device, targets, state: huge });
+    const result = await overflowing.step([batch], 3e-2);
+    assert.equal(result.gradNorm, Infinity);
+    const after = overflowing.exportState();
+    assert.deepEqual([...after.tensors.get('loss_scale')!], [2 ** 99, 0, applied]);
+    for (const [name, t] of state.tensors) if (name !== 'loss_scale') assert.deepEqual(after.tensors.get(name), t, name);
+    for (const t of [trainer, resumed, overflowing]) await t.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,4 +1,5 @@
 // Tests of native/train/estimate.ts against figures checked by hand and published parameter counts.
+import { resolvePrecision } from '../../../../native/engine/precision';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -186,4 +187,16 @@ test('formatting', () => {
   assert.equal(formatParams(512), '512');
   assert.equal(formatBytes(35_192_832), '33.6 MiB');
   assert.equal(formatBytes(100), '100 B');
+});
+
+test('bf16/fp16 products on CUDA use bf16 weights as stored: no float copies, exactly where the engine runs them for real', () => {
+  const targets = targetsOf(qwen05, ALL);
+  for (const provider of ['cuda', 'cpu'] as const) {
+    for (const precision of ['auto', 'fp32', 'bf16', 'fp16'] as const) {
+      const e = estimateRun(qwen05, { ...run, precision }, targets, { weightDtype: 'bfloat16', provider });
+      const engine = resolvePrecision(precision, provider);
+      const real = engine.low !== 'none' && !engine.emulate;
+      assert.equal(e.memory.weightCopies === 0, real, `${precision} on ${provider}`);
+    }
+  }
 });
