@@ -92,8 +92,7 @@ export function gradients<V>(g: TapeSink<V>, loss: V, wrt: V[]): Map<V, V> {
  */
 function recomputation<V>(g: TapeSink<V>, segment: Segment<V>, dY: V): (value: V) => V {
   const producers = new Map<V, TapeNode<V>>(segment.nodes.map((n) => [n.output, n]));
-  const never = g.op('Less', [...Array(2).fill(g.op('ReduceSum', [dY], { keepdims: 0 }))]);
-  const zero = { float: g.toFloat(never), int: g.op('Cast', [never], { to: 7 }) };
+  const zero = { float: g.zeroAfter(dY, 'float'), int: g.zeroAfter(dY, 'int') };
   const made = new Map<V, V>();
   const value = (v: V): V => {
     const known = made.get(v);

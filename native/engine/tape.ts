@@ -151,13 +151,18 @@ export class TapeSink<V> implements GraphSink<V> {
     this.nodes.push(node);
   }
 
-  /** int64 0 that depends on the segment's first input: Less(s, s) is false for every s, NaN included. */
-  private segmentZero(segment: Segment<V>): V {
-    segment.zeroInt ??= this.toInt(this.op('Less', [...Array(2).fill(this.op('ReduceSum', [segment.inputs[0]], { keepdims: 0 }))]));
-    return segment.zeroInt;
+  /**
+   * A scalar 0 (compute dtype or int64) that ONNX Runtime can neither precompute nor run before `x` exists:
+   * Less(s, s) for s = Σ x is false for every s, NaN included.
+   */
+  zeroAfter(x: V, kind: 'float' | 'int'): V {
+    const never = this.op('Less', [...Array(2).fill(this.op('ReduceSum', [x], { keepdims: 0 }))]);
+    return kind === 'float' ? this.toFloat(never) : this.op('Cast', [never], { to: 7 });
   }
 
-  private toInt(x: V): V {
-    return this.op('Cast', [x], { to: 7 });
+  /** int64 0 that depends on the segment's first input. */
+  private segmentZero(segment: Segment<V>): V {
+    segment.zeroInt ??= this.zeroAfter(segment.inputs[0], 'int');
+    return segment.zeroInt;
   }
 }

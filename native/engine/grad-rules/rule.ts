@@ -29,7 +29,7 @@ export function swapLast<V>(g: TapeSink<V>, x: V): V {
  * large Expand of a constant into a tensor that lives for the whole session.
  */
 export function zeros<V>(g: TapeSink<V>, shape: number[], after?: V): V {
-  const zero = after === undefined ? scalar(g, 0) : g.toFloat(g.op('Less', [...Array(2).fill(g.op('ReduceSum', [after], { keepdims: 0 }))]));
+  const zero = after === undefined ? scalar(g, 0) : g.zeroAfter(after, 'float');
   return g.op('Expand', [zero, g.constInt(shape, [shape.length])]);
 }
 
