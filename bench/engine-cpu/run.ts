@@ -18,12 +18,12 @@ const result = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'be
 process.stdout.write(result.stdout);
 if (result.status !== 0) process.exit(result.status ?? 1);
 
-// "ours: … (median step 1.89 s) …" and "peer (…): … (median step 4.28 s) …" from bench/train-cpu.
+// "ours (gradient checkpointing on): … (median step 1.89 s) …" and "peer (…): … (median step 4.28 s) …" from bench/train-cpu.
 const median = (side: string) => {
   const line = result.stdout.split('\n').find((l) => l.startsWith(side));
   const match = line?.match(/median step ([\d.]+) s/);
   if (!match) throw new Error(`bench/train-cpu printed no median step time for "${side}"`);
   return Number(match[1]);
 };
-const ours = median('ours:'), torch = median('peer');
+const ours = median('ours ('), torch = median('peer');
 console.log(`median step: ours ${ours.toFixed(2)} s, torch ${torch.toFixed(2)} s; ours/torch step time ${(ours / torch).toFixed(2)}`);

@@ -4,7 +4,7 @@
 // Agreement first (the losses of both over the same steps), then median step time after warm-up and peak RSS,
 // each side in its own process. Last line: ours/peer for tokens/s and peak RSS.
 // Usage: npx tsx bench/train-cpu/run.ts [--seq 128] [--batch 1] [--steps 6] [--warmup 2] [--layers 24] [--threads 2]
-//        [--targets all-linear|q_proj,k_proj,…]
+//        [--targets all-linear|q_proj,k_proj,…] [--gradient-checkpointing on|off]
 // Needs: python3 with torch and numpy: apt-get install python3-torch python3-numpy libopenblas0-pthread (without
 // OpenBLAS, Debian's torch falls back to the generic reference BLAS, ~20x slower: a peer not worth comparing with).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,6 +25,7 @@ const seq = flag('--seq', 128), batch = flag('--batch', 1), steps = flag('--step
 const layers = flag('--layers', 24), threads = flag('--threads', 2);
 const targetFlag = args.includes('--targets') ? args[args.indexOf('--targets') + 1] : 'all-linear';
 const targetModules: string[] | 'all-linear' = targetFlag === 'all-linear' ? 'all-linear' : targetFlag.split(',');
+const checkpointing = (args.includes('--gradient-checkpointing') ? args[args.indexOf('--gradient-checkpointing') + 1] : 'on') === 'on';
 const root = resolve(import.meta.dirname, '..', '..');
 const work = join(tmpdir(), `bench-train-cpu-${layers}l`);
 
@@ -39,7 +40,7 @@ if (!existsSync(join(modelDir, 'config.json'))) {
 const model = loadModelFolder(modelDir);
 const config: RunConfig = {
   ...DEFAULT_RUN_OPTIONS, model: modelDir, data: '', out: work, r: 16, lora_alpha: 32, lora_dropout: 0, target_modules: targetModules,
-  learning_rate: 2e-4, max_grad_norm: 0, micro_batch_size: batch, max_seq_len: seq, seed: 1,
+  learning_rate: 2e-4, max_grad_norm: 0, micro_batch_size: batch, max_seq_len: seq, seed: 1, gradient_checkpointing: checkpointing,
 };
 const targets = resolveTargets(model.config, targetModules);
 
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
   console.log(`model: Qwen2.5-0.5B shape, ${layers} layers, float32, LoRA r=16 alpha=32 ${targetFlag} (${targets.length} modules); batch ${batch} × ${seq} tokens; ${threads} threads`);
   console.log(`losses ours: ${mine.losses.map((l) => l.toFixed(4)).join(' ')}`);
   console.log(`losses peer: ${peer.losses.map((l) => l.toFixed(4)).join(' ')}  (max |diff| ${maxLossDiff.toExponential(2)})`);
-  console.log(`ours: ${(tokensPerStep / oursStep).toFixed(1)} tokens/s (median step ${oursStep.toFixed(2)} s), peak RSS ${mine.peakRssMb.toFixed(0)} MiB`);
+  console.log(`ours (gradient checkpointing ${checkpointing ? 'on' : 'off'}): ${(tokensPerStep / oursStep).toFixed(1)} tokens/s (median step ${oursStep.toFixed(2)} s), peak RSS ${mine.peakRssMb.toFixed(0)} MiB`);
   console.log(`peer (${peer.peer}): ${(tokensPerStep / peerStep).toFixed(1)} tokens/s (median step ${peerStep.toFixed(2)} s), peak RSS ${peer.peak_rss_mb.toFixed(0)} MiB`);
   if (maxLossDiff > 1e-2) console.log('WARNING: the losses disagree by more than 1e-2; the timings compare different work');
   console.log(`ours/peer: tokens/s ${(peerStep / oursStep).toFixed(2)}x, peak RSS ${(mine.peakRssMb / peer.peak_rss_mb).toFixed(2)}x`);
