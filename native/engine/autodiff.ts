@@ -87,8 +87,8 @@ export function gradients<V>(g: TapeSink<V>, loss: V, wrt: V[]): Map<V, V> {
 
 /**
  * The segment built again after `dY` exists: returns the recomputed counterpart of a forward value (values from
- * outside the segment — weights, constants, graph inputs — are themselves). Nodes are emitted on first use, so only
- * what the rules read is recomputed.
+ * outside the segment — weights, constants, graph inputs — are themselves). Nodes are emitted on first use; those no
+ * rule ends up reading are dropped when the graph is written (OnnxGraphSink.toBytes).
  */
 function recomputation<V>(g: TapeSink<V>, segment: Segment<V>, dY: V): (value: V) => V {
   const producers = new Map<V, TapeNode<V>>(segment.nodes.map((n) => [n.output, n]));

@@ -114,7 +114,7 @@ export class TapeSink<V> implements GraphSink<V> {
     const output = this.inner.toFloat(x);
     if (output === x) return x;
     this.meta.set(output, { shape: this.shapeOf(x), kind: 'float' });
-    // Recorded as a cast from a non-float value: it carries no gradient.
+    // Recorded as a Cast: from an int/bool it carries no gradient; from bf16/f16 the Cast rule passes it back in that type.
     this.record({ op: 'Cast', inputs: [x], attrs: {}, output, toFloat: true });
     return output;
   }
