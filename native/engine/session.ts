@@ -16,6 +16,11 @@ export interface SessionSpec {
   externalDataDir?: string;
   /** Profiling output prefix (tests and benchmarks that check which provider ran each node). */
   profilePrefix?: string;
+  /**
+   * Keep freed tensors in ORT's CPU arena for reuse (default). Off for a graph that runs briefly between large ones
+   * (the optimizer): the arena would hold its peak — a dozen parameter-sized temporaries — for the whole run.
+   */
+  cpuArena?: boolean;
 }
 
 export function executionProviders(device: ResolvedProvider | undefined): ort.InferenceSession.ExecutionProviderConfig[] {
@@ -33,6 +38,7 @@ export function sessionOptions(spec: SessionSpec): ort.InferenceSession.SessionO
     // which for a training graph is far larger than what is alive at once (measured, Qwen2.5-0.5B shape with 4 layers
     // at 1,024 tokens: 1.75 GB on the first run, 2.82 GB from the second; without the pattern 1.75 GB, as fast).
     enableMemPattern: false,
+    enableCpuMemArena: spec.cpuArena ?? true,
     executionProviders: executionProviders(spec.device),
     extra: { session },
   };

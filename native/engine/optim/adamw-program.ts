@@ -59,7 +59,7 @@ export function buildAdamwGraph(spec: Omit<AdamwProgramSpec, 'device'>): GraphBy
 }
 
 export async function createAdamwProgram(spec: AdamwProgramSpec): Promise<AdamwProgram> {
-  const session = await createSession(buildAdamwGraph(spec), { device: spec.device });
+  const session = await createSession(buildAdamwGraph(spec), { device: spec.device, cpuArena: false });
   const tensor = (data: Float32Array, shape: number[]) => new ort.Tensor('float32', data, shape);
   return {
     async step(params, m, v, grads, lr, t) {
