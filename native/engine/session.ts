@@ -14,8 +14,6 @@ export interface SessionSpec {
   dtype?: ComputeDtype;
   /** The folder ONNX external data (the model's safetensors) is resolved in; ORT confines external data to it. */
   externalDataDir?: string;
-  /** Profiling output prefix (tests and benchmarks that check which provider ran each node). */
-  profilePrefix?: string;
   /**
    * Keep freed tensors in ORT's CPU arena for reuse (default). Off for a graph that runs briefly between large ones
    * (the optimizer): the arena would hold its peak — a dozen parameter-sized temporaries — for the whole run.
@@ -42,7 +40,6 @@ export function sessionOptions(spec: SessionSpec): ort.InferenceSession.SessionO
     executionProviders: executionProviders(spec.device),
     extra: { session },
   };
-  if (spec.profilePrefix) Object.assign(options, { enableProfiling: true, profileFilePrefix: spec.profilePrefix });
   return options;
 }
 
