@@ -5,8 +5,15 @@ transformers' modeling_qwen2 (RMSNorm in fp32, rotate_half RoPE, GQA, SwiGLU, q/
 (delta = dropout(x) @ A^T @ B^T * alpha / r). It reads the same HF folder (safetensors) and PEFT adapter that our
 engine uses, trains on the same token batches, and prints one JSON object: losses, step times, peak RSS.
 
+Two options for bench/memory (the defaults keep the behaviour bench/train-cpu measures):
+--checkpoint recomputes each decoder layer in the backward pass (torch.utils.checkpoint, use_reentrant=False), as
+PyTorch users save activation memory; --weights-dtype bf16 keeps the frozen weights as the file's bf16 tensors and
+casts each to float32 where it is used (inside the checkpointed layer, so no float32 copy outlives its layer), which is
+what our engine does. Compute is float32 either way, so both options leave the losses unchanged. The loss always
+takes the whole [tokens, vocab] logits at once (as transformers does): at long sequences that is most of the peak.
+
 Usage: python3 torch_lora.py --model DIR --adapter DIR --batches FILE.json --steps N [--warmup W] [--threads T]
-       [--lr LR] [--layers K] [--no-train]
+       [--lr LR] [--layers K] [--no-train] [--checkpoint] [--weights-dtype fp32|bf16]
 """
 import argparse
 import json
@@ -17,12 +24,14 @@ import time
 
 import numpy as np
 import torch
+import torch.utils.checkpoint
 
 DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16, "F64": np.float64, "I64": np.int64}
 
 
-def read_safetensors(path):
-    """Reads every tensor of a .safetensors file into float32 torch tensors (bf16 widened bit-exactly)."""
+def read_safetensors(path, keep_bf16=False):
+    """Reads every tensor of a .safetensors file into float32 torch tensors (bf16 widened bit-exactly), or with
+    keep_bf16 bf16 tensors as torch.bfloat16 (read straight into their own buffer: no float32 copy at any time)."""
     with open(path, "rb") as f:
         (header_len,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(header_len))
@@ -33,6 +42,11 @@ def read_safetensors(path):
                 continue
             start, end = info["data_offsets"]
             f.seek(base + start)
+            if keep_bf16 and info["dtype"] == "BF16":
+                # torch 1.13 has no uint16: read as int16, reinterpret the bits as bfloat16.
+                raw = np.fromfile(f, dtype=np.int16, count=(end - start) // 2).reshape(info["shape"])
+                tensors[name] = torch.from_numpy(raw).view(torch.bfloat16)
+                continue
             raw = np.frombuffer(f.read(end - start), dtype=DTYPES[info["dtype"]]).reshape(info["shape"])
             if info["dtype"] == "BF16":
                 raw = (raw.astype(np.uint32) << 16).view(np.float32)
@@ -40,7 +54,7 @@ def read_safetensors(path):
         return tensors
 
 
-def load_model_tensors(model_dir):
+def load_model_tensors(model_dir, keep_bf16=False):
     import os
 
     index = os.path.join(model_dir, "model.safetensors.index.json")
@@ -50,7 +64,7 @@ def load_model_tensors(model_dir):
         files = ["model.safetensors"]
     tensors = {}
     for name in files:
-        tensors.update(read_safetensors(os.path.join(model_dir, name)))
+        tensors.update(read_safetensors(os.path.join(model_dir, name), keep_bf16))
     return tensors
 
 
@@ -62,7 +76,7 @@ class Rms(torch.nn.Module):
 
     def forward(self, x):
         variance = x.pow(2).mean(-1, keepdim=True)
-        return self.weight * (x * torch.rsqrt(variance + self.eps))
+        return self.weight.float() * (x * torch.rsqrt(variance + self.eps))
 
 
 class LoraLinear(torch.nn.Module):
@@ -76,7 +90,9 @@ class LoraLinear(torch.nn.Module):
         self.dropout = torch.nn.Dropout(dropout) if dropout > 0 else torch.nn.Identity()
 
     def forward(self, x):
-        y = torch.nn.functional.linear(x, self.weight, self.bias)
+        # .float() is a no-op for float32 weights; a bf16 weight is widened here, where it is used.
+        bias = None if self.bias is None else self.bias.float()
+        y = torch.nn.functional.linear(x, self.weight.float(), bias)
         if self.lora_A is not None:
             y = y + (self.dropout(x) @ self.lora_A.t() @ self.lora_B.t()) * self.scaling
         return y
@@ -95,9 +111,10 @@ def rotate_half(x):
 
 
 class Decoder(torch.nn.Module):
-    def __init__(self, cfg, tensors, adapter, scaling, dropout, layers):
+    def __init__(self, cfg, tensors, adapter, scaling, dropout, layers, checkpoint=False):
         super().__init__()
         self.cfg = cfg
+        self.checkpoint = checkpoint
         self.heads = cfg["num_attention_heads"]
         self.kv_heads = cfg.get("num_key_value_heads", self.heads)
         self.head_dim = cfg.get("head_dim") or cfg["hidden_size"] // self.heads
@@ -128,28 +145,36 @@ class Decoder(torch.nn.Module):
             self.add_module(f"block{i}", block)
             self.blocks.append(block)
 
+    def layer(self, blk, x, cos, sin, causal, pad):
+        b, t, _ = x.shape
+        h = blk["in_norm"](x)
+        q = blk["q_proj"](h).view(b, t, self.heads, self.head_dim).transpose(1, 2)
+        k = blk["k_proj"](h).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        v = blk["v_proj"](h).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        rep = self.heads // self.kv_heads
+        k = k.repeat_interleave(rep, dim=1)
+        v = v.repeat_interleave(rep, dim=1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.head_dim) + causal + pad
+        o = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, t, -1)
+        x = x + blk["o_proj"](o)
+        h = blk["post_norm"](x)
+        return x + blk["down_proj"](torch.nn.functional.silu(blk["gate_proj"](h)) * blk["up_proj"](h))
+
     def forward(self, ids, mask):
         b, t = ids.shape
-        x = self.embed[ids]
+        x = self.embed[ids].float()
         cos, sin = rope_tables(t, self.head_dim, self.cfg.get("rope_theta", 10000.0))
         causal = torch.full((t, t), float("-inf")).triu(1)
         pad = (1.0 - mask[:, None, None, :].float()) * -1e30
         for blk in self.blocks:
-            h = blk["in_norm"](x)
-            q = blk["q_proj"](h).view(b, t, self.heads, self.head_dim).transpose(1, 2)
-            k = blk["k_proj"](h).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
-            v = blk["v_proj"](h).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
-            q = q * cos + rotate_half(q) * sin
-            k = k * cos + rotate_half(k) * sin
-            rep = self.heads // self.kv_heads
-            k = k.repeat_interleave(rep, dim=1)
-            v = v.repeat_interleave(rep, dim=1)
-            att = (q @ k.transpose(-1, -2)) / math.sqrt(self.head_dim) + causal + pad
-            o = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, t, -1)
-            x = x + blk["o_proj"](o)
-            h = blk["post_norm"](x)
-            x = x + blk["down_proj"](torch.nn.functional.silu(blk["gate_proj"](h)) * blk["up_proj"](h))
-        return self.norm(x) @ self.head.t()
+            if self.checkpoint:
+                # Keeps only the layer's input; the layer (weight casts included) runs again in the backward pass.
+                x = torch.utils.checkpoint.checkpoint(self.layer, blk, x, cos, sin, causal, pad, use_reentrant=False)
+            else:
+                x = self.layer(blk, x, cos, sin, causal, pad)
+        return self.norm(x) @ self.head.float().t()
 
 
 def masked_loss(logits, labels):
@@ -168,6 +193,9 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--layers", type=int, default=0, help="use only the first K layers (0 = all)")
     ap.add_argument("--no-train", action="store_true", help="forward loss only (agreement check)")
+    ap.add_argument("--checkpoint", action="store_true", help="recompute each decoder layer in the backward pass")
+    ap.add_argument("--weights-dtype", choices=["fp32", "bf16"], default="fp32",
+                    help="fp32: widen every weight at load (default); bf16: keep the file's bf16 weights, cast where used")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -176,7 +204,14 @@ def main():
     r, alpha = adapter_cfg["r"], adapter_cfg["lora_alpha"]
     scaling = alpha / math.sqrt(r) if adapter_cfg.get("use_rslora") else alpha / r
     layers = args.layers or cfg["num_hidden_layers"]
-    model = Decoder(cfg, load_model_tensors(args.model), read_safetensors(f"{args.adapter}/adapter_model.safetensors"), scaling, 0.0, layers)
+    tensors = load_model_tensors(args.model, keep_bf16=args.weights_dtype == "bf16")
+    if args.weights_dtype == "bf16":
+        other = sorted({str(t.dtype) for t in tensors.values() if t.dtype != torch.bfloat16})
+        if other:
+            raise SystemExit(f"--weights-dtype bf16: {args.model} also holds {', '.join(other)} tensors; use a bf16 model or --weights-dtype fp32")
+    adapter = read_safetensors(f"{args.adapter}/adapter_model.safetensors")
+    model = Decoder(cfg, tensors, adapter, scaling, 0.0, layers, checkpoint=args.checkpoint)
+    del tensors
     batches = json.load(open(args.batches))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
@@ -199,6 +234,8 @@ def main():
     print(json.dumps({
         "peer": f"pytorch {torch.__version__} (hand-written Qwen2/Llama + LoRA)",
         "threads": args.threads,
+        "checkpoint": args.checkpoint,
+        "weights_dtype": args.weights_dtype,
         "losses": losses,
         "step_s": times,
         "median_step_s": float(np.median(measured)),

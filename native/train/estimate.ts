@@ -129,18 +129,25 @@ export function layerParameterCount(m: EstimateModel): number {
   return attention + 3 * h * m.intermediate_size + 2 * h;
 }
 
-/** The attention scores' four [B, heads, T, T] float32 tensors (scores, scaled+masked, softmax, their gradient). */
+/**
+ * The attention scores' four float32 tensors (scores, scaled+masked, softmax, their gradient) of one block of query
+ * rows: the engine computes attention in blocks of 64 MiB of scores (native/model/llama.ts).
+ */
 function attentionScoreBytes(m: EstimateModel, run: EstimateRunOptions): number {
-  return 4 * run.micro_batch_size * m.num_attention_heads * run.max_seq_len ** 2 * F32;
+  const T = run.max_seq_len, perRow = run.micro_batch_size * m.num_attention_heads * T * F32;
+  return 4 * perRow * Math.min(T, Math.max(1, Math.floor(ATTENTION_BLOCK_BYTES / perRow)));
 }
+
+const ATTENTION_BLOCK_BYTES = 64 * 2 ** 20;
 
 /**
  * One decoder layer's working set while its recomputed backward runs (gradient checkpointing): the attention scores
- * (attentionScoreBytes) plus ~12 float32 tensors of B·T × max(hidden, intermediate).
+ * (attentionScoreBytes) plus ~30 float32 tensors of B·T × max(hidden, intermediate) — the recomputed layer's values
+ * and their gradients, fitted to the measured peaks of the Qwen2.5-0.5B shape from 1,024 to 4,096 tokens.
  */
 export function layerWorkingSetBytes(m: EstimateModel, run: EstimateRunOptions): number {
   const tokens = run.micro_batch_size * run.max_seq_len;
-  return attentionScoreBytes(m, run) + 12 * tokens * Math.max(m.hidden_size, m.intermediate_size) * F32;
+  return attentionScoreBytes(m, run) + 30 * tokens * Math.max(m.hidden_size, m.intermediate_size) * F32;
 }
 
 /**
@@ -199,11 +206,22 @@ export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targe
   // bf16/fp16 products really run only on CUDA (auto means bf16 there): engine/precision.ts resolvePrecision, which
   // the host may not import (it never loads the engine); a test keeps the two in agreement.
   const storedProducts = options.provider === 'cuda' && (run.precision ?? 'auto') !== 'fp32' && DTYPE_BYTES[dtype] === 2;
-  const weightCopies = storedProducts ? 0 : weightCopyBytes(model, dtype, checkpointing);
+  let weightCopies = storedProducts ? 0 : weightCopyBytes(model, dtype, checkpointing);
   const lora = trainableParams * F32;
   const optimizer = 4 * trainableParams * F32;
-  const activations = activationBytes(model, run, targets);
-  const loss = lossBytes(model, run, options.lossChunkTokens);
+  let activations = activationBytes(model, run, targets);
+  let loss = lossBytes(model, run, options.lossChunkTokens);
+  if (checkpointing) {
+    // The loss's backward runs before the layers', so the peak is one or the other phase (with the layer inputs kept):
+    // the head's float copy and a loss chunk, or one layer's float copies and working set.
+    const headCopy = weightCopies > 0 ? model.vocab_size * model.hidden_size * F32 : 0;
+    // About half a layer's weights are cast at once: a projection's cast lives from its recomputed product to its
+    // gradient's product, and the MLP's three are used one after the other.
+    const layerCopy = (weightCopies - headCopy) / 2;
+    const inputs = model.num_hidden_layers * run.micro_batch_size * run.max_seq_len * model.hidden_size * F32;
+    if (headCopy + loss >= layerCopy + activations - inputs) [weightCopies, activations] = [headCopy, inputs];
+    else [weightCopies, loss] = [layerCopy, 0];
+  }
   const runtime = RUNTIME_BYTES;
   return {
     trainableParams,
