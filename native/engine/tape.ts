@@ -11,7 +11,6 @@ import type { Attr, GraphSink, StoredWeight } from './graph';
 import { inferMeta, type ValueMeta } from './shapes';
 
 export interface Segment<V> {
-  label: string;
   /** The values the segment reads from before it: all that the forward pass keeps for it. */
   inputs: V[];
   nodes: TapeNode<V>[];
@@ -127,7 +126,7 @@ export class TapeSink<V> implements GraphSink<V> {
   checkpoint(label: string, inputs: V[], body: (...inputs: V[]) => V): V {
     if (this.current) return body(...inputs); // nested: part of the enclosing segment
     if (inputs.length === 0) throw new Error(`segment ${label} needs at least one input`);
-    this.current = { label, inputs, nodes: [], weights: new Map() };
+    this.current = { inputs, nodes: [], weights: new Map() };
     try {
       return body(...inputs);
     } finally {

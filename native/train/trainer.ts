@@ -52,7 +52,7 @@ export interface TrainerOptions {
 const LOSS_SCALE = 'loss_scale';
 
 /** The dropout seed of micro-batch k of optimizer step `step`: a pure function, so a resumed run draws the same masks. */
-export const dropoutSeed = (seed: number, step: number, k: number) => seed * 1_000_003 + step * 1009 + k;
+const dropoutSeed = (seed: number, step: number, k: number) => seed * 1_000_003 + step * 1009 + k;
 
 export async function createTrainer(model: ModelFolder, config: RunConfig, opts: TrainerOptions): Promise<Trainer> {
   const factory = opts.program ?? engineProgram;
