@@ -19,11 +19,11 @@ export function resolvePrecision(choice: PrecisionChoice, provider: 'cuda' | 'cp
 }
 
 /**
- * `op` (Gemm or MatMul) of a and b in the given precision, returned in the compute dtype. `bStored` is b as stored
- * when it already is in the low type (a bf16 weight for a bf16 product): then it is used without any cast.
+ * `op` (Gemm or MatMul) of a and b in the given precision, returned in the compute dtype. `bIsLow`: b already is in
+ * the low type (a bf16 weight as stored, for a real bf16 product), so it is used without any cast.
  */
 export function product<V>(
-  g: GraphSink<V>, p: MatmulPrecision, op: 'Gemm' | 'MatMul', a: V, b: V, attrs: Record<string, Attr> = {}, bStored?: V,
+  g: GraphSink<V>, p: MatmulPrecision, op: 'Gemm' | 'MatMul', a: V, b: V, attrs: Record<string, Attr> = {}, bIsLow = false,
 ): V {
   if (p.low === 'none') return g.op(op, [a, b], attrs);
   const to = LOW_ELEM[p.low];
@@ -32,5 +32,5 @@ export function product<V>(
     const round = (x: V) => g.toFloat(cast(x));
     return round(g.op(op, [round(a), round(b)], attrs));
   }
-  return g.toFloat(g.op(op, [cast(a), bStored ?? cast(b)], attrs));
+  return g.toFloat(g.op(op, [cast(a), bIsLow ? b : cast(b)], attrs));
 }

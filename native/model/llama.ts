@@ -104,22 +104,16 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   const weightProduct = (x: V, name: string, shape: number[]): V => {
     if (precision.low !== 'none' && !precision.emulate) {
       const stored = g.storedWeight(name, shape);
-      if (stored.low === LOW_ELEM[precision.low]) return product(g, precision, 'Gemm', x, stored.value, { transB: 1 }, stored.value);
+      if (stored.low === LOW_ELEM[precision.low]) return product(g, precision, 'Gemm', x, stored.value, { transB: 1 }, true);
     }
     return product(g, precision, 'Gemm', x, g.weight(name, shape), { transB: 1 });
   };
 
   /** x [N, in] → x Wᵀ (+ b) (+ scaling · dropout(x) Aᵀ Bᵀ when the module is adapted): PEFT's LoRA Linear. */
   const linear = (x: V, baseName: string, inF: number, outF: number, bias = false, seed?: V) => {
-    let y: V;
-    if (precision.low === 'none') {
-      const inputs = [x, g.weight(`${baseName}.weight`, [outF, inF])];
-      if (bias) inputs.push(g.weight(`${baseName}.bias`, [outF]));
-      y = g.op('Gemm', inputs, { transB: 1 });
-    } else {
-      y = weightProduct(x, `${baseName}.weight`, [outF, inF]);
-      if (bias) y = g.op('Add', [y, g.weight(`${baseName}.bias`, [outF])]);
-    }
+    // The bias is added in float32 after the product (ORT fuses the Add back into a float32 Gemm).
+    const xW = weightProduct(x, `${baseName}.weight`, [outF, inF]);
+    const y = bias ? g.op('Add', [xW, g.weight(`${baseName}.bias`, [outF])]) : xW;
     const site = sites.get(baseName);
     if (!site) return y;
     const A = g.param(loraAName(baseName), [opts.lora.r, inF]);

@@ -31,9 +31,6 @@ export interface AdamwProgram {
   dispose(): Promise<void>;
 }
 
-export const ADAM_BETAS: [number, number] = [0.9, 0.999];
-export const ADAM_EPS = 1e-8;
-
 export function buildAdamwGraph(spec: Omit<AdamwProgramSpec, 'device'>): GraphBytes {
   const g = new OnnxGraphSink('float32', () => {
     throw new Error('the optimizer graph has no frozen weights');
@@ -46,9 +43,8 @@ export function buildAdamwGraph(spec: Omit<AdamwProgramSpec, 'device'>): GraphBy
     lrScale: t.lrScale,
   }));
   const lr = g.input('lr', 'float', []), step = g.input('step', 'float', []);
-  const out = emitAdamw(g, slots, lr, step, {
-    beta1: ADAM_BETAS[0], beta2: ADAM_BETAS[1], eps: ADAM_EPS, weightDecay: spec.weightDecay, maxGradNorm: spec.maxGradNorm,
-  });
+  // β and ε are torch.optim.AdamW's defaults (emitAdamw's).
+  const out = emitAdamw(g, slots, lr, step, { weightDecay: spec.weightDecay, maxGradNorm: spec.maxGradNorm });
   spec.tensors.forEach((t, i) => {
     g.output(`${t.name}.next`, out.params[i]);
     g.output(`${t.name}.exp_avg.next`, out.m[i]);
