@@ -126,10 +126,22 @@ export class Workbench {
 
   /** Quick Open (Ctrl+P) a workspace file by name. */
   async openFile(name: string): Promise<void> {
-    const input = await this.openPalette();
-    await input.fill(name);
     const row = this.page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first();
-    await row.waitFor({ timeout: 20_000 });
+    let problem = '';
+    for (let attempt = 0; ; attempt++) {
+      // The palette can close again right after it opens when a view or webview of the previous step takes focus
+      // late (seen on a loaded CI machine: the input went inert, then hidden): open it again rather than wait.
+      const input = await this.openPalette();
+      try {
+        await input.fill(name, { timeout: 5_000 });
+        await row.waitFor({ timeout: 20_000 });
+        break;
+      } catch (error) {
+        problem = String(error).split('\n')[0];
+      }
+      await this.page.keyboard.press('Escape');
+      if (attempt === 3) throw new Error(`Quick Open could not find "${name}" after 4 tries: ${problem}`);
+    }
     await this.page.keyboard.press('Enter');
     await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
   }
