@@ -73,26 +73,33 @@ export interface Projection {
   side: 'ours' | 'peer';
   shape: ShapeKey;
   tokens: number;
-  peak2: number;
-  peak4: number;
+  /** The two largest layer counts measured for this side, shape and length, and their peaks. */
+  layersA: number;
+  layersB: number;
+  peakA: number;
+  peakB: number;
   perLayer: number;
   peak32: number;
 }
 
-/** Per layer = (peak4 − peak2)/2; peak32 = peak2 + 30·per-layer, per side, shape and length with both rows measured. */
+/**
+ * Per layer = (peakB − peakA)/(B − A) for the two largest layer counts measured (2 and 4, or 4 and 8 when 8 is
+ * measured: the farther from the step's fixed costs and the allocator's growth steps, the truer the slope);
+ * peak32 = peakB + (32 − B)·per-layer, per side, shape and length.
+ */
 export function projections(rows: Row[]): Projection[] {
   const out: Projection[] = [];
   for (const shape of ['llama2-7b', 'llama3-8b'] as const) {
     for (const tokens of [...new Set(rows.filter((r) => r.shape === shape).map((r) => r.tokens))]) {
       for (const side of ['ours', 'peer'] as const) {
-        const at = (layers: number) => {
-          const row = rows.find((r) => r.shape === shape && r.tokens === tokens && r.layers === layers);
-          return row ? peakBytes(row[side]) : undefined;
-        };
-        const peak2 = at(2), peak4 = at(4);
-        if (peak2 === undefined || peak4 === undefined) continue;
-        const perLayer = (peak4 - peak2) / 2;
-        out.push({ side, shape, tokens, peak2, peak4, perLayer, peak32: peak2 + 30 * perLayer });
+        const measured = rows
+          .filter((r) => r.shape === shape && r.tokens === tokens && peakBytes(r[side]) !== undefined)
+          .map((r) => ({ layers: r.layers, peak: peakBytes(r[side])! }))
+          .sort((a, b) => a.layers - b.layers);
+        if (measured.length < 2) continue;
+        const [a, b] = measured.slice(-2);
+        const perLayer = (b.peak - a.peak) / (b.layers - a.layers);
+        out.push({ side, shape, tokens, layersA: a.layers, layersB: b.layers, peakA: a.peak, peakB: b.peak, perLayer, peak32: b.peak + (32 - b.layers) * perLayer });
       }
     }
   }
@@ -103,8 +110,9 @@ export function projectionLines(rows: Row[]): string[] {
   const out: string[] = [];
   const all = projections(rows);
   for (const p of all) {
-    out.push(`${SHAPES[p.shape].label} ${p.tokens} tokens, ${p.side}: per layer = (peak4 − peak2)/2 = (${gb(p.peak4).toFixed(3)} − ${gb(p.peak2).toFixed(3)})/2 = ${gb(p.perLayer).toFixed(3)} GB; `
-      + `peak32 = peak2 + 30·per-layer = ${gb(p.peak2).toFixed(3)} + 30·${gb(p.perLayer).toFixed(3)} = ${gb(p.peak32).toFixed(2)} GB`);
+    const [A, B] = [p.layersA, p.layersB];
+    out.push(`${SHAPES[p.shape].label} ${p.tokens} tokens, ${p.side}: per layer = (peak${B} − peak${A})/${B - A} = (${gb(p.peakB).toFixed(3)} − ${gb(p.peakA).toFixed(3)})/${B - A} = ${gb(p.perLayer).toFixed(3)} GB; `
+      + `peak32 = peak${B} + ${32 - B}·per-layer = ${gb(p.peakB).toFixed(3)} + ${32 - B}·${gb(p.perLayer).toFixed(3)} = ${gb(p.peak32).toFixed(2)} GB`);
   }
   // Llama-3-8B from Llama-2-7B's measurement: its layers differ in weights (GQA k/v, a wider MLP), not in the hidden
   // size the saved activations have, so per-layer = w3 + (perLayer2 − w2); its vocabulary changes the embedding/head

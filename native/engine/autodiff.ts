@@ -7,7 +7,9 @@
 // from the segment's inputs, and the rules read the recomputed values instead of the forward ones, so the forward
 // values die after the forward pass. The recomputation's inputs are gated by a zero made from the incoming gradient
 // (x + 0·Σ dY, as Less(s, s) so a NaN cannot leak in): it cannot run before the gradient exists, and ONNX Runtime's
-// common-subexpression elimination cannot merge it back into the forward nodes.
+// common-subexpression elimination cannot merge it back into the forward nodes. A frozen weight's compute-dtype copy
+// (TapeSink.weightCopies) is made once more for the product's own backward, behind that product's incoming gradient,
+// so no copy lives from a segment's recomputation to the end of its backward.
 import type { Segment, TapeNode, TapeSink } from './tape';
 import { GRAD_RULES, NON_DIFFERENTIABLE } from './grad-rules';
 import { zeros } from './grad-rules/rule';
@@ -70,7 +72,13 @@ export function gradients<V>(g: TapeSink<V>, loss: V, wrt: V[]): Map<V, V> {
     if (node.segment) {
       let value = recomputed.get(node.segment);
       if (!value) recomputed.set(node.segment, (value = recomputation(g, node.segment, dY)));
-      ruleNode = { ...node, inputs: node.inputs.map(value), output: value(node.output) };
+      const recomputedValue = value;
+      // A weight matrix's compute-dtype copy is made again behind dY (unused ones are dropped with the dead nodes).
+      const input = (v: V) => {
+        const copy = g.weightCopies.get(v);
+        return copy && g.shapeOf(v).length >= 2 ? copy(g.zeroAfter(dY, 'int')) : recomputedValue(v);
+      };
+      ruleNode = { ...node, inputs: node.inputs.map(input), output: value(node.output) };
     }
     const dX = rule({ g, node: ruleNode, dY, needs });
     node.inputs.forEach((input, k) => {

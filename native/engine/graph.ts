@@ -18,8 +18,11 @@ export type Attr = number | number[] | string;
 export interface GraphSink<V> {
   /** A graph input: int64 ids/labels/mask, or compute-dtype ('float') data such as dropout masks. */
   input(name: string, dtype: 'int64' | 'float', shape: number[]): V;
-  /** A frozen model weight by its HF name, already in the compute dtype. */
-  weight(hfName: string, shape: number[]): V;
+  /**
+   * A frozen model weight by its HF name (`shape`: as stored), already in the compute dtype. `rows` [start, end): only
+   * those rows of it, for a large weight used in blocks (the head), so that one block's compute-dtype copy exists at a time.
+   */
+  weight(hfName: string, shape: number[], rows?: [number, number]): V;
   /**
    * The same weight in the dtype it is stored in (bf16/f16 files stay bf16/f16), for ops that need no arithmetic
    * before a cast (the embedding's Gather: rows are gathered first, then only they are cast). `compute` says whether

@@ -79,11 +79,13 @@ export class OnnxGraphSink implements GraphSink<string> {
     return this.input(name, 'float', shape);
   }
 
-  weight(hfName: string, shape: number[]): string {
-    const known = this.weightValues.get(hfName);
+  weight(hfName: string, shape: number[], rows?: [number, number]): string {
+    const key = rows ? `${hfName}[${rows[0]}:${rows[1]}]` : hfName;
+    const known = this.weightValues.get(key);
     if (known) return known;
-    const value = this.toFloat(this.storedWeight(hfName, shape).value);
-    this.weightValues.set(hfName, value);
+    const whole = this.toFloat(this.storedWeight(hfName, shape).value);
+    const value = rows ? this.op('Slice', [whole, this.constInt([rows[0]]), this.constInt([rows[1]]), this.constInt([0])]) : whole;
+    this.weightValues.set(key, value);
     return value;
   }
 

@@ -37,6 +37,12 @@ export class TapeSink<V> implements GraphSink<V> {
   readonly params = new Map<string, V>();
   readonly outputs = new Map<string, V>();
   private current: Segment<V> | undefined;
+  /**
+   * The compute-dtype copies of frozen weights made in segments, each with how to make it again behind another int64
+   * zero: autodiff gives a matrix product's backward its own copy behind the product's incoming gradient, so the copy
+   * the recomputed forward made dies with that product instead of living until the backward reaches it.
+   */
+  readonly weightCopies = new Map<V, (zeroInt: V) => V>();
 
   constructor(readonly inner: GraphSink<V>) {}
 
@@ -56,23 +62,31 @@ export class TapeSink<V> implements GraphSink<V> {
     return value;
   }
 
-  weight(hfName: string, shape: number[]): V {
+  weight(hfName: string, shape: number[], rows?: [number, number]): V {
     const segment = this.current;
     if (!segment) {
-      const value = this.inner.weight(hfName, shape);
-      this.meta.set(value, { shape, kind: 'float' });
+      const value = this.inner.weight(hfName, shape, rows);
+      this.meta.set(value, { shape: rows ? [rows[1] - rows[0], ...shape.slice(1)] : shape, kind: 'float' });
       return value;
     }
-    const known = segment.weights.get(hfName);
+    const key = rows ? `${hfName}[${rows[0]}:${rows[1]}]` : hfName;
+    const known = segment.weights.get(key);
     if (known) return known;
     const stored = this.storedWeight(hfName, shape);
     let value = stored.value;
-    if (!stored.compute) {
-      const target = this.op('Add', [this.constInt(shape), this.segmentZero(segment)]);
-      this.metaOf(target).ints = shape; // shape + 0: static shape inference may rely on it
-      value = this.toFloat(this.op('Reshape', [value, target]));
+    if (!stored.compute || rows) {
+      // Reshape(W, shape + 0) is a view; the copy is the Slice and/or the cast after it.
+      const copy = (zeroInt: V) => {
+        const target = this.op('Add', [this.constInt(shape), zeroInt]);
+        this.metaOf(target).ints = shape; // shape + 0: static shape inference may rely on it
+        let w = this.op('Reshape', [stored.value, target]);
+        if (rows) w = this.op('Slice', [w, this.constInt([rows[0]]), this.constInt([rows[1]]), this.constInt([0])]);
+        return this.toFloat(w);
+      };
+      value = copy(this.segmentZero(segment));
+      this.weightCopies.set(value, copy);
     }
-    segment.weights.set(hfName, value);
+    segment.weights.set(key, value);
     return value;
   }
 

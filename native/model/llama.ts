@@ -31,6 +31,11 @@ export interface LlamaGraphOptions {
   lossChunkTokens?: number;
   /** Query rows per attention block; default: as many as keep one block's scores within 64 MiB. */
   attentionRows?: number;
+  /**
+   * Vocabulary rows per block of the head in the loss; default: blocks of 32 MiB of float32 for a head that must be
+   * cast to the compute dtype, none otherwise (see headLogits below).
+   */
+  headRows?: number;
   /** The precision of the large products (native/engine/precision.ts); default float32. */
   precision?: MatmulPrecision;
   /**
@@ -49,6 +54,8 @@ export const loraBName = (baseName: string) => `${baseName}.lora_B`;
 
 /** Bytes of attention scores computed at once (query blocks; see `attention` below). */
 const ATTENTION_BLOCK_BYTES = 64 * 2 ** 20;
+/** Bytes of a head block's compute-dtype copy (headLogits below). */
+const HEAD_BLOCK_BYTES = 32 * 2 ** 20;
 
 /** inv_freq of the rotary embedding; Llama 3 scales low frequencies (HF `_compute_llama3_parameters`). */
 export function ropeInvFreq(config: Pick<ModelConfig, 'head_dim' | 'rope_theta' | 'rope_scaling'>): Float64Array {
@@ -226,6 +233,24 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     g.output('logits', reshape(weightProduct(h, headName, [Vocab, E]), B, T, Vocab));
     return params;
   }
+  /**
+   * x [n, E] → logits [n, Vocab]. A head that must be cast to the compute dtype (bf16/f16 file, float32 products) goes
+   * in blocks of vocabulary rows, each cast where used, so that a block's float copy (≤ 32 MiB) exists at a time, not
+   * the whole head's (524 MB for Llama-2-7B, 2.1 GB for Llama-3-8B).
+   */
+  const headLogits = (x: V): V => {
+    const stored = g.storedWeight(headName, [Vocab, E]);
+    const usedAsStored = precision.low !== 'none' && !precision.emulate && stored.low === LOW_ELEM[precision.low];
+    const casts = !stored.compute && !usedAsStored;
+    const rowsPerBlock = opts.headRows ?? (casts ? Math.max(1, Math.floor(HEAD_BLOCK_BYTES / (E * 4))) : Vocab);
+    if (rowsPerBlock >= Vocab) return weightProduct(x, headName, [Vocab, E]);
+    const blocks: V[] = [];
+    for (let start = 0; start < Vocab; start += rowsPerBlock) {
+      const rows: [number, number] = [start, Math.min(Vocab, start + rowsPerBlock)];
+      blocks.push(product(g, precision, 'Gemm', x, g.weight(headName, [Vocab, E], rows), { transB: 1 }));
+    }
+    return g.op('Concat', blocks, { axis: -1 });
+  };
   // Masked mean cross-entropy over pre-shifted labels: LogSoftmax + GatherElements (CUDA-friendly, no SCE op), summed
   // chunk by chunk of tokens so that only one chunk's [tokens, vocab] logits exist at a time.
   const labels = reshape(g.input('labels', 'int64', [B, T]), N, 1);
@@ -236,8 +261,9 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   let total: V | undefined;
   for (let start = 0; start < N; start += chunk) {
     const end = Math.min(N, start + chunk);
-    const chunkTotal = g.checkpoint(`loss ${start}-${end}`, [h], (hIn) => {
-      const logits = weightProduct(rows(hIn, start, end), headName, [Vocab, E]);
+    // The chunk's own rows are the segment's input: its weight copies are gated on them, so chunks share none.
+    const chunkTotal = g.checkpoint(`loss ${start}-${end}`, [rows(h, start, end)], (hRows) => {
+      const logits = headLogits(hRows);
       const chunkValid = rows(valid, start, end);
       const safeLabels = g.op('Where', [chunkValid, rows(labels, start, end), g.constInt([0], [])]);
       const picked = g.op('GatherElements', [g.op('LogSoftmax', [logits], { axis: -1 }), safeLabels], { axis: 1 });

@@ -36,6 +36,8 @@ export interface ProgramSpec {
   lossChunkTokens?: number;
   /** Query rows per attention block (default: 64 MiB of scores per block). */
   attentionRows?: number;
+  /** Vocabulary rows per head block in the loss (default: 32 MiB blocks where the head is cast, else none). */
+  headRows?: number;
   /** The precision of the large products (default float32). */
   precision?: MatmulPrecision;
 }
@@ -69,7 +71,7 @@ export function buildTrainingGraph(spec: ProgramSpec, weights: (name: string) =>
   const params = buildLlamaGraph(tape, spec.config, {
     batch: spec.batch, length: spec.length, lora, mode: 'loss',
     checkpointLayers: spec.checkpointing ?? true, lossChunkTokens: spec.lossChunkTokens ?? lossChunkTokens(spec.config.vocab_size),
-    attentionRows: spec.attentionRows, precision: spec.precision,
+    attentionRows: spec.attentionRows, headRows: spec.headRows, precision: spec.precision,
   });
   if (kind === 'train') {
     const values = params.map((name) => tape.params.get(name)!);
