@@ -1,11 +1,15 @@
 // The graph interface every builder writes through (the Llama-family model, the loss, AdamW, the backward pass): ONNX
 // op names over an opaque value handle `V`. Sinks decide what a value is: the ONNX writer (onnx-export.ts) makes tensor
 // names, the tape (tape.ts) records nodes and shapes for autodiff on top of another sink.
-/** A frozen weight as stored: `low` is its ONNX element type when it is bf16 (16) or f16 (10). */
+/**
+ * A frozen weight as stored: `low` is its ONNX element type when it is bf16 (16) or f16 (10). An NF4 weight (QLoRA,
+ * native/engine/nf4.ts) is its codes (`value`, uint8 [n/2]) and `nf4.absmax` (float32 [n/64]).
+ */
 export interface StoredWeight<V> {
   value: V;
   compute: boolean;
   low?: number;
+  nf4?: { absmax: V };
 }
 
 /** ONNX attribute values used here. */

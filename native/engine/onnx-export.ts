@@ -10,14 +10,24 @@ import {
   type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto,
 } from 'onnx-buf';
 import type { Attr, GraphSink, StoredWeight } from './graph';
+import { NF4_BLOCK, nf4DequantizeGraph, nf4PairTable } from './nf4';
 
 export const ONNX_OPSET = 17;
 export type ComputeDtype = 'float32' | 'float64';
 
 /** Where a frozen weight's bytes are: inline data (tests) or a byte range of a file on disk (safetensors). */
+/** Bytes of a file: ONNX external data, `location` relative to the folder ORT confines external data to. */
+export interface FileRange {
+  location: string;
+  offset: number;
+  length: number;
+}
+
 export type WeightSource =
   | { kind: 'data'; data: Float32Array | Float64Array }
-  | { kind: 'file'; location: string /* relative to the .onnx file */; dtype: 'F32' | 'F16' | 'BF16' | 'F64'; offset: number; length: number };
+  | ({ kind: 'file'; dtype: 'F32' | 'F16' | 'BF16' | 'F64' } & FileRange)
+  /** NF4 (native/engine/nf4.ts): codes uint8 [n/2] and absmax float32 [n/64], in a file or in memory. */
+  | { kind: 'nf4'; codes: FileRange | Uint8Array; absmax: FileRange | Float32Array };
 
 const ELEM: Record<string, number> = {
   F32: TensorProto_DataType.FLOAT, F16: TensorProto_DataType.FLOAT16, BF16: TensorProto_DataType.BFLOAT16, F64: TensorProto_DataType.DOUBLE,
@@ -46,6 +56,7 @@ export class OnnxGraphSink implements GraphSink<string> {
   private inputs: ValueInfoProto[] = [];
   private outputs: ValueInfoProto[] = [];
   private weightValues = new Map<string, string>();
+  private nf4Table: string | undefined;
   private counter = 0;
   /** Element type of every value, so a graph can be audited per node (e.g. for CUDA kernels). */
   private types = new Map<string, string>();
@@ -64,7 +75,7 @@ export class OnnxGraphSink implements GraphSink<string> {
   }
 
   private typeName(elem: number): string {
-    const names: Record<number, string> = { 1: 'float', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'double', 16: 'bfloat16' };
+    const names: Record<number, string> = { 1: 'float', 2: 'uint8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'double', 16: 'bfloat16' };
     return names[elem] ?? `type${elem}`;
   }
 
@@ -83,7 +94,10 @@ export class OnnxGraphSink implements GraphSink<string> {
     const key = rows ? `${hfName}[${rows[0]}:${rows[1]}]` : hfName;
     const known = this.weightValues.get(key);
     if (known) return known;
-    const whole = this.toFloat(this.storedWeight(hfName, shape).value);
+    const stored = this.storedWeight(hfName, shape);
+    const whole = stored.nf4
+      ? nf4DequantizeGraph(this, stored.value, stored.nf4.absmax, shape, (this.nf4Table ??= this.constant(nf4PairTable(), [256, 2])))
+      : this.toFloat(stored.value);
     const value = rows ? this.op('Slice', [whole, this.constInt([rows[0]]), this.constInt([rows[1]]), this.constInt([0])]) : whole;
     this.weightValues.set(key, value);
     return value;
@@ -93,7 +107,13 @@ export class OnnxGraphSink implements GraphSink<string> {
     if (!this.types.has(hfName)) {
       const source = this.weights(hfName);
       const dims = shape.map(BigInt);
-      if (source.kind === 'data') {
+      if (source.kind === 'nf4') {
+        const n = shape.reduce((a, b) => a * b, 1);
+        this.initializers.push(this.rawTensor(hfName, [n / 2], TensorProto_DataType.UINT8, source.codes));
+        this.initializers.push(this.rawTensor(`${hfName}.absmax`, [n / NF4_BLOCK], TensorProto_DataType.FLOAT, source.absmax));
+        this.types.set(hfName, 'uint8');
+        this.types.set(`${hfName}.absmax`, 'float');
+      } else if (source.kind === 'data') {
         const data = this.dtype === 'float64' ? Float64Array.from(source.data) : Float32Array.from(source.data);
         this.initializers.push(create(TensorProtoSchema, { name: hfName, dims, dataType: this.elem, rawData: new Uint8Array(data.buffer.slice(0)) }));
         this.types.set(hfName, this.typeName(this.elem));
@@ -107,8 +127,22 @@ export class OnnxGraphSink implements GraphSink<string> {
       }
     }
     const type = this.types.get(hfName);
+    if (type === 'uint8') return { value: hfName, compute: false, nf4: { absmax: `${hfName}.absmax` } };
     const low = type === 'bfloat16' ? TensorProto_DataType.BFLOAT16 : type === 'float16' ? TensorProto_DataType.FLOAT16 : undefined;
     return { value: hfName, compute: type === this.typeName(this.elem), low };
+  }
+
+  /** An initializer from a file range (external data) or from bytes in memory. */
+  private rawTensor(name: string, shape: number[], dataType: number, data: FileRange | Uint8Array | Float32Array): TensorProto {
+    const dims = shape.map(BigInt);
+    if (data instanceof Uint8Array || data instanceof Float32Array) {
+      return create(TensorProtoSchema, { name, dims, dataType, rawData: Uint8Array.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) });
+    }
+    const entry = (key: string, v: string) => create(StringStringEntryProtoSchema, { key, value: v });
+    return create(TensorProtoSchema, {
+      name, dims, dataType, dataLocation: TensorProto_DataLocation.EXTERNAL,
+      externalData: [entry('location', data.location), entry('offset', String(data.offset)), entry('length', String(data.length))],
+    });
   }
 
   constant(values: ArrayLike<number>, shape: number[]): string {

@@ -9,6 +9,7 @@
 // common-subexpression elimination would merge the backward pass's cast with the forward one.
 import type { Attr, GraphSink, StoredWeight } from './graph';
 import { inferMeta, type ValueMeta } from './shapes';
+import { NF4_BLOCK, nf4DequantizeGraph, nf4PairTable } from './nf4';
 
 export interface Segment<V> {
   /** The values the segment reads from before it: all that the forward pass keeps for it. */
@@ -37,6 +38,7 @@ export class TapeSink<V> implements GraphSink<V> {
   readonly params = new Map<string, V>();
   readonly outputs = new Map<string, V>();
   private current: Segment<V> | undefined;
+  private nf4Table: V | undefined;
   /**
    * The compute-dtype copies of frozen weights made in segments, each with how to make it again behind another int64
    * zero: autodiff gives a matrix product's backward its own copy behind the product's incoming gradient, so the copy
@@ -75,11 +77,17 @@ export class TapeSink<V> implements GraphSink<V> {
     const stored = this.storedWeight(hfName, shape);
     let value = stored.value;
     if (!stored.compute || rows) {
-      // Reshape(W, shape + 0) is a view; the copy is the Slice and/or the cast after it.
+      // Reshape(W, shape + 0) is a view; the copy is the dequantization, the Slice and/or the cast after it.
+      const gate = (value: V, dims: number[], zeroInt: V) => {
+        const target = this.op('Add', [this.constInt(dims), zeroInt]);
+        this.metaOf(target).ints = dims; // shape + 0: static shape inference may rely on it
+        return this.op('Reshape', [value, target]);
+      };
       const copy = (zeroInt: V) => {
-        const target = this.op('Add', [this.constInt(shape), zeroInt]);
-        this.metaOf(target).ints = shape; // shape + 0: static shape inference may rely on it
-        let w = this.op('Reshape', [stored.value, target]);
+        const codes = stored.nf4 && this.shapeOf(stored.value);
+        let w = stored.nf4 && codes
+          ? nf4DequantizeGraph(this, gate(stored.value, codes, zeroInt), stored.nf4.absmax, shape, (this.nf4Table ??= this.constant(nf4PairTable(), [256, 2])))
+          : gate(stored.value, shape, zeroInt);
         if (rows) w = this.op('Slice', [w, this.constInt([rows[0]]), this.constInt([rows[1]]), this.constInt([0])]);
         return this.toFloat(w);
       };
@@ -92,7 +100,11 @@ export class TapeSink<V> implements GraphSink<V> {
 
   storedWeight(hfName: string, shape: number[]): StoredWeight<V> {
     const stored = this.inner.storedWeight(hfName, shape);
-    this.meta.set(stored.value, stored.compute ? { shape, kind: 'float' } : { shape, kind: 'low', low: stored.low });
+    if (stored.nf4) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      this.meta.set(stored.value, { shape: [n / 2], kind: 'int' });
+      this.meta.set(stored.nf4.absmax, { shape: [n / NF4_BLOCK], kind: 'float' });
+    } else this.meta.set(stored.value, stored.compute ? { shape, kind: 'float' } : { shape, kind: 'low', low: stored.low });
     return stored;
   }
 

@@ -14,6 +14,10 @@ import { loadModelFolder } from '../../../../native/model/model-folder';
 import { makeTinyModel } from '../../../fixtures/tiny-model/index';
 import { randomWeights, referenceLogits, referenceLoss, seededRandom, type RefLora } from '../model/llama-reference';
 import { TINY_CONFIGS } from '../model/tiny-configs';
+import { NF4_BLOCK, NF4_LEVELS, quantizeNf4, type Nf4Tensor } from '../../../../native/engine/nf4';
+import { linearModules } from '../../../../native/model/linear-modules';
+import type { WeightSource } from '../../../../native/engine/onnx-export';
+import { auditForCuda, type AuditedNode } from '../../../../native/engine/cuda-kernels';
 
 const device = { provider: 'cpu' as const, deviceId: 0 };
 const ids = [[1, 5, 9, 2, 7], [4, 8, 6, 0, 0]];
@@ -31,10 +35,33 @@ const modes = [
   // Head blocks: each block's weight copy is made again for the backward (TapeSink.weightCopies); 7 rows leave a short last block.
   { name: 'head in blocks of 7 vocabulary rows, loss in 4-token chunks', checkpointing: true, lossChunkTokens: 4, headRows: 7, weight: 1, sum: 0 },
 ];
-for (const [arch, mode] of [['llama', modes[0]], ['qwen3', modes[0]], ['llama', modes[1]], ['qwen3', modes[1]], ['qwen2', modes[2]], ['mistral', modes[3]], ['llama', modes[3]], ['llama', modes[4]], ['qwen2', modes[4]]] as const) {
-  test(`engine program (${arch}, float64, ${mode.name}): LoRA gradients match central differences of the reference (rel 1e-6)`, async () => {
-    const config = { ...TINY_CONFIGS[arch], num_hidden_layers: 2 };
+// NF4 needs rows of whole 64-value blocks: every linear layer's input width a multiple of 64.
+const NF4_SHAPE = { hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16 };
+const cases = [
+  ['llama', modes[0]], ['qwen3', modes[0]], ['llama', modes[1]], ['qwen3', modes[1]], ['qwen2', modes[2]], ['mistral', modes[3]], ['llama', modes[3]],
+  ['llama', modes[4]], ['qwen2', modes[4]], ['llama', modes[1], 'nf4'], ['qwen2', modes[0], 'nf4'],
+] as const;
+for (const [arch, mode, quantization] of cases.map((c) => [c[0], c[1], c[2] ?? 'none'] as const)) {
+  const what = quantization === 'nf4' ? ', NF4 linear weights (gradients of the dequantized model)' : '';
+  test(`engine program (${arch}, float64, ${mode.name}${what}): LoRA gradients match central differences of the reference (rel 1e-6)`, async () => {
+    const config = { ...TINY_CONFIGS[arch], num_hidden_layers: 2, ...(quantization === 'nf4' ? NF4_SHAPE : {}) };
     const w = randomWeights(config, 41);
+    // The graph reads codes and absmax; the reference reads level × absmax in float64, the same values.
+    const quantized = new Map<string, Nf4Tensor>();
+    if (quantization === 'nf4') {
+      for (const m of linearModules(config)) {
+        for (let l = 0; l < config.num_hidden_layers; l++) {
+          const name = `${m.path(l)}.weight`;
+          const q = quantizeNf4(Float32Array.from(w.get(name)!), [m.out, m.in], name);
+          quantized.set(name, q);
+          w.set(name, Float64Array.from({ length: q.codes.length * 2 }, (_, i) => NF4_LEVELS[i % 2 ? q.codes[i >> 1] & 15 : q.codes[i >> 1] >> 4] * q.absmax[Math.floor(i / NF4_BLOCK)]));
+        }
+      }
+    }
+    const source = (name: string): WeightSource => {
+      const q = quantized.get(name);
+      return q ? { kind: 'nf4', codes: q.codes, absmax: q.absmax } : { kind: 'data', data: w.get(name)! };
+    };
     const E = config.hidden_size, kvOut = config.num_key_value_heads * config.head_dim;
     const sites = [
       { baseName: 'model.layers.0.self_attn.k_proj', in: E, out: kvOut },
@@ -51,7 +78,7 @@ for (const [arch, mode] of [['llama', modes[0]], ['qwen3', modes[0]], ['llama', 
       checkpointing: mode.checkpointing, lossChunkTokens: mode.lossChunkTokens, attentionRows: 'attentionRows' in mode ? mode.attentionRows : undefined,
       headRows: 'headRows' in mode ? mode.headRows : undefined,
     };
-    const built = buildTrainingGraph(spec, (name) => ({ kind: 'data', data: w.get(name)! }), 'train');
+    const built = buildTrainingGraph(spec, source, 'train');
     const session = await ort.InferenceSession.create(built.bytes, { graphOptimizationLevel: 'basic' });
     const feeds: Record<string, ort.Tensor> = { input_ids: int(ids), attention_mask: int(mask), labels: int(labels) };
     for (const s of sites) {
@@ -185,4 +212,16 @@ test('trainer, fp16 (emulated on the CPU): dynamic loss scaling trains, resumes 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the NF4 training graph (recomputed layers, bf16 embedding and head) has a CUDA kernel for every node; each linear weight is dequantized in the graph', () => {
+  const config = { ...TINY_CONFIGS.qwen2, ...NF4_SHAPE };
+  const linear = new Set(linearModules(config).flatMap((m) => [0, 1].map((l) => `${m.path(l)}.weight`)));
+  const file = { location: 'model.safetensors', offset: 0, length: 2 };
+  const source = (name: string): WeightSource => (linear.has(name) ? { kind: 'nf4', codes: file, absmax: file } : { kind: 'file', dtype: 'BF16', ...file });
+  const sites = [{ baseName: 'model.layers.0.self_attn.q_proj', in: 64, out: 64 }];
+  const spec = { model: {} as ModelFolder, config, batch: 1, length: 8, lora: { r: 2, scaling: 1, sites, dropout: 0.1 }, device };
+  const built = buildTrainingGraph(spec, source, 'train');
+  assert.deepEqual(auditForCuda(built.nodes as AuditedNode[]), []);
+  assert.ok(built.nodes!.filter((n) => n.op === 'Cast' && n.type === 'uint8').length >= linear.size, 'every NF4 weight is unpacked in the graph');
 });
