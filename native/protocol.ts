@@ -64,6 +64,11 @@ export interface RunConfig {
    * bf16/fp16 are emulated (float32 products rounded at the same points). Absent means auto.
    */
   precision?: 'auto' | 'fp32' | 'bf16' | 'fp16';
+  /**
+   * Base weights as stored ('none') or as 4-bit NF4 (QLoRA: the decoder's linear weights quantized once into a user
+   * cache, dequantized in the graph where used). Needs gradient_checkpointing. Absent means none.
+   */
+  quantization?: 'none' | 'nf4';
   /** Save LoRA tensors in this dtype (they train in float32). */
   save_dtype: 'float32' | 'float16' | 'bfloat16';
 }
@@ -84,7 +89,7 @@ export interface MetricRecord {
   memory_mb: number;
 }
 
-export type WorkerPhase = 'loading-model' | 'tokenizing' | 'compiling' | 'training' | 'evaluating' | 'saving';
+export type WorkerPhase = 'loading-model' | 'quantizing' | 'tokenizing' | 'compiling' | 'training' | 'evaluating' | 'saving';
 
 export type WorkerEvent =
   /** The run began (or resumed): its resolved config and how many optimizer steps it will take. */
@@ -154,5 +159,6 @@ export const DEFAULT_RUN_OPTIONS: Omit<RunConfig, 'model' | 'data' | 'out'> = {
   train_on_prompt: false,
   gradient_checkpointing: true,
   precision: 'auto',
+  quantization: 'none',
   save_dtype: 'float32',
 };

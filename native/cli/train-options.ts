@@ -34,6 +34,7 @@ export interface TrainFlags {
   trainOnPrompt?: boolean;
   gradientCheckpointing?: string;
   precision?: string;
+  quantization?: string;
   saveDtype?: string;
   resume?: string;
   json?: boolean;
@@ -71,6 +72,7 @@ export function addTrainOptions(command: Command): Command {
     .option('--max-seq-len <n>', 'truncate records to this many tokens', String(d.max_seq_len))
     .option('--train-on-prompt', 'compute the loss on prompt tokens too', false)
     .addOption(new Option('--precision <p>', 'matrix products in fp32, bf16 or fp16 (auto: bf16 on CUDA, fp32 on the CPU; on the CPU bf16/fp16 are emulated)').choices(['auto', 'fp32', 'bf16', 'fp16']).default('auto'))
+    .addOption(new Option('--quantization <q>', 'base weights as stored (none) or 4-bit NF4, QLoRA (quantized once into the user cache, reused)').choices(['none', 'nf4']).default('none'))
     .addOption(new Option('--gradient-checkpointing <on|off>', 'recompute each layer in the backward pass: far less memory, ~1/3 more compute').choices(['on', 'off']).default('on'))
     .addOption(new Option('--save-dtype <dtype>', 'dtype of the saved LoRA tensors').choices(['float32', 'float16', 'bfloat16']).default(d.save_dtype))
     .option('--resume <dir>', 'continue the run in DIR from its latest checkpoint')
@@ -118,6 +120,7 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     train_on_prompt: flags.trainOnPrompt ?? false,
     gradient_checkpointing: (flags.gradientCheckpointing ?? 'on') === 'on',
     precision: (flags.precision ?? 'auto') as RunConfig['precision'],
+    quantization: (flags.quantization ?? 'none') as RunConfig['quantization'],
     save_dtype: (flags.saveDtype ?? d.save_dtype) as RunConfig['save_dtype'],
   };
 }

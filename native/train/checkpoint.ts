@@ -36,11 +36,14 @@ export interface TrainerStateFile {
   saved_at: string;
 }
 
-export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt'>;
+export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization'>;
 
 export function fingerprintOf(config: RunConfig): RunFingerprint {
   const { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt } = config;
-  return { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt };
+  const fingerprint: RunFingerprint = { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt };
+  // Only when set: checkpoints saved before the option existed (none) still resume.
+  if ((config.quantization ?? 'none') !== 'none') fingerprint.quantization = config.quantization;
+  return fingerprint;
 }
 
 export interface CheckpointInput {
@@ -160,5 +163,6 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
 /** The fields of the fingerprint that differ between a checkpoint and the config a resume would use. */
 export function fingerprintMismatches(saved: RunFingerprint, config: RunConfig): string[] {
   const now = fingerprintOf(config);
-  return (Object.keys(saved) as (keyof RunFingerprint)[]).filter((key) => JSON.stringify(saved[key]) !== JSON.stringify(now[key]));
+  const keys = new Set([...Object.keys(saved), ...Object.keys(now)]) as Set<keyof RunFingerprint>;
+  return [...keys].filter((key) => JSON.stringify(saved[key]) !== JSON.stringify(now[key]));
 }

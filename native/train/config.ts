@@ -83,6 +83,9 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   if (typeof config.train_on_prompt !== 'boolean') problem('train_on_prompt', 'must be true or false');
   if (config.gradient_checkpointing !== undefined && typeof config.gradient_checkpointing !== 'boolean') problem('gradient_checkpointing', 'must be true or false');
   if (config.precision !== undefined && !PRECISIONS.includes(config.precision)) problem('precision', `must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(config.precision)}`);
+  if (config.quantization !== undefined && config.quantization !== 'none' && config.quantization !== 'nf4') problem('quantization', `must be none or nf4, got ${JSON.stringify(config.quantization)}`);
+  // Outside recomputed layers a dequantized weight would live from the forward to the backward pass: no saving.
+  if (config.quantization === 'nf4' && config.gradient_checkpointing === false) problem('quantization', 'nf4 needs gradient_checkpointing on (each layer\'s weights are dequantized where used and again in its backward)');
   if (!isNum(config.eval_split) || config.eval_split < 0 || config.eval_split >= 1) problem('eval_split', `must be in [0, 1), got ${JSON.stringify(config.eval_split)}`);
   if (config.eval_split > 0 && config.eval_data) problem('eval_split', 'set either eval_data or eval_split, not both');
   if (!SAVE_DTYPES.includes(config.save_dtype)) problem('save_dtype', `must be one of ${SAVE_DTYPES.join(', ')}`);

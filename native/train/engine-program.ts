@@ -28,8 +28,10 @@ export interface ProgramSpec {
   device: ResolvedProvider;
   /** float32 by default; float64 for gradient checks. */
   dtype?: ComputeDtype;
-  /** Weight sources instead of the model folder's safetensors (tests with in-memory weights). */
+  /** Weight sources instead of the model folder's safetensors (in-memory weights in tests, the NF4 cache). */
   weights?: (hfName: string) => WeightSource;
+  /** The folder file-backed `weights` are resolved in. */
+  externalDataDir?: string;
   /** Recompute each decoder layer in the backward pass (default on). */
   checkpointing?: boolean;
   /** Tokens per loss chunk (default: 64 MiB of float32 logits per chunk). */
@@ -91,7 +93,7 @@ function intTensor(rows: number[][]): ort.Tensor {
 
 export const engineProgram: ProgramFactory = async (spec) => {
   const dtype: ComputeDtype = spec.dtype ?? 'float32';
-  const sources = spec.weights ? { weights: spec.weights, externalDataDir: undefined } : storeWeightSources(spec.model.weights, spec.model.dir);
+  const sources = spec.weights ? { weights: spec.weights, externalDataDir: spec.externalDataDir } : storeWeightSources(spec.model.weights, spec.model.dir);
   const sessionSpec = { device: spec.device, dtype, externalDataDir: sources.externalDataDir };
   const train = buildTrainingGraph(spec, sources.weights, 'train');
   const session = await createSession(train, sessionSpec);

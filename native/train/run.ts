@@ -20,6 +20,7 @@ import { assertValidRunConfig } from './config';
 import { existsAs } from '../util/fs-checks';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
 import { systemDiscoveryIo } from '../engine/cuda-io';
+import { ensureNf4Cache, userCacheRoot, type Nf4Cache } from '../model/nf4-cache';
 
 export interface RunIo {
   emit(event: WorkerEvent): void;
@@ -115,7 +116,10 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   }
 
   status('compiling', `compiling the training graph (${targets.length} LoRA modules, r=${config.r}) for ${deviceLabel}…`);
-  const trainer: Trainer = await createTrainer(model, config, { device, targets, state: checkpoint?.trainer });
+  const quantized = config.quantization === 'nf4' ? quantizeBase(model, status) : undefined;
+  const trainer: Trainer = await createTrainer(model, config, {
+    device, targets, state: checkpoint?.trainer, weights: quantized?.weights, externalDataDir: quantized?.dir,
+  });
   io.emit({
     type: 'start', protocol: WORKER_PROTOCOL_VERSION, run_dir: runDir, total_steps: total,
     resumed_from_step: checkpoint?.loop.step ?? 0, config, pid: process.pid,
@@ -139,4 +143,21 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   } finally {
     await trainer.dispose();
   }
+}
+
+/** The NF4 copy of the base (made once into the user cache, reused later), reporting progress as status events. */
+function quantizeBase(model: ModelFolder, status: (phase: 'quantizing', message: string) => void): Nf4Cache {
+  let last = 0;
+  status('quantizing', `checking the NF4 cache of ${model.dir} (${userCacheRoot()})…`);
+  const cache = ensureNf4Cache(model, {
+    onProgress: (done, total) => {
+      if (done !== total && Date.now() - last < 1000) return;
+      last = Date.now();
+      status('quantizing', `quantizing the base to NF4: ${done}/${total} tensors…`);
+    },
+  });
+  const size = `${(cache.bytes / 1e9).toFixed(2)} GB`;
+  const why = cache.rebuiltBecause ? ` (rebuilt: ${cache.rebuiltBecause})` : '';
+  status('quantizing', cache.made ? `quantized the base to NF4 (${size}) into ${cache.dir}${why}` : `using the NF4 cache ${cache.dir} (${size})`);
+  return cache;
 }

@@ -39,6 +39,8 @@ export interface TrainerOptions {
   program?: ProgramFactory;
   dtype?: ComputeDtype;
   weights?: (hfName: string) => WeightSource;
+  /** The folder file-backed `weights` are resolved in (ONNX external data), e.g. the NF4 cache's. */
+  externalDataDir?: string;
   /**
    * Compiled bucket programs kept at once. Frozen weights are memory-mapped external data shared by all sessions, so
    * an extra session costs its compiled graph only; the default keeps the 4 most recently used buckets.
@@ -100,7 +102,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
         void oldest.then((p) => p.dispose());
       }
       program = factory({
-        model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights,
+        model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights, externalDataDir: opts.externalDataDir,
         checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
         lora: { r: config.r, scaling, sites, dropout: config.lora_dropout },
       });

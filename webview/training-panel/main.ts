@@ -118,6 +118,7 @@ const advanced = [
   text('save_total_limit', 'Keep checkpoints', 'The newest N; older ones are deleted (0 keeps all)'),
   text('seed', 'Seed'),
   check('train_on_prompt', 'Train on prompt', 'Also learn the prompt tokens (off: loss on the response only)'),
+  select('quantization', 'Base weights', [['none', 'as stored'], ['nf4', '4-bit NF4 (QLoRA)']].map(([value, label]) => ({ value, label }))),
   select('precision', 'Precision', [['auto', 'auto (bf16 on CUDA, fp32 on CPU)'], ['fp32', 'fp32'], ['bf16', 'bf16'], ['fp16', 'fp16 (loss scaling)']].map(([value, label]) => ({ value, label }))),
   check('gradient_checkpointing', 'Gradient checkpointing', 'Recompute each layer in the backward pass: far less memory, about a third more compute'),
   select('save_dtype', 'Adapter dtype', ['float32', 'bfloat16', 'float16'].map((v) => ({ value: v, label: v }))),

@@ -25,3 +25,16 @@ test('assertValidRunConfig throws one UserError listing all problems', () => {
   const { config } = resolveRunConfig({ model: '/m', data: '/d', out: '/o', learning_rate: -1, micro_batch_size: 0 });
   assert.throws(() => assertValidRunConfig(config), /invalid training options \(2\):[\s\S]*learning_rate[\s\S]*micro_batch_size/);
 });
+
+test('quantization: none or nf4; nf4 needs gradient checkpointing; it is part of the resume fingerprint', async () => {
+  const { fingerprintMismatches, fingerprintOf } = await import('../../../../native/train/checkpoint');
+  assert.deepEqual(resolveRunConfig({ model: '/m', data: '/d', out: '/o', quantization: 'nf4' }).problems, []);
+  const bad = resolveRunConfig({ model: '/m', data: '/d', out: '/o', quantization: 'int8' as never }).problems;
+  assert.match(bad.find((p) => p.field === 'quantization')!.message, /none or nf4/);
+  const off = resolveRunConfig({ model: '/m', data: '/d', out: '/o', quantization: 'nf4', gradient_checkpointing: false }).problems;
+  assert.match(off.find((p) => p.field === 'quantization')!.message, /gradient_checkpointing on/);
+  const { config } = resolveRunConfig({ model: '/m', data: '/d', out: '/o' });
+  // A checkpoint saved before the option existed (no key) resumes a plain run, not a QLoRA one.
+  assert.deepEqual(fingerprintMismatches(fingerprintOf(config), config), []);
+  assert.deepEqual(fingerprintMismatches(fingerprintOf(config), { ...config, quantization: 'nf4' }), ['quantization']);
+});
