@@ -11,6 +11,8 @@ import { generate, type GenerationStats } from '../model/generate';
 import { instructionPrompt } from '../data/template';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
 import { systemDiscoveryIo } from '../engine/cuda-io';
+import { readRunConfig } from '../train/run-dir';
+import { dirname } from 'node:path';
 
 export interface GenerateFlags {
   model: string;
@@ -26,6 +28,7 @@ export interface GenerateFlags {
   json?: boolean;
   streamJson?: boolean;
   compare?: boolean;
+  quantization?: string;
 }
 
 interface Outcome {
@@ -58,12 +61,13 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
   const seed = numberFlag('seed', flags.seed, 0, Number.isInteger, 'a whole number');
   const device = resolveDevice(flags.device as DeviceChoice, discoverCuda(systemDiscoveryIo()));
   const prompt = flags.prompt ?? instructionPrompt(model.tokenizer, flags.instruction!, flags.input);
+  const quantization = generationQuantization(flags, (note) => process.stderr.write(`${note}\n`));
   const once = async (adapterDir: string | undefined, onPiece?: (piece: string) => void): Promise<Outcome> => {
     let text = '';
     let stats: GenerationStats | undefined;
     for await (const piece of generate({
       model, adapterDir, prompt, maxNewTokens, temperature, topP, seed,
-      device,
+      device, quantization,
       onStats: (s) => { stats = s; },
     })) {
       text += piece;
@@ -103,6 +107,25 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
   }
 }
 
+/**
+ * The base weights to generate with: --quantization when given, else what the adapter's run trained on (its
+ * training_config.json, in the adapter folder or the run folder above a checkpoint), said on stderr when NF4.
+ */
+export function generationQuantization(flags: Pick<GenerateFlags, 'adapter' | 'quantization'>, note: (text: string) => void): 'none' | 'nf4' {
+  if (flags.quantization !== undefined) {
+    if (flags.quantization !== 'none' && flags.quantization !== 'nf4') throw new UserError(`--quantization must be none or nf4, got "${flags.quantization}"`);
+    return flags.quantization;
+  }
+  if (!flags.adapter) return 'none';
+  for (const dir of [flags.adapter, dirname(flags.adapter), dirname(dirname(flags.adapter))]) {
+    const config = readRunConfig(dir);
+    if (!config) continue;
+    if (config.quantization === 'nf4') note(`using the NF4 base weights the run in ${dir} trained on (--quantization none for the stored weights)`);
+    return config.quantization ?? 'none';
+  }
+  return 'none';
+}
+
 export function register(program: Command): void {
   program
     .command('generate')
@@ -117,6 +140,7 @@ export function register(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling mass (default: generation_config.json or 1)')
     .option('--seed <n>', 'sampling seed', '0')
     .option('--device <device>', 'auto | cpu | cuda | cuda:N', 'cpu')
+    .option('--quantization <q>', 'base weights as stored (none) or NF4 (nf4); default: what the adapter\'s run trained on')
     .option('--compare', 'run the base model and the adapter on the same prompt and print both, with tokens/s and peak memory', false)
     .option('--json', 'print one JSON object {text, prompt_tokens, tokens, tokens_per_s}', false)
     .option('--stream-json', 'stream NDJSON: {"type":"token","text"} per piece, then {"type":"done","tokens","seconds","tokens_per_s","memory_mb"}', false)

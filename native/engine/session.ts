@@ -19,6 +19,11 @@ export interface SessionSpec {
    * (the optimizer): the arena would hold its peak — a dozen parameter-sized temporaries — for the whole run.
    */
   cpuArena?: boolean;
+  /**
+   * Leave ORT's constant folding off: a graph whose NF4 weights are dequantized outside recomputed segments (the
+   * generation graphs) would otherwise be folded into a float32 copy of every weight at session creation.
+   */
+  noConstantFolding?: boolean;
 }
 
 export function executionProviders(device: ResolvedProvider | undefined): ort.InferenceSession.ExecutionProviderConfig[] {
@@ -30,6 +35,7 @@ export function sessionOptions(spec: SessionSpec): ort.InferenceSession.SessionO
   // memory-mapped and shared by all sessions of a model (measured: +0 MB per extra session instead of +1.1× the weights).
   const session: Record<string, string> = { disable_prepacking: '1' };
   if (spec.externalDataDir) session.model_external_initializers_file_folder_path = spec.externalDataDir;
+  if (spec.noConstantFolding) session['optimization.disable_specified_optimizers'] = 'ConstantFolding';
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: spec.dtype === 'float64' ? 'basic' : 'all',
     // No memory pattern: from its second run on, ORT would place every tensor at an offset planned once in one block,

@@ -11,6 +11,7 @@ import { createSession, type ResolvedProvider } from '../engine/session';
 import type { AuditedNode } from '../engine/cuda-kernels';
 import type { WeightStore } from './safetensors';
 import { storeWeightSources } from './weight-sources';
+import { ensureNf4Cache } from './nf4-cache';
 import { ADAPTER_WEIGHTS, peftTensorName, readPeftAdapter } from './peft-io';
 import { stopTokenIds, type ModelFolder } from './model-folder';
 import { UserError } from '../util/errors';
@@ -27,6 +28,8 @@ export interface DecoderSpec {
   weights: (hfName: string) => WeightSource;
   /** The folder external-data locations are relative to (the model folder). */
   externalDataDir?: string;
+  /** The weights hold NF4 tensors (QLoRA): dequantized per step, never folded into float32 copies. */
+  quantized?: boolean;
   lora?: DecoderLora;
   dtype: ComputeDtype;
   device?: ResolvedProvider;
@@ -60,7 +63,7 @@ export class KvDecoder {
     const session = async (length: number, past: number) => {
       const sink = new OnnxGraphSink(spec.dtype, spec.weights);
       buildLlamaGraph(sink, spec.config, { batch: 1, length, lora, mode: 'logits', kv: { past } });
-      return createSession({ bytes: sink.toBytes(), nodes: sink.nodeList as AuditedNode[] }, { device: spec.device, dtype: spec.dtype, externalDataDir: spec.externalDataDir });
+      return createSession({ bytes: sink.toBytes(), nodes: sink.nodeList as AuditedNode[] }, { device: spec.device, dtype: spec.dtype, externalDataDir: spec.externalDataDir, noConstantFolding: spec.quantized });
     };
     const prefill = await session(promptLength, 0);
     return new KvDecoder(spec, capacity, prefill, await session(1, capacity));
@@ -220,6 +223,8 @@ export interface GenerateRequest {
   topP: number;
   seed: number;
   device?: ResolvedProvider;
+  /** 'nf4': the base's linear weights from its NF4 cache (native/model/nf4-cache.ts), as a QLoRA run trained them. */
+  quantization?: 'none' | 'nf4';
   /** Called once at the end with the ids and the decoding speed. */
   onStats?: (stats: GenerationStats) => void;
 }
@@ -229,7 +234,9 @@ export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
   const tok = req.model.tokenizer;
   const promptTokens = tok.encode(req.prompt, true);
   const lora = req.adapterDir ? loadAdapterForDecoding(req.adapterDir, req.model.weights) : undefined;
-  const spec: DecoderSpec = { config: req.model.config, ...storeWeightSources(req.model.weights, req.model.dir), lora, dtype: 'float32', device: req.device };
+  const cache = req.quantization === 'nf4' ? ensureNf4Cache(req.model) : undefined;
+  const sources = cache ? { weights: cache.weights, externalDataDir: cache.dir, quantized: true } : storeWeightSources(req.model.weights, req.model.dir);
+  const spec: DecoderSpec = { config: req.model.config, ...sources, lora, dtype: 'float32', device: req.device };
   const tokens: number[] = [];
   let emitted = '';
   let started = 0;

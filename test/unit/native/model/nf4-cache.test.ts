@@ -2,7 +2,7 @@
 // errors for models NF4 cannot hold; and a trainer on it computes the loss of the dequantized model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, openSync, rmSync, statSync, utimesSync, writeSync, closeSync, readdirSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, statSync, utimesSync, writeSync, writeFileSync, closeSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel } from '../../../fixtures/tiny-model/index';
@@ -13,6 +13,9 @@ import { openSafetensors, readTensorBytes, readTensorF32, writeSafetensors } fro
 import { createTrainer } from '../../../../native/train/trainer';
 import { resolveTargets } from '../../../../native/model/lora';
 import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../../native/protocol';
+import { writePeftAdapter } from '../../../../native/model/peft-io';
+import { generate } from '../../../../native/model/generate';
+import { generationQuantization } from '../../../../native/cli/generate';
 
 const SHAPE = { architecture: 'LlamaForCausalLM' as const, layers: 2, hidden: 64, heads: 4, kvHeads: 2, intermediate: 128, vocab: 600, tie: false, seed: 3 };
 
@@ -60,6 +63,7 @@ test('the NF4 cache holds codes and absmax of every decoder linear weight and th
     assert.equal(changed.made, true);
     assert.equal(readdirSync(join(root, 'cache', 'nf4')).length, 2);
   } finally {
+    delete process.env.LORA_STUDIO_CACHE;
     rmSync(root, { recursive: true, force: true });
   }
 });
@@ -112,6 +116,25 @@ test('QLoRA trainer: its loss is the loss of the model with the dequantized weig
     }
     for (let i = 0; i < 30; i++) await qlora.step([batch], 3e-2);
     assert.ok((await qlora.evalLoss([batch])) < 0.5 * a);
+
+    // Generation with the QLoRA adapter (the run's training_config.json says nf4): the same tokens as the adapter on
+    // the dequantized model.
+    const runDir = join(root, 'run');
+    writePeftAdapter(runDir, { config, baseModel: modelDir, targets, weights: qlora.loraWeights(), dtype: 'float32' });
+    writeFileSync(join(runDir, 'training_config.json'), JSON.stringify(config));
+    const notes: string[] = [];
+    const quantization = generationQuantization({ adapter: runDir }, (n) => notes.push(n));
+    assert.equal(quantization, 'nf4');
+    assert.match(notes.join(), /NF4 base weights/);
+    process.env.LORA_STUDIO_CACHE = join(root, 'cache');
+    const tokens = async (m: typeof model, q: 'none' | 'nf4') => {
+      let ids: number[] = [];
+      for await (const _ of generate({ model: m, adapterDir: runDir, prompt: 'hello world', maxNewTokens: 8, temperature: 0, topP: 1, seed: 0, quantization: q, onStats: (s) => { ids = s.tokens; } })) { /* drain */ }
+      return ids;
+    };
+    const [fromNf4, fromReference] = [await tokens(model, 'nf4'), await tokens(ref, 'none')];
+    assert.equal(fromNf4.length, 8);
+    assert.deepEqual(fromNf4, fromReference);
     await qlora.dispose();
     await plain.dispose();
   } finally {
