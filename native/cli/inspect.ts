@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import { loadModelFolder, parameterCount, stopTokenIds, type ModelFolder } from '../model/model-folder';
 import { linearModules } from '../model/linear-modules';
+import { nf4WeightNames } from '../model/nf4-cache';
+import { NF4_BLOCK } from '../engine/nf4';
 
 export interface InspectReport {
   model: string;
@@ -29,6 +31,11 @@ export interface InspectReport {
   chat_template: boolean;
   eos_token_ids: number[];
   weight_files: number;
+  /** Bytes of the stored weights. */
+  weight_bytes: number;
+  /** Bytes with --quantization nf4 (the NF4 cache: linear weights at 0.5625 byte a value, the rest as stored), or null with why not. */
+  nf4_bytes: number | null;
+  nf4_unsupported?: string;
   /** LoRA targets: PEFT name, shape of the weight [out, in], and how many layers have one. */
   linear_modules: { name: string; in: number; out: number; layers: number; example: string }[];
 }
@@ -36,9 +43,18 @@ export interface InspectReport {
 export function inspectModel(folder: ModelFolder): InspectReport {
   const c = folder.config;
   const dtypes = new Set<string>();
+  const quantized = nf4WeightNames(folder);
+  let weightBytes = 0, nf4Bytes = 0;
+  let nf4Unsupported: string | undefined;
   for (const name of folder.weights.names()) {
     const found = folder.weights.entry(name);
-    if (found) dtypes.add(found.entry.dtype);
+    if (!found) continue;
+    const { dtype, shape, length } = found.entry;
+    dtypes.add(dtype);
+    weightBytes += length;
+    if (!quantized.has(name)) nf4Bytes += length;
+    else if (shape.length !== 2 || shape[1] % NF4_BLOCK !== 0) nf4Unsupported ??= `${name} [${shape.join(', ')}] has rows that are not whole blocks of ${NF4_BLOCK} values`;
+    else nf4Bytes += ((shape[0] * shape[1]) / 2) + ((shape[0] * shape[1]) / NF4_BLOCK) * 4;
   }
   return {
     model: folder.dir,
@@ -64,6 +80,9 @@ export function inspectModel(folder: ModelFolder): InspectReport {
     chat_template: folder.tokenizer.chatTemplate !== undefined,
     eos_token_ids: stopTokenIds(folder),
     weight_files: folder.weights.files.length,
+    weight_bytes: weightBytes,
+    nf4_bytes: nf4Unsupported ? null : nf4Bytes,
+    ...(nf4Unsupported ? { nf4_unsupported: nf4Unsupported } : {}),
     linear_modules: linearModules(c).map((m) => ({ name: m.name, in: m.in, out: m.out, layers: c.num_hidden_layers, example: `${m.path(0)}.weight` })),
   };
 }
@@ -87,6 +106,7 @@ export function formatInspect(r: InspectReport): string {
     `  parameters     ${r.parameters.toLocaleString('en-US')} (${humanCount(r.parameters)})`,
     `  embeddings     ${r.tie_word_embeddings ? 'tied' : 'untied'}${r.attention_bias ? ', q/k/v bias' : ''}${r.qk_norm ? ', q/k norm' : ''}`,
     `  rope           theta ${r.rope_theta}${r.rope_scaling ? `, ${r.rope_scaling}` : ''}, max positions ${r.max_position_embeddings}`,
+    `  weights        ${(r.weight_bytes / 1e9).toFixed(2)} GB as stored; ${r.nf4_bytes === null ? `NF4 not possible: ${r.nf4_unsupported}` : `${(r.nf4_bytes / 1e9).toFixed(2)} GB with --quantization nf4`}`,
     `  chat template  ${r.chat_template ? 'yes' : 'no (Alpaca prompt for alpaca records)'}`,
     `  EOS ids        ${r.eos_token_ids.join(', ') || 'none'}`,
     `  LoRA targets (--target-modules, or all-linear):`,

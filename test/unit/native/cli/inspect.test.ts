@@ -27,7 +27,12 @@ test('inspect reports architecture, sizes, dtype, parameters and LoRA targets', 
     ['q_proj', 64, 64], ['k_proj', 32, 64], ['v_proj', 32, 64], ['o_proj', 64, 64], ['gate_proj', 128, 64], ['up_proj', 128, 64], ['down_proj', 64, 128],
   ]);
   assert.equal(r.chat_template, true);
+  // Stored bf16: 2 bytes a parameter. NF4: linear weights 0.5 byte + a float32 absmax per 64, the rest (with biases) as stored.
+  assert.equal(r.weight_bytes, 2 * r.parameters);
+  const linear = 2 * (2 * 64 * 64 + 2 * 64 * 32 + 3 * 64 * 128);
+  assert.equal(r.nf4_bytes, linear * (0.5 + 4 / 64) + 2 * (r.parameters - linear));
   const text = formatInspect(r);
+  assert.match(text, /weights\s+0\.00 GB as stored; 0\.00 GB with --quantization nf4/);
   assert.match(text, /Qwen2ForCausalLM/);
   assert.match(text, /4 query, 2 key\/value \(grouped-query\)/);
   assert.match(text, /k_proj\s+\[32, 64\]\s+× 2 layers/);
