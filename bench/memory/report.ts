@@ -23,6 +23,8 @@ export interface Row {
   config: ConfigShape;
   ours: SideResult;
   peer: SideResult;
+  /** Ours with --quantization nf4 (QLoRA), when measured. */
+  nf4?: SideResult;
 }
 
 const GB = 1e9;
@@ -54,8 +56,9 @@ export function firstLossDiff(row: Row): number | undefined {
 }
 
 export function tableLines(rows: Row[]): string[] {
-  const head = ['model shape', 'layers', 'LoRA', 'tokens', 'ours GB', 'peer GB', 'ours/peer', 'attn/layer MB', 'loss ours', 'loss peer', 'ours step s', 'peer step s'];
-  const widths = [14, 6, 15, 6, 8, 8, 9, 13, 10, 10, 11, 11];
+  const withNf4 = rows.some((r) => r.nf4 && r.nf4.status !== 'skipped');
+  const head = ['model shape', 'layers', 'LoRA', 'tokens', 'ours GB', 'peer GB', 'ours/peer', 'attn/layer MB', 'loss ours', 'loss peer', 'ours step s', 'peer step s', ...(withNf4 ? ['NF4 GB', 'loss NF4', 'NF4 step s'] : [])];
+  const widths = [14, 6, 15, 6, 8, 8, 9, 13, 10, 10, 11, 11, 8, 10, 10];
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : pad(c, widths[i]))).join('  ');
   const lastStep = (side: SideResult) => side.json?.step_s?.at(-1)?.toFixed(1) ?? '—';
   const out = [line(head)];
@@ -64,13 +67,14 @@ export function tableLines(rows: Row[]): string[] {
       SHAPES[r.shape].label, String(r.layers), SHAPES[r.shape].lora.label, String(r.tokens), fmtGb(peakBytes(r.ours), r.ours), fmtGb(peakBytes(r.peer), r.peer),
       ratioText(r), (attentionBytes(r.config, r.tokens) / 2 ** 20).toFixed(0),
       r.ours.json?.losses?.[0]?.toFixed(5) ?? '—', r.peer.json?.losses?.[0]?.toFixed(5) ?? '—', lastStep(r.ours), lastStep(r.peer),
+      ...(withNf4 ? [r.nf4 ? fmtGb(peakBytes(r.nf4), r.nf4) : '—', r.nf4?.json?.losses?.[0]?.toFixed(5) ?? '—', r.nf4 ? lastStep(r.nf4) : '—'] : []),
     ]));
   }
   return out;
 }
 
 export interface Projection {
-  side: 'ours' | 'peer';
+  side: 'ours' | 'peer' | 'nf4';
   shape: ShapeKey;
   tokens: number;
   /** The two largest layer counts measured for this side, shape and length, and their peaks. */
@@ -91,10 +95,11 @@ export function projections(rows: Row[]): Projection[] {
   const out: Projection[] = [];
   for (const shape of ['llama2-7b', 'llama3-8b'] as const) {
     for (const tokens of [...new Set(rows.filter((r) => r.shape === shape).map((r) => r.tokens))]) {
-      for (const side of ['ours', 'peer'] as const) {
+      for (const side of ['ours', 'peer', 'nf4'] as const) {
+        const peakOf = (r: Row) => (r[side] ? peakBytes(r[side]!) : undefined);
         const measured = rows
-          .filter((r) => r.shape === shape && r.tokens === tokens && peakBytes(r[side]) !== undefined)
-          .map((r) => ({ layers: r.layers, peak: peakBytes(r[side])! }))
+          .filter((r) => r.shape === shape && r.tokens === tokens && peakOf(r) !== undefined)
+          .map((r) => ({ layers: r.layers, peak: peakOf(r)! }))
           .sort((a, b) => a.layers - b.layers);
         if (measured.length < 2) continue;
         const [a, b] = measured.slice(-2);
@@ -119,7 +124,7 @@ export function projectionLines(rows: Row[]): string[] {
   // bytes and the chunked loss's working set.
   const l2 = rows.find((r) => r.shape === 'llama2-7b'), l3 = rows.find((r) => r.shape === 'llama3-8b');
   const l3Config: ConfigShape = l3?.config ?? { vocab: 128256, hidden: 4096, heads: 32, kvHeads: 8, headDim: 128, intermediate: 14336, tied: false, qkvBias: false };
-  for (const p of all.filter((x) => x.shape === 'llama2-7b')) {
+  for (const p of all.filter((x) => x.shape === 'llama2-7b' && x.side !== 'nf4')) {
     if (!l2) break;
     const w2 = layerWeightBytes(l2.config), w3 = layerWeightBytes(l3Config);
     const e2 = embedHeadBytes(l2.config), e3 = embedHeadBytes(l3Config);
@@ -165,6 +170,8 @@ export function targets(rows: Row[]): Target[] {
   const l2 = projections(rows).filter((p) => p.side === 'ours' && p.shape === 'llama2-7b' && p.tokens === 512)[0];
   out.push({ what: 'Llama-2-7B shape: ours ≤ 0.45 GB per layer (512 tokens)', value: l2 ? `${gb(l2.perLayer).toFixed(3)} GB` : 'not measured', met: l2 ? l2.perLayer <= 0.45 * GB : undefined });
   out.push({ what: 'Llama-2-7B projected, r8 q,v, 512 tokens: ours ≤ 16 GB', value: l2 ? `${gb(l2.peak32).toFixed(2)} GB` : 'not measured', met: l2 ? l2.peak32 <= 16 * GB : undefined });
+  const q2 = projections(rows).filter((p) => p.side === 'nf4' && p.shape === 'llama2-7b' && p.tokens === 512)[0];
+  if (q2) out.push({ what: 'Llama-2-7B QLoRA (NF4) projected, r8 q,v, 512 tokens: ≤ 6 GB', value: `${gb(q2.peak32).toFixed(2)} GB`, met: q2.peak32 <= 6 * GB });
   const ratios = rows.map(ratio).filter((x): x is number => x !== undefined);
   const worst = ratios.length ? Math.max(...ratios) : undefined;
   out.push({ what: 'ours/peer peak ≤ 1.0 at every row', value: worst === undefined ? 'no row with both sides' : `max ${worst.toFixed(2)} over ${ratios.length} rows`, met: worst === undefined ? undefined : worst <= 1.0 });

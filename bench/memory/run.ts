@@ -4,9 +4,11 @@
 // Llama-2-7B and Llama-3-8B shapes with 2 and 4 layers (bf16, r8 q,v) at 512 tokens, projected to 32 layers.
 // Both sides read the same model folder, token batches and initial adapter; their first-step losses must agree.
 // Usage: npx tsx bench/memory/run.ts [--only qwen|llama|llama2|llama3] [--lengths 512,1024] [--layers 2,4] [--steps 2]
-//        [--sides both|ours|peer] [--gradient-checkpointing on|off] [--rss-cap-gb 20] [--timeout-min 60] [--threads 2]
+//        [--sides both|ours|peer|nf4|all|ours,nf4,…] [--gradient-checkpointing on|off] [--rss-cap-gb 20] [--timeout-min 60] [--threads 2]
 //        [--engine DIR] [--label NAME] [--results DIR] [--malloc-mmap-threshold 131072|default]
 //        [--merge A.json,B.json]   (no measuring: the report of earlier runs' rows, later files' sides replacing earlier)
+// Sides: ours (the engine, weights as stored), peer (PyTorch), nf4 (ours with --quantization nf4, QLoRA; its NF4 cache
+// is made in a process of its own first, under $TMPDIR/bench-memory/nf4-cache, so the measured step only reads it).
 // --lengths applies to every selected shape (default: 512,1024,2048,4096 for Qwen, 512 for Llama). A process whose
 // process tree passes --rss-cap-gb is killed and its row says "killed". Model folders are cached in $TMPDIR/bench-memory
 // (made once, ~1–3 min each; ~12 GB of disk for all five); each run's batches and adapters go to a folder of its own.
@@ -32,7 +34,9 @@ const option = (name: string, fallback: string) => (args.includes(name) ? args[a
 const numbers = (text: string) => text.split(',').map(Number);
 const only = option('--only', 'all');
 const steps = Number(option('--steps', '2')), threads = option('--threads', '2'), lr = option('--lr', '2e-4');
-const sides = option('--sides', 'both');
+const sidesText = option('--sides', 'both');
+const sideSet = new Set(sidesText === 'both' ? ['ours', 'peer'] : sidesText === 'all' ? ['ours', 'peer', 'nf4'] : sidesText.split(','));
+const sides = sidesText;
 const checkpointing = option('--gradient-checkpointing', 'on');
 const capBytes = Number(option('--rss-cap-gb', '20')) * 1e9;
 const timeoutMs = Number(option('--timeout-min', '60')) * 60_000;
@@ -40,11 +44,14 @@ const engine = option('--engine', root);
 const label = option('--label', '');
 const resultsDir = resolve(option('--results', join(root, 'bench', 'results')));
 const mallocThreshold = option('--malloc-mmap-threshold', '131072');
-const childEnv = mallocThreshold === 'default' ? process.env : { ...process.env, MALLOC_MMAP_THRESHOLD_: mallocThreshold };
+const childEnv = {
+  ...process.env, LORA_STUDIO_CACHE: join(CACHE_DIR, 'nf4-cache'),
+  ...(mallocThreshold === 'default' ? {} : { MALLOC_MMAP_THRESHOLD_: mallocThreshold }),
+};
 const llamaLayers = numbers(option('--layers', '2,4'));
 const lengthsFor = (shape: ShapeKey) => numbers(option('--lengths', shape === 'qwen2.5-0.5b' ? '512,1024,2048,4096' : '512'));
-if (!['both', 'ours', 'peer'].includes(sides) || !['on', 'off'].includes(checkpointing) || !['all', 'qwen', 'llama', 'llama2', 'llama3'].includes(only)) {
-  console.error('usage: npx tsx bench/memory/run.ts [--only qwen|llama|llama2|llama3] [--lengths 512,1024] [--layers 2,4] [--steps 2] [--sides both|ours|peer] [--gradient-checkpointing on|off]');
+if ([...sideSet].some((s) => !['ours', 'peer', 'nf4'].includes(s)) || !['on', 'off'].includes(checkpointing) || !['all', 'qwen', 'llama', 'llama2', 'llama3'].includes(only)) {
+  console.error('usage: npx tsx bench/memory/run.ts [--only qwen|llama|llama2|llama3] [--lengths 512,1024] [--layers 2,4] [--steps 2] [--sides both|ours|peer|nf4|all|ours,nf4] [--gradient-checkpointing on|off]');
   process.exit(2);
 }
 
@@ -58,7 +65,7 @@ for (const shape of ['llama2-7b', 'llama3-8b'] as const) {
 // The first Python with torch: $PYTHON, then python3 on PATH, then Debian's (pyenv shims often hide it).
 const merge = option('--merge', '');
 const python = merge ? undefined : [process.env.PYTHON, 'python3', '/usr/bin/python3'].find((c) => c && spawnSync(c, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0);
-if (!merge && !python && sides !== 'ours') {
+if (!merge && !python && sideSet.has('peer')) {
   console.error('bench/memory: the peer needs python3 with torch and numpy — apt-get install python3-torch python3-numpy libopenblas0-pthread');
   process.exit(2);
 }
@@ -152,19 +159,26 @@ async function measureRow(shape: ShapeKey, layers: number, tokens: number): Prom
 
   const skipped: SideResult = { status: 'skipped' };
   console.error(`— ${s.label} ${layers} layers, ${s.lora.label}, ${tokens} tokens`);
-  const ours: SideResult = sides === 'peer' ? skipped : await measure([
+  const oursCommand = [
     process.execPath, '--import', 'tsx', join(root, 'bench', 'memory', 'ours-step.ts'), '--model', dir, '--adapter', adapter, '--batches', batches,
     '--steps', String(steps), '--lr', lr, '--gradient-checkpointing', checkpointing, '--engine', engine,
-  ], join(work, 'ours.time'));
+  ];
+  const ours: SideResult = !sideSet.has('ours') ? skipped : await measure(oursCommand, join(work, 'ours.time'));
   if (ours.status !== 'skipped') ours.engine = describeEngine(engine, gitInfo());
-  const peer = sides === 'ours' ? skipped : await measure([
+  let nf4: SideResult = skipped;
+  if (sideSet.has('nf4')) {
+    execFileSync(oursCommand[0], [...oursCommand.slice(1), '--quantization', 'nf4', '--prepare'], { cwd: root, env: childEnv, stdio: ['ignore', 'ignore', 'inherit'] });
+    nf4 = await measure([...oursCommand, '--quantization', 'nf4'], join(work, 'nf4.time'));
+    nf4.engine = describeEngine(engine, gitInfo());
+  }
+  const peer = !sideSet.has('peer') ? skipped : await measure([
     python as string, join(root, 'bench', 'peers', 'torch_lora.py'), '--model', dir, '--adapter', adapter, '--batches', batches,
     '--steps', String(steps), '--warmup', '0', '--threads', threads, '--lr', lr, '--checkpoint', '--weights-dtype', 'bf16',
   ], join(work, 'peer.time'));
-  for (const [name, side] of [['ours', ours], ['peer', peer]] as const) {
+  for (const [name, side] of [['ours', ours], ['peer', peer], ['nf4', nf4]] as const) {
     if (side.status !== 'skipped') console.error(`   ${name}: ${side.status}${side.peakKb ? `, peak ${(side.peakKb * 1024 / 1e9).toFixed(2)} GB` : ''}${side.wallS ? `, ${side.wallS.toFixed(0)} s` : ''}${side.note ? ` (${side.note})` : ''}`);
   }
-  return { shape, layers, tokens, config, ours, peer };
+  return { shape, layers, tokens, config, ours, peer, nf4 };
 }
 
 /** The engine folder, with the commit when it is this checkout (an exported copy is named by its commit). */
@@ -191,7 +205,8 @@ function mergedRows(files: string[]): Row[] {
       const key = `${r.shape}:${r.layers}:${r.tokens}`;
       const prev = byKey.get(key);
       const ours = r.ours.status === 'skipped' ? prev?.ours ?? r.ours : { ...r.ours, engine: r.ours.engine ?? describeEngine(data.engine, data.git) };
-      byKey.set(key, { ...r, ours, peer: r.peer.status === 'skipped' && prev ? prev.peer : r.peer });
+      const nf4 = !r.nf4 || r.nf4.status === 'skipped' ? prev?.nf4 ?? r.nf4 : r.nf4;
+      byKey.set(key, { ...r, ours, peer: r.peer.status === 'skipped' && prev ? prev.peer : r.peer, nf4 });
     }
   }
   const order = Object.keys(SHAPES);
@@ -227,7 +242,7 @@ function render(rows: Row[], started: number, partial: boolean): { text: string;
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, total_mem_bytes: totalmem(), kernel: release() },
     versions: { node: process.version, onnxruntime_node: ortVersion, peer: peerName ?? null },
     merged_from: merge ? merge.split(',') : undefined, git: gitInfo(), engine: measuredWith.engine, engines_measured: engines, options: o,
-    rows: rows.map((r) => ({ shape: r.shape, label: SHAPES[r.shape].label, layers: r.layers, lora: SHAPES[r.shape].lora, tokens: r.tokens, config: r.config, ours: r.ours, peer: r.peer })),
+    rows: rows.map((r) => ({ shape: r.shape, label: SHAPES[r.shape].label, layers: r.layers, lora: SHAPES[r.shape].lora, tokens: r.tokens, config: r.config, ours: r.ours, peer: r.peer, nf4: r.nf4 })),
   };
   return { text, raw };
 }

@@ -29,7 +29,7 @@ export interface EstimateTarget {
   out: number;
 }
 
-export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing' | 'precision'>;
+export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing' | 'precision' | 'quantization'>;
 
 export interface EstimateOptions {
   /** Element type the weight files store (the engine keeps them so, memory-mapped); default: the config's torch_dtype. */
@@ -120,6 +120,15 @@ export function adapterFileBytes(targets: readonly EstimateTarget[], r: number, 
 /** Node + onnxruntime-node with nothing loaded, as a training process's baseline: 300 MiB. */
 export const RUNTIME_BYTES = 300 * 2 ** 20;
 
+/** Bytes per value of an NF4 weight: a 4-bit code plus a float32 absmax per block of 64 (native/engine/nf4.ts). */
+export const NF4_BYTES_PER_VALUE = 0.5 + 4 / 64;
+
+/** Parameters of the decoder layers' linear weights: what NF4 quantizes (native/model/nf4-cache.ts). */
+export function linearParameterCount(m: EstimateModel): number {
+  const h = m.hidden_size, q = m.num_attention_heads * m.head_dim, kv = m.num_key_value_heads * m.head_dim;
+  return m.num_hidden_layers * (2 * h * q + 2 * h * kv + 3 * h * m.intermediate_size);
+}
+
 /** Parameters of one decoder layer: attention (with Qwen2's biases, Qwen3's q/k norms), MLP and the two norms. */
 export function layerParameterCount(m: EstimateModel): number {
   const h = m.hidden_size;
@@ -139,6 +148,7 @@ function attentionScoreBytes(m: EstimateModel, run: EstimateRunOptions): number 
 }
 
 const ATTENTION_BLOCK_BYTES = 64 * 2 ** 20;
+const HEAD_BLOCK_BYTES = 32 * 2 ** 20;
 
 /**
  * One decoder layer's working set while its recomputed backward runs (gradient checkpointing): the attention scores
@@ -195,6 +205,20 @@ export function weightCopyBytes(m: EstimateModel, dtype: 'float32' | 'float16' |
   return (layers * layerParameterCount(m) + m.vocab_size * m.hidden_size) * F32;
 }
 
+/**
+ * Bytes of the frozen weights a step reads, in the dtype they are kept: an untied embedding table stays memory-mapped
+ * and only its gathered rows are read, so it is left out (measured: the Llama-3-8B shape's 1.05 GB table adds nothing
+ * to the peak); with NF4 the decoder's linear weights take 0.5625 byte a value.
+ */
+export function residentWeightBytes(m: EstimateModel, totalParams: number, dtype: 'float32' | 'float16' | 'bfloat16', nf4: boolean): number {
+  const quantized = nf4 ? Math.min(totalParams, linearParameterCount(m)) : 0;
+  const embedding = m.tie_word_embeddings ? 0 : m.vocab_size * m.hidden_size;
+  return quantized * NF4_BYTES_PER_VALUE + Math.max(0, totalParams - quantized - embedding) * DTYPE_BYTES[dtype];
+}
+
+/** AdamW's graph (native/engine/optim/adamw-program.ts) holds about a dozen parameter-sized temporaries while it runs. */
+const ADAMW_TEMPORARIES = 12;
+
 /** All the numbers the training panel shows for a model, run options and resolved targets. */
 export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targets: readonly EstimateTarget[], options: EstimateOptions = {}): RunEstimate {
   const totalParams = options.totalParams ?? modelParameterCount(model);
@@ -202,25 +226,37 @@ export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targe
   for (const t of targets) trainableParams += loraParams(t, run.r);
   const dtype = options.weightDtype ?? model.torch_dtype;
   const checkpointing = run.gradient_checkpointing ?? true;
-  const weights = totalParams * DTYPE_BYTES[dtype];
+  const nf4 = run.quantization === 'nf4';
+  const weights = residentWeightBytes(model, totalParams, dtype, nf4);
   // bf16/fp16 products really run only on CUDA (auto means bf16 there): engine/precision.ts resolvePrecision, which
   // the host may not import (it never loads the engine); a test keeps the two in agreement.
-  const storedProducts = options.provider === 'cuda' && (run.precision ?? 'auto') !== 'fp32' && DTYPE_BYTES[dtype] === 2;
-  let weightCopies = storedProducts ? 0 : weightCopyBytes(model, dtype, checkpointing);
+  const storedProducts = options.provider === 'cuda' && (run.precision ?? 'auto') !== 'fp32' && DTYPE_BYTES[dtype] === 2 && !nf4;
+  // An NF4 weight is dequantized where used, like a bf16 weight is cast: the same float copies.
+  let weightCopies = storedProducts ? 0 : weightCopyBytes(model, nf4 ? 'bfloat16' : dtype, checkpointing);
   const lora = trainableParams * F32;
-  const optimizer = 4 * trainableParams * F32;
+  let optimizer = 4 * trainableParams * F32;
   let activations = activationBytes(model, run, targets);
   let loss = lossBytes(model, run, options.lossChunkTokens);
   if (checkpointing) {
-    // The loss's backward runs before the layers', so the peak is one or the other phase (with the layer inputs kept):
-    // the head's float copy and a loss chunk, or one layer's float copies and working set.
-    const headCopy = weightCopies > 0 ? model.vocab_size * model.hidden_size * F32 : 0;
-    // About half a layer's weights are cast at once: a projection's cast lives from its recomputed product to its
-    // gradient's product, and the MLP's three are used one after the other.
-    const layerCopy = (weightCopies - headCopy) / 2;
+    // A step's peak is one of three phases, on top of what lives throughout (weights, LoRA, AdamW state, the layer
+    // inputs): the loss's backward (one head block's float copy and a loss chunk), one layer's recomputed backward (its
+    // float weight copies and working set), or AdamW's update.
+    const fullHead = model.vocab_size * model.hidden_size * F32;
+    const headRows = Math.min(model.vocab_size, Math.max(1, Math.floor(HEAD_BLOCK_BYTES / (model.hidden_size * F32))));
+    const headCopy = weightCopies > 0 ? headRows * model.hidden_size * F32 : 0;
+    // About half a layer's weights in float at once: the recomputed forward's copies and the backward's own ones. NF4
+    // adds the unpacking of the largest matrix: int32 indices and the gathered levels before their scaling (6 bytes a value).
+    const largest = Math.max(model.hidden_size, model.num_attention_heads * model.head_dim) * Math.max(model.intermediate_size, model.hidden_size);
+    const layerCopy = weightCopies > 0 ? (weightCopies - fullHead) / 2 + (nf4 ? 6 * largest : 0) : 0;
     const inputs = model.num_hidden_layers * run.micro_batch_size * run.max_seq_len * model.hidden_size * F32;
-    if (headCopy + loss >= layerCopy + activations - inputs) [weightCopies, activations] = [headCopy, inputs];
-    else [weightCopies, loss] = [layerCopy, 0];
+    const phases = {
+      loss: headCopy + loss,
+      layer: layerCopy + activations - inputs,
+      optimizer: ADAMW_TEMPORARIES * trainableParams * F32,
+    };
+    if (phases.loss >= phases.layer && phases.loss >= phases.optimizer) [weightCopies, activations] = [headCopy, inputs];
+    else if (phases.layer >= phases.optimizer) [weightCopies, loss] = [layerCopy, 0];
+    else [weightCopies, activations, loss, optimizer] = [0, inputs, 0, optimizer + phases.optimizer];
   }
   const runtime = RUNTIME_BYTES;
   return {

@@ -3,8 +3,8 @@ import { resolvePrecision } from '../../../../native/engine/precision';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  activationBytes, adapterFileBytes, estimateRun, formatBytes, formatParams, layerParameterCount, lossBytes, loraParams, modelParameterCount,
-  paramsByModule, RUNTIME_BYTES, weightCopyBytes, type EstimateModel, type EstimateTarget,
+  activationBytes, adapterFileBytes, estimateRun, formatBytes, formatParams, layerParameterCount, linearParameterCount, lossBytes, loraParams, modelParameterCount,
+  NF4_BYTES_PER_VALUE, paramsByModule, RUNTIME_BYTES, weightCopyBytes, type EstimateModel, type EstimateTarget,
 } from '../../../../native/train/estimate';
 import { lossChunkTokens } from '../../../../native/model/loss-chunk';
 
@@ -105,35 +105,48 @@ test('activations and loss follow the documented formulas (tiny shape by hand)',
   assert.equal(lossBytes(tiny, opts), 4 * 5 * 3 * 10); // the engine's default chunk (6.7 M tokens at vocab 10) is capped at 3
   // The engine's default for Qwen's vocabulary: 110 tokens; an estimate without lossChunkTokens uses it.
   assert.equal(lossChunkTokens(151936), 110);
-  assert.equal(estimateRun(qwen05, { ...run, micro_batch_size: 1 }, targetsOf(qwen05, ALL)).memory.loss, 5 * 110 * 151936 * 4);
-  // With checkpointing the peak is the loss phase or a layer's, not both: at 4 × 512 tokens the layer's is larger.
+  assert.equal(lossBytes(qwen05, { ...run, micro_batch_size: 1 }), 5 * 110 * 151936 * 4);
+  // With checkpointing the peak is one phase — the loss's, a layer's or AdamW's — not their sum: at 4 × 512 tokens the
+  // layer's is the largest; at 1 × 512 with all-linear r16 (8.8 M parameters) AdamW's dozen temporaries are.
   const big = estimateRun(qwen05, run, targetsOf(qwen05, ALL)).memory;
   assert.equal(big.loss, 0);
   assert.ok(big.activations > 24 * 4 * 512 * 896 * 4);
+  const short = estimateRun(qwen05, { ...run, micro_batch_size: 1 }, targetsOf(qwen05, ALL)).memory;
+  assert.deepEqual([short.loss, short.weightCopies], [0, 0]);
+  assert.equal(short.optimizer, 16 * 8_798_208 * 4);
+  // A head that must be cast is cast in blocks: the loss phase holds one block (32 MiB), not the whole head.
+  const longVocab = { ...qwen05, vocab_size: 1_000_000, tie_word_embeddings: false };
+  const lossPhase = estimateRun(longVocab, { ...run, micro_batch_size: 1, max_seq_len: 64 }, targetsOf(longVocab, ['q_proj'])).memory;
+  assert.ok(lossPhase.loss > 0);
+  assert.equal(lossPhase.weightCopies, Math.floor(32 * 2 ** 20 / (896 * 4)) * 896 * 4);
 });
 
 // Measured peak RSS of one training step (bench/memory: /usr/bin/time -f %M over 2 steps, 2026-11-29, this 2-core x64
-// machine, Node 20, onnxruntime-node 1.30; bench/results/2026-11-29-cpu-memory.json), gradient checkpointing on, bf16
-// weights, batch 1, default loss chunks and attention blocks. `gb`: 10^9 bytes.
+// machine, Node 20, onnxruntime-node 1.30; bench/results/2026-11-29-cpu-memory-lean.txt), gradient checkpointing on, bf16
+// weights (NF4 where marked), batch 1, default loss chunks, attention and head blocks. `gb`: 10^9 bytes.
 const llama2Shape = (layers: number): EstimateModel => ({
   vocab_size: 32000, hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: layers, num_attention_heads: 32,
   num_key_value_heads: 32, head_dim: 128, tie_word_embeddings: false, attention_bias: false, qk_norm: false, torch_dtype: 'bfloat16',
 });
 const llama3Shape = (layers: number): EstimateModel => ({ ...llama2Shape(layers), vocab_size: 128256, intermediate_size: 14336, num_key_value_heads: 8 });
 const MEASURED_CHECKPOINTED = [
-  { model: qwen05, modules: ALL, r: 16, tokens: 512, gb: 2.82 },
-  { model: qwen05, modules: ALL, r: 16, tokens: 1024, gb: 2.89 },
-  { model: qwen05, modules: ALL, r: 16, tokens: 2048, gb: 3.48 },
-  { model: qwen05, modules: ALL, r: 16, tokens: 4096, gb: 5.22 },
-  { model: llama2Shape(2), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 2.90 },
-  { model: llama2Shape(4), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 3.79 },
-  { model: llama3Shape(2), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 5.45 },
-  { model: llama3Shape(4), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 6.40 },
+  { model: qwen05, modules: ALL, r: 16, tokens: 512, gb: 2.29 },
+  { model: qwen05, modules: ALL, r: 16, tokens: 1024, gb: 2.46 },
+  { model: qwen05, modules: ALL, r: 16, tokens: 2048, gb: 3.04 },
+  { model: qwen05, modules: ALL, r: 16, tokens: 4096, gb: 5.13 },
+  { model: llama2Shape(2), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 2.11 },
+  { model: llama2Shape(4), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 3.07 },
+  { model: llama2Shape(8), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 4.90 },
+  { model: llama3Shape(2), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 3.06 },
+  { model: llama3Shape(4), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 4.02 },
+  { model: llama2Shape(2), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 2.12, quantization: 'nf4' as const },
+  { model: llama2Shape(4), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 2.37, quantization: 'nf4' as const },
+  { model: llama2Shape(8), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 2.85, quantization: 'nf4' as const },
 ];
 
-test('the estimate is within ±25% of measured peak RSS (checkpointing on; Qwen2.5-0.5B, Llama-2-7B and Llama-3-8B shapes, bf16)', () => {
+test('the estimate is within ±25% of measured peak RSS (checkpointing on; Qwen2.5-0.5B, Llama-2-7B and Llama-3-8B shapes, bf16 and NF4)', () => {
   for (const p of MEASURED_CHECKPOINTED) {
-    const e = estimateRun(p.model, { ...run, r: p.r, micro_batch_size: 1, max_seq_len: p.tokens, lora_dropout: 0, gradient_checkpointing: true }, targetsOf(p.model, p.modules));
+    const e = estimateRun(p.model, { ...run, r: p.r, micro_batch_size: 1, max_seq_len: p.tokens, lora_dropout: 0, gradient_checkpointing: true, quantization: 'quantization' in p ? p.quantization : 'none' }, targetsOf(p.model, p.modules));
     const measured = p.gb * 1e9;
     const error = (e.memory.total - measured) / measured;
     assert.ok(Math.abs(error) <= 0.25, `${p.model.hidden_size}/${p.model.num_hidden_layers}L, ${p.tokens} tokens: estimate ${(e.memory.total / 1e9).toFixed(2)} GB vs measured ${p.gb} GB (${(error * 100).toFixed(1)}%)`);
@@ -177,7 +190,8 @@ test('checkpointing lowers the estimate; the default is on', () => {
   const off = estimateRun(qwen05, { ...opts, gradient_checkpointing: false }, targets).memory;
   assert.deepEqual(estimateRun(qwen05, opts, targets).memory, on);
   assert.ok(off.activations > 5 * on.activations && (off.weightCopies ?? 0) > 3 * (on.weightCopies ?? 0));
-  assert.equal(off.loss, on.loss);
+  assert.equal(off.loss, lossBytes(qwen05, opts)); // without checkpointing everything adds up; with it, one phase peaks
+  assert.ok(off.total > 2 * on.total);
 });
 
 test('adapter size: data in save_dtype plus a header naming each PEFT tensor', () => {
@@ -210,4 +224,19 @@ test('bf16/fp16 products on CUDA use bf16 weights as stored: no float copies, ex
       assert.equal(e.memory.weightCopies === 0, real, `${precision} on ${provider}`);
     }
   }
+});
+
+test('NF4: the linear weights count 0.5625 byte a value, the rest as stored (Llama-2-7B: 3.9 GB of weights read instead of 13.2)', () => {
+  const targets = targetsOf(llama2, ['q_proj', 'v_proj']);
+  const options = { ...run, r: 8, micro_batch_size: 1, max_seq_len: 512, gradient_checkpointing: true };
+  const plain = estimateRun(llama2, options, targets).memory;
+  const nf4 = estimateRun(llama2, { ...options, quantization: 'nf4' }, targets).memory;
+  const linear = 32 * (4 * 4096 * 4096 + 3 * 4096 * 11008);
+  assert.equal(linearParameterCount(llama2), linear);
+  // The untied embedding table is left out (memory-mapped; only gathered rows are read), with or without NF4.
+  const embedding = 32000 * 4096;
+  assert.equal(plain.weights, (modelParameterCount(llama2) - embedding) * 2);
+  assert.equal(nf4.weights, linear * NF4_BYTES_PER_VALUE + (modelParameterCount(llama2) - linear - embedding) * 2);
+  assert.ok(nf4.weights > 3.8e9 && nf4.weights < 4.0e9, `${nf4.weights}`);
+  assert.ok(plain.total - nf4.total > 9e9);
 });
