@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { isCompareWebviewMessage, WEBVIEW_PROTOCOL_VERSION, type CompareHostMessage, type CompareSide, type CompareWebviewMessage } from '../../webview/protocol';
 import { generateArgs, runGenerate } from './compare-runner';
+import { adapterRunQuantization } from '../../native/train/run-dir';
 import type { PanelContext } from './panel-context';
 import { webviewHtml, webviewOptions } from './webview-html';
 
@@ -85,7 +86,8 @@ class ComparePanel {
         this.post({ type: 'error', side, message: 'cancelled' });
         continue;
       }
-      const args = generateArgs(cli, { model: request.model, adapter: side === 'adapter' ? request.adapter : undefined, prompt: request.prompt, settings: request.settings });
+      const quantization = request.adapter ? adapterRunQuantization(request.adapter).quantization : 'none';
+      const args = generateArgs(cli, { model: request.model, adapter: side === 'adapter' ? request.adapter : undefined, prompt: request.prompt, settings: request.settings, quantization });
       let ended = false;
       const started = Date.now();
       let tokens = 0;

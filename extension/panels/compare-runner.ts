@@ -27,11 +27,13 @@ export function parseGenerateLine(line: string): GenerateLine | undefined {
   return undefined;
 }
 
-export function generateArgs(cli: string, request: { model: string; adapter?: string; prompt: string; settings: GenerateSettings }): string[] {
+export function generateArgs(cli: string, request: { model: string; adapter?: string; prompt: string; settings: GenerateSettings; quantization?: 'none' | 'nf4' }): string[] {
   const s = request.settings;
+  // The base side of a QLoRA adapter runs on the same NF4 base (the adapter side's CLI finds it on its own).
+  const quantization = request.quantization && request.quantization !== 'none' ? ['--quantization', request.quantization] : [];
   // --instruction: the prompt is formatted with the model's chat (or Alpaca) template, as the adapter was trained.
   return [cli, 'generate', '--model', request.model, ...(request.adapter ? ['--adapter', request.adapter] : []), '--instruction', request.prompt,
-    '--max-new-tokens', String(s.maxNewTokens), '--temperature', String(s.temperature), '--top-p', String(s.topP), '--seed', String(s.seed), '--stream-json'];
+    '--max-new-tokens', String(s.maxNewTokens), '--temperature', String(s.temperature), '--top-p', String(s.topP), '--seed', String(s.seed), ...quantization, '--stream-json'];
 }
 
 export interface RunGenerateOptions {

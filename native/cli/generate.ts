@@ -11,8 +11,7 @@ import { generate, type GenerationStats } from '../model/generate';
 import { instructionPrompt } from '../data/template';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
 import { systemDiscoveryIo } from '../engine/cuda-io';
-import { readRunConfig } from '../train/run-dir';
-import { dirname } from 'node:path';
+import { adapterRunQuantization } from '../train/run-dir';
 
 export interface GenerateFlags {
   model: string;
@@ -117,13 +116,9 @@ export function generationQuantization(flags: Pick<GenerateFlags, 'adapter' | 'q
     return flags.quantization;
   }
   if (!flags.adapter) return 'none';
-  for (const dir of [flags.adapter, dirname(flags.adapter), dirname(dirname(flags.adapter))]) {
-    const config = readRunConfig(dir);
-    if (!config) continue;
-    if (config.quantization === 'nf4') note(`using the NF4 base weights the run in ${dir} trained on (--quantization none for the stored weights)`);
-    return config.quantization ?? 'none';
-  }
-  return 'none';
+  const { quantization, runDir } = adapterRunQuantization(flags.adapter);
+  if (quantization === 'nf4') note(`using the NF4 base weights the run in ${runDir} trained on (--quantization none for the stored weights)`);
+  return quantization;
 }
 
 export function register(program: Command): void {

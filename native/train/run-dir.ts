@@ -10,7 +10,7 @@
 //   <run>/checkpoints/latest     the name of the newest complete checkpoint folder (written last)
 //   <run>/adapter_config.json + adapter_model.safetensors   the PEFT adapter (so the run folder is an adapter folder)
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { MetricRecord, RunConfig } from '../protocol';
 import { writeJsonAtomic } from '../util/atomic-write';
 
@@ -60,6 +60,18 @@ function readJson<T>(path: string): T | undefined {
 }
 
 export const readRunConfig = (runDir: string): RunConfig | undefined => readJson<RunConfig>(runPaths(runDir).config);
+
+/**
+ * The base quantization an adapter was trained with: its run's training_config.json, in the adapter folder (a run) or
+ * the run folder above a checkpoint. 'none' (and no run) for an adapter from elsewhere.
+ */
+export function adapterRunQuantization(adapterDir: string): { quantization: 'none' | 'nf4'; runDir?: string } {
+  for (const dir of [adapterDir, dirname(adapterDir), dirname(dirname(adapterDir))]) {
+    const config = readRunConfig(dir);
+    if (config) return { quantization: config.quantization ?? 'none', runDir: dir };
+  }
+  return { quantization: 'none' };
+}
 export const readRunStatus = (runDir: string): RunStatus | undefined => readJson<RunStatus>(runPaths(runDir).status);
 export const readWorkerInfo = (runDir: string): WorkerInfo | undefined => readJson<WorkerInfo>(runPaths(runDir).worker);
 

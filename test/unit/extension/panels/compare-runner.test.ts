@@ -25,6 +25,10 @@ test('arguments: adapter only when given, settings as flags, --stream-json last'
   const args = generateArgs('/x/cli.js', { model: '/m', prompt: 'p', settings });
   assert.deepEqual(args, ['/x/cli.js', 'generate', '--model', '/m', '--instruction', 'p', '--max-new-tokens', '8', '--temperature', '0', '--top-p', '1', '--seed', '3', '--stream-json']);
   assert.deepEqual(generateArgs('/x/cli.js', { model: '/m', adapter: '/a', prompt: 'p', settings }).slice(4, 6), ['--adapter', '/a']);
+  // The base side of a QLoRA adapter's comparison runs on the NF4 base too.
+  const nf4 = generateArgs('/x/cli.js', { model: '/m', prompt: 'p', settings, quantization: 'nf4' });
+  assert.deepEqual(nf4.slice(nf4.indexOf('--quantization'), nf4.indexOf('--quantization') + 2), ['--quantization', 'nf4']);
+  assert.ok(!generateArgs('/x/cli.js', { model: '/m', prompt: 'p', settings, quantization: 'none' }).includes('--quantization'));
 });
 
 test('streams lines from a child process and resolves on exit 0', async () => {
