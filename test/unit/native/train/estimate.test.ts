@@ -137,11 +137,13 @@ const MEASURED_CHECKPOINTED = [
   { model: llama2Shape(2), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 2.11 },
   { model: llama2Shape(4), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 3.07 },
   { model: llama2Shape(8), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 4.90 },
+  { model: llama2Shape(32), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 14.76 },
   { model: llama3Shape(2), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 3.06 },
   { model: llama3Shape(4), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 4.02 },
   { model: llama2Shape(2), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 2.12, quantization: 'nf4' as const },
   { model: llama2Shape(4), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 2.37, quantization: 'nf4' as const },
   { model: llama2Shape(8), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 2.85, quantization: 'nf4' as const },
+  { model: llama2Shape(32), modules: ['q_proj', 'v_proj'], r: 8, tokens: 512, gb: 5.99, quantization: 'nf4' as const },
 ];
 
 test('the estimate is within ±25% of measured peak RSS (checkpointing on; Qwen2.5-0.5B, Llama-2-7B and Llama-3-8B shapes, bf16 and NF4)', () => {
