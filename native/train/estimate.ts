@@ -206,13 +206,14 @@ export function weightCopyBytes(m: EstimateModel, dtype: 'float32' | 'float16' |
 }
 
 /**
- * Bytes of the frozen weights a step reads, in the dtype they are kept: an untied embedding table stays memory-mapped
- * and only its gathered rows are read, so it is left out (measured: the Llama-3-8B shape's 1.05 GB table adds nothing
- * to the peak); with NF4 the decoder's linear weights take 0.5625 byte a value.
+ * Bytes of the frozen weights that must fit, in the dtype they are kept (NF4: the decoder's linear weights at 0.5625
+ * byte a value). On CUDA every initializer lives in device memory. On the CPU the weights are memory-mapped from the
+ * files, and an untied embedding table is left out: only the rows a batch gathers are read, and their pages are clean
+ * file pages the OS can drop (they do show in RSS as a run sees more distinct tokens — up to the whole table).
  */
-export function residentWeightBytes(m: EstimateModel, totalParams: number, dtype: 'float32' | 'float16' | 'bfloat16', nf4: boolean): number {
+export function residentWeightBytes(m: EstimateModel, totalParams: number, dtype: 'float32' | 'float16' | 'bfloat16', nf4: boolean, provider: 'cuda' | 'cpu' = 'cpu'): number {
   const quantized = nf4 ? Math.min(totalParams, linearParameterCount(m)) : 0;
-  const embedding = m.tie_word_embeddings ? 0 : m.vocab_size * m.hidden_size;
+  const embedding = m.tie_word_embeddings || provider === 'cuda' ? 0 : m.vocab_size * m.hidden_size;
   return quantized * NF4_BYTES_PER_VALUE + Math.max(0, totalParams - quantized - embedding) * DTYPE_BYTES[dtype];
 }
 
@@ -227,7 +228,7 @@ export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targe
   const dtype = options.weightDtype ?? model.torch_dtype;
   const checkpointing = run.gradient_checkpointing ?? true;
   const nf4 = run.quantization === 'nf4';
-  const weights = residentWeightBytes(model, totalParams, dtype, nf4);
+  const weights = residentWeightBytes(model, totalParams, dtype, nf4, options.provider);
   // bf16/fp16 products really run only on CUDA (auto means bf16 there): engine/precision.ts resolvePrecision, which
   // the host may not import (it never loads the engine); a test keeps the two in agreement.
   const storedProducts = options.provider === 'cuda' && (run.precision ?? 'auto') !== 'fp32' && DTYPE_BYTES[dtype] === 2 && !nf4;

@@ -241,4 +241,7 @@ test('NF4: the linear weights count 0.5625 byte a value, the rest as stored (Lla
   assert.equal(nf4.weights, linear * NF4_BYTES_PER_VALUE + (modelParameterCount(llama2) - linear - embedding) * 2);
   assert.ok(nf4.weights > 3.8e9 && nf4.weights < 4.0e9, `${nf4.weights}`);
   assert.ok(plain.total - nf4.total > 9e9);
+  // On CUDA every weight is in device memory, the embedding table too.
+  const cuda = estimateRun(llama2, { ...options, quantization: 'nf4' }, targets, { provider: 'cuda' }).memory;
+  assert.equal(cuda.weights, nf4.weights + embedding * 2);
 });
