@@ -81,12 +81,13 @@ class ComparePanel {
     this.opts = { modelDir: request.model, adapterDir: request.adapter };
     await this.waitForDevice(controller.signal);
     const cli = vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'cli.js').fsPath;
+    const quantization = request.adapter ? adapterRunQuantization(request.adapter).quantization : 'none';
+    if (quantization === 'nf4') void vscode.window.showInformationMessage('Compare: both sides run on the 4-bit NF4 base this adapter was trained on (QLoRA).');
     for (const side of ['base', 'adapter'] as CompareSide[]) {
       if (controller.signal.aborted) {
         this.post({ type: 'error', side, message: 'cancelled' });
         continue;
       }
-      const quantization = request.adapter ? adapterRunQuantization(request.adapter).quantization : 'none';
       const args = generateArgs(cli, { model: request.model, adapter: side === 'adapter' ? request.adapter : undefined, prompt: request.prompt, settings: request.settings, quantization });
       let ended = false;
       const started = Date.now();
