@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../util/atomic-write';
 import { UserError } from '../util/errors';
 import { linearModules } from './linear-modules';
 import type { ModelFolder } from './model-folder';
-import { openSafetensors, readTensorBytes, readTensorF32, ST_DTYPE_BYTES, type StDType } from './safetensors';
+import { openSafetensors, readTensorF32, ST_DTYPE_BYTES, type StDType } from './safetensors';
 
 const FORMAT = 'lora-studio-nf4-v1';
 const FILE = 'model.safetensors';
@@ -123,6 +123,22 @@ function sha256File(path: string): string {
   return hash.digest('hex');
 }
 
+/** Copies bytes of a file in 64 MiB pieces (an embedding table can be gigabytes). */
+function copyRange(path: string, offset: number, length: number, write: (bytes: Uint8Array) => void): void {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.min(length, 64 * 2 ** 20));
+    for (let done = 0; done < length;) {
+      const read = readSync(fd, buffer, 0, Math.min(buffer.length, length - done), offset + done);
+      if (read === 0) throw new Error(`${path} ended at byte ${offset + done}, inside a tensor`);
+      write(buffer.subarray(0, read));
+      done += read;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function buildCache(model: ModelFolder, dir: string, onProgress?: Nf4CacheOptions['onProgress']): void {
   const quantized = nf4WeightNames(model);
   const plan: Planned[] = [];
@@ -177,7 +193,7 @@ function buildCache(model: ModelFolder, dir: string, onProgress?: Nf4CacheOption
     write(Buffer.from(json, 'utf8'));
     plan.forEach((t, i) => {
       const found = model.weights.entry(t.name)!;
-      if (!t.quantize) write(readTensorBytes(found.file, t.name));
+      if (!t.quantize) copyRange(found.file.path, found.entry.offset, found.entry.length, write);
       else {
         const q = quantizeNf4(readTensorF32(found.file, t.name), t.shape, t.name);
         write(q.codes);

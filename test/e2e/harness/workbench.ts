@@ -85,8 +85,7 @@ export class Workbench {
     // under the click ("element is not visible"): that too is retried with a fresh palette.
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const input = await this.openPalette();
-      await input.fill(`>${title}`);
+      await this.typeInPalette(`>${title}`);
       let problem: string;
       try {
         await row.waitFor({ timeout: 5_000 });
@@ -124,16 +123,33 @@ export class Workbench {
     throw new Error('the command palette did not open on F1');
   }
 
+  /**
+   * Opens the palette and types `text`. The palette can close again right after it opens when a view or webview of
+   * the previous step takes focus late (seen on loaded CI machines: the input went inert, then hidden), so a fill that
+   * does not land within 5 s reopens it.
+   */
+  async typeInPalette(text: string): Promise<void> {
+    let problem = '';
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const input = await this.openPalette();
+      try {
+        await input.fill(text, { timeout: 5_000 });
+        return;
+      } catch (error) {
+        problem = String(error).split('\n')[0];
+      }
+      await this.page.keyboard.press('Escape');
+    }
+    throw new Error(`could not type "${text}" into the command palette in 4 tries: ${problem}`);
+  }
+
   /** Quick Open (Ctrl+P) a workspace file by name. */
   async openFile(name: string): Promise<void> {
     const row = this.page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first();
     let problem = '';
     for (let attempt = 0; ; attempt++) {
-      // The palette can close again right after it opens when a view or webview of the previous step takes focus
-      // late (seen on a loaded CI machine: the input went inert, then hidden): open it again rather than wait.
-      const input = await this.openPalette();
+      await this.typeInPalette(name);
       try {
-        await input.fill(name, { timeout: 5_000 });
         await row.waitFor({ timeout: 20_000 });
         break;
       } catch (error) {
