@@ -8,10 +8,12 @@ import { register as registerTrain } from './cli/train';
 import { register as registerMerge } from './cli/merge';
 import { register as registerGenerate } from './cli/generate';
 import { register as registerDoctor } from './cli/doctor';
+import { version } from '../package.json';
 
 export function buildProgram(): Command {
   const program = new Command('lora-studio')
     .description('Fine-tune LLMs locally with LoRA: validate data, train, merge and generate.')
+    .version(version, '--version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   for (const register of [registerValidate, registerInspect, registerTrain, registerMerge, registerGenerate, registerDoctor]) {

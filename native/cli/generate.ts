@@ -134,7 +134,7 @@ export function register(program: Command): void {
     .option('--temperature <t>', 'sampling temperature, 0 = greedy (default: generation_config.json or 0)')
     .option('--top-p <p>', 'nucleus sampling mass (default: generation_config.json or 1)')
     .option('--seed <n>', 'sampling seed', '0')
-    .option('--device <device>', 'auto | cpu | cuda | cuda:N', 'cpu')
+    .option('--device <device>', 'auto | cpu | cuda | cuda:N (auto: CUDA when usable, as train does)', 'auto')
     .option('--quantization <q>', 'base weights as stored (none) or NF4 (nf4); default: what the adapter\'s run trained on')
     .option('--compare', 'run the base model and the adapter on the same prompt and print both, with tokens/s and peak memory', false)
     .option('--json', 'print one JSON object {text, prompt_tokens, tokens, tokens_per_s}', false)
