@@ -9,6 +9,7 @@ import { UserError } from '../util/errors';
 import { commitFolderAtomic } from '../util/atomic-write';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openWeights, readTensorBytes, ST_DTYPE_BYTES, type SafetensorsFile, type StEntry } from './safetensors';
 import { readPeftAdapter } from './peft-io';
+import { requireModelDir } from './model-folder';
 
 export interface MergeProgress {
   done: number;
@@ -116,6 +117,7 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
   if (existsSync(outDir) && readdirSync(outDir).length > 0) {
     throw new UserError(`the output folder ${outDir} is not empty`, { where: { file: outDir }, fix: 'choose a new or empty folder for the merged model' });
   }
+  requireModelDir(modelDir);
   const adapter = readPeftAdapter(adapterDir);
   const weights = openWeights(modelDir);
   // Check every adapted module before writing anything.

@@ -104,11 +104,16 @@ function readGeneration(dir: string): GenerationDefaults {
   return out;
 }
 
-/** Loads and checks a model folder (the weights by their headers only; no tensor data is read). */
-export function loadModelFolder(dir: string): ModelFolder {
+/** The one error every command gives for a --model that is not a folder. */
+export function requireModelDir(dir: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UserError(`model folder not found: ${dir}`, { fix: 'pass the folder of a Hugging Face model (with config.json, model.safetensors, tokenizer.json)' });
   }
+}
+
+/** Loads and checks a model folder (the weights by their headers only; no tensor data is read). */
+export function loadModelFolder(dir: string): ModelFolder {
+  requireModelDir(dir);
   const configFile = join(dir, 'config.json');
   if (!existsSync(configFile)) throw new UserError('config.json not found', { where: { file: configFile }, fix: 'pass the folder of a Hugging Face model; it must contain config.json' });
   const config = parseHfConfig(readJsonObject(configFile), configFile);
