@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors';
 import { mergeAdapter, type MergeDtype } from '../model/merge';
+import { DTYPE_NAMES_HELP, parseDtypeFlag } from './dtype-flag';
 
 export interface MergeFlags {
   model?: string;
@@ -14,11 +15,12 @@ export interface MergeFlags {
   dtype?: string;
 }
 
+const SHORT = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' } as const;
+
 export async function mergeCommand(flags: MergeFlags): Promise<void> {
   const missing = (['model', 'adapter', 'out'] as const).filter((flag) => !flags[flag]);
   if (missing.length > 0) throw new UserError(`missing ${missing.map((m) => `--${m}`).join(', ')}`, { fix: 'lora-studio merge --model BASE_DIR --adapter ADAPTER_DIR --out NEW_DIR' });
-  const dtype = (flags.dtype ?? 'same') as MergeDtype;
-  if (!['same', 'f32', 'f16', 'bf16'].includes(dtype)) throw new UserError(`--dtype must be same, f32, f16 or bf16, got "${flags.dtype}"`);
+  const dtype: MergeDtype = !flags.dtype || flags.dtype === 'same' ? 'same' : SHORT[parseDtypeFlag('dtype', flags.dtype)];
   let cancelled = false;
   const cancel = () => {
     cancelled = true;
@@ -60,7 +62,7 @@ export function register(program: Command): void {
     .option('--model <dir>', 'base model folder')
     .option('--adapter <dir>', 'PEFT adapter folder (adapter_config.json + adapter_model.safetensors)')
     .option('--out <dir>', 'new folder for the merged model')
-    .option('--dtype <dtype>', 'dtype of the merged weights: same (as the base), f32, f16 or bf16', 'same')
+    .option('--dtype <dtype>', `dtype of the merged weights: same (as the base), ${DTYPE_NAMES_HELP}`, 'same')
     .option('--json', 'print NDJSON progress and result', false)
     .action(async (flags: MergeFlags) => mergeCommand(flags));
 }

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import type { DeviceChoice, RunConfig, SchedulerName } from '../protocol';
 import { DEFAULT_RUN_OPTIONS } from '../protocol';
 import { UserError } from '../util/errors';
+import { DTYPE_NAMES_HELP, parseDtypeFlag } from './dtype-flag';
 
 export interface TrainFlags {
   model?: string;
@@ -74,7 +75,7 @@ export function addTrainOptions(command: Command): Command {
     .addOption(new Option('--precision <p>', 'matrix products in fp32, bf16 or fp16 (auto: bf16 on CUDA, fp32 on the CPU; on the CPU bf16/fp16 are emulated)').choices(['auto', 'fp32', 'bf16', 'fp16']).default('auto'))
     .addOption(new Option('--quantization <q>', 'base weights as stored (none) or 4-bit NF4, QLoRA (quantized once into the user cache, reused)').choices(['none', 'nf4']).default('none'))
     .addOption(new Option('--gradient-checkpointing <on|off>', 'recompute each layer in the backward pass: far less memory, ~1/3 more compute').choices(['on', 'off']).default('on'))
-    .addOption(new Option('--save-dtype <dtype>', 'dtype of the saved LoRA tensors').choices(['float32', 'float16', 'bfloat16']).default(d.save_dtype))
+    .option('--save-dtype <dtype>', `dtype of the saved LoRA tensors: ${DTYPE_NAMES_HELP}`, d.save_dtype)
     .option('--resume <dir>', 'continue the run in DIR from its latest checkpoint')
     .option('--json', 'print one JSON event per line on stdout', false);
 }
@@ -121,6 +122,6 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     gradient_checkpointing: (flags.gradientCheckpointing ?? 'on') === 'on',
     precision: (flags.precision ?? 'auto') as RunConfig['precision'],
     quantization: (flags.quantization ?? 'none') as RunConfig['quantization'],
-    save_dtype: (flags.saveDtype ?? d.save_dtype) as RunConfig['save_dtype'],
+    save_dtype: flags.saveDtype ? parseDtypeFlag('save-dtype', flags.saveDtype) : d.save_dtype,
   };
 }
