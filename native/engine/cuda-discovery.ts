@@ -25,6 +25,8 @@ export interface CudaDiscovery {
   gpus: GpuInfo[];
   /** One paragraph: what was found, what is missing, how to fix it. Empty when usable. */
   explanation: string;
+  /** The reason in a few words, for one-line notices (`lora-studio doctor` prints the explanation). Empty when usable. */
+  summary: string;
 }
 
 export interface DiscoveryIo {
@@ -74,7 +76,7 @@ export function discoverCuda(io: DiscoveryIo): CudaDiscovery {
   const smi = io.nvidiaSmi();
   const gpus = smi === undefined ? [] : parseNvidiaSmi(smi);
   if (io.platform !== 'linux' && io.platform !== 'win32') {
-    return { usable: false, missing: [], gpus, explanation: `CUDA is not available on ${io.platform}; training runs on the CPU.` };
+    return { usable: false, missing: [], gpus, summary: `no CUDA on ${io.platform}`, explanation: `CUDA is not available on ${io.platform}; training runs on the CPU.` };
   }
   const searchDirs = [...(io.libraryPath ? [io.libraryPath] : []), io.bindingDir, ...io.ldLibraryPath];
   const providerDir = searchDirs.find((dir) => io.exists(`${dir}/${PROVIDER}`));
@@ -83,6 +85,7 @@ export function discoverCuda(io: DiscoveryIo): CudaDiscovery {
       usable: false,
       missing: [{ library: PROVIDER, neededBy: 'onnxruntime-node' }],
       gpus,
+      summary: 'the CUDA execution provider is not installed',
       explanation:
         `The CUDA execution provider (${PROVIDER} and ${SHARED}) is not installed: looked in ${searchDirs.join(', ')}. ` +
         `With internet access run \`npm install onnxruntime-node --onnxruntime-node-install=cuda12\` in the extension folder, ` +
@@ -96,6 +99,7 @@ export function discoverCuda(io: DiscoveryIo): CudaDiscovery {
       providerDir,
       missing: [{ library: PROVIDER, neededBy: 'onnxruntime-node' }],
       gpus,
+      summary: `the CUDA provider is in ${providerDir}, not beside ONNX Runtime`,
       explanation:
         `Found ${PROVIDER} in ${providerDir}, but ONNX Runtime loads providers only from the folder of its own library, ` +
         `${io.bindingDir}: copy or symlink ${PROVIDER} and ${SHARED} there (and keep the CUDA libraries' folder in loraStudio.cuda.libraryPath).`,
@@ -116,18 +120,19 @@ export function discoverCuda(io: DiscoveryIo): CudaDiscovery {
       providerDir,
       missing,
       gpus,
+      summary: `CUDA libraries missing (${names.join(', ')})`,
       explanation:
         `The CUDA execution provider is installed in ${providerDir} but needs libraries that cannot be found: ${names.join(', ')}. ` +
         `Install ${installAdvice(names)}, then point the setting loraStudio.cuda.libraryPath (or LD_LIBRARY_PATH) at the folder that holds them.`,
     };
   }
   if (gpus.length === 0 && smi === undefined) {
-    return { usable: false, providerDir, missing: [], gpus, explanation: 'The CUDA provider is installed, but no NVIDIA driver answered (nvidia-smi not found): install the NVIDIA driver.' };
+    return { usable: false, providerDir, missing: [], gpus, summary: 'no NVIDIA driver', explanation: 'The CUDA provider is installed, but no NVIDIA driver answered (nvidia-smi not found): install the NVIDIA driver.' };
   }
   if (gpus.length === 0) {
-    return { usable: false, providerDir, missing: [], gpus, explanation: 'The CUDA provider is installed, but nvidia-smi lists no GPU.' };
+    return { usable: false, providerDir, missing: [], gpus, summary: 'no GPU', explanation: 'The CUDA provider is installed, but nvidia-smi lists no GPU.' };
   }
-  return { usable: true, providerDir, missing: [], gpus, explanation: '' };
+  return { usable: true, providerDir, missing: [], gpus, summary: '', explanation: '' };
 }
 
 export interface ResolvedDevice {
@@ -142,7 +147,8 @@ export function resolveDevice(choice: DeviceChoice, discovery: CudaDiscovery): R
   if (choice === 'cpu') return { provider: 'cpu', deviceId: 0 };
   const requested = choice === 'auto' || choice === 'cuda' ? 0 : Number(choice.slice('cuda:'.length));
   if (!discovery.usable) {
-    if (choice === 'auto') return { provider: 'cpu', deviceId: 0, notice: `Training on the CPU: ${discovery.explanation}` };
+    // One line: the full explanation is `lora-studio doctor`'s (and the error of an explicit --device cuda).
+    if (choice === 'auto') return { provider: 'cpu', deviceId: 0, notice: `Training on the CPU: ${discovery.summary} (\`lora-studio doctor\` says how to enable CUDA).` };
     throw new UserError(`CUDA was requested (--device ${choice}) but cannot be used`, { fix: discovery.explanation, code: 'cuda-unavailable' });
   }
   if (!discovery.gpus.some((gpu) => gpu.index === requested)) {

@@ -69,7 +69,9 @@ test('resolveDevice: auto falls back with a notice, explicit cuda fails with the
   const missing = discoverCuda(fakeIo([]));
   const auto = resolveDevice('auto', missing);
   assert.equal(auto.provider, 'cpu');
-  assert.match(auto.notice ?? '', /Training on the CPU: The CUDA execution provider/);
+  // One short line that points to doctor; the explanation stays with doctor and the explicit-cuda error.
+  assert.equal(auto.notice, 'Training on the CPU: the CUDA execution provider is not installed (`lora-studio doctor` says how to enable CUDA).');
+  assert.ok(!auto.notice.includes('\n') && auto.notice.length < 120);
   assert.throws(() => resolveDevice('cuda', missing), (e: unknown) => e instanceof UserError && /CUDA was requested/.test(e.message) && /onnxruntime-node-install/.test(e.message));
   assert.deepEqual(resolveDevice('cpu', missing), { provider: 'cpu', deviceId: 0 });
 });
