@@ -36,7 +36,6 @@ const only = option('--only', 'all');
 const steps = Number(option('--steps', '2')), threads = option('--threads', '2'), lr = option('--lr', '2e-4');
 const sidesText = option('--sides', 'both');
 const sideSet = new Set(sidesText === 'both' ? ['ours', 'peer'] : sidesText === 'all' ? ['ours', 'peer', 'nf4'] : sidesText.split(','));
-const sides = sidesText;
 const checkpointing = option('--gradient-checkpointing', 'on');
 const capBytes = Number(option('--rss-cap-gb', '20')) * 1e9;
 const timeoutMs = Number(option('--timeout-min', '60')) * 60_000;
@@ -221,7 +220,7 @@ function render(rows: Row[], started: number, partial: boolean): { text: string;
   type Options = { steps: number; threads: string; gradient_checkpointing: boolean; malloc_mmap_threshold: string };
   const measuredWith = merge
     ? (JSON.parse(readFileSync(merge.split(',')[0], 'utf8')) as { engine: string; options: Options })
-    : { engine, options: { steps, threads, lr: Number(lr), sides, gradient_checkpointing: checkpointing === 'on', rss_cap_bytes: capBytes, malloc_mmap_threshold: mallocThreshold } };
+    : { engine, options: { steps, threads, lr: Number(lr), sides: sidesText, gradient_checkpointing: checkpointing === 'on', rss_cap_bytes: capBytes, malloc_mmap_threshold: mallocThreshold } };
   const o = measuredWith.options;
   const engines = [...new Set(rows.map((r) => r.ours.engine).filter((e): e is string => e !== undefined))];
   const header = [
