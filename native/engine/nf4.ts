@@ -98,13 +98,18 @@ export function nf4PairTable(): Float32Array {
   return table;
 }
 
+/** Each sink's [256, 2] pair-table constant, made on its first NF4 weight and shared by the rest. */
+const pairTables = new WeakMap<object, unknown>();
+
 /**
  * Emits the dequantization of an NF4 weight of `shape` (codes [n/2] uint8, absmax [n/64] float32) into the compute
- * dtype: gather each byte's two levels from `table` (a [256, 2] constant of nf4PairTable), scale each block by its
- * absmax, reshape. A weight's float copy exists only from here to its product (native/engine/tape.ts).
+ * dtype: gather each byte's two levels from the sink's nf4PairTable constant, scale each block by its absmax,
+ * reshape. A weight's float copy exists only from here to its product (native/engine/tape.ts).
  */
-export function nf4DequantizeGraph<V>(g: GraphSink<V>, codes: V, absmax: V, shape: readonly number[], table: V): V {
+export function nf4DequantizeGraph<V>(g: GraphSink<V>, codes: V, absmax: V, shape: readonly number[]): V {
   const n = shape.reduce((a, b) => a * b, 1);
+  let table = pairTables.get(g) as V | undefined;
+  if (table === undefined) pairTables.set(g, (table = g.constant(nf4PairTable(), [256, 2])));
   const pairs = g.op('Gather', [table, g.op('Cast', [codes], { to: INT32 })], { axis: 0 });
   const blocks = g.op('Reshape', [pairs, g.constInt([n / NF4_BLOCK, NF4_BLOCK])]);
   const scaled = g.op('Mul', [blocks, g.op('Reshape', [g.toFloat(absmax), g.constInt([n / NF4_BLOCK, 1])])]);

@@ -10,7 +10,7 @@ import {
   type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto,
 } from 'onnx-buf';
 import type { Attr, GraphSink, StoredWeight } from './graph';
-import { NF4_BLOCK, nf4DequantizeGraph, nf4PairTable } from './nf4';
+import { NF4_BLOCK, nf4DequantizeGraph } from './nf4';
 
 export const ONNX_OPSET = 17;
 export type ComputeDtype = 'float32' | 'float64';
@@ -56,7 +56,6 @@ export class OnnxGraphSink implements GraphSink<string> {
   private inputs: ValueInfoProto[] = [];
   private outputs: ValueInfoProto[] = [];
   private weightValues = new Map<string, string>();
-  private nf4Table: string | undefined;
   private counter = 0;
   /** Element type of every value, so a graph can be audited per node (e.g. for CUDA kernels). */
   private types = new Map<string, string>();
@@ -95,9 +94,7 @@ export class OnnxGraphSink implements GraphSink<string> {
     const known = this.weightValues.get(key);
     if (known) return known;
     const stored = this.storedWeight(hfName, shape);
-    const whole = stored.nf4
-      ? nf4DequantizeGraph(this, stored.value, stored.nf4.absmax, shape, (this.nf4Table ??= this.constant(nf4PairTable(), [256, 2])))
-      : this.toFloat(stored.value);
+    const whole = stored.nf4 ? nf4DequantizeGraph(this, stored.value, stored.nf4.absmax, shape) : this.toFloat(stored.value);
     const value = rows ? this.op('Slice', [whole, this.constInt([rows[0]]), this.constInt([rows[1]]), this.constInt([0])]) : whole;
     this.weightValues.set(key, value);
     return value;
@@ -106,7 +103,6 @@ export class OnnxGraphSink implements GraphSink<string> {
   storedWeight(hfName: string, shape: number[]): StoredWeight<string> {
     if (!this.types.has(hfName)) {
       const source = this.weights(hfName);
-      const dims = shape.map(BigInt);
       if (source.kind === 'nf4') {
         const n = shape.reduce((a, b) => a * b, 1);
         this.initializers.push(this.rawTensor(hfName, [n / 2], TensorProto_DataType.UINT8, source.codes));
@@ -115,14 +111,10 @@ export class OnnxGraphSink implements GraphSink<string> {
         this.types.set(`${hfName}.absmax`, 'float');
       } else if (source.kind === 'data') {
         const data = this.dtype === 'float64' ? Float64Array.from(source.data) : Float32Array.from(source.data);
-        this.initializers.push(create(TensorProtoSchema, { name: hfName, dims, dataType: this.elem, rawData: new Uint8Array(data.buffer.slice(0)) }));
+        this.initializers.push(this.rawTensor(hfName, shape, this.elem, data));
         this.types.set(hfName, this.typeName(this.elem));
       } else {
-        const entry = (key: string, v: string) => create(StringStringEntryProtoSchema, { key, value: v });
-        this.initializers.push(create(TensorProtoSchema, {
-          name: hfName, dims, dataType: ELEM[source.dtype], dataLocation: TensorProto_DataLocation.EXTERNAL,
-          externalData: [entry('location', source.location), entry('offset', String(source.offset)), entry('length', String(source.length))],
-        }));
+        this.initializers.push(this.rawTensor(hfName, shape, ELEM[source.dtype], source));
         this.types.set(hfName, this.typeName(ELEM[source.dtype]));
       }
     }
@@ -133,9 +125,9 @@ export class OnnxGraphSink implements GraphSink<string> {
   }
 
   /** An initializer from a file range (external data) or from bytes in memory. */
-  private rawTensor(name: string, shape: number[], dataType: number, data: FileRange | Uint8Array | Float32Array): TensorProto {
+  private rawTensor(name: string, shape: number[], dataType: number, data: FileRange | Uint8Array | Float32Array | Float64Array): TensorProto {
     const dims = shape.map(BigInt);
-    if (data instanceof Uint8Array || data instanceof Float32Array) {
+    if (ArrayBuffer.isView(data)) {
       return create(TensorProtoSchema, { name, dims, dataType, rawData: Uint8Array.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) });
     }
     const entry = (key: string, v: string) => create(StringStringEntryProtoSchema, { key, value: v });

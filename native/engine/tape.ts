@@ -9,7 +9,7 @@
 // common-subexpression elimination would merge the backward pass's cast with the forward one.
 import type { Attr, GraphSink, StoredWeight } from './graph';
 import { inferMeta, type ValueMeta } from './shapes';
-import { NF4_BLOCK, nf4DequantizeGraph, nf4PairTable } from './nf4';
+import { NF4_BLOCK, nf4DequantizeGraph } from './nf4';
 
 export interface Segment<V> {
   /** The values the segment reads from before it: all that the forward pass keeps for it. */
@@ -38,7 +38,6 @@ export class TapeSink<V> implements GraphSink<V> {
   readonly params = new Map<string, V>();
   readonly outputs = new Map<string, V>();
   private current: Segment<V> | undefined;
-  private nf4Table: V | undefined;
   /**
    * The compute-dtype copies of frozen weights made in segments, each with how to make it again behind another int64
    * zero: autodiff gives a matrix product's backward its own copy behind the product's incoming gradient, so the copy
@@ -84,9 +83,8 @@ export class TapeSink<V> implements GraphSink<V> {
         return this.op('Reshape', [value, target]);
       };
       const copy = (zeroInt: V) => {
-        const codes = stored.nf4 && this.shapeOf(stored.value);
-        let w = stored.nf4 && codes
-          ? nf4DequantizeGraph(this, gate(stored.value, codes, zeroInt), stored.nf4.absmax, shape, (this.nf4Table ??= this.constant(nf4PairTable(), [256, 2])))
+        let w = stored.nf4
+          ? nf4DequantizeGraph(this, gate(stored.value, this.shapeOf(stored.value), zeroInt), stored.nf4.absmax, shape)
           : gate(stored.value, shape, zeroInt);
         if (rows) w = this.op('Slice', [w, this.constInt([rows[0]]), this.constInt([rows[1]]), this.constInt([0])]);
         return this.toFloat(w);
