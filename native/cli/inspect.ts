@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadModelFolder, parameterCount, stopTokenIds, type ModelFolder } from '../model/model-folder';
 import { linearModules } from '../model/linear-modules';
 import { nf4WeightNames } from '../model/nf4-cache';
-import { NF4_BLOCK } from '../engine/nf4';
+import { nf4ShapeProblem, nf4StoredShapes } from '../engine/nf4';
 
 export interface InspectReport {
   model: string;
@@ -53,8 +53,11 @@ export function inspectModel(folder: ModelFolder): InspectReport {
     dtypes.add(dtype);
     weightBytes += length;
     if (!quantized.has(name)) nf4Bytes += length;
-    else if (shape.length !== 2 || shape[1] % NF4_BLOCK !== 0) nf4Unsupported ??= `${name} [${shape.join(', ')}] has rows that are not whole blocks of ${NF4_BLOCK} values`;
-    else nf4Bytes += ((shape[0] * shape[1]) / 2) + ((shape[0] * shape[1]) / NF4_BLOCK) * 4;
+    else if (nf4ShapeProblem(shape)) nf4Unsupported ??= `${name}: ${nf4ShapeProblem(shape)}`;
+    else {
+      const stored = nf4StoredShapes(shape);
+      nf4Bytes += stored.codes[0] * stored.codes[1] + stored.absmax[0] * 4;
+    }
   }
   return {
     model: folder.dir,

@@ -31,6 +31,20 @@ export function nf4Code(x: number): number {
   return code;
 }
 
+/**
+ * Why a weight of `shape` cannot be stored as NF4, or undefined: it must be a matrix whose rows are whole blocks (so a
+ * block never straddles two rows), as every linear layer of the supported architectures is.
+ */
+export function nf4ShapeProblem(shape: readonly number[]): string | undefined {
+  if (shape.length === 2 && shape[1] % NF4_BLOCK === 0) return undefined;
+  return `its shape [${shape.join(', ')}] does not cut into whole blocks of ${NF4_BLOCK} values per row`;
+}
+
+/** The shapes an NF4 weight of `shape` is stored as: codes (uint8, two per byte) and absmax (float32, one per block). */
+export function nf4StoredShapes(shape: readonly [number, number] | readonly number[]): { codes: [number, number]; absmax: [number] } {
+  return { codes: [shape[0], shape[1] / 2], absmax: [(shape[0] * shape[1]) / NF4_BLOCK] };
+}
+
 export interface Nf4Tensor {
   /** Two codes per byte, value 2i in the high nibble of byte i. */
   codes: Uint8Array;
@@ -44,8 +58,9 @@ export interface Nf4Tensor {
  */
 export function quantizeNf4(values: Float32Array, shape: readonly number[], name: string): Nf4Tensor {
   const cols = shape[shape.length - 1];
-  if (shape.length !== 2 || cols % NF4_BLOCK !== 0 || values.length !== shape[0] * cols) {
-    throw new UserError(`cannot quantize ${name} to NF4: its shape [${shape.join(', ')}] does not cut into whole blocks of ${NF4_BLOCK} values per row`, {
+  const problem = nf4ShapeProblem(shape) ?? (values.length !== shape[0] * cols ? `its ${values.length} values do not fill its shape [${shape.join(', ')}]` : undefined);
+  if (problem) {
+    throw new UserError(`cannot quantize ${name} to NF4: ${problem}`, {
       fix: 'NF4 needs every linear weight to be a matrix whose rows are a multiple of 64 values; train this model with --quantization none',
     });
   }

@@ -8,7 +8,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, re
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
-import { NF4_BLOCK, quantizeNf4 } from '../engine/nf4';
+import { NF4_BLOCK, nf4ShapeProblem, nf4StoredShapes, quantizeNf4 } from '../engine/nf4';
 import type { WeightSource } from '../engine/onnx-export';
 import { writeFileAtomic } from '../util/atomic-write';
 import { UserError } from '../util/errors';
@@ -150,8 +150,9 @@ function buildCache(model: ModelFolder, dir: string, onProgress?: Nf4CacheOption
           where: { file: file.path }, fix: 'NF4 quantizes float32/float16/bfloat16 weights; use a model folder with unquantized weights, or --quantization none',
         });
       }
-      if (quantize && (entry.shape.length !== 2 || entry.shape[1] % NF4_BLOCK !== 0)) {
-        throw new UserError(`cannot quantize ${entry.name} to NF4: its shape [${entry.shape.join(', ')}] does not cut into whole blocks of ${NF4_BLOCK} values per row`, {
+      const shapeProblem = quantize ? nf4ShapeProblem(entry.shape) : undefined;
+      if (shapeProblem) {
+        throw new UserError(`cannot quantize ${entry.name} to NF4: ${shapeProblem}`, {
           where: { file: file.path }, fix: 'NF4 needs linear weights whose rows are a multiple of 64 values; train this model with --quantization none',
         });
       }
@@ -169,8 +170,9 @@ function buildCache(model: ModelFolder, dir: string, onProgress?: Nf4CacheOption
   for (const t of plan) {
     if (!t.quantize) put(t.name, t.dtype, t.shape);
     else {
-      put(t.name, 'U8', [t.shape[0], t.shape[1] / 2]);
-      put(`${t.name}.absmax`, 'F32', [(t.shape[0] * t.shape[1]) / NF4_BLOCK]);
+      const stored = nf4StoredShapes(t.shape);
+      put(t.name, 'U8', stored.codes);
+      put(`${t.name}.absmax`, 'F32', stored.absmax);
     }
   }
   let json = JSON.stringify(header);
