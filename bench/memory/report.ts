@@ -1,7 +1,7 @@
 // bench/memory: turns the raw measurements into the printed report — the table (ours vs peer peak RSS per row), the
 // Llama projections with their formulas, the attention term, the issue's targets — and the ours/peer summary line.
 // GB here is 10^9 bytes (the stricter reading of the targets); /usr/bin/time's %M is KiB.
-import { lossChunkTokens } from '../../native/model/loss-chunk';
+import { lossChunkTokens } from '../../native/model/block-sizes';
 import { LOSS_CHUNK_TENSORS, SHAPES, attentionBytes, embedHeadBytes, layerWeightBytes, lossWorkingSetBytes, type ConfigShape, type ShapeKey } from './shapes';
 
 export interface SideResult {
@@ -137,7 +137,7 @@ export function projectionLines(rows: Row[]): string[] {
   }
   if (all.some((p) => p.shape === 'llama2-7b')) {
     out.push(`  w = one layer's bf16 weights; E = embedding + head bf16 (2·V·4096·2 bytes); S = the chunked loss's working set ${LOSS_CHUNK_TENSORS}·min(T, chunk)·V·4 bytes, `
-      + `chunk = lossChunkTokens(V) (native/model/loss-chunk.ts): ${lossChunkTokens(32000)} tokens at V = 32,000, ${lossChunkTokens(128256)} at V = 128,256`);
+      + `chunk = lossChunkTokens(V) (native/model/block-sizes.ts): ${lossChunkTokens(32000)} tokens at V = 32,000, ${lossChunkTokens(128256)} at V = 128,256`);
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TinyModelOptions } from '../../test/fixtures/tiny-model/index';
-import { lossChunkTokens } from '../../native/model/loss-chunk';
+import { lossChunkTokens } from '../../native/model/block-sizes';
 
 export type ShapeKey = 'qwen2.5-0.5b' | 'llama2-7b' | 'llama3-8b';
 
@@ -90,8 +90,8 @@ export function attentionBytes(s: ConfigShape, tokens: number): number {
 }
 
 /**
- * The chunked loss's working set: the engine's chunk of tokens (native/model/loss-chunk.ts lossChunkTokens) times the
- * vocabulary, float32, about five such tensors at once in the chunk's backward pass (as loss-chunk.ts measured).
+ * The chunked loss's working set: the engine's chunk of tokens (native/model/block-sizes.ts lossChunkTokens) times the
+ * vocabulary, float32, about five such tensors at once in the chunk's backward pass (as block-sizes.ts measured).
  */
 export const LOSS_CHUNK_TENSORS = 5;
 export function lossWorkingSetBytes(vocab: number, tokens: number): number {

@@ -12,7 +12,7 @@ export interface LinearModule {
 }
 
 /** The linear layers of one decoder block, in HF order: the modules LoRA can target. */
-export function linearModules(config: ModelConfig): LinearModule[] {
+export function linearModules(config: Pick<ModelConfig, 'num_attention_heads' | 'num_key_value_heads' | 'head_dim' | 'hidden_size' | 'intermediate_size'>): LinearModule[] {
   const q = config.num_attention_heads * config.head_dim;
   const kv = config.num_key_value_heads * config.head_dim;
   const h = config.hidden_size;

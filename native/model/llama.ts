@@ -6,7 +6,7 @@ import type { ModelConfig } from './hf-config';
 import type { GraphSink } from '../engine/graph';
 import { dropoutMask } from '../engine/random';
 import { LOW_ELEM, product, type MatmulPrecision } from '../engine/precision';
-import { lossChunkTokens } from './loss-chunk';
+import { attentionBlockRows, headBlockRows } from './block-sizes';
 
 /** One adapted linear module: LoRA A [r, in], B [out, r] on the HF module `baseName`. */
 export interface LoraSite {
@@ -51,11 +51,6 @@ export const MASK_VALUE = -1e9;
 
 export const loraAName = (baseName: string) => `${baseName}.lora_A`;
 export const loraBName = (baseName: string) => `${baseName}.lora_B`;
-
-/** Bytes of attention scores computed at once (query blocks; see `attention` below). */
-const ATTENTION_BLOCK_BYTES = 64 * 2 ** 20;
-/** Bytes of a head block's compute-dtype copy (headLogits below). */
-const HEAD_BLOCK_BYTES = 32 * 2 ** 20;
 
 /** inv_freq of the rotary embedding; Llama 3 scales low frequencies (HF `_compute_llama3_parameters`). */
 export function ropeInvFreq(config: Pick<ModelConfig, 'head_dim' | 'rope_theta' | 'rope_scaling'>): Float64Array {
@@ -187,7 +182,7 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   const attention = (q: V, kT: V, v: V, S: number): V => {
     const block = (qRows: V, maskRows: V) =>
       product(g, precision, 'MatMul', g.op('Softmax', [g.op('Add', [g.op('Mul', [product(g, precision, 'MatMul', qRows, kT), scale]), maskRows])], { axis: -1 }), v);
-    const rowsPerBlock = opts.attentionRows ?? Math.max(1, Math.floor(ATTENTION_BLOCK_BYTES / (B * H * S * 4)));
+    const rowsPerBlock = opts.attentionRows ?? attentionBlockRows(B, H, S);
     if (rowsPerBlock >= T) return block(q, mask);
     const queryRows = (x: V, start: number, end: number) => g.op('Slice', [x, g.constInt([start]), g.constInt([end]), g.constInt([2])]);
     const blocks: V[] = [];
@@ -242,7 +237,7 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     const stored = g.storedWeight(headName, [Vocab, E]);
     const usedAsStored = precision.low !== 'none' && !precision.emulate && stored.low === LOW_ELEM[precision.low];
     const casts = !stored.compute && !usedAsStored;
-    const rowsPerBlock = opts.headRows ?? (casts ? Math.max(1, Math.floor(HEAD_BLOCK_BYTES / (E * 4))) : Vocab);
+    const rowsPerBlock = opts.headRows ?? (casts ? headBlockRows(E) : Vocab);
     if (rowsPerBlock >= Vocab) return weightProduct(x, headName, [Vocab, E]);
     const blocks: V[] = [];
     for (let start = 0; start < Vocab; start += rowsPerBlock) {

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from '../model/hf-config';
 import type { ModelFolder } from '../model/model-folder';
 import { buildLlamaGraph, type LoraSite } from '../model/llama';
-import { lossChunkTokens } from '../model/loss-chunk';
+import { lossChunkTokens } from '../model/block-sizes';
 import { storeWeightSources } from '../model/weight-sources';
 import { OnnxGraphSink, type ComputeDtype, type WeightSource } from '../engine/onnx-export';
 import { createSession, type GraphBytes, type ResolvedProvider } from '../engine/session';

@@ -4,7 +4,8 @@
 // checkpoints or every layer's), the chunked loss and the process itself. The training panel shows these live as the
 // form changes; nothing here reads files. Checked against measured peak RSS in test/unit/native/train/estimate.test.ts.
 import type { RunConfig } from '../protocol';
-import { lossChunkTokens } from '../model/loss-chunk';
+import { attentionBlockRows, headBlockRows, lossChunkTokens } from '../model/block-sizes';
+import { linearModules } from '../model/linear-modules';
 
 export interface EstimateModel {
   vocab_size: number;
@@ -36,7 +37,7 @@ export interface EstimateOptions {
   weightDtype?: 'float32' | 'float16' | 'bfloat16';
   /** Exact parameter count (e.g. summed over the safetensors shapes); otherwise computed from the config. */
   totalParams?: number;
-  /** Tokens per loss chunk; default the engine's, lossChunkTokens(vocab_size) from native/model/loss-chunk.ts. */
+  /** Tokens per loss chunk; default the engine's, lossChunkTokens(vocab_size) from native/model/block-sizes.ts. */
   lossChunkTokens?: number;
   /** The device the run trains on: with bf16/fp16 products on CUDA, weights stored in that type are used as stored. */
   provider?: 'cuda' | 'cpu';
@@ -125,8 +126,7 @@ export const NF4_BYTES_PER_VALUE = 0.5 + 4 / 64;
 
 /** Parameters of the decoder layers' linear weights: what NF4 quantizes (native/model/nf4-cache.ts). */
 export function linearParameterCount(m: EstimateModel): number {
-  const h = m.hidden_size, q = m.num_attention_heads * m.head_dim, kv = m.num_key_value_heads * m.head_dim;
-  return m.num_hidden_layers * (2 * h * q + 2 * h * kv + 3 * h * m.intermediate_size);
+  return m.num_hidden_layers * linearModules(m).reduce((sum, l) => sum + l.in * l.out, 0);
 }
 
 /** Parameters of one decoder layer: attention (with Qwen2's biases, Qwen3's q/k norms), MLP and the two norms. */
@@ -144,11 +144,8 @@ export function layerParameterCount(m: EstimateModel): number {
  */
 function attentionScoreBytes(m: EstimateModel, run: EstimateRunOptions): number {
   const T = run.max_seq_len, perRow = run.micro_batch_size * m.num_attention_heads * T * F32;
-  return 4 * perRow * Math.min(T, Math.max(1, Math.floor(ATTENTION_BLOCK_BYTES / perRow)));
+  return 4 * perRow * Math.min(T, attentionBlockRows(run.micro_batch_size, m.num_attention_heads, T));
 }
-
-const ATTENTION_BLOCK_BYTES = 64 * 2 ** 20;
-const HEAD_BLOCK_BYTES = 32 * 2 ** 20;
 
 /**
  * One decoder layer's working set while its recomputed backward runs (gradient checkpointing): the attention scores
@@ -243,7 +240,7 @@ export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targe
     // inputs): the loss's backward (one head block's float copy and a loss chunk), one layer's recomputed backward (its
     // float weight copies and working set), or AdamW's update.
     const fullHead = model.vocab_size * model.hidden_size * F32;
-    const headRows = Math.min(model.vocab_size, Math.max(1, Math.floor(HEAD_BLOCK_BYTES / (model.hidden_size * F32))));
+    const headRows = Math.min(model.vocab_size, headBlockRows(model.hidden_size));
     const headCopy = weightCopies > 0 ? headRows * model.hidden_size * F32 : 0;
     // About half a layer's weights in float at once: the recomputed forward's copies and the backward's own ones. NF4
     // adds the unpacking of the largest matrix: int32 indices and the gathered levels before their scaling (6 bytes a value).
