@@ -92,17 +92,6 @@ export function quantizeNf4(values: Float32Array, shape: readonly number[], name
   return { codes, absmax };
 }
 
-/** The float32 values an NF4 tensor stands for: level × absmax (what the graph computes before each product). */
-export function dequantizeNf4(t: Nf4Tensor): Float32Array {
-  const out = new Float32Array(t.codes.length * 2);
-  for (let i = 0; i < out.length; i++) {
-    const byte = t.codes[i >> 1];
-    const code = i % 2 === 0 ? byte >> 4 : byte & 15;
-    out[i] = Math.fround(NF4_LEVELS[code] * t.absmax[Math.floor(i / NF4_BLOCK)]);
-  }
-  return out;
-}
-
 /**
  * The two levels each byte stands for, [256 × 2] float32: the graph dequantizes by gathering rows of this table with
  * the bytes as indices, then scaling each block by its absmax.

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { NF4_BLOCK, NF4_LEVELS, dequantizeNf4, quantizeNf4 } from '../../../../native/engine/nf4';
+import { NF4_BLOCK, NF4_LEVELS, quantizeNf4 } from '../../../../native/engine/nf4';
+import { dequantizeNf4 } from './nf4-reference';
 import { OnnxGraphSink } from '../../../../native/engine/onnx-export';
 import { seededRandom } from '../model/llama-reference';
 
