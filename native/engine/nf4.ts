@@ -15,9 +15,6 @@ export const NF4_LEVELS = Float32Array.of(
 /** Values per absmax block. */
 export const NF4_BLOCK = 64;
 
-/** Bytes an NF4 weight takes per value: a 4-bit code plus its share of the block's float32 absmax (0.5625). */
-export const NF4_BYTES_PER_VALUE = 0.5 + 4 / NF4_BLOCK;
-
 /** The code of level 0: what an all-zero block (absmax 0) stores. */
 const ZERO_CODE = 7;
 

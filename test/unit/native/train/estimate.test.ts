@@ -4,10 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   activationBytes, adapterFileBytes, estimateRun, formatBytes, formatParams, layerParameterCount, linearParameterCount, lossBytes, loraParams, modelParameterCount,
-  paramsByModule, RUNTIME_BYTES, weightCopyBytes, type EstimateModel, type EstimateTarget,
+  NF4_BYTES_PER_VALUE, paramsByModule, RUNTIME_BYTES, weightCopyBytes, type EstimateModel, type EstimateTarget,
 } from '../../../../native/train/estimate';
 import { lossChunkTokens } from '../../../../native/model/block-sizes';
-import { NF4_BYTES_PER_VALUE } from '../../../../native/engine/nf4';
 
 // Qwen2.5-0.5B's config.json (hidden 896, 24 layers, 14 heads, 2 KV heads, intermediate 4864, tied embeddings).
 const qwen05: EstimateModel = {
