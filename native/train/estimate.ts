@@ -121,7 +121,10 @@ export function adapterFileBytes(targets: readonly EstimateTarget[], r: number, 
 /** Node + onnxruntime-node with nothing loaded, as a training process's baseline: 300 MiB. */
 export const RUNTIME_BYTES = 300 * 2 ** 20;
 
-/** Bytes per value of an NF4 weight: a 4-bit code plus a float32 absmax per block of 64 (native/engine/nf4.ts). */
+/**
+ * Bytes per value of an NF4 weight: a 4-bit code plus a float32 absmax per block of 64 (native/engine/nf4.ts, which
+ * the extension host may not import; a test keeps the two in agreement).
+ */
 export const NF4_BYTES_PER_VALUE = 0.5 + 4 / 64;
 
 /** Parameters of the decoder layers' linear weights: what NF4 quantizes (native/model/nf4-cache.ts). */

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { NF4_BLOCK, NF4_LEVELS, quantizeNf4 } from '../../../../native/engine/nf4';
 import { dequantizeNf4 } from './nf4-reference';
+import { NF4_BYTES_PER_VALUE } from '../../../../native/train/estimate';
 import { OnnxGraphSink } from '../../../../native/engine/onnx-export';
 import { seededRandom } from '../model/llama-reference';
 
@@ -99,4 +100,10 @@ test('the graph dequantizes NF4 exactly as the host does (float32)', async () =>
   assert.deepEqual(Array.from(out.whole.data as Float32Array), Array.from(host));
   assert.deepEqual(Array.from(out.rows.data as Float32Array), Array.from(host.subarray(128)));
   await session.release();
+});
+
+test("the estimate's NF4 size per value is the format's: half a byte of code plus a float32 absmax per block", () => {
+  const q = quantizeNf4(new Float32Array(4 * 128).fill(0.5), [4, 128], 'w');
+  assert.equal(NF4_BYTES_PER_VALUE, (q.codes.byteLength + q.absmax.byteLength) / (4 * 128));
+  assert.equal(NF4_BYTES_PER_VALUE, 0.5 + 4 / NF4_BLOCK);
 });
