@@ -43,6 +43,15 @@ test('1. the .vsix installs, the extension activates, the LoRA Studio container 
     // Running Extensions lists it with an activation time and no error.
     await workbench.runCommand('Show Running Extensions');
     const row = page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: 'LoRA Studio' }).first();
+    // The list is sorted by activation time and virtualized: on a loaded machine slower built-ins fill the view and
+    // LoRA Studio's row is not rendered until the list scrolls to it.
+    const list = page.locator('.runtime-extensions-editor .monaco-list').first();
+    await list.waitFor({ timeout: 30_000 });
+    for (let scrolled = 0; !(await row.isVisible()) && scrolled < 30; scrolled++) {
+      await list.hover();
+      await page.mouse.wheel(0, 400);
+      await page.waitForTimeout(300);
+    }
     await row.waitFor({ timeout: 30_000 });
     await row.scrollIntoViewIfNeeded();
     const text = await row.innerText();
