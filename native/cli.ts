@@ -1,6 +1,6 @@
 // lora-studio: the command-line face of the training library (validate, inspect, train, merge, generate, doctor).
 // Each subcommand lives in native/cli/<name>.ts and registers itself on the commander program.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
 import { isUserError } from './util/errors';
 import { register as registerValidate } from './cli/validate';
 import { register as registerInspect } from './cli/inspect';
@@ -15,11 +15,22 @@ export function buildProgram(): Command {
     .description('Fine-tune LLMs locally with LoRA: validate data, train, merge and generate.')
     .version(version, '--version', 'print the version')
     .showHelpAfterError()
+    .configureHelp({ optionDescription: describeOption })
     .exitOverride();
   for (const register of [registerValidate, registerInspect, registerTrain, registerMerge, registerGenerate, registerDoctor]) {
     register(program);
   }
   return program;
+}
+
+/** An option's help line: required options marked, defaults printed as typed (0.0003, not "0.0003"). */
+export function describeOption(option: Option): string {
+  const extras: string[] = [];
+  if (option.argChoices) extras.push(`choices: ${option.argChoices.join(', ')}`);
+  if (option.mandatory) extras.push('required');
+  const shown = option.defaultValueDescription ?? (option.defaultValue === undefined || typeof option.defaultValue === 'boolean' ? undefined : String(option.defaultValue));
+  if (shown !== undefined && shown !== '') extras.push(`default: ${shown}`);
+  return extras.length > 0 ? `${option.description} (${extras.join('; ')})` : option.description;
 }
 
 async function main(argv: string[]): Promise<void> {

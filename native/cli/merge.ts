@@ -59,9 +59,9 @@ export function register(program: Command): void {
   program
     .command('merge')
     .description('merge a PEFT LoRA adapter into its base model (W + scaling·B·A) as a new Hugging Face folder')
-    .option('--model <dir>', 'base model folder')
-    .option('--adapter <dir>', 'PEFT adapter folder (adapter_config.json + adapter_model.safetensors)')
-    .option('--out <dir>', 'new folder for the merged model')
+    .requiredOption('--model <dir>', 'base model folder')
+    .requiredOption('--adapter <dir>', 'PEFT adapter folder (adapter_config.json + adapter_model.safetensors)')
+    .requiredOption('--out <dir>', 'new folder for the merged model')
     .option('--dtype <dtype>', `dtype of the merged weights: same (as the base), ${DTYPE_NAMES_HELP}`, 'same')
     .option('--json', 'print NDJSON progress and result', false)
     .action(async (flags: MergeFlags) => mergeCommand(flags));

@@ -45,9 +45,9 @@ const d = DEFAULT_RUN_OPTIONS;
 
 export function addTrainOptions(command: Command): Command {
   return command
-    .option('--model <dir>', 'local Hugging Face model folder (config.json, *.safetensors, tokenizer.json)')
-    .option('--data <file.jsonl>', 'training data: alpaca or chat records, one per line')
-    .option('--out <dir>', 'output (run) folder: adapter, metrics.jsonl, checkpoints/')
+    .option('--model <dir>', 'local Hugging Face model folder (config.json, *.safetensors, tokenizer.json); required unless --resume')
+    .option('--data <file.jsonl>', 'training data: alpaca or chat records, one per line; required unless --resume')
+    .option('--out <dir>', 'output (run) folder: adapter, metrics.jsonl, checkpoints/; required unless --resume')
     .option('--eval-data <file.jsonl>', 'separate evaluation data')
     .option('--eval-split <fraction>', 'hold out this fraction of --data for evaluation', String(d.eval_split))
     .option('--rank <r>', 'LoRA rank r', String(d.r))
@@ -76,7 +76,7 @@ export function addTrainOptions(command: Command): Command {
     .addOption(new Option('--quantization <q>', 'base weights as stored (none) or 4-bit NF4, QLoRA (quantized once into the user cache, reused)').choices(['none', 'nf4']).default('none'))
     .addOption(new Option('--gradient-checkpointing <on|off>', 'recompute each layer in the backward pass: far less memory, ~1/3 more compute').choices(['on', 'off']).default('on'))
     .option('--save-dtype <dtype>', `dtype of the saved LoRA tensors: ${DTYPE_NAMES_HELP}`, d.save_dtype)
-    .option('--resume <dir>', 'continue the run in DIR from its latest checkpoint')
+    .option('--resume <dir>', 'continue the run in DIR from its latest checkpoint with its own settings; --max-steps / --epochs extend it (the schedule stretches to the new total)')
     .option('--json', 'print one JSON event per line on stdout', false);
 }
 

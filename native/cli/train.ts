@@ -12,19 +12,30 @@ import { latestCheckpoint, runPaths } from '../train/run-dir';
 import { formatEvent } from '../train/event-text';
 import { trainOwnedRun } from '../train/owned-run';
 import { addTrainOptions, runConfigFromFlags, type TrainFlags } from './train-options';
+import { resumeConfig } from './resume-flags';
 
-/** The config of a new run, or of the run being resumed (its own training_config.json, unchanged). */
-function configFor(flags: TrainFlags): RunConfig {
+/**
+ * The config of a new run, or of the run being resumed: its own training_config.json, extended by --max-steps /
+ * --epochs when given (written back, so the run folder keeps telling the truth). `explicit`: the flags typed.
+ */
+function configFor(flags: TrainFlags, explicit: ReadonlySet<keyof TrainFlags>): RunConfig {
   if (flags.resume) {
     const dir = resolve(flags.resume);
     const path = runPaths(dir).config;
     if (!existsSync(path)) {
       throw new UserError(`${dir} is not a run folder (no training_config.json)`, { where: { file: dir }, fix: 'pass the --out folder of an earlier run' });
     }
-    if (!latestCheckpoint(dir)) {
+    const checkpoint = latestCheckpoint(dir);
+    if (!checkpoint) {
       throw new UserError(`${dir} has no complete checkpoint to resume from`, { where: { file: dir }, fix: 'start the run again without --resume' });
     }
-    return JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
+    const config = resumeConfig(saved, flags, explicit, checkpoint.step);
+    if (config.max_steps !== saved.max_steps || config.num_epochs !== saved.num_epochs) {
+      assertValidRunConfig(config, { exists: existsAs });
+      writeJsonAtomic(path, config);
+    }
+    return config;
   }
   const fromFlags = runConfigFromFlags(flags);
   const absolute = (path: string) => (path === '' ? path : resolve(path));
@@ -46,8 +57,8 @@ function configFor(flags: TrainFlags): RunConfig {
   return config;
 }
 
-export async function trainCommand(flags: TrainFlags): Promise<void> {
-  const config = configFor(flags);
+export async function trainCommand(flags: TrainFlags, explicit: ReadonlySet<keyof TrainFlags> = new Set()): Promise<void> {
+  const config = configFor(flags, explicit);
   // Owned like the extension's worker: worker.json and the run socket, so an open VS Code window shows this run live
   // in its Runs view and can stop it.
   const result = await trainOwnedRun(config.out, {
@@ -64,5 +75,15 @@ export async function trainCommand(flags: TrainFlags): Promise<void> {
 
 export function register(program: Command): void {
   const command = program.command('train').description('fine-tune a local Hugging Face model with LoRA on a JSONL dataset');
-  addTrainOptions(command).action(async (flags: TrainFlags) => trainCommand(flags));
+  addTrainOptions(command).action(async (flags: TrainFlags, self: Command) => trainCommand(flags, typedFlags(self)));
+}
+
+/** The flags given on the command line (not defaults): what a resume compares with the run's settings. */
+function typedFlags(command: Command): Set<keyof TrainFlags> {
+  const typed = new Set<keyof TrainFlags>();
+  for (const option of command.options) {
+    const key = option.attributeName() as keyof TrainFlags;
+    if (command.getOptionValueSource(key) === 'cli') typed.add(key);
+  }
+  return typed;
 }

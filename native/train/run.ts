@@ -110,6 +110,12 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
         fix: 'start a new run for different options, or restore them in training_config.json',
       });
     }
+    if (checkpoint.loop.step > total) {
+      throw new UserError(`cannot resume: the latest checkpoint is at step ${checkpoint.loop.step}, past this run's ${total} steps`, {
+        where: { file: runPaths(runDir).config },
+        fix: `extend the run: lora-studio train --resume ${runDir} --max-steps N (N > ${checkpoint.loop.step}), or use its adapter as it is`,
+      });
+    }
     truncateMetrics(runDir, checkpoint.loop.step);
   } else if (existsSync(runPaths(runDir).metrics)) {
     writeFileSync(runPaths(runDir).metrics, ''); // a fresh start: no stale lines from an earlier failed attempt
