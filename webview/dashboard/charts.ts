@@ -1,36 +1,27 @@
 // uPlot charts of the dashboard, colored from the VS Code theme's chart palette. A chart is rebuilt only when its
-// shape changes (series count, log scale, theme); otherwise new data goes through setData. uPlot draws points on
-// its own when they are sparse, so a 3-step run shows three dots rather than an empty frame.
+// shape changes (series, styles, log scale, theme); otherwise new data goes through setData. uPlot draws points on
+// its own when they are sparse, so a 3-step run shows three dots rather than an empty frame. The legend is live:
+// the values under the cursor, or each series' last value when the cursor is elsewhere (chart-specs.ts).
 import uPlot from 'uplot';
 import type { ChartTable } from './run-state';
-
-export interface SeriesSpec {
-  label: string;
-  color: string;
-  width?: number;
-  dash?: number[];
-  /** Always draw points (eval loss: a few points far apart). */
-  points?: boolean;
-  /** Connect across nulls (eval loss, overlays on another run's steps). */
-  spanGaps?: boolean;
-  alpha?: number;
-}
-
-export interface ChartSpec {
-  title: string;
-  height: number;
-  log?: boolean;
-  /** Legend (hover) values. */
-  format: (v: number) => string;
-  /** Axis ticks, when uPlot's own labels do not suit (learning rates). */
-  axisFormat?: (v: number) => string;
-  series: SeriesSpec[];
-}
+import { formats, legendValue, withAlpha, type ChartSpec, type Palette } from './chart-specs';
 
 /** A theme color by VS Code variable name, with a fallback for when the variable is missing. */
 export function themeColor(name: string, fallback: string): string {
   const value = getComputedStyle(document.body).getPropertyValue(name).trim();
   return value || fallback;
+}
+
+/** The chart colors of the current theme (`--vscode-charts-*`, readable in light, dark and high-contrast themes). */
+export function themePalette(): Palette {
+  const purple = themeColor('--vscode-charts-purple', '#b180d7');
+  const green = themeColor('--vscode-charts-green', '#89d185');
+  const yellow = themeColor('--vscode-charts-yellow', '#cca700');
+  const red = themeColor('--vscode-charts-red', '#f14c4c');
+  return {
+    blue: themeColor('--vscode-charts-blue', '#3794ff'), orange: themeColor('--vscode-charts-orange', '#d18616'),
+    green, red, purple, yellow, overlays: [purple, green, yellow, red],
+  };
 }
 
 export class Chart {
@@ -59,12 +50,13 @@ export class Chart {
     this.empty.textContent = hasData ? '' : emptyText;
     this.holder.hidden = !hasData;
     if (!hasData) return;
-    const width = Math.max(200, this.element.clientWidth - 8);
-    const shape = JSON.stringify([spec.series.map((s) => [s.label, s.color]), spec.log, spec.height]);
+    const width = this.width();
+    const theme = { axis: themeColor('--vscode-charts-foreground', themeColor('--vscode-foreground', '#888')), grid: themeColor('--vscode-charts-lines', 'rgba(128,128,128,0.25)') };
+    const shape = JSON.stringify([spec.series, spec.log, spec.height, spec.xLabel, theme]);
     if (!this.plot || shape !== this.shape) {
       this.plot?.destroy();
       this.shape = shape;
-      this.plot = new uPlot(options(spec, width), data as uPlot.AlignedData, this.holder);
+      this.plot = new uPlot(options(spec, width, theme), data as uPlot.AlignedData, this.holder);
     } else {
       this.plot.setData(data as uPlot.AlignedData);
     }
@@ -72,46 +64,56 @@ export class Chart {
 
   resize(): void {
     if (!this.plot) return;
-    this.plot.setSize({ width: Math.max(200, this.element.clientWidth - 8), height: this.plot.height });
+    const width = this.width();
+    if (width !== this.plot.width) this.plot.setSize({ width, height: this.plot.height });
+  }
+
+  /** The figure's width: the plot never sticks out of its grid cell (a floor only for absurdly narrow panels). */
+  private width(): number {
+    return Math.max(120, Math.floor(this.element.clientWidth));
   }
 }
 
 const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 25000, 50000, 100000, 200000, 500000, 1000000];
 
-function options(spec: ChartSpec, width: number): uPlot.Options {
-  const axisColor = themeColor('--vscode-charts-foreground', themeColor('--vscode-foreground', '#888'));
-  const gridColor = themeColor('--vscode-charts-lines', 'rgba(128,128,128,0.25)');
-  const axis: uPlot.Axis = { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor, width: 1 } };
+/** The y axis as wide as its longest tick label (uPlot's fixed 50 px cut "2.00e-4" and "12,345"). */
+function axisWidth(u: uPlot, values: string[] | null, axisIdx: number): number {
+  const axis = u.axes[axisIdx];
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  u.ctx.font = axis.font?.[0] ?? '12px sans-serif';
+  const text = longest ? u.ctx.measureText(longest).width / devicePixelRatio : 0;
+  return Math.ceil((axis.ticks?.size ?? 10) + (axis.gap ?? 5) + text + 4);
+}
+
+function options(spec: ChartSpec, width: number, theme: { axis: string; grid: string }): uPlot.Options {
+  const axis: uPlot.Axis = { stroke: theme.axis, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
+  const yValues = spec.axisFormat;
   return {
     width,
     height: spec.height,
     legend: { live: true },
-    cursor: { drag: { x: true, y: false } },
+    // Hovering a step where a series has no point (eval loss between evals, an overlay's other steps) shows that
+    // series' nearest point instead of a blank.
+    cursor: { drag: { x: true, y: false }, hover: { skip: [null, undefined] } },
     scales: { x: { time: false }, y: { distr: spec.log ? 3 : 1 } },
     axes: [
       // Steps are whole numbers: no 1.5 ticks on a 3-step run.
-      { ...axis, label: 'step', incrs: STEP_INCREMENTS, values: (_u, ticks) => ticks.map((t) => t.toLocaleString('en-US')) },
-      { ...axis, size: 64, space: 24, ...(spec.axisFormat ? { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (spec.axisFormat as (v: number) => string)(t)) } : {}) },
+      { ...axis, ...(spec.xLabel ? { label: 'step' } : {}), incrs: STEP_INCREMENTS, values: (_u, ticks) => ticks.map(formats.step) },
+      { ...axis, size: axisWidth, space: 24, ...(yValues ? { values: (_u: uPlot, ticks: number[]) => ticks.map(yValues) } : {}) },
     ],
     series: [
-      { label: 'step', value: (_u, v) => (v === null ? '—' : String(v)) },
+      { label: 'step', value: (u, _v, _s, idx) => legendValue(u.data[0], idx, formats.step) },
       ...spec.series.map((s): uPlot.Series => ({
         label: s.label,
-        stroke: s.color,
-        width: s.width ?? 1.5,
+        ...(s.alpha < 1 && withAlpha(s.color, s.alpha) ? { stroke: withAlpha(s.color, s.alpha) } : { stroke: s.color, alpha: s.alpha }),
+        width: s.width,
         dash: s.dash,
-        alpha: s.alpha,
-        spanGaps: s.spanGaps ?? false,
-        value: (_u, v) => (v === null || v === undefined ? '—' : spec.format(v)),
-        points: s.points ? { show: true, size: 7, space: 0, fill: s.color } : { size: 6, fill: s.color },
+        spanGaps: s.spanGaps,
+        value: (u, _v, sidx, idx) => legendValue(u.data[sidx], idx, spec.format),
+        points: s.points === 'always' ? { show: true, size: 7, space: 0, fill: s.color }
+          : s.points === 'never' ? { show: false }
+          : { size: 5, fill: s.color },
       })),
     ],
   };
 }
-
-/** Number formats: losses with 4 decimals, learning rates in exponent form, big numbers grouped. */
-export const formats = {
-  loss: (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4)),
-  lr: (v: number) => (v === 0 ? '0' : v.toExponential(2)),
-  plain: (v: number) => (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : Number(v.toPrecision(4)).toString()),
-};

@@ -9,13 +9,17 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import { h, vscodeApi } from '../shared/dom';
 import { isDashboardHostMessage, type DashboardHostMessage, type DashboardViewState, type DashboardWebviewMessage, type RunRef } from '../protocol';
 import { applyEvent, chartTables, progressOf, stateFromInit, type DashboardState } from './run-state';
-import { Chart, formats, themeColor, type ChartSpec } from './charts';
+import { Chart, themePalette } from './charts';
+import { formats, lossSeries, noisySeries, singleSeries, type ChartSpec, type SeriesSpec } from './chart-specs';
 
 const api = vscodeApi<DashboardWebviewMessage, DashboardViewState>();
 const post = (m: DashboardWebviewMessage): void => api.postMessage(m);
-const view: DashboardViewState = api.getState() ?? { log: false, smoothing: 0.6 };
-/** ~2 points per bucket: enough for any panel width, small enough to redraw every step. */
+// Smoothing 0.9 (an EMA over ~10 steps) by default: at 0.6 the smoothed loss of a noisy run is as jagged as the raw.
+const view: DashboardViewState = api.getState() ?? { log: false, smoothing: 0.9 };
+/** ~2 points per bucket: enough for the loss chart at any panel width, small enough to redraw every step. */
 const BUCKETS = 1000;
+/** The small charts are a few hundred pixels wide. */
+const SMALL_BUCKETS = 300;
 
 let state: DashboardState | undefined;
 let history: RunRef[] = [];
@@ -56,7 +60,7 @@ logToggle.addEventListener('change', () => {
 });
 const smoothing = document.createElement('vscode-single-select');
 smoothing.setAttribute('aria-label', 'Smoothing');
-for (const [value, label] of [['0', 'no smoothing'], ['0.6', 'smoothing 0.6'], ['0.9', 'smoothing 0.9'], ['0.97', 'smoothing 0.97']]) {
+for (const [value, label] of [['0', 'no smoothing'], ['0.6', 'smoothing 0.6'], ['0.9', 'smoothing 0.9'], ['0.97', 'smoothing 0.97'], ['0.99', 'smoothing 0.99']]) {
   const o = document.createElement('vscode-option');
   o.value = value;
   o.textContent = label;
@@ -95,8 +99,6 @@ const duration = (s: number): string => {
   return `${Math.floor(t / 3600)}h ${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
 };
 
-const OVERLAY_COLORS = ['--vscode-charts-purple', '--vscode-charts-green', '--vscode-charts-yellow', '--vscode-charts-red'];
-
 function draw(): void {
   if (!state) return;
   title.textContent = state.name;
@@ -113,26 +115,17 @@ function draw(): void {
   stop.disabled = false;
   resume.hidden = !state.canResume;
 
-  const tables = chartTables(state, BUCKETS, view.smoothing);
-  const blue = themeColor('--vscode-charts-blue', '#3794ff');
-  const orange = themeColor('--vscode-charts-orange', '#d18616');
+  const tables = chartTables(state, BUCKETS, view.smoothing, SMALL_BUCKETS);
+  const palette = themePalette();
   const waiting = state.metrics.length === 0 ? (state.message ?? 'waiting for the first step…') : 'no values';
-  const lossSpec: ChartSpec = {
-    title: 'Loss', height: 280, log: view.log, format: formats.loss,
-    series: [
-      { label: 'train loss', color: blue, width: 1, alpha: view.smoothing > 0 ? 0.35 : 1 },
-      { label: `smoothed (${view.smoothing})`, color: blue, width: 2 },
-      { label: 'eval loss', color: orange, width: 2, points: true, spanGaps: true },
-      ...tables.overlayNames.map((name, i) => ({ label: name, color: themeColor(OVERLAY_COLORS[i % OVERLAY_COLORS.length], '#888'), dash: [6, 4], spanGaps: true })),
-    ],
-  };
-  lossChart.update(lossSpec, tables.loss, waiting);
-  const small = (label: string, color: string, format: (v: number) => string, log = false, axisFormat?: (v: number) => string): ChartSpec =>
-    ({ title: label, height: 160, log, format, axisFormat, series: [{ label, color, width: 1.5 }] });
-  lrChart.update(small('lr', themeColor('--vscode-charts-green', '#89d185'), formats.lr, false, formats.lr), tables.lr, waiting);
-  gradChart.update(small('grad norm', themeColor('--vscode-charts-red', '#f14c4c'), formats.plain, view.log), tables.gradNorm, waiting);
-  speedChart.update(small('tokens/s', themeColor('--vscode-charts-purple', '#b180d7'), formats.plain), tables.tokensPerS, waiting);
-  memoryChart.update(small('MiB', themeColor('--vscode-charts-yellow', '#cca700'), formats.plain), tables.memoryMb, waiting);
+  lossChart.update({ title: 'Loss', height: 260, log: view.log, format: formats.loss, xLabel: true,
+    series: lossSeries(palette, view.smoothing, tables.overlayNames) }, tables.loss, waiting);
+  const small = (title: string, series: SeriesSpec[], format: (v: number) => string, log = false, axisFormat?: (v: number) => string): ChartSpec =>
+    ({ title, height: 140, log, format, axisFormat, xLabel: false, series });
+  lrChart.update(small('Learning rate', singleSeries('lr', palette.green), formats.lr, false, formats.lr), tables.lr, waiting);
+  gradChart.update(small('Gradient norm', noisySeries('grad norm', palette.red, view.smoothing), formats.plain, view.log), tables.gradNorm, waiting);
+  speedChart.update(small('Tokens per second', noisySeries('tokens/s', palette.purple, view.smoothing), formats.plain), tables.tokensPerS, waiting);
+  memoryChart.update(small('Memory (MiB)', singleSeries('MiB', palette.yellow), formats.plain), tables.memoryMb, waiting);
 }
 
 /** Live steps can arrive many times a second: draw at most once per animation frame. */

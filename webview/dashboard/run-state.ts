@@ -113,27 +113,40 @@ export function progressOf(state: DashboardState): Progress {
 export type ChartTable = [number[], ...Column[]];
 
 export interface ChartTables {
-  /** steps, raw loss, smoothed loss, eval loss, then one smoothed loss per overlay (in `overlayNames` order). */
+  /**
+   * steps, raw loss, smoothed loss (only when smoothing > 0), eval loss, then one smoothed loss per overlay (in
+   * `overlayNames` order) — the series order of chart-specs.ts `lossSeries`.
+   */
   loss: ChartTable;
   overlayNames: string[];
   lr: ChartTable;
+  /** steps, raw, smoothed (only when smoothing > 0): `noisySeries`. */
   gradNorm: ChartTable;
+  /** steps, raw, smoothed (only when smoothing > 0): `noisySeries`. */
   tokensPerS: ChartTable;
   memoryMb: ChartTable;
 }
 
-/** One downsampled [steps, …columns] table of this run's metric fields. */
-function table(metrics: readonly MetricRecord[], fields: readonly (keyof MetricRecord)[], buckets: number): ChartTable {
-  const columns = fields.map((f) => metrics.map((m) => (typeof m[f] === 'number' ? (m[f] as number) : null)));
-  const keep = downsampleIndices(columns, metrics.length, buckets);
-  return [pick(metrics.map((m) => m.step), keep), ...columns.map((c) => pick(c, keep))];
+/** A metric field of every record (null where a record lacks it). */
+function field(metrics: readonly MetricRecord[], f: keyof MetricRecord): Column {
+  return metrics.map((m) => (typeof m[f] === 'number' ? (m[f] as number) : null));
 }
 
-/** Chart tables of the run (and its overlays), at most about 2 × buckets points per series. */
-export function chartTables(state: DashboardState, buckets: number, smoothing: number): ChartTables {
+/** A downsampled [steps, values] table, plus the smoothed values when `smoothing` > 0. */
+function table(metrics: readonly MetricRecord[], f: keyof MetricRecord, buckets: number, smoothing = 0): ChartTable {
+  const raw = field(metrics, f);
+  const keep = downsampleIndices([raw], metrics.length, buckets);
+  const steps = pick(metrics.map((m) => m.step), keep);
+  return smoothing > 0 ? [steps, pick(raw, keep), pick(emaSmooth(raw, smoothing), keep)] : [steps, pick(raw, keep)];
+}
+
+/**
+ * Chart tables of the run (and its overlays), at most about 2 × buckets points per series on the loss chart and
+ * 2 × smallBuckets on the others (a few hundred pixels wide: more points would only be drawn over each other).
+ */
+export function chartTables(state: DashboardState, buckets: number, smoothing: number, smallBuckets = buckets): ChartTables {
   const steps = state.metrics.map((m) => m.step);
   const raw = state.metrics.map((m) => m.loss);
-  const smooth = emaSmooth(raw, smoothing);
   const keep = downsampleIndices([raw], raw.length, buckets);
   const evalSteps = [...state.evals.keys()].sort((a, b) => a - b);
   const overlays = [...state.overlays.values()];
@@ -142,18 +155,19 @@ export function chartTables(state: DashboardState, buckets: number, smoothing: n
     const k = downsampleIndices([ys], ys.length, buckets);
     return { x: pick(metrics.map((m) => m.step), k), y: pick(ys, k) };
   });
-  const [xs, rawCol, smoothCol, ...rest] = alignSeries([
-    { x: pick(steps, keep), y: pick(raw, keep) },
-    { x: pick(steps, keep), y: pick(smooth, keep) },
+  const x = pick(steps, keep);
+  const loss = alignSeries([
+    { x, y: pick(raw, keep) },
+    ...(smoothing > 0 ? [{ x, y: pick(emaSmooth(raw, smoothing), keep) }] : []),
     { x: evalSteps, y: evalSteps.map((s) => state.evals.get(s) as number) },
     ...overlaySeries,
   ]);
   return {
-    loss: [xs, rawCol, smoothCol, ...rest],
+    loss,
     overlayNames: overlays.map((o) => o.run.name),
-    lr: table(state.metrics, ['lr'], buckets),
-    gradNorm: table(state.metrics, ['grad_norm'], buckets),
-    tokensPerS: table(state.metrics, ['tokens_per_s'], buckets),
-    memoryMb: table(state.metrics, ['memory_mb'], buckets),
+    lr: table(state.metrics, 'lr', smallBuckets),
+    gradNorm: table(state.metrics, 'grad_norm', smallBuckets, smoothing),
+    tokensPerS: table(state.metrics, 'tokens_per_s', smallBuckets, smoothing),
+    memoryMb: table(state.metrics, 'memory_mb', smallBuckets),
   };
 }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { MetricRecord, RunConfig } from '../../../../native/protocol';
 import { WEBVIEW_PROTOCOL_VERSION, type DashboardHostMessage } from '../../../../webview/protocol';
 import { applyEvent, chartTables, progressOf, stateFromInit } from '../../../../webview/dashboard/run-state';
+import { lossSeries, noisySeries } from '../../../../webview/dashboard/chart-specs';
 
 const metric = (step: number, loss: number, extra: Partial<MetricRecord> = {}): MetricRecord => ({
   step, epoch: 0, loss, lr: 1e-4, grad_norm: 1, tokens: step * 100, tokens_per_s: 50, elapsed_s: step * 2, memory_mb: 900, ...extra,
@@ -62,19 +63,40 @@ test('chart tables: short runs keep every point, eval points align by step, over
   const s = stateFromInit(init([metric(1, 3), metric(2, 2), metric(3, 1)], { evals: [{ step: 2, eval_loss: 2.2 }] }));
   s.overlays.set('/b', { run: { runDir: '/b', name: 'b' }, metrics: [metric(1, 4), metric(4, 3)] });
   const t = chartTables(s, 500, 0);
+  // No smoothing: no smoothed column (the raw loss is the line to read).
+  assert.equal(t.loss.length, 4);
   assert.deepEqual(t.loss[0], [1, 2, 3, 4]);
   assert.deepEqual(t.loss[1], [3, 2, 1, null]);
-  assert.deepEqual(t.loss[3], [null, 2.2, null, null]);
-  assert.deepEqual(t.loss[4], [4, null, null, 3]);
+  assert.deepEqual(t.loss[2], [null, 2.2, null, null]);
+  assert.deepEqual(t.loss[3], [4, null, null, 3]);
   assert.deepEqual(t.overlayNames, ['b']);
   assert.deepEqual(t.lr[0], [1, 2, 3]);
+  assert.equal(t.gradNorm.length, 2);
+});
+
+test('chart tables with smoothing: a smoothed column after each noisy raw one, in the order of the chart specs', () => {
+  const s = stateFromInit(init([metric(1, 3, { grad_norm: 2 }), metric(2, 1, { grad_norm: 4 })], { evals: [{ step: 2, eval_loss: 2.2 }] }));
+  s.overlays.set('/b', { run: { runDir: '/b', name: 'b' }, metrics: [metric(1, 4)] });
+  const t = chartTables(s, 500, 0.5);
+  const palette = { blue: 'b', orange: 'o', green: 'g', red: 'r', purple: 'p', yellow: 'y', overlays: ['p'] };
+  assert.equal(t.loss.length - 1, lossSeries(palette, 0.5, t.overlayNames).length);
+  assert.equal(t.gradNorm.length - 1, noisySeries('grad norm', 'r', 0.5).length);
+  assert.equal(t.tokensPerS.length - 1, noisySeries('tokens/s', 'p', 0.5).length);
+  assert.deepEqual(t.loss[1], [3, 1]);
+  // Debiased EMA at weight 0.5: 3, then (0.5·1.5 + 0.5·1) / 0.75.
+  assert.deepEqual(t.loss[2], [3, (0.75 + 0.5) / 0.75]);
+  assert.deepEqual(t.loss[3], [null, 2.2]);
+  assert.deepEqual(t.loss[4], [4, null]);
+  assert.deepEqual(t.gradNorm, [[1, 2], [2, 4], [2, (1 * 0.5 + 2) / 0.75]]);
+  assert.equal(t.lr.length, 2);
+  assert.equal(t.memoryMb.length, 2);
 });
 
 test('chart tables of a 30,000-step run stay small', () => {
   const metrics = Array.from({ length: 30_000 }, (_, i) => metric(i + 1, 3 / (1 + i / 1000)));
   const started = performance.now();
-  const t = chartTables(stateFromInit(init(metrics, { totalSteps: 30_000 })), 1000, 0.6);
+  const t = chartTables(stateFromInit(init(metrics, { totalSteps: 30_000 })), 1000, 0.6, 300);
   assert.ok(t.loss[0].length <= 2002, `${t.loss[0].length}`);
-  assert.ok(t.tokensPerS[0].length <= 2002);
+  assert.ok(t.tokensPerS[0].length <= 602, `${t.tokensPerS[0].length}`);
   assert.ok(performance.now() - started < 1000);
 });
