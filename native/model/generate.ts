@@ -14,6 +14,7 @@ import { storeWeightSources } from './weight-sources';
 import { ensureNf4Cache } from './nf4-cache';
 import { ADAPTER_WEIGHTS, peftTensorName, readPeftAdapter } from './peft-io';
 import { stopTokenIds, type ModelFolder } from './model-folder';
+import { TextStream } from './text-stream';
 import { UserError } from '../util/errors';
 
 /** LoRA tensors to run unmerged: baseName → A [r, in], B [out, r]. */
@@ -229,7 +230,7 @@ export interface GenerateRequest {
   onStats?: (stats: GenerationStats) => void;
 }
 
-/** Streams the generated text piece by piece (a piece is emitted once it decodes to whole characters). */
+/** Streams the generated text piece by piece (text-stream.ts: a piece is emitted once no later token can change it). */
 export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
   const tok = req.model.tokenizer;
   const promptTokens = tok.encode(req.prompt, true);
@@ -238,19 +239,16 @@ export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
   const sources = cache ? { weights: cache.weights, externalDataDir: cache.dir, quantized: true } : storeWeightSources(req.model.weights, req.model.dir);
   const spec: DecoderSpec = { config: req.model.config, ...sources, lora, dtype: 'float32', device: req.device };
   const tokens: number[] = [];
-  let emitted = '';
+  const stream = new TextStream((ids) => tok.decode(ids, true));
   let started = 0;
   for await (const id of generateIds(spec, promptTokens, { maxNewTokens: req.maxNewTokens, temperature: req.temperature, topP: req.topP, seed: req.seed, stopIds: stopTokenIds(req.model) })) {
     if (tokens.length === 0) started = performance.now();
     tokens.push(id);
-    const text = tok.decode(tokens, true);
-    if (!text.endsWith('\uFFFD') && text.length > emitted.length) {
-      yield text.slice(emitted.length);
-      emitted = text;
-    }
+    const piece = stream.push(id);
+    if (piece) yield piece;
   }
-  const text = tok.decode(tokens, true);
-  if (text.length > emitted.length) yield text.slice(emitted.length);
+  const rest = stream.end();
+  if (rest) yield rest;
   const seconds = (performance.now() - started) / 1000;
   req.onStats?.({ promptTokens, tokens, tokensPerS: tokens.length > 1 ? (tokens.length - 1) / Math.max(seconds, 1e-9) : 0 });
 }
