@@ -1,10 +1,11 @@
 // Compare view (webview entry): a prompt, then the base model's and the adapter's outputs side by side as they
-// stream, each with tokens/s and memory. The host runs `lora-studio generate --json` for each side.
+// stream, each with tokens/s and memory. The host runs `lora-studio generate --stream-json` for each side.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import type { VscodeTextfield } from '@vscode-elements/elements/dist/vscode-textfield/vscode-textfield.js';
 import { h, vscodeApi } from '../shared/dom';
+import { INVALID_BYTES_TITLE, outputRuns } from './output';
 import { isCompareHostMessage, type CompareHostMessage, type CompareSide, type CompareWebviewMessage, type GenerateSettings } from '../protocol';
 
 interface ViewState {
@@ -86,6 +87,19 @@ const sides: Record<CompareSide, ReturnType<typeof sidePane>> = { base: sidePane
 app.append(h('h1', '', 'Compare base and adapter'), paths, prompt, settingsRow,
   h('div', 'actions', generateButton, cancelButton, status), h('div', 'sides', sides.base.root, sides.adapter.root));
 
+/** Appends a streamed piece; U+FFFD (bytes the model made that are not UTF-8) is marked and explained on hover. */
+function appendOutput(output: HTMLElement, text: string): void {
+  for (const run of outputRuns(text)) {
+    if (!run.invalid) {
+      output.append(run.text);
+      continue;
+    }
+    const mark = h('span', 'invalid-bytes', run.text);
+    mark.title = INVALID_BYTES_TITLE;
+    output.append(mark);
+  }
+}
+
 function readSettings(): GenerateSettings | string {
   const s = { maxNewTokens: Number(maxTokens.value), temperature: Number(temperature.value), topP: Number(topP.value), seed: Number(seed.value) };
   if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 1 || s.maxNewTokens > 8192) return 'Max new tokens must be a whole number from 1 to 8192';
@@ -151,7 +165,7 @@ function onMessage(m: CompareHostMessage): void {
       return;
     case 'token':
       sides[m.side].stats.textContent = 'generating…';
-      sides[m.side].output.append(m.text);
+      appendOutput(sides[m.side].output, m.text);
       return;
     case 'done':
       sides[m.side].stats.textContent = `${m.tokens} tokens · ${m.tokensPerSecond.toFixed(1)} tok/s · ${m.seconds.toFixed(1)} s${m.memoryMb !== undefined ? ` · ${Math.round(m.memoryMb).toLocaleString('en-US')} MiB` : ''}`;
