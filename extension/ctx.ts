@@ -11,6 +11,7 @@ import { onConfigChange, readConfig, type Config } from './config';
 import type { PanelContext } from './panels/panel-context';
 import { listRuns, pidAlive, readRun, type RunSummary } from './runs/run-store';
 import { StaleRuns, type RunsChange } from './runs/run-changes';
+import { RUN_POLL_MS, RunFolderPoller } from './runs/run-watch';
 import { WorkerClient, WorkerStartError } from './runs/worker-client';
 
 export class Ctx implements PanelContext {
@@ -54,6 +55,14 @@ export class Ctx implements PanelContext {
     );
     this.own({ dispose: () => this.workers.dispose() });
     this.own({ dispose: () => clearTimeout(this.changeTimer) });
+    // The views follow the run folders, not only the sockets: see run-watch.ts.
+    const poller = new RunFolderPoller();
+    const poll = setInterval(() => {
+      const { listChanged, changed } = poller.poll(this.config.runsFolder);
+      if (listChanged) this.changed();
+      for (const runDir of changed) this.changed(runDir);
+    }, RUN_POLL_MS);
+    this.own({ dispose: () => clearInterval(poll) });
   }
 
   own<T extends vscode.Disposable>(disposable: T): T {

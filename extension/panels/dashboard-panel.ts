@@ -1,12 +1,13 @@
 // Host side of a run's dashboard: one panel per run folder. On every `ready` (first open, reload, re-shown
-// webview) it sends the state rebuilt from the run folder, then forwards the run's live WorkerEvents. Runs driven
-// from elsewhere (the CLI in a terminal) are followed by watching status.json and metrics.jsonl.
+// webview) it sends the state rebuilt from the run folder, then the run's live WorkerEvents; dashboard-sync.ts decides
+// when the files' state is sent again so the webview always ends up showing what the files say.
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readMetrics, runPaths } from '../../native/train/run-dir';
 import { dashboardRunDir, isDashboardWebviewMessage, type DashboardHostMessage, type DashboardWebviewMessage } from '../../webview/protocol';
-import { dashboardInit, siblingRuns, workerAlive } from './dashboard-data';
+import { siblingRuns, workerAlive } from './dashboard-data';
+import { DashboardSync } from './dashboard-sync';
 import type { PanelContext } from './panel-context';
 import { webviewHtml, webviewOptions } from './webview-html';
 
@@ -44,8 +45,7 @@ export function registerDashboardSerializer(ctx: PanelContext): vscode.Disposabl
 class DashboardPanel {
   private readonly panel: vscode.WebviewPanel;
   private readonly disposables: vscode.Disposable[] = [];
-  private lastEventAt = 0;
-  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly sync: DashboardSync;
 
   constructor(private readonly ctx: PanelContext, private readonly runDir: string, restored?: vscode.WebviewPanel) {
     this.panel = restored ?? vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, `Run ${basename(runDir)}`, vscode.ViewColumn.Active,
@@ -55,26 +55,21 @@ class DashboardPanel {
     this.panel.webview.html = webviewHtml(this.panel.webview, ctx.extensionUri, {
       entry: 'dashboard', title: `Run ${basename(runDir)}`, css: ['common.css', 'dashboard.css'], distCss: ['uPlot.min.css'],
     });
+    this.sync = new DashboardSync(runDir, { post: (message) => this.post(message), live: () => this.live() });
     this.disposables.push(
       this.panel.webview.onDidReceiveMessage((message: unknown) => {
         if (!isDashboardWebviewMessage(message)) return;
         this.route(message).catch((error: unknown) => void vscode.window.showErrorMessage(error instanceof Error ? error.message : String(error)));
       }),
       this.panel.onDidDispose(() => this.dispose()),
-      ctx.onRunEvent(runDir, (event) => {
-        this.lastEventAt = Date.now();
-        this.post({ type: 'event', event });
-      }),
+      ctx.onRunEvent(runDir, (event) => this.sync.event(event)),
+      { dispose: () => this.sync.dispose() },
     );
-    // Files change on every step; re-read them only when no live event explained the change (a CLI run, a worker
-    // that is not attached), at most twice a second.
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runDir), '{status.json,metrics.jsonl}'));
-    const changed = () => {
-      if (Date.now() - this.lastEventAt < 2000) return;
-      clearTimeout(this.refreshTimer);
-      this.refreshTimer = setTimeout(() => this.sendInit(), 500);
-    };
-    this.disposables.push(watcher, watcher.onDidChange(changed), watcher.onDidCreate(changed));
+    if (ctx.onDidChangeRuns) {
+      this.disposables.push(ctx.onDidChangeRuns((change) => {
+        if (change.all || change.runDirs.includes(runDir)) this.sync.filesChanged();
+      }));
+    }
   }
 
   reveal(): void {
@@ -83,7 +78,6 @@ class DashboardPanel {
 
   dispose(): void {
     panels.delete(this.runDir);
-    clearTimeout(this.refreshTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }
@@ -96,14 +90,10 @@ class DashboardPanel {
     return this.ctx.isRunLive?.(this.runDir) ?? workerAlive(this.runDir);
   }
 
-  private sendInit(): void {
-    this.post(dashboardInit(this.runDir, this.live(), siblingRuns(this.runDir)));
-  }
-
   private async route(message: DashboardWebviewMessage): Promise<void> {
     switch (message.type) {
       case 'ready':
-        this.sendInit();
+        this.sync.sendInit();
         return;
       case 'stop':
         await this.ctx.stopRun(this.runDir);
@@ -111,7 +101,7 @@ class DashboardPanel {
       case 'resume':
         if (!vscode.workspace.isTrusted) throw new Error('training is disabled in an untrusted workspace — trust this folder to resume');
         await this.ctx.resumeRun(this.runDir);
-        this.sendInit();
+        this.sync.sendInit();
         return;
       case 'openFolder':
         await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(this.runDir));

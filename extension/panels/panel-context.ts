@@ -2,6 +2,7 @@
 // memory across sessions, and the run operations. Panels never spawn training workers themselves.
 import type * as vscode from 'vscode';
 import type { RunConfig, WorkerEvent } from '../../native/protocol';
+import type { RunsChange } from '../runs/run-changes';
 
 export interface PanelContext {
   extensionUri: vscode.Uri;
@@ -17,6 +18,8 @@ export interface PanelContext {
   stopRun(runDir: string): Promise<void>;
   /** Resumes from the latest checkpoint; resolves once the worker is spawned. */
   resumeRun(runDir: string): Promise<void>;
+  /** Runs whose files or live state may have changed (the run-folder poll, live events). */
+  onDidChangeRuns?: vscode.Event<RunsChange>;
   /** Whether a worker is attached to this run now. */
   isRunLive?(runDir: string): boolean;
   /** Whether a training run holds the device now (Compare then queues instead of competing for memory). */

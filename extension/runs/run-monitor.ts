@@ -1,7 +1,6 @@
 // The Runs view: a TreeDataProvider over the run store. Items come from run-items.ts (pure); this file only turns
-// them into TreeItems and refreshes when runs change (live events, run-folder file changes).
+// them into TreeItems and refreshes when runs change (live events, the run-folder poll).
 import * as vscode from 'vscode';
-import { join, relative, sep } from 'node:path';
 import type { Ctx } from '../ctx';
 import { RUNS_VIEW_ID } from '../commands/ids';
 import { runChildren, runItem, type RunItemData } from './run-items';
@@ -95,34 +94,6 @@ class RunsProvider implements vscode.TreeDataProvider<RunNode> {
 export function registerRunMonitor(ctx: Ctx): void {
   const provider = ctx.own(new RunsProvider(ctx));
   ctx.own(vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true }));
+  // Runs started elsewhere (the CLI in a terminal, another window) show up through the run-folder poll (ctx.ts).
   ctx.own(ctx.onDidChangeRuns((change) => provider.refresh(change)));
-  watchRunsFolder(ctx);
-}
-
-/** Runs started elsewhere (the CLI in a terminal, another window) show up through their files. */
-function watchRunsFolder(ctx: Ctx): void {
-  let watcher: vscode.FileSystemWatcher | undefined;
-  const rewatch = () => {
-    watcher?.dispose();
-    watcher = undefined;
-    const root = ctx.config.runsFolder;
-    if (!root) return;
-    watcher = vscode.workspace.createFileSystemWatcher(
-      new vscode.RelativePattern(vscode.Uri.file(root), '*/{training_config.json,status.json,worker.json,adapter_config.json,checkpoints/latest}'),
-    );
-    const runOf = (uri: vscode.Uri) => join(root, relative(root, uri.fsPath).split(sep)[0]);
-    // Each names its run; a run the list does not hold yet, or one whose folder is gone, re-lists (run-changes.ts).
-    watcher.onDidCreate((uri) => ctx.changed(runOf(uri)));
-    watcher.onDidChange((uri) => ctx.changed(runOf(uri)));
-    watcher.onDidDelete((uri) => ctx.changed(runOf(uri)));
-  };
-  rewatch();
-  ctx.own({ dispose: () => watcher?.dispose() });
-  let lastRoot = ctx.config.runsFolder;
-  ctx.own(ctx.onDidChangeRuns(() => {
-    if (ctx.config.runsFolder !== lastRoot) {
-      lastRoot = ctx.config.runsFolder;
-      rewatch();
-    }
-  }));
 }

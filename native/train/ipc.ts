@@ -45,13 +45,21 @@ export interface RunSocketServer {
  * buffer events without bound: past this many unread bytes it is disconnected; it re-attaches and rebuilds from files.
  */
 export const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
+/**
+ * A host this far behind (a busy machine, a fast run) gets no more `step` events until it catches up: each is also a
+ * metrics.jsonl line, and the host reads the files when it sees steps skipped. Everything else still goes, in order.
+ */
+export const STEP_BACKLOG_BYTES = 64 * 1024;
+/** How long a closing worker waits for hosts to take the events still queued for them. */
+export const CLOSE_GRACE_MS = 2000;
 
 export function serveRunSocket(
   runDir: string,
   onCommand: (command: WorkerCommand) => void,
-  options: { maxUnreadBytes?: number } = {},
+  options: { maxUnreadBytes?: number; stepBacklogBytes?: number } = {},
 ): Promise<RunSocketServer> {
   const maxUnread = options.maxUnreadBytes ?? MAX_UNREAD_BYTES;
+  const stepBacklog = options.stepBacklogBytes ?? STEP_BACKLOG_BYTES;
   const socketPath = runSocketPath(runDir);
   if (process.platform !== 'win32') rmSync(socketPath, { force: true }); // a stale socket of a killed worker
   const clients = new Set<Socket>();
@@ -78,7 +86,7 @@ export function serveRunSocket(
             if (client.writableLength > maxUnread) {
               clients.delete(client);
               client.destroy();
-            } else {
+            } else if (event.type !== 'step' || client.writableLength <= stepBacklog) {
               client.write(line);
             }
           }
@@ -86,7 +94,14 @@ export function serveRunSocket(
         close: () =>
           new Promise<void>((done) => {
             for (const client of clients) client.end();
-            server.close(() => done());
+            // A host that is not reading never takes the rest: it must not keep a finished worker alive.
+            const timer = setTimeout(() => {
+              for (const client of clients) client.destroy();
+            }, CLOSE_GRACE_MS);
+            server.close(() => {
+              clearTimeout(timer);
+              done();
+            });
           }),
       });
     });

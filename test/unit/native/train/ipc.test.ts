@@ -5,7 +5,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerCommand, WorkerEvent } from '../../../../native/protocol';
-import { connectRunSocket, NdjsonDecoder, runSocketPath, serveRunSocket } from '../../../../native/train/ipc';
+import { CLOSE_GRACE_MS, connectRunSocket, NdjsonDecoder, runSocketPath, serveRunSocket } from '../../../../native/train/ipc';
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -78,4 +78,46 @@ test('a host that stops reading is disconnected once its unread events pass the 
   server.broadcast({ type: 'status', phase: 'training', message: 'after' });
   await until(() => live.length === rounds * perRound + 1);
   await server.close();
+});
+
+test('a host behind by more than the step backlog gets no step events until it catches up; every other event, in order', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'ipc-'));
+  const server = await serveRunSocket(runDir, () => {}, { stepBacklogBytes: 16 * 1024 });
+  const slow = createConnection(server.socketPath);
+  await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
+  slow.pause();
+  slow.setEncoding('utf8');
+  const decoder = new NdjsonDecoder();
+  const received: WorkerEvent[] = [];
+  slow.on('data', (chunk: string) => received.push(...(decoder.push(chunk) as WorkerEvent[])));
+  const steps = 5000;
+  for (let step = 1; step <= steps; step++) {
+    server.broadcast({ type: 'step', total_steps: steps, step, epoch: 0, loss: 1, lr: 1e-4, grad_norm: 1, tokens: step, tokens_per_s: 1, elapsed_s: step, memory_mb: 1 });
+    if (step % 1000 === 0) server.broadcast({ type: 'checkpoint', step, path: `/run/checkpoints/step-${step}` });
+    if (step % 100 === 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  server.broadcast({ type: 'done', reason: 'completed', step: steps, adapter: '/run' });
+  slow.resume();
+  await until(() => received.some((e) => e.type === 'done'));
+  const stepsSeen = received.filter((e) => e.type === 'step').map((e) => (e as { step: number }).step);
+  assert.ok(stepsSeen.length < steps, `steps were skipped (${stepsSeen.length} of ${steps} sent)`);
+  assert.deepEqual(stepsSeen, [...stepsSeen].sort((a, b) => a - b), 'the steps that went are in order');
+  assert.deepEqual(received.filter((e) => e.type === 'checkpoint').map((e) => (e as { step: number }).step), [1000, 2000, 3000, 4000, 5000]);
+  assert.equal(received[received.length - 1].type, 'done', 'the end is last and the host was not disconnected');
+  slow.destroy();
+  await server.close();
+});
+
+test('closing the server does not wait for a host that never reads (a finished worker must exit)', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'ipc-'));
+  const server = await serveRunSocket(runDir, () => {});
+  const frozen = createConnection(server.socketPath);
+  await new Promise<void>((resolve) => frozen.once('connect', () => resolve()));
+  frozen.pause();
+  frozen.on('error', () => {});
+  for (let i = 0; i < 2000; i++) server.broadcast({ type: 'status', phase: 'training', message: 'x'.repeat(1000) });
+  const started = Date.now();
+  await server.close();
+  assert.ok(Date.now() - started < CLOSE_GRACE_MS + 2000, `closed after ${Date.now() - started} ms`);
+  frozen.destroy();
 });
