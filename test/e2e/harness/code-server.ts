@@ -177,12 +177,24 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
       if (existsSync(vscodeLogs)) cpSync(vscodeLogs, join(options.logsTo, 'vscode-logs'), { recursive: true });
       rmSync(root, { recursive: true, force: true });
     },
-    logTail(lines = 80) {
-      const own = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n') : '(no log)';
-      const found = spawnSync('find', [userDataDir, '-name', '*.log', '-newer', configFile], { encoding: 'utf8' });
-      const vscodeLogs = found.stdout.split('\n').filter((f) => /exthost|remoteagent|LoRA|lora/i.test(f));
-      const tails = vscodeLogs.map((f) => `--- ${f}\n${readFileSync(f, 'utf8').split('\n').slice(-lines).join('\n')}`);
-      return [`--- ${logFile}`, own, ...tails].join('\n');
+    logTail(lines = 40) {
+      // `lines` in all, newest last: LoRA Studio's own output channel first in the budget, then the extension host,
+      // then code-server; each section names its file (the whole logs are kept under logs-*/ after the session).
+      const found = spawnSync('find', [userDataDir, '-name', '*.log', '-newer', configFile], { encoding: 'utf8' }).stdout.split('\n');
+      const sources = [
+        ...found.filter((f) => /LoRA Studio|lora/i.test(f)),
+        ...found.filter((f) => /exthost\.log$/.test(f)),
+        logFile,
+      ].filter((f) => f !== '' && existsSync(f));
+      const sections: string[] = [];
+      let left = lines;
+      for (const [index, file] of sources.entries()) {
+        const share = Math.ceil(left / (sources.length - index));
+        const tail = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '').slice(-share);
+        left -= tail.length;
+        sections.push(`--- last ${tail.length} lines of ${file}`, ...tail);
+      }
+      return sections.length > 0 ? sections.join('\n') : '(no logs yet)';
     },
   };
 
