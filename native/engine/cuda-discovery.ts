@@ -88,7 +88,7 @@ export function discoverCuda(io: DiscoveryIo): CudaDiscovery {
       summary: 'the CUDA execution provider is not installed',
       explanation:
         `The CUDA execution provider (${PROVIDER} and ${SHARED}) is not installed: looked in ${searchDirs.join(', ')}. ` +
-        `With internet access run \`npm install onnxruntime-node --onnxruntime-node-install=cuda12\` in the extension folder, ` +
+        `With internet access run \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --ignore-scripts=false\` in the extension folder, ` +
         `or copy both files of a matching ONNX Runtime build into ${io.bindingDir} (they must match onnxruntime-node's exact version). ` +
         `Without them training runs on the CPU.`,
     };

@@ -2,8 +2,7 @@
 // which installs the .vsix into a private code-server and drives the workbench in Debian's Chromium.
 // Fails (never skips) when the prerequisites are missing, naming the setup command. Prints the e2e time.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -43,7 +42,7 @@ if (missing.length > 0) {
   );
 }
 
-// 2. The .vsix: `npm run package` once scripts/package.mjs exists; until then vsce on a copy of the built files.
+// 2. The .vsix, packaged as users get it (scripts/package.mjs).
 function newestVsix(dir, since) {
   const found = readdirSync(dir)
     .filter((name) => name.endsWith('.vsix'))
@@ -55,25 +54,10 @@ function newestVsix(dir, since) {
 
 function packageVsix() {
   const since = Date.now() - 1000;
-  if (existsSync('scripts/package.mjs')) {
-    run('npm', ['run', 'package']);
-    const vsix = newestVsix(root, since);
-    if (!vsix) fail('`npm run package` made no new .vsix in the repository root');
-    return vsix;
-  }
-  console.log('e2e: scripts/package.mjs not there yet; packaging a copy with vsce --no-dependencies');
-  run(process.execPath, ['esbuild.mjs']);
-  const copy = mkdtempSync(join(tmpdir(), 'lora-e2e-package-'));
-  for (const entry of ['package.json', 'dist', 'media', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
-    if (existsSync(entry)) cpSync(entry, join(copy, entry), { recursive: true });
-  }
-  const out = join(root, '.e2e-cache', 'lora-studio-e2e.vsix');
-  run(process.execPath, [
-    join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package',
-    '--no-dependencies', '--allow-missing-repository', '--skip-license', '--target', 'linux-x64', '--out', out,
-  ], { cwd: copy });
-  rmSync(copy, { recursive: true, force: true });
-  return out;
+  run('npm', ['run', 'package']);
+  const vsix = newestVsix(root, since);
+  if (!vsix) fail('`npm run package` made no new .vsix in the repository root');
+  return vsix;
 }
 
 console.log('e2e: packaging the extension');

@@ -34,7 +34,7 @@ test('no provider: names both files, where it looked and how to install', () => 
   const found = discoverCuda(fakeIo([]));
   assert.equal(found.usable, false);
   assert.match(found.explanation, /libonnxruntime_providers_cuda\.so and libonnxruntime_providers_shared\.so/);
-  assert.match(found.explanation, /--onnxruntime-node-install=cuda12/);
+  assert.match(found.explanation, /ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
   assert.ok(found.explanation.includes(BINDING));
 });
 
@@ -72,7 +72,7 @@ test('resolveDevice: auto falls back with a notice, explicit cuda fails with the
   // One short line that points to doctor; the explanation stays with doctor and the explicit-cuda error.
   assert.equal(auto.notice, 'Training on the CPU: the CUDA execution provider is not installed (`lora-studio doctor` says how to enable CUDA).');
   assert.ok(!auto.notice.includes('\n') && auto.notice.length < 120);
-  assert.throws(() => resolveDevice('cuda', missing), (e: unknown) => e instanceof UserError && /CUDA was requested/.test(e.message) && /onnxruntime-node-install/.test(e.message));
+  assert.throws(() => resolveDevice('cuda', missing), (e: unknown) => e instanceof UserError && /CUDA was requested/.test(e.message) && /ONNXRUNTIME_NODE_INSTALL=cuda12/.test(e.message));
   assert.deepEqual(resolveDevice('cpu', missing), { provider: 'cpu', deviceId: 0 });
 });
 
