@@ -7,7 +7,7 @@ export const WORKER_PROTOCOL_VERSION = 1;
 
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
 export type SchedulerName = 'constant' | 'linear' | 'cosine';
-/** The method field is a union so variants (DoRA, …) slot in behind one interface later. */
+/** The method field is a union so variants slot in behind one interface later (DoRA is LoRA with `use_dora`, as in PEFT). */
 export type MethodName = 'lora';
 
 /**
@@ -32,6 +32,11 @@ export interface RunConfig {
   /** Module names (exact or suffix match) or the literal 'all-linear'. */
   target_modules: string[] | 'all-linear';
   use_rslora: boolean;
+  /**
+   * DoRA (Liu et al. 2024): a trainable magnitude per output feature of each adapted module, with LoRA giving the
+   * direction (PEFT's `use_dora`). Absent means false (runs written before the option existed).
+   */
+  use_dora?: boolean;
   /** LoRA+: learning rate of B = ratio × learning_rate. 1 means plain LoRA. */
   loraplus_lr_ratio: number;
   learning_rate: number;
@@ -141,6 +146,7 @@ export const DEFAULT_RUN_OPTIONS: Omit<RunConfig, 'model' | 'data' | 'out'> = {
   lora_dropout: 0.05,
   target_modules: ['q_proj', 'v_proj'],
   use_rslora: false,
+  use_dora: false,
   loraplus_lr_ratio: 1,
   learning_rate: 3e-4,
   weight_decay: 0,

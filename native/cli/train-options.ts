@@ -16,6 +16,7 @@ export interface TrainFlags {
   dropout?: string;
   targetModules?: string;
   rslora?: boolean;
+  useDora?: boolean;
   loraplusRatio?: string;
   lr?: string;
   weightDecay?: string;
@@ -55,6 +56,7 @@ export function addTrainOptions(command: Command): Command {
     .option('--dropout <p>', 'LoRA dropout', String(d.lora_dropout))
     .option('--target-modules <names>', 'comma-separated module names (exact or suffix match) or all-linear', (d.target_modules as string[]).join(','))
     .option('--rslora', 'rank-stabilized scaling alpha / sqrt(r)', false)
+    .option('--use-dora', 'DoRA: also train a magnitude per output feature, LoRA giving the direction (PEFT use_dora)', false)
     .option('--loraplus-ratio <ratio>', 'LoRA+: learning rate of B = ratio × lr (1 = plain LoRA)', String(d.loraplus_lr_ratio))
     .option('--lr <lr>', 'peak learning rate', String(d.learning_rate))
     .option('--weight-decay <wd>', 'AdamW decoupled weight decay', String(d.weight_decay))
@@ -102,6 +104,7 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     lora_dropout: number('dropout', flags.dropout, d.lora_dropout),
     target_modules: targets === 'all-linear' ? 'all-linear' : targets === '' ? d.target_modules : targets.split(',').map((t) => t.trim()).filter((t) => t !== ''),
     use_rslora: flags.rslora ?? false,
+    use_dora: flags.useDora ?? false,
     loraplus_lr_ratio: number('loraplus-ratio', flags.loraplusRatio, d.loraplus_lr_ratio),
     learning_rate: number('lr', flags.lr, d.learning_rate),
     weight_decay: number('weight-decay', flags.weightDecay, d.weight_decay),

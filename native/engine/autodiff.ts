@@ -1,7 +1,7 @@
 // Reverse-mode autodiff over a recorded tape: walks the forward nodes backwards from a scalar loss, asks each node's
 // gradient rule (grad-rules/index.ts) for the inputs that lead to a requested parameter — nothing is built for
 // branches that do not — sums fan-in, and reduces broadcast gradients to each operand's shape. It never names a
-// forward op: all op knowledge is in the rule table.
+// forward op: all op knowledge is in the rule table. A detached value (GraphSink.stopGradient) depends on nothing.
 //
 // Recomputed segments (GraphSink.checkpoint): when the walk reaches a segment's last node, its nodes are built again
 // from the segment's inputs, and the rules read the recomputed values instead of the forward ones, so the forward
@@ -40,7 +40,7 @@ export function gradients<V>(g: TapeSink<V>, loss: V, wrt: V[]): Map<V, V> {
   const depends = new Set<V>(wrt);
   for (const node of forward) {
     const kind = g.metaOf(node.output).kind;
-    if (NON_DIFFERENTIABLE.has(node.op) || (kind !== 'float' && kind !== 'low')) continue;
+    if (NON_DIFFERENTIABLE.has(node.op) || node.detached || (kind !== 'float' && kind !== 'low')) continue;
     if (node.inputs.some((input) => depends.has(input))) depends.add(node.output);
   }
 

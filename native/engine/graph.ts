@@ -40,6 +40,11 @@ export interface GraphSink<V> {
   /** An int64 constant (shapes, axes, ids). */
   constInt(values: number[], shape?: number[]): V;
   op(type: string, inputs: V[], attrs?: Record<string, Attr>): V;
+  /**
+   * `x` as a value no gradient flows back through (torch's `.detach()`): the same numbers, a constant to autodiff.
+   * DoRA's weight norm is one (Liu et al. 2024, §4.3). The ONNX writer emits an Identity; the tape marks it.
+   */
+  stopGradient(x: V): V;
   /** Cast (int64 / bool / a stored bf16 or f16 weight) to the compute dtype; a value already in it is returned as is. */
   toFloat(x: V): V;
   output(name: string, value: V): void;

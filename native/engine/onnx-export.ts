@@ -170,6 +170,10 @@ export class OnnxGraphSink implements GraphSink<string> {
     return this.op('Cast', [x], { to: this.elem });
   }
 
+  stopGradient(x: string): string {
+    return this.op('Identity', [x]);
+  }
+
   checkpoint(_label: string, inputs: string[], body: (...inputs: string[]) => string): string {
     return body(...inputs);
   }

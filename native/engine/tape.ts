@@ -29,6 +29,8 @@ export interface TapeNode<V> {
   segment?: Segment<V>;
   /** Emitted by `toFloat` (a Cast whose target dtype only the inner sink knows). */
   toFloat?: true;
+  /** Emitted by `stopGradient`: an Identity autodiff treats as a constant (nothing flows back through it). */
+  detached?: true;
 }
 
 export class TapeSink<V> implements GraphSink<V> {
@@ -142,6 +144,13 @@ export class TapeSink<V> implements GraphSink<V> {
     return output;
   }
 
+  stopGradient(x: V): V {
+    const output = this.inner.stopGradient(x);
+    this.meta.set(output, { ...this.metaOf(x) });
+    this.record({ op: 'Identity', inputs: [x], attrs: {}, output, detached: true });
+    return output;
+  }
+
   output(name: string, value: V): void {
     this.inner.output(name, value);
     this.outputs.set(name, value);
@@ -160,7 +169,7 @@ export class TapeSink<V> implements GraphSink<V> {
 
   /** Emits `node` again on other inputs (a recomputation); the new value has the same meta, constant ints included. */
   reemit(node: TapeNode<V>, inputs: V[]): V {
-    const output = node.toFloat ? this.toFloat(inputs[0]) : this.op(node.op, inputs, node.attrs);
+    const output = node.toFloat ? this.toFloat(inputs[0]) : node.detached ? this.stopGradient(inputs[0]) : this.op(node.op, inputs, node.attrs);
     const ints = this.metaOf(node.output).ints;
     if (ints) this.metaOf(output).ints = ints;
     return output;

@@ -1,6 +1,6 @@
 // Text generation with a KV cache: a prefill graph runs the prompt once and returns its keys/values, then a one-token
 // decode graph attends over a fixed-capacity cache the host fills slot by slot (both built from native/model/llama.ts,
-// so an unmerged LoRA adapter runs exactly as in training). Greedy at temperature 0, else temperature + top-p sampling.
+// so an unmerged LoRA or DoRA adapter runs exactly as in training). Greedy at temperature 0, else temperature + top-p sampling.
 import { mulberry32 } from '../util/random';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -15,13 +15,15 @@ import { ensureNf4Cache } from './nf4-cache';
 import { ADAPTER_WEIGHTS, peftTensorName, readPeftAdapter } from './peft-io';
 import { stopTokenIds, type ModelFolder } from './model-folder';
 import { TextStream } from './text-stream';
+import { doraMagnitudeName } from './dora';
 import { UserError } from '../util/errors';
 
-/** LoRA tensors to run unmerged: baseName → A [r, in], B [out, r]. */
+/** LoRA tensors to run unmerged: baseName → A [r, in], B [out, r], and with `dora` the magnitude m [out]. */
 export interface DecoderLora {
   r: number;
   scaling: number;
-  weights: Map<string, { A: Float32Array; B: Float32Array; in: number; out: number }>;
+  dora?: boolean;
+  weights: Map<string, { A: Float32Array; B: Float32Array; m?: Float32Array; in: number; out: number }>;
 }
 
 export interface DecoderSpec {
@@ -60,7 +62,7 @@ export class KvDecoder {
   /** Builds the two sessions for a prompt of `promptLength` tokens and room for `capacity` tokens in all. */
   static async create(spec: DecoderSpec, promptLength: number, capacity: number): Promise<KvDecoder> {
     const sites = [...(spec.lora?.weights ?? new Map()).entries()].map(([baseName, t]) => ({ baseName, in: t.in, out: t.out }));
-    const lora = { r: spec.lora?.r ?? 1, scaling: spec.lora?.scaling ?? 0, sites, dropout: 0 };
+    const lora = { r: spec.lora?.r ?? 1, scaling: spec.lora?.scaling ?? 0, sites, dropout: 0, dora: spec.lora?.dora ?? false };
     const session = async (length: number, past: number) => {
       const sink = new OnnxGraphSink(spec.dtype, spec.weights);
       buildLlamaGraph(sink, spec.config, { batch: 1, length, lora, mode: 'logits', kv: { past } });
@@ -80,6 +82,10 @@ export class KvDecoder {
     for (const [baseName, t] of lora.weights) {
       feeds[loraAName(baseName)] = this.float(t.A, [lora.r, t.in]);
       feeds[loraBName(baseName)] = this.float(t.B, [t.out, lora.r]);
+      if (lora.dora) {
+        if (!t.m) throw new Error(`DoRA adapter without a magnitude for ${baseName}`);
+        feeds[doraMagnitudeName(baseName)] = this.float(t.m, [t.out]);
+      }
     }
   }
 
@@ -266,5 +272,5 @@ function loadAdapterForDecoding(dir: string, model: WeightStore): DecoderLora {
       });
     }
   }
-  return { r: adapter.config.r, scaling: adapter.scaling, weights: adapter.weights };
+  return { r: adapter.config.r, scaling: adapter.scaling, dora: adapter.config.use_dora === true, weights: adapter.weights };
 }

@@ -7,6 +7,7 @@ import type { GraphSink } from '../engine/graph';
 import { dropoutMask } from '../engine/random';
 import { LOW_ELEM, product, type MatmulPrecision } from '../engine/precision';
 import { attentionBlockRows, headBlockRows } from './block-sizes';
+import { doraMagnitudeName, doraOutput, doraWeightNorm } from './dora';
 
 /** One adapted linear module: LoRA A [r, in], B [out, r] on the HF module `baseName`. */
 export interface LoraSite {
@@ -18,8 +19,11 @@ export interface LoraSite {
 export interface LlamaGraphOptions {
   batch: number;
   length: number;
-  /** `dropout`: the LoRA dropout probability (0: none), drawn in the graph from the int64 scalar input `dropout_seed`. */
-  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number };
+  /**
+   * `dropout`: the LoRA dropout probability (0: none), drawn in the graph from the int64 scalar input `dropout_seed`.
+   * `dora`: DoRA (native/model/dora.ts): each site also has a trainable magnitude '<base>.lora_magnitude_vector' [out].
+   */
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean };
   /** 'loss' adds labels and a scalar 'loss' output; 'logits' outputs logits [B, T, V] only (generation). */
   mode: 'loss' | 'logits';
   /** Each decoder layer a recomputed segment (GraphSink.checkpoint): the backward pass rebuilds it from its input. */
@@ -84,7 +88,7 @@ function ropeTables(config: ModelConfig, T: number): { cos: Float64Array; sin: F
   return { cos, sin };
 }
 
-/** Builds the graph into `g`; returns the names of the trainable params in a stable order (A then B per site). */
+/** Builds the graph into `g`; returns the names of the trainable params in a stable order (A, B, DoRA's m per site). */
 export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: LlamaGraphOptions): string[] {
   const { hidden_size: E, num_attention_heads: H, num_key_value_heads: KV, head_dim: D, intermediate_size: I, vocab_size: Vocab } = config;
   const B = opts.batch, T = opts.length, N = B * T;
@@ -125,7 +129,13 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     const xd = seed ? g.op('Mul', [x, dropoutMask(g, seed, [N, inF], site.stream, opts.lora.dropout)]) : x;
     const down = g.op('Gemm', [xd, A], { transB: 1 });
     const upScaled = g.op('Gemm', [down, Bm], { transB: 1, alpha: opts.lora.scaling });
-    return g.op('Add', [y, upScaled]);
+    if (!opts.lora.dora) return g.op('Add', [y, upScaled]);
+    // DoRA as PEFT: with dropout the base product is taken again on the dropped-out input (DoraLinearVariant.forward).
+    const m = g.param(doraMagnitudeName(baseName), [outF]);
+    params.push(doraMagnitudeName(baseName));
+    const norm = doraWeightNorm(g, g.weight(`${baseName}.weight`, [outF, inF]), A, Bm, opts.lora.scaling);
+    const baseResult = seed ? weightProduct(xd, `${baseName}.weight`, [outF, inF]) : xW;
+    return doraOutput(g, y, baseResult, upScaled, m, norm);
   };
 
   const inputIds = g.input('input_ids', 'int64', [B, T]);

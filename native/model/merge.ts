@@ -1,4 +1,5 @@
-// Merging a LoRA adapter into its base model: W' = W + scaling · B·A for every adapted linear layer, written as a
+// Merging a LoRA adapter into its base model: W' = W + scaling · B·A for every adapted linear layer (DoRA:
+// W' = (m / ‖W + scaling · B·A‖_row) ⊙ (W + scaling · B·A), native/model/dora.ts), written as a
 // complete Hugging Face folder with exactly the base's tensor names, order, sharding and dtypes (no tensor added or
 // dropped: a tied model gets no lm_head.weight). Streams tensor by tensor — peak memory stays near the largest
 // tensor — into a staging folder that is renamed into place only when complete.
@@ -10,6 +11,7 @@ import { commitFolderAtomic } from '../util/atomic-write';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openWeights, readTensorBytes, ST_DTYPE_BYTES, type SafetensorsFile, type StEntry } from './safetensors';
 import { readPeftAdapter } from './peft-io';
 import { requireModelDir } from './model-folder';
+import { mergeDora } from './dora';
 
 export interface MergeProgress {
   done: number;
@@ -149,7 +151,8 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
         const outDtype = dtypeOf(entry);
         if (!lora && outDtype === entry.dtype) return bytes;
         const values = decode(entry, bytes);
-        if (lora) addLoraDelta(values, lora.A, lora.B, lora.r, lora.in, lora.out, adapter.scaling);
+        if (lora?.m) mergeDora(values, lora.A, lora.B, lora.m, lora.r, lora.in, lora.out, adapter.scaling);
+        else if (lora) addLoraDelta(values, lora.A, lora.B, lora.r, lora.in, lora.out, adapter.scaling);
         return encode(outDtype, values);
       });
     }

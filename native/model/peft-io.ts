@@ -1,6 +1,7 @@
 // PEFT adapter files: adapter_config.json with the keys PEFT's LoraConfig has had since 0.10 (so PEFT, vLLM and
 // llama.cpp's convert_lora_to_gguf.py read it unchanged), and adapter_model.safetensors with PEFT's tensor names
-// `base_model.model.<module>.lora_A.weight` [r, in] and `.lora_B.weight` [out, r]. Reads adapters PEFT wrote too.
+// `base_model.model.<module>.lora_A.weight` [r, in] and `.lora_B.weight` [out, r], plus DoRA's
+// `.lora_magnitude_vector` [out] with `use_dora: true` (native/model/dora.ts). Reads adapters PEFT wrote too.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunConfig } from '../protocol';
@@ -13,6 +14,8 @@ export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 
 export const peftTensorName = (baseName: string, which: 'A' | 'B') => `base_model.model.${baseName}.lora_${which}.weight`;
+/** DoRA's magnitude as PEFT saves it: no ".weight" (LoraModel._get_adapter_state_dict strips it from the module's). */
+export const peftMagnitudeName = (baseName: string) => `base_model.model.${baseName}.lora_magnitude_vector`;
 
 export interface PeftAdapterConfig {
   peft_type: 'LORA';
@@ -34,9 +37,13 @@ export interface PeftAdapterConfig {
 export interface LoraWeights {
   A: Float32Array;
   B: Float32Array;
+  /** DoRA's magnitude [out], when the adapter is a DoRA one. */
+  m?: Float32Array;
 }
 
-export function peftConfigFor(config: Pick<RunConfig, 'r' | 'lora_alpha' | 'lora_dropout' | 'use_rslora'>, baseModel: string, targets: readonly LoraTarget[]): PeftAdapterConfig {
+type AdapterOptions = Pick<RunConfig, 'r' | 'lora_alpha' | 'lora_dropout' | 'use_rslora' | 'use_dora'>;
+
+export function peftConfigFor(config: AdapterOptions, baseModel: string, targets: readonly LoraTarget[]): PeftAdapterConfig {
   return {
     alpha_pattern: {},
     auto_mapping: null,
@@ -60,13 +67,13 @@ export function peftConfigFor(config: Pick<RunConfig, 'r' | 'lora_alpha' | 'lora
     revision: null,
     target_modules: targetModuleNames(targets),
     task_type: 'CAUSAL_LM',
-    use_dora: false,
+    use_dora: config.use_dora ?? false,
     use_rslora: config.use_rslora,
   };
 }
 
 export interface WriteAdapterInput {
-  config: Pick<RunConfig, 'r' | 'lora_alpha' | 'lora_dropout' | 'use_rslora'>;
+  config: AdapterOptions;
   baseModel: string;
   targets: readonly LoraTarget[];
   weights: Map<string, LoraWeights>;
@@ -84,6 +91,10 @@ export function writePeftAdapter(dir: string, input: WriteAdapterInput): void {
     if (!w) throw new Error(`no LoRA weights for ${target.baseName}`);
     tensors.push({ name: peftTensorName(target.baseName, 'A'), dtype: stDtype, shape: [r, target.in], data: encode(w.A) });
     tensors.push({ name: peftTensorName(target.baseName, 'B'), dtype: stDtype, shape: [target.out, r], data: encode(w.B) });
+    if (input.config.use_dora) {
+      if (!w.m) throw new Error(`no DoRA magnitude for ${target.baseName}`);
+      tensors.push({ name: peftMagnitudeName(target.baseName), dtype: stDtype, shape: [target.out], data: encode(w.m) });
+    }
   }
   writeSafetensors(join(dir, ADAPTER_WEIGHTS), tensors, { format: 'pt' });
   writeJsonAtomic(join(dir, ADAPTER_CONFIG), peftConfigFor(input.config, input.baseModel, input.targets));
@@ -92,11 +103,13 @@ export function writePeftAdapter(dir: string, input: WriteAdapterInput): void {
 export interface ReadAdapter {
   config: PeftAdapterConfig;
   scaling: number;
-  /** baseName → A [r, in], B [out, r] in float32. */
+  /** baseName → A [r, in], B [out, r] (and DoRA's m [out] when config.use_dora) in float32. */
   weights: Map<string, LoraWeights & { r: number; in: number; out: number }>;
 }
 
 const NAME = /^base_model\.model\.(.+)\.lora_([AB])(?:\.default)?\.weight$/;
+/** PEFT saves `lora_magnitude_vector`; the in-memory `.default.weight` form is accepted too. */
+const MAGNITUDE = /^base_model\.model\.(.+)\.lora_magnitude_vector(?:\.default)?(?:\.weight)?$/;
 
 /** Reads a PEFT LoRA adapter folder; refuses what LoRA Studio cannot apply, saying why. */
 export function readPeftAdapter(dir: string): ReadAdapter {
@@ -112,15 +125,20 @@ export function readPeftAdapter(dir: string): ReadAdapter {
     throw new UserError(why, { where: { file: configPath, field }, fix: 'LoRA Studio applies plain LoRA adapters; merge this one with PEFT instead' });
   };
   if (config.peft_type !== 'LORA') refuse('peft_type', `peft_type ${JSON.stringify(config.peft_type)} is not LORA`);
-  if (config.use_dora) refuse('use_dora', 'DoRA adapters (use_dora: true) are not supported yet');
   if (config.fan_in_fan_out) refuse('fan_in_fan_out', 'fan_in_fan_out adapters (GPT-2 Conv1D layers) are not supported');
   if (config.bias && config.bias !== 'none') refuse('bias', `bias "${config.bias}" adapters carry bias tensors, which are not supported`);
   if (Object.keys(config.rank_pattern ?? {}).length > 0 || Object.keys(config.alpha_pattern ?? {}).length > 0) refuse('rank_pattern', 'per-module rank_pattern/alpha_pattern is not supported yet');
   const weightsPath = join(dir, ADAPTER_WEIGHTS);
   if (!existsSync(weightsPath)) throw new UserError(`${ADAPTER_WEIGHTS} not found in ${dir}`, { where: { file: dir }, fix: 'LoRA Studio reads safetensors adapters; re-save with PEFT (safe_serialization=True)' });
   const file = openSafetensors(weightsPath);
-  const parts = new Map<string, { A?: string; B?: string }>();
+  const parts = new Map<string, { A?: string; B?: string; m?: string }>();
   for (const name of file.entries.keys()) {
+    const magnitude = MAGNITUDE.exec(name);
+    if (magnitude) {
+      if (!config.use_dora) throw new UserError(`${name} is a DoRA magnitude, but ${ADAPTER_CONFIG} does not say use_dora: true`, { where: { file: weightsPath }, fix: 'set "use_dora": true in adapter_config.json, or save the adapter again' });
+      parts.set(magnitude[1], { ...parts.get(magnitude[1]), m: name });
+      continue;
+    }
     const match = NAME.exec(name);
     if (!match) throw new UserError(`unexpected tensor ${name}`, { where: { file: weightsPath }, fix: 'only lora_A/lora_B weights are supported (no modules_to_save or embeddings)' });
     const entry = parts.get(match[1]) ?? {};
@@ -128,14 +146,19 @@ export function readPeftAdapter(dir: string): ReadAdapter {
     parts.set(match[1], entry);
   }
   const weights: ReadAdapter['weights'] = new Map();
-  for (const [baseName, { A, B }] of parts) {
+  for (const [baseName, { A, B, m }] of parts) {
     if (!A || !B) throw new UserError(`${baseName} has lora_${A ? 'A' : 'B'} but not lora_${A ? 'B' : 'A'}`, { where: { file: weightsPath }, fix: 'the adapter is incomplete; save it again' });
     const [rA, inF] = file.entries.get(A)!.shape;
     const [outF, rB] = file.entries.get(B)!.shape;
     if (rA !== config.r || rB !== config.r) {
       throw new UserError(`${baseName}: rank ${rA}/${rB} does not match r=${config.r} in ${ADAPTER_CONFIG}`, { where: { file: weightsPath } });
     }
-    weights.set(baseName, { A: readTensorF32(file, A), B: readTensorF32(file, B), r: config.r, in: inF, out: outF });
+    if (config.use_dora) {
+      if (!m) throw new UserError(`${baseName} has no lora_magnitude_vector, but ${ADAPTER_CONFIG} says use_dora: true`, { where: { file: weightsPath }, fix: 'the DoRA adapter is incomplete; save it again' });
+      const shape = file.entries.get(m)!.shape;
+      if (shape.length !== 1 || shape[0] !== outF) throw new UserError(`${m} has shape [${shape}], expected [${outF}] (one magnitude per output feature)`, { where: { file: weightsPath } });
+    }
+    weights.set(baseName, { A: readTensorF32(file, A), B: readTensorF32(file, B), ...(m ? { m: readTensorF32(file, m) } : {}), r: config.r, in: inF, out: outF });
   }
   const scaling = config.use_rslora ? config.lora_alpha / Math.sqrt(config.r) : config.lora_alpha / config.r;
   return { config, scaling, weights };

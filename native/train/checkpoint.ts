@@ -36,13 +36,14 @@ export interface TrainerStateFile {
   saved_at: string;
 }
 
-export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization'>;
+export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization' | 'use_dora'>;
 
 export function fingerprintOf(config: RunConfig): RunFingerprint {
   const { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt } = config;
   const fingerprint: RunFingerprint = { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt };
   // Only when set: checkpoints saved before the option existed (none) still resume.
   if ((config.quantization ?? 'none') !== 'none') fingerprint.quantization = config.quantization;
+  if (config.use_dora) fingerprint.use_dora = true;
   return fingerprint;
 }
 

@@ -62,6 +62,7 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
     problem('target_modules', 'must be a non-empty list of module names (e.g. ["q_proj","v_proj"]) or "all-linear"');
   }
   if (typeof config.use_rslora !== 'boolean') problem('use_rslora', 'must be true or false');
+  if (config.use_dora !== undefined && typeof config.use_dora !== 'boolean') problem('use_dora', 'must be true or false');
   if (!isNum(config.loraplus_lr_ratio) || config.loraplus_lr_ratio < 1) problem('loraplus_lr_ratio', `must be ≥ 1 (1 = plain LoRA; LoRA+ suggests 16), got ${JSON.stringify(config.loraplus_lr_ratio)}`);
   if (!isNum(config.learning_rate) || config.learning_rate <= 0 || config.learning_rate > 1) problem('learning_rate', `must be in (0, 1], got ${JSON.stringify(config.learning_rate)} — LoRA commonly uses 1e-4 to 3e-4`);
   if (!isNum(config.weight_decay) || config.weight_decay < 0) problem('weight_decay', `must be ≥ 0, got ${JSON.stringify(config.weight_decay)}`);

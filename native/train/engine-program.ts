@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from '../model/hf-config';
 import type { ModelFolder } from '../model/model-folder';
 import { buildLlamaGraph, type LoraSite } from '../model/llama';
+import { doraMagnitudeName } from '../model/dora';
 import { lossChunkTokens } from '../model/block-sizes';
 import { storeWeightSources } from '../model/weight-sources';
 import { OnnxGraphSink, type ComputeDtype, type WeightSource } from '../engine/onnx-export';
@@ -23,8 +24,8 @@ export interface ProgramSpec {
   config: ModelConfig;
   batch: number;
   length: number;
-  /** `dropout`: LoRA dropout probability (0: none). */
-  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number };
+  /** `dropout`: LoRA dropout probability (0: none); `dora`: DoRA magnitudes (native/model/dora.ts). */
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean };
   device: ResolvedProvider;
   /** float32 by default; float64 for gradient checks. */
   dtype?: ComputeDtype;
@@ -101,7 +102,9 @@ export const engineProgram: ProgramFactory = async (spec) => {
   const floatType = dtype === 'float64' ? 'float64' : 'float32';
   const asFloat = (data: Float32Array) => (dtype === 'float64' ? Float64Array.from(data) : data);
   const asF32 = (data: unknown) => (data instanceof Float32Array ? data : Float32Array.from(data as Float64Array));
-  const shapes = new Map(spec.lora.sites.flatMap((s) => [[`${s.baseName}.lora_A`, [spec.lora.r, s.in]], [`${s.baseName}.lora_B`, [s.out, spec.lora.r]]]));
+  const shapes = new Map(spec.lora.sites.flatMap((s) => [
+    [`${s.baseName}.lora_A`, [spec.lora.r, s.in]], [`${s.baseName}.lora_B`, [s.out, spec.lora.r]], [doraMagnitudeName(s.baseName), [s.out]],
+  ]));
 
   const feeds = (batch: MicroBatch, params: Map<string, Float32Array>): Record<string, ort.Tensor> => {
     const out: Record<string, ort.Tensor> = { input_ids: intTensor(batch.inputIds), attention_mask: intTensor(batch.attentionMask), labels: intTensor(batch.labels) };

@@ -30,7 +30,7 @@ export interface EstimateTarget {
   out: number;
 }
 
-export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing' | 'precision' | 'quantization'>;
+export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing' | 'precision' | 'quantization' | 'use_dora'>;
 
 export interface EstimateOptions {
   /** Element type the weight files store (the engine keeps them so, memory-mapped); default: the config's torch_dtype. */
@@ -53,7 +53,7 @@ export interface MemoryEstimate {
    * backward) plus the head.
    */
   weightCopies: number;
-  /** LoRA A and B in float32. */
+  /** LoRA A and B (and DoRA's magnitudes) in float32. */
   lora: number;
   /** AdamW's two moments, the summed gradient and one micro-batch's gradient (4 float32 copies of the LoRA parameters). */
   optimizer: number;
@@ -88,29 +88,31 @@ export function modelParameterCount(m: EstimateModel): number {
   return embeddings + m.num_hidden_layers * layerParameterCount(m) + m.hidden_size;
 }
 
-/** LoRA parameters of one adapted linear: A [r, in] + B [out, r]. */
-export function loraParams(target: { in: number; out: number }, r: number): number {
-  return r * (target.in + target.out);
+/** Trainable parameters of one adapted linear: A [r, in] + B [out, r], plus DoRA's magnitude [out]. */
+export function loraParams(target: { in: number; out: number }, r: number, dora = false): number {
+  return r * (target.in + target.out) + (dora ? target.out : 0);
 }
 
 /** Trainable parameters per module name (summed over layers), for the target-module editor. */
-export function paramsByModule(targets: readonly EstimateTarget[], r: number): Map<string, number> {
+export function paramsByModule(targets: readonly EstimateTarget[], r: number, dora = false): Map<string, number> {
   const byModule = new Map<string, number>();
-  for (const t of targets) byModule.set(t.module, (byModule.get(t.module) ?? 0) + loraParams(t, r));
+  for (const t of targets) byModule.set(t.module, (byModule.get(t.module) ?? 0) + loraParams(t, r, dora));
   return byModule;
 }
 
 const SAFETENSORS_DTYPE = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' } as const;
 
 /** Size of the PEFT adapter_model.safetensors: 8-byte length, JSON header (padded to 8), then the tensors. */
-export function adapterFileBytes(targets: readonly EstimateTarget[], r: number, dtype: RunConfig['save_dtype']): number {
+export function adapterFileBytes(targets: readonly EstimateTarget[], r: number, dtype: RunConfig['save_dtype'], dora = false): number {
   const bytes = DTYPE_BYTES[dtype];
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const t of targets) {
-    for (const [part, shape] of [['lora_A', [r, t.in]], ['lora_B', [t.out, r]]] as const) {
-      const length = shape[0] * shape[1] * bytes;
-      header[`base_model.model.${t.baseName}.${part}.weight`] = { dtype: SAFETENSORS_DTYPE[dtype], shape, data_offsets: [offset, offset + length] };
+    const parts: [string, number[]][] = [['lora_A.weight', [r, t.in]], ['lora_B.weight', [t.out, r]]];
+    if (dora) parts.push(['lora_magnitude_vector', [t.out]]);
+    for (const [part, shape] of parts) {
+      const length = shape.reduce((a, b) => a * b, 1) * bytes;
+      header[`base_model.model.${t.baseName}.${part}`] = { dtype: SAFETENSORS_DTYPE[dtype], shape, data_offsets: [offset, offset + length] };
       offset += length;
     }
   }
@@ -163,12 +165,13 @@ export function layerWorkingSetBytes(m: EstimateModel, run: EstimateRunOptions):
 /**
  * What one decoder layer keeps from forward to backward without checkpointing: the attention scores, the q/k/v/o and
  * MLP intermediates ((6·hidden + 4·intermediate) per token) and, per adapted module of the layer, its input (read by
- * the LoRA gradient), all float32.
+ * the LoRA gradient) and DoRA's [tokens, out] terms, all float32.
  */
 export function layerActivationBytes(m: EstimateModel, run: EstimateRunOptions, layerTargets: readonly EstimateTarget[]): number {
   const tokens = run.micro_batch_size * run.max_seq_len;
   let perToken = 6 * m.hidden_size + 4 * m.intermediate_size;
-  for (const t of layerTargets) perToken += t.in;
+  // DoRA keeps per module its output's scaled terms, and with dropout the base product of the dropped-out input.
+  for (const t of layerTargets) perToken += t.in + (run.use_dora ? (run.lora_dropout > 0 ? 2 : 1) * t.out : 0);
   return attentionScoreBytes(m, run) + tokens * perToken * F32;
 }
 
@@ -217,6 +220,17 @@ export function residentWeightBytes(m: EstimateModel, totalParams: number, dtype
   return quantized * NF4_BYTES_PER_VALUE + Math.max(0, totalParams - quantized - embedding) * DTYPE_BYTES[dtype];
 }
 
+/**
+ * DoRA's weight norm ‖W + s·B·A‖_row works on float32 [out, in] matrices: W + s·B·A and its square, plus W's float32
+ * copy where the products use the stored bf16/f16 weight (no copy otherwise). Computed one module at a time, so the
+ * largest adapted module decides; with gradient checkpointing that is inside one layer's recomputed backward, without
+ * it in the forward pass (the norms themselves, [out], are negligible).
+ */
+export function doraNormBytes(targets: readonly EstimateTarget[], storedProducts: boolean): number {
+  const largest = targets.reduce((max, t) => Math.max(max, t.in * t.out), 0);
+  return (storedProducts ? 3 : 2) * largest * F32;
+}
+
 /** AdamW's graph (native/engine/optim/adamw-program.ts) holds about a dozen parameter-sized temporaries while it runs. */
 const ADAMW_TEMPORARIES = 12;
 
@@ -224,7 +238,8 @@ const ADAMW_TEMPORARIES = 12;
 export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targets: readonly EstimateTarget[], options: EstimateOptions = {}): RunEstimate {
   const totalParams = options.totalParams ?? modelParameterCount(model);
   let trainableParams = 0;
-  for (const t of targets) trainableParams += loraParams(t, run.r);
+  const dora = run.use_dora ?? false;
+  for (const t of targets) trainableParams += loraParams(t, run.r, dora);
   const dtype = options.weightDtype ?? model.torch_dtype;
   const checkpointing = run.gradient_checkpointing ?? true;
   const nf4 = run.quantization === 'nf4';
@@ -236,7 +251,7 @@ export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targe
   let weightCopies = storedProducts ? 0 : weightCopyBytes(model, nf4 ? 'bfloat16' : dtype, checkpointing);
   const lora = trainableParams * F32;
   let optimizer = 4 * trainableParams * F32;
-  let activations = activationBytes(model, run, targets);
+  let activations = activationBytes(model, run, targets) + (dora ? doraNormBytes(targets, storedProducts) : 0);
   let loss = lossBytes(model, run, options.lossChunkTokens);
   if (checkpointing) {
     // A step's peak is one of three phases, on top of what lives throughout (weights, LoRA, AdamW state, the layer
@@ -264,7 +279,7 @@ export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targe
     trainableParams,
     totalParams,
     trainablePercent: totalParams > 0 ? (trainableParams / totalParams) * 100 : 0,
-    adapterBytes: adapterFileBytes(targets, run.r, run.save_dtype),
+    adapterBytes: adapterFileBytes(targets, run.r, run.save_dtype, dora),
     memory: {
       weights, weightCopies, lora, optimizer, activations, loss, runtime,
       total: weights + weightCopies + lora + optimizer + activations + loss + runtime,

@@ -11,13 +11,16 @@ import type { ComputeDtype, WeightSource } from '../engine/onnx-export';
 import { createAdamwProgram } from '../engine/optim/adamw-program';
 import { resolvePrecision } from '../engine/precision';
 import { initLora, loraScaling } from '../model/lora';
+import { doraMagnitudeName, rowNorms } from '../model/dora';
+import { weightValues } from '../model/weight-values';
+import { storeWeightSources } from '../model/weight-sources';
 import { trainedTokens } from '../data/batch';
 import { engineProgram, type MicroBatchProgram, type ProgramFactory } from './engine-program';
 import type { MicroBatch, StepResult, TrainerLike } from './loop';
 
 export interface TrainerState {
   step: number;
-  /** LoRA A/B ('<base>.lora_A'/'.lora_B') and AdamW moments ('<param>.exp_avg'/'.exp_avg_sq'), float32. */
+  /** LoRA A/B ('<base>.lora_A'/'.lora_B'), DoRA's '<base>.lora_magnitude_vector', and AdamW moments ('<param>.exp_avg'/'.exp_avg_sq'), float32. */
   tensors: Map<string, Float32Array>;
 }
 
@@ -25,8 +28,8 @@ export interface Trainer extends TrainerLike {
   exportState(): TrainerState;
   /** Shapes of the exportState() tensors by name. */
   stateShapes(): Map<string, number[]>;
-  /** baseName → A [r, in], B [out, r] (copies). */
-  loraWeights(): Map<string, { A: Float32Array; B: Float32Array }>;
+  /** baseName → A [r, in], B [out, r] and with DoRA m [out] (copies). */
+  loraWeights(): Map<string, { A: Float32Array; B: Float32Array; m?: Float32Array }>;
   dispose(): Promise<void>;
 }
 
@@ -60,18 +63,26 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   const factory = opts.program ?? engineProgram;
   const scaling = loraScaling(config.r, config.lora_alpha, config.use_rslora);
   const sites = opts.targets.map((t) => ({ baseName: t.baseName, in: t.in, out: t.out }));
-  const names = sites.flatMap((s) => [loraAName(s.baseName), loraBName(s.baseName)]);
+  const dora = config.use_dora ?? false;
+  const names = sites.flatMap((s) => [loraAName(s.baseName), loraBName(s.baseName), ...(dora ? [doraMagnitudeName(s.baseName)] : [])]);
   const shapes = new Map<string, number[]>();
   for (const s of sites) {
     shapes.set(loraAName(s.baseName), [config.r, s.in]);
     shapes.set(loraBName(s.baseName), [s.out, config.r]);
+    if (dora) shapes.set(doraMagnitudeName(s.baseName), [s.out]);
   }
   const size = (n: string) => shapes.get(n)!.reduce((a, b) => a * b, 1);
   const state = opts.state?.tensors;
   const initial = state ? undefined : initLora(sites, config.r, config.seed);
+  // DoRA's magnitude starts at ‖W‖_row of the weights the graph uses (an NF4 base: its dequantized values), as PEFT's
+  // DoraLinearLayer.update_layer: with B = 0 the run starts exactly at the base model.
+  const source = opts.weights ? { weights: opts.weights, dir: opts.externalDataDir ?? model.dir } : { weights: storeWeightSources(model.weights, model.dir).weights, dir: model.dir };
+  const initialMagnitude = (s: LoraSite) => rowNorms(weightValues(source.weights(`${s.baseName}.weight`), source.dir), s.out, s.in);
   const params = new Map(names.map((n) => {
     if (state) return [n, required(state, n, size(n))];
-    const ab = initial!.get(n.slice(0, n.lastIndexOf('.')))!;
+    const site = sites.find((s) => n.startsWith(`${s.baseName}.`))!;
+    if (n === doraMagnitudeName(site.baseName)) return [n, initialMagnitude(site)];
+    const ab = initial!.get(site.baseName)!;
     return [n, n.endsWith('.lora_A') ? ab.A : ab.B];
   }));
   const m = new Map(names.map((n) => [n, state ? required(state, `${n}.exp_avg`, size(n)) : new Float32Array(size(n))]));
@@ -83,7 +94,8 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   // clean steps double it. [scale, clean steps, applied AdamW steps] are state, so a resume continues exactly.
   const lossScale = precision.low === 'fp16' ? (state ? required(state, LOSS_SCALE, 3) : Float32Array.of(2 ** 16, 0, 0)) : undefined;
   const optimizer = await createAdamwProgram({
-    tensors: names.map((name) => ({ name, shape: shapes.get(name)!, lrScale: name.endsWith('.lora_B') ? config.loraplus_lr_ratio : 1 })),
+    // LoRA+ as PEFT's create_loraplus_optimizer: B and every 1-D parameter (DoRA's magnitude) get ratio × lr.
+    tensors: names.map((name) => ({ name, shape: shapes.get(name)!, lrScale: name.endsWith('.lora_B') || shapes.get(name)!.length === 1 ? config.loraplus_lr_ratio : 1 })),
     weightDecay: config.weight_decay,
     maxGradNorm: config.max_grad_norm > 0 ? config.max_grad_norm : null,
     device: opts.device,
@@ -104,7 +116,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       program = factory({
         model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights, externalDataDir: opts.externalDataDir,
         checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
-        lora: { r: config.r, scaling, sites, dropout: config.lora_dropout },
+        lora: { r: config.r, scaling, sites, dropout: config.lora_dropout, dora },
       });
     }
     programs.set(key, program);
@@ -169,7 +181,11 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
     },
 
     loraWeights() {
-      return new Map(sites.map((s) => [s.baseName, { A: Float32Array.from(params.get(loraAName(s.baseName))!), B: Float32Array.from(params.get(loraBName(s.baseName))!) }]));
+      return new Map(sites.map((s) => [s.baseName, {
+        A: Float32Array.from(params.get(loraAName(s.baseName))!),
+        B: Float32Array.from(params.get(loraBName(s.baseName))!),
+        ...(dora ? { m: Float32Array.from(params.get(doraMagnitudeName(s.baseName))!) } : {}),
+      }]));
     },
 
     async dispose(): Promise<void> {

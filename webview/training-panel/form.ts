@@ -10,7 +10,7 @@ type Kind = 'int' | 'float' | 'text' | 'optional-text' | 'optional-int' | 'bool'
 /** Every field the form edits, with how its text is read. */
 export const FIELD_KINDS: Readonly<Record<keyof RunConfig, Kind>> = {
   model: 'text', data: 'text', eval_data: 'optional-text', eval_split: 'float', out: 'text', method: 'text',
-  r: 'int', lora_alpha: 'float', lora_dropout: 'float', target_modules: 'targets', use_rslora: 'bool', loraplus_lr_ratio: 'float',
+  r: 'int', lora_alpha: 'float', lora_dropout: 'float', target_modules: 'targets', use_rslora: 'bool', use_dora: 'bool', loraplus_lr_ratio: 'float',
   learning_rate: 'float', weight_decay: 'float', warmup_steps: 'int', lr_scheduler_type: 'text', micro_batch_size: 'int',
   gradient_accumulation_steps: 'int', max_grad_norm: 'float', num_epochs: 'int', max_steps: 'optional-int', eval_every: 'int',
   save_every: 'int', save_total_limit: 'int', seed: 'int', device: 'text', max_seq_len: 'int', train_on_prompt: 'bool', gradient_checkpointing: 'bool', precision: 'text', quantization: 'text', save_dtype: 'text',

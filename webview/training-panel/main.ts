@@ -92,6 +92,7 @@ const rField = text('r', 'Rank (r)', 'Typical 8–64');
 const alphaField = text('lora_alpha', 'lora_alpha', 'Scaling α/r (rsLoRA: α/√r); commonly 2 × r');
 const dropoutField = text('lora_dropout', 'lora_dropout', 'Dropout on the LoRA input');
 const rsField = check('use_rslora', 'rsLoRA', 'Rank-stabilized scaling α/√r (Kalajdzievski 2023)');
+const doraField = check('use_dora', 'DoRA', 'Also train a magnitude per output feature, LoRA giving the direction (Liu et al. 2024; PEFT use_dora)');
 const plusField = text('loraplus_lr_ratio', 'LoRA+ ratio', 'Learning rate of B = ratio × learning rate; 1 = plain LoRA, LoRA+ suggests 16');
 const targets = new TargetEditor((modules) => set('target_modules', modules));
 const targetProblem = h('div', 'problem');
@@ -155,7 +156,7 @@ app.append(
   title, resumeNote,
   section('Model', modelField.row),
   section('Data', dataField.row, h('div', 'grid', evalField.row, splitField.row)),
-  section('Method', h('div', 'grid', methodField.row, rField.row, alphaField.row, dropoutField.row, plusField.row, rsField.row),
+  section('Method', h('div', 'grid', methodField.row, rField.row, alphaField.row, dropoutField.row, plusField.row, rsField.row, doraField.row),
     h('h3', '', 'Target modules'), targets.element, targetProblem, estimateBox),
   section('Training', h('div', 'grid', ...hyper.map((f) => f.row)), advancedBox),
   section('Device and output', deviceField.row, outField.row),

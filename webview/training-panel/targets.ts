@@ -3,6 +3,7 @@
 // does (PEFT's rule: exact name or dotted suffix; 'all-linear' = every linear but lm_head) —, the presets, and the
 // numbers the panel shows as values change (trainable parameters, adapter size, memory).
 import { loraParameterCount, matchTargets, targetModuleNames } from '../../native/model/lora';
+import { doraParameterCount } from '../../native/model/dora';
 import type { RunConfig } from '../../native/protocol';
 import { estimateRun, type RunEstimate } from '../../native/train/estimate';
 import type { DeviceInfo, ModelInfo, ModuleInfo } from '../protocol';
@@ -20,14 +21,17 @@ export function selectedModules(info: ModelInfo, targets: RunConfig['target_modu
 }
 
 /** LoRA parameters each module would add at rank r in every layer (selected or not), for the toggles' labels. */
-function paramsPerModule(info: ModelInfo, r: number): Map<string, number> {
+function paramsPerModule(info: ModelInfo, r: number, dora: boolean): Map<string, number> {
   const all = matchTargets(info.config, 'all-linear').targets;
-  return new Map(targetModuleNames(all).map((name) => [name, loraParameterCount(all.filter((t) => t.module === name), r)]));
+  return new Map(targetModuleNames(all).map((name) => {
+    const modules = all.filter((t) => t.module === name);
+    return [name, loraParameterCount(modules, r) + (dora ? doraParameterCount(modules) : 0)];
+  }));
 }
 
 export interface PanelEstimate {
   estimate: RunEstimate;
-  /** LoRA parameters each module would add at this r (selected or not), for the toggles' labels. */
+  /** LoRA (and DoRA magnitude) parameters each module would add at this r (selected or not), for the toggles' labels. */
   perModule: Map<string, number>;
   unknownTargets: string[];
   /** Free memory of the chosen device, when known. */
@@ -42,7 +46,7 @@ export function panelEstimate(info: ModelInfo, config: RunConfig, device: Device
   const { targets, unknown } = matchTargets(info.config, config.target_modules);
   const provider = device?.id.startsWith('cuda') ? 'cuda' : 'cpu';
   const estimate = estimateRun(info.shape, config, targets, { totalParams: info.totalParams, provider });
-  const perModule = paramsPerModule(info, config.r);
+  const perModule = paramsPerModule(info, config.r, config.use_dora ?? false);
   const freeBytes = device?.freeBytes;
   let warning: string | undefined;
   if (freeBytes !== undefined && estimate.memory.total > freeBytes) {

@@ -33,6 +33,8 @@ export interface RefLora {
   scaling: number;
   /** Optional dropout on the LoRA branch input: returns dropout(x) (tests pass a fixed mask). */
   dropout?: (baseName: string, x: Float64Array, rows: number, cols: number) => Float64Array;
+  /** DoRA: baseName → magnitude m [out] (the DoRA paper, PEFT's DoraLinearLayer). */
+  magnitudes?: Map<string, Float64Array>;
 }
 
 /** Additive mask value for disallowed keys: finite (HF uses finfo.min) so fully masked rows stay NaN-free. */
@@ -114,7 +116,28 @@ function adapted(x: Float64Array, rows: number, inF: number, outF: number, w: Re
   const xd = lora.dropout ? lora.dropout(baseName, x, rows, inF) : x;
   const a = linear(xd, rows, inF, ab.A, lora.r);
   const b = linear(a, rows, lora.r, ab.B, outF);
-  for (let i = 0; i < y.length; i++) y[i] += lora.scaling * b[i];
+  const m = lora.magnitudes?.get(baseName);
+  if (!m) {
+    for (let i = 0; i < y.length; i++) y[i] += lora.scaling * b[i];
+    return y;
+  }
+  // DoRA, PEFT's forward: y = base(x) + (m/‖W + s·B·A‖_row − 1)·(W xd) + (m/‖W + s·B·A‖_row)·s·B A xd.
+  const W = weight(w, `${baseName}.weight`);
+  const baseResult = linear(xd, rows, inF, W, outF);
+  const scale = new Float64Array(outF);
+  for (let o = 0; o < outF; o++) {
+    let sum = 0;
+    for (let i = 0; i < inF; i++) {
+      let v = W[o * inF + i];
+      for (let k = 0; k < lora.r; k++) v += lora.scaling * ab.B[o * lora.r + k] * ab.A[k * inF + i];
+      sum += v * v;
+    }
+    scale[o] = m[o] / Math.sqrt(sum);
+  }
+  for (let i = 0; i < y.length; i++) {
+    const o = i % outF;
+    y[i] += (scale[o] - 1) * baseResult[i] + scale[o] * lora.scaling * b[i];
+  }
   return y;
 }
 

@@ -65,7 +65,7 @@ test('bf16 save dtype stores BF16 tensors that read back within bf16 precision',
   }
 });
 
-test('reads .default. names; refuses DoRA, rank_pattern and unexpected tensors with UserErrors', () => {
+test('reads .default. names; refuses use_dora without magnitudes, rank_pattern and unexpected tensors with UserErrors', () => {
   const dir = mkdtempSync(join(tmpdir(), 'peft-'));
   try {
     const base = { peft_type: 'LORA', r: 2, lora_alpha: 4, use_rslora: true, bias: 'none', target_modules: ['q_proj'], rank_pattern: {}, alpha_pattern: {} };
