@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { RunConfig, WorkerEvent } from '../native/protocol';
-import { formatEvent } from '../native/train/event-text';
+import { formatEvent, StepPace } from '../native/train/event-text';
 import { readRunStatus, readWorkerInfo, runPaths, writeRunStatus } from '../native/train/run-dir';
 import { writeJsonAtomic } from '../native/util/atomic-write';
 import { onConfigChange, readConfig, type Config } from './config';
@@ -22,6 +22,8 @@ export class Ctx implements PanelContext {
   config: Config;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly listeners = new Map<string, Set<(event: WorkerEvent) => void>>();
+  /** Per live run: the pace of all its steps, for the ETA of the step lines logged. */
+  private readonly paces = new Map<string, StepPace>();
   private readonly runsChanged = new vscode.EventEmitter<RunsChange>();
   /** Fires (debounced) when runs' files or live state may have changed: which runs, or all of them. */
   readonly onDidChangeRuns = this.runsChanged.event;
@@ -204,10 +206,16 @@ export class Ctx implements PanelContext {
 
   private dispatch(runDir: string, event: WorkerEvent): void {
     for (const listener of this.listeners.get(runDir) ?? []) listener(event);
+    const pace = this.paces.get(runDir) ?? new StepPace();
+    this.paces.set(runDir, pace);
+    if (event.type === 'step') pace.observe(event);
     if (event.type !== 'step' || event.step % Math.max(1, Math.floor(event.total_steps / 50)) === 0) {
-      this.log.appendLine(`[${basename(runDir)}] ${formatEvent(event)}`);
+      this.log.appendLine(`[${basename(runDir)}] ${formatEvent(event, pace)}`);
     }
-    if (event.type === 'done' || event.type === 'error') this.notifyEnd(runDir, event);
+    if (event.type === 'done' || event.type === 'error') {
+      this.paces.delete(runDir);
+      this.notifyEnd(runDir, event);
+    }
     this.changed(event.type === 'step' || event.type === 'status' ? runDir : undefined);
   }
 

@@ -3,12 +3,13 @@
 // (the host sends stdout/stderr to train.log), and keeps status.json and worker.json true at every moment.
 import { resolve } from 'node:path';
 import { latestCheckpoint, writeRunStatus } from './train/run-dir';
-import { formatEvent } from './train/event-text';
+import { formatEvent, StepPace } from './train/event-text';
 import { trainOwnedRun } from './train/owned-run';
 
 async function main(runDir: string): Promise<number> {
   const log = (line: string) => process.stdout.write(`[${new Date().toISOString()}] ${line}\n`);
-  const { outcome } = await trainOwnedRun(runDir, { onEvent: (event) => log(formatEvent(event)), log });
+  const pace = new StepPace();
+  const { outcome } = await trainOwnedRun(runDir, { onEvent: (event) => log(formatEvent(event, pace)), log });
   return outcome === 'failed' ? 1 : 0;
 }
 

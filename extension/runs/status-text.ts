@@ -1,5 +1,5 @@
 // The status-bar text of the active run (step/total, loss, ETA), pure so it is tested without VS Code.
-import { etaSeconds } from '../../native/train/event-text';
+import type { StepPace } from '../../native/train/event-text';
 import type { RunSummary } from './run-store';
 
 /** 42s, 3m05s, 1h07m: short enough for the status bar. */
@@ -21,14 +21,16 @@ export function activeRun(runs: readonly RunSummary[]): RunSummary | undefined {
   return runs.find((run) => run.state === 'running' && run.live) ?? runs.find((run) => run.state === 'running') ?? runs.find((run) => run.state === 'pending' && run.status);
 }
 
-export function statusText(run: RunSummary, startStep = 0): StatusText {
+/** `pace` follows the run across updates (it observes `run.last`); the ETA shows once it knows the step rate. */
+export function statusText(run: RunSummary, pace?: StepPace): StatusText {
   const last = run.last;
   if (!last || run.step === 0) {
     const message = run.message ?? 'starting…';
     return { text: `$(sync~spin) LoRA: ${message}`, tooltip: `${run.id}\n${message}\nClick to open the dashboard` };
   }
   const total = run.totalSteps;
-  const eta = total > 0 ? etaSeconds(last.step, total, last.elapsed_s, startStep) : NaN;
+  pace?.observe(last);
+  const eta = total > 0 && pace ? pace.etaSeconds(total) : NaN;
   const parts = [
     `$(sync~spin) LoRA ${run.step}/${total || '?'}`,
     `loss ${last.loss.toFixed(3)}`,

@@ -9,7 +9,7 @@ import { writeJsonAtomic } from '../util/atomic-write';
 import { existsAs } from '../util/fs-checks';
 import { assertValidRunConfig, resolveRunConfig } from '../train/config';
 import { latestCheckpoint, runPaths } from '../train/run-dir';
-import { formatEvent } from '../train/event-text';
+import { formatEvent, StepPace } from '../train/event-text';
 import { trainOwnedRun } from '../train/owned-run';
 import { addTrainOptions, runConfigFromFlags, type TrainFlags } from './train-options';
 import { resumeConfig } from './resume-flags';
@@ -59,12 +59,13 @@ function configFor(flags: TrainFlags, explicit: ReadonlySet<keyof TrainFlags>): 
 
 export async function trainCommand(flags: TrainFlags, explicit: ReadonlySet<keyof TrainFlags> = new Set()): Promise<void> {
   const config = configFor(flags, explicit);
+  const pace = new StepPace();
   // Owned like the extension's worker: worker.json and the run socket, so an open VS Code window shows this run live
   // in its Runs view and can stop it.
   const result = await trainOwnedRun(config.out, {
     onEvent: (event) => {
       // Without --json a failure is printed once, by the CLI's error handler (with where and how to fix it).
-      if (flags.json || event.type !== 'error') process.stdout.write((flags.json ? JSON.stringify(event) : formatEvent(event)) + '\n');
+      if (flags.json || event.type !== 'error') process.stdout.write((flags.json ? JSON.stringify(event) : formatEvent(event, pace)) + '\n');
     },
     log: (line) => process.stderr.write(`${line}\n`),
     stopHint: ' (Ctrl-C again to quit at once)',

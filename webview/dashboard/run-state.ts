@@ -3,6 +3,7 @@
 // redraws the same charts; events only append.
 import type { MetricRecord, WorkerEvent } from '../../native/protocol';
 import type { DashboardHostMessage, RunRef, RunStateName } from '../protocol';
+import { etaSeconds, paceBaseline } from '../../native/train/event-text';
 import { alignSeries, downsampleIndices, emaSmooth, pick, type Column } from './downsample';
 
 type InitMessage = Extract<DashboardHostMessage, { type: 'init' }>;
@@ -93,21 +94,16 @@ export function applyEvent(state: DashboardState, event: WorkerEvent): void {
 export interface Progress {
   fraction: number;
   elapsedS: number;
-  /** Seconds left at the pace of the steps done in this attempt, or undefined before two steps. */
+  /** Seconds left at the step rate after the first (warm-up) steps, or undefined before two steps. */
   etaS?: number;
 }
 
 export function progressOf(state: DashboardState): Progress {
   const fraction = state.totalSteps > 0 ? Math.min(1, state.step / state.totalSteps) : 0;
   const last = state.metrics[state.metrics.length - 1];
-  const first = state.metrics[0];
   const elapsedS = last?.elapsed_s ?? 0;
-  let etaS: number | undefined;
-  if (last && first && last.step > first.step && state.totalSteps > last.step) {
-    const perStep = (last.elapsed_s - first.elapsed_s) / (last.step - first.step);
-    if (perStep > 0) etaS = perStep * (state.totalSteps - last.step);
-  }
-  return { fraction, elapsedS, etaS: state.live ? etaS : undefined };
+  const eta = last && state.totalSteps > last.step ? etaSeconds(paceBaseline(state.metrics), last, state.totalSteps) : NaN;
+  return { fraction, elapsedS, etaS: state.live && eta > 0 ? eta : undefined };
 }
 
 export type ChartTable = [number[], ...Column[]];

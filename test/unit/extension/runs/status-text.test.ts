@@ -4,17 +4,23 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRun } from '../../../../extension/runs/run-store';
 import { activeRun, shortDuration, statusText } from '../../../../extension/runs/status-text';
+import { StepPace } from '../../../../native/train/event-text';
 import { makeRuns, metric } from './run-fixtures';
 
-test('status-bar text: step/total, loss and ETA from the pace so far', () => {
-  // 50 of 200 steps in 100 s → 150 steps left at 2 s each = 300 s.
+test('status-bar text: step/total, loss and ETA from the step rate seen across updates', () => {
+  // Step 40 at 80 s, then step 50 at 100 s: 2 s a step → 150 steps left = 300 s.
   const root = makeRuns([
-    { id: 'r', status: { state: 'running', step: 50, total_steps: 200 }, metrics: [metric(50, { loss: 1.23456, elapsed_s: 100 })], worker: { pid: 9, socket: 's', started_at: '' } },
+    { id: 'r', status: { state: 'running', step: 40, total_steps: 200 }, metrics: [metric(40, { loss: 1.3, elapsed_s: 80 })], worker: { pid: 9, socket: 's', started_at: '' } },
     { id: 'starting', status: { state: 'running', step: 0, total_steps: 0, message: 'tokenizing 1,234 records…' }, worker: { pid: 9, socket: 's', started_at: '' } },
   ]);
-  const run = readRun(join(root, 'r'), () => true);
-  const { text, tooltip } = statusText(run);
+  const pace = new StepPace();
+  const earlier = readRun(join(root, 'r'), () => true);
+  // One update tells no rate: no ETA rather than one that counts the compile time in.
+  assert.equal(statusText(earlier, pace).text, '$(sync~spin) LoRA 40/200 · loss 1.300');
+  const run = { ...earlier, step: 50, last: metric(50, { loss: 1.23456, elapsed_s: 100 }) };
+  const { text, tooltip } = statusText(run, pace);
   assert.equal(text, '$(sync~spin) LoRA 50/200 · loss 1.235 · ETA 5m00s');
+  assert.equal(statusText(run, pace).text, text, 'the same record again keeps the ETA');
   assert.match(tooltip, /step 50 of 200, loss 1\.2346/);
   assert.match(tooltip, /1,500 tokens\/s/);
   assert.equal(statusText(readRun(join(root, 'starting'), () => true)).text, '$(sync~spin) LoRA: tokenizing 1,234 records…');

@@ -59,6 +59,14 @@ test('progress and ETA from the pace of the steps so far', () => {
   assert.equal(progressOf({ ...s, live: false }).etaS, undefined);
 });
 
+test('the ETA leaves out the first step\'s compile and the warm-up steps', () => {
+  // Step 1 ends at 40 s (session creation and compiling), steps 2–4 take 3 s, the rest 1 s: 1 s a step from step 4 on.
+  const ends = [40, 43, 46, 49, 50, 51, 52, 53, 54, 55].map((elapsed_s, i) => metric(i + 1, 1, { elapsed_s }));
+  const s = stateFromInit(init(ends, { totalSteps: 1000 }));
+  assert.equal(progressOf(s).etaS, 990);
+  assert.equal(progressOf(stateFromInit(init(ends.slice(0, 1), { totalSteps: 1000 }))).etaS, undefined, 'no rate from one step');
+});
+
 test('chart tables: short runs keep every point, eval points align by step, overlays add a column', () => {
   const s = stateFromInit(init([metric(1, 3), metric(2, 2), metric(3, 1)], { evals: [{ step: 2, eval_loss: 2.2 }] }));
   s.overlays.set('/b', { run: { runDir: '/b', name: 'b' }, metrics: [metric(1, 4), metric(4, 3)] });
