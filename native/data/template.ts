@@ -9,8 +9,15 @@
 // (e.g. <|im_end|>) after its start. The text is then tokenized piece by piece (prompt, response, prompt, …), so every
 // token belongs to exactly one piece; the pieces meet at template boundaries (special tokens, newlines), where the
 // tokenizer's pre-splitting cuts anyway.
+//
+// Qwen3's template opens a final reply without reasoning with an empty think block (`<think>\n\n</think>\n\n`), the
+// same text its generation prompt ends with when enable_thinking is false. That block is template, not answer: were
+// it a trained target, the tuned model would start every answer with it. So a turn's prompt is rendered with
+// enable_thinking=false whenever the conversation continues from that prompt (a reply with reasoning does not, and
+// keeps its think block as a target), and generation starts from the same non-thinking prompt. Templates without
+// enable_thinking render the same text either way.
 import type { AlpacaRecord, ChatMessage, DatasetRecord } from './records';
-import type { TextTokenizer } from '../model/tokenizer';
+import type { ChatTemplateVariables, TextTokenizer } from '../model/tokenizer';
 import { UserError } from '../util/errors';
 
 export const IGNORE_INDEX = -100;
@@ -55,9 +62,12 @@ export function alpacaMessages(record: Pick<AlpacaRecord, 'instruction' | 'input
  * the chat template with the generation prompt, or the Alpaca prompt when the model has none.
  */
 export function instructionPrompt(tok: TextTokenizer, instruction: string, input?: string, system?: string): string {
-  if (tok.chatTemplate !== undefined) return tok.applyChatTemplate(alpacaMessages({ instruction, input, system }), true);
+  if (tok.chatTemplate !== undefined) return tok.applyChatTemplate(alpacaMessages({ instruction, input, system }), true, NON_THINKING);
   return alpacaPrompt(instruction, input, system);
 }
+
+/** The template variables of a reply without reasoning (see the header). */
+const NON_THINKING: ChatTemplateVariables = { enable_thinking: false };
 
 /** [BOS] when the tokenizer adds one (add_special_tokens) and the text does not already start with it (Llama 3's template writes it). */
 function bosPrefix(tok: TextTokenizer, text: string): number[] {
@@ -83,7 +93,8 @@ function chatPieces(messages: ChatMessage[], tok: TextTokenizer): Piece[] {
   let cursor = 0;
   messages.forEach((message, k) => {
     if (message.role !== 'assistant') return;
-    const prompt = tok.applyChatTemplate(messages.slice(0, k), true);
+    const nonThinking = tok.applyChatTemplate(messages.slice(0, k), true, NON_THINKING);
+    const prompt = full.startsWith(nonThinking) && nonThinking.length >= cursor ? nonThinking : tok.applyChatTemplate(messages.slice(0, k), true);
     if (!full.startsWith(prompt) || prompt.length < cursor) {
       throw new UserError(`cannot locate assistant turn ${k + 1} in the chat template's output: the template does not render conversations prefix by prefix`, {
         fix: 'use a standard chat template, or alpaca records',

@@ -22,7 +22,14 @@ export interface TextTokenizer {
   bosToken?: string;
   eosToken?: string;
   chatTemplate?: string;
-  applyChatTemplate(messages: ChatMessage[], addGenerationPrompt: boolean): string;
+  /** Renders the chat template; `variables` are extra template variables such as `enable_thinking` (as transformers' kwargs). */
+  applyChatTemplate(messages: ChatMessage[], addGenerationPrompt: boolean, variables?: ChatTemplateVariables): string;
+}
+
+/** Template variables beyond messages and special tokens that the product sets. */
+export interface ChatTemplateVariables {
+  /** Qwen3-style templates: false opens the reply with an empty think block (`<think>\n\n</think>\n\n`). */
+  enable_thinking?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -111,11 +118,11 @@ export function createTokenizer(tokenizerJson: Json, tokenizerConfig: Json, dir:
     bosToken: bos.text,
     eosToken: eos.text,
     chatTemplate,
-    applyChatTemplate(messages, addGenerationPrompt) {
+    applyChatTemplate(messages, addGenerationPrompt, variables = {}) {
       if (chatTemplate === undefined) throw new UserError('the model has no chat template', { where: { file: configFile, field: 'chat_template' }, fix: 'use alpaca records, or a model whose tokenizer_config.json has a chat_template' });
       try {
         compiled ??= new Template(chatTemplate);
-        return compiled.render({ messages, add_generation_prompt: addGenerationPrompt, ...specials });
+        return compiled.render({ ...variables, messages, add_generation_prompt: addGenerationPrompt, ...specials });
       } catch (error) {
         throw new UserError(`chat template failed: ${error instanceof Error ? error.message : String(error)}`, { where: { file: configFile, field: 'chat_template' }, fix: 'check the records (roles, order) or fix the chat template' });
       }

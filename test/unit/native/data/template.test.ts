@@ -66,7 +66,25 @@ test('multi-turn chat, prefix-stable template: every assistant turn trained, use
 test('multi-turn chat, real Qwen3 template (renders the last turn differently): spans still found', () => {
   const ex = tokenizeRecord(twoTurns, qwen3, opts);
   assert.equal(qwen3.decode(ex.inputIds), qwen3.applyChatTemplate(twoTurns.format === 'chat' ? twoTurns.messages : [], false));
-  assert.deepEqual(trainedRuns(qwen3, ex), ['Hello!<|im_end|>', '<think>\n\n</think>\n\nSee you.<|im_end|>\n']);
+  // The empty think block Qwen3 writes before the last reply is template (the non-thinking prompt), not a target.
+  assert.deepEqual(trainedRuns(qwen3, ex), ['Hello!<|im_end|>', 'See you.<|im_end|>\n']);
+});
+
+test('real Qwen3 template: generation starts from the prompt training used, so answers do not open with an empty think block', () => {
+  const record: DatasetRecord = { format: 'alpaca', instruction: 'Add.', input: '2+2', output: '4' };
+  const ex = tokenizeRecord(record, qwen3, opts);
+  assert.deepEqual(trainedRuns(qwen3, ex), ['4<|im_end|>\n']);
+  const prompt = instructionPrompt(qwen3, 'Add.', '2+2');
+  assert.equal(prompt, '<|im_start|>user\nAdd.\n\n2+2<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n');
+  const ids = encodePrompt(qwen3, prompt);
+  assert.deepEqual(ex.inputIds.slice(0, ids.length), ids);
+  assert.equal(ex.labels[ids.length - 2], IGNORE_INDEX, 'the think block is not trained');
+  assert.notEqual(ex.labels[ids.length - 1], IGNORE_INDEX, 'the answer is');
+});
+
+test('real Qwen3 template: a reply with reasoning keeps its think block as a target', () => {
+  const record: DatasetRecord = { format: 'chat', messages: [{ role: 'user', content: '2+2?' }, { role: 'assistant', content: '<think>\nTwo and two.\n</think>\n\n4' }] };
+  assert.deepEqual(trainedRuns(qwen3, tokenizeRecord(record, qwen3, opts)), ['<think>\nTwo and two.\n</think>\n\n4<|im_end|>\n']);
 });
 
 test('trainOnPrompt trains every next token', () => {
