@@ -27,6 +27,8 @@ test('resumeConfig: a changed setting is refused naming each flag, its value and
     return true;
   });
   assert.throws(() => resumeConfig(saved, { out: '/runs/b' }, new Set(['out']), 40), /--out "\/runs\/b"/);
+  // --use-dora on a LoRA run (use_dora absent: written before the option existed) is a change too.
+  assert.throws(() => resumeConfig(saved, { useDora: true }, new Set(['useDora']), 40), /--use-dora true \(this run has use_dora = /);
 });
 
 test('resumeConfig: --max-steps below the checkpoint, and --epochs on a run limited by max_steps, are refused', () => {

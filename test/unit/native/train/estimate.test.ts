@@ -245,3 +245,18 @@ test('NF4: the linear weights count 0.5625 byte a value, the rest as stored (Lla
   const cuda = estimateRun(llama2, { ...options, quantization: 'nf4' }, targets, { provider: 'cuda' }).memory;
   assert.equal(cuda.weights, nf4.weights + embedding * 2);
 });
+
+test('DoRA (use_dora): trainable parameters and the adapter add one magnitude per output feature; memory grows by its norm and kept terms', () => {
+  const targets = targetsOf(qwen05, ALL);
+  const lora = estimateRun(qwen05, run, targets);
+  const dora = estimateRun(qwen05, { ...run, use_dora: true }, targets);
+  const outs = targets.reduce((s, t) => s + t.out, 0);
+  assert.equal(dora.trainableParams, lora.trainableParams + outs);
+  assert.equal(loraParams({ in: 10, out: 3 }, 2, true), 29);
+  assert.equal(paramsByModule(targets, 16, true).get('q_proj'), paramsByModule(targets, 16).get('q_proj')! + 24 * 896);
+  // Header (names with lora_magnitude_vector, no ".weight") plus 4 bytes a magnitude.
+  assert.ok(dora.adapterBytes - lora.adapterBytes > outs * 4);
+  assert.ok(dora.memory.total > lora.memory.total);
+  const off = { ...run, gradient_checkpointing: false };
+  assert.ok(estimateRun(qwen05, { ...off, use_dora: true }, targets).memory.activations > estimateRun(qwen05, off, targets).memory.activations);
+});

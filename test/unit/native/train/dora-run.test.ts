@@ -1,0 +1,84 @@
+// DoRA (use_dora) end to end on a tiny real-architecture model: a run learns and leaves a PEFT DoRA adapter whose
+// magnitudes moved from their start ‖W‖_row, a stopped run resumes to the uninterrupted losses exactly (dropout on, so
+// the DoRA term on the dropped-out input is exercised), and a resume cannot flip use_dora.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../../native/protocol';
+import { runTraining } from '../../../../native/train/run';
+import { readMetrics, runPaths } from '../../../../native/train/run-dir';
+import { writeJsonAtomic } from '../../../../native/util/atomic-write';
+import { openSafetensors, readTensorF32 } from '../../../../native/model/safetensors';
+import { loadModelFolder } from '../../../../native/model/model-folder';
+import { rowNorms } from '../../../../native/model/dora';
+import { UserError } from '../../../../native/util/errors';
+import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
+
+const root = mkdtempSync(join(tmpdir(), 'dora-run-'));
+const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 3, std: 0.3 }).dir;
+const data = join(root, 'data.jsonl');
+writeFileSync(data, [
+  { instruction: 'Add the two numbers.', input: '2 and 3', output: '5' },
+  { instruction: 'Reverse the word.', input: 'orbit', output: 'tibro' },
+  { instruction: 'What is 3 times 4?', output: '3 times 4 is 12.' },
+  { instruction: 'Is 7 prime?', output: 'Yes, 7 is prime.' },
+].map((r) => JSON.stringify(r)).join('\n') + '\n');
+
+function newRun(name: string, options: Partial<RunConfig>): string {
+  const out = join(root, name);
+  const config: RunConfig = {
+    ...DEFAULT_RUN_OPTIONS, model, data, out, target_modules: 'all-linear', r: 8, lora_alpha: 16, lora_dropout: 0.1, use_dora: true,
+    learning_rate: 2e-2, warmup_steps: 3, micro_batch_size: 2, max_seq_len: 64, save_every: 0, ...options,
+  };
+  writeJsonAtomic(runPaths(out).config, config);
+  return out;
+}
+
+async function train(runDir: string, stopAfterStep = Infinity): Promise<string> {
+  let step = 0;
+  return runTraining(runDir, {
+    emit: (event) => {
+      if (event.type === 'step') step = event.step;
+    },
+    stopRequested: () => step >= stopAfterStep,
+  });
+}
+
+test('DoRA: a run on a few records drives the loss down by more than 90% and leaves a PEFT DoRA adapter', async () => {
+  const run = newRun('learn', { max_steps: 80, lora_dropout: 0, lr_scheduler_type: 'cosine', r: 16, lora_alpha: 32 });
+  assert.equal(await train(run), 'completed');
+  const metrics = readMetrics(run);
+  assert.equal(metrics.length, 80);
+  const first = metrics[0].loss, last = metrics.slice(-5).reduce((s, m) => s + m.loss, 0) / 5;
+  assert.ok(last < 0.1 * first, `loss ${first} → ${last}`);
+  const config = JSON.parse(readFileSync(join(run, 'adapter_config.json'), 'utf8'));
+  assert.equal(config.use_dora, true);
+  const weights = openSafetensors(join(run, 'adapter_model.safetensors'));
+  assert.equal(weights.entries.size, 3 * 7 * 2);
+  const q = 'model.layers.0.self_attn.q_proj';
+  const key = `base_model.model.${q}.lora_magnitude_vector`;
+  assert.deepEqual(weights.entries.get(key)?.shape, [64]);
+  // The magnitudes trained: they left their start, the base weight's row norms.
+  const base = loadModelFolder(model).weights.entry(`${q}.weight`)!;
+  const start = rowNorms(readTensorF32(base.file, `${q}.weight`), 64, 64);
+  const trained = readTensorF32(weights, key);
+  assert.ok(trained.some((v, i) => Math.abs(v - start[i]) > 1e-3), 'the magnitudes did not move');
+});
+
+test('DoRA: stopping saves a checkpoint; resuming reproduces the uninterrupted losses exactly; a resume cannot flip use_dora', async () => {
+  const options = { max_steps: 8, save_every: 4, seed: 11 };
+  const whole = newRun('whole', options);
+  await train(whole);
+  const parted = newRun('parted', options);
+  assert.equal(await train(parted, 4), 'stopped');
+  assert.equal(await train(parted), 'completed');
+  assert.deepEqual(readMetrics(parted).map((m) => m.loss), readMetrics(whole).map((m) => m.loss));
+
+  const flipped = newRun('flipped', options);
+  assert.equal(await train(flipped, 4), 'stopped');
+  const config = JSON.parse(readFileSync(runPaths(flipped).config, 'utf8')) as RunConfig;
+  writeJsonAtomic(runPaths(flipped).config, { ...config, use_dora: false });
+  await assert.rejects(train(flipped), (e: unknown) => e instanceof UserError && /cannot resume: use_dora changed/.test(e.message));
+});
