@@ -82,3 +82,20 @@ test('DoRA: stopping saves a checkpoint; resuming reproduces the uninterrupted l
   writeJsonAtomic(runPaths(flipped).config, { ...config, use_dora: false });
   await assert.rejects(train(flipped), (e: unknown) => e instanceof UserError && /cannot resume: use_dora changed/.test(e.message));
 });
+
+test('DoRA on an NF4 base (QLoRA + DoRA): magnitudes start at the dequantized weights\' row norms, so the first loss is the NF4 LoRA run\'s; it learns', async () => {
+  process.env.LORA_STUDIO_CACHE = join(root, 'nf4-cache');
+  try {
+    const options = { max_steps: 30, lora_dropout: 0, lr_scheduler_type: 'cosine' as const, r: 16, lora_alpha: 32, quantization: 'nf4' as const };
+    const lora = newRun('nf4-lora', { ...options, use_dora: false });
+    const dora = newRun('nf4-dora', options);
+    assert.equal(await train(lora), 'completed');
+    assert.equal(await train(dora), 'completed');
+    const [l, d] = [readMetrics(lora), readMetrics(dora)];
+    assert.ok(Math.abs(d[0].loss - l[0].loss) < 1e-4 * l[0].loss, `first loss DoRA ${d[0].loss} vs LoRA ${l[0].loss}`);
+    assert.ok(d[d.length - 1].loss < 0.5 * d[0].loss, `loss ${d[0].loss} → ${d[d.length - 1].loss}`);
+    assert.equal(JSON.parse(readFileSync(join(dora, 'adapter_config.json'), 'utf8')).use_dora, true);
+  } finally {
+    delete process.env.LORA_STUDIO_CACHE;
+  }
+});
