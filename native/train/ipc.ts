@@ -3,15 +3,48 @@
 // that spawned the worker, and a reloaded window must re-attach. Unix socket paths are limited to ~107 bytes, so the
 // path is a short hash of the run folder under the temp folder (a named pipe on Windows).
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isWorkerCommand, isWorkerEvent, type WorkerCommand, type WorkerEvent } from '../protocol';
+import { UserError } from '../util/errors';
 
 export function runSocketPath(runDir: string): string {
   const hash = createHash('sha256').update(resolve(runDir)).digest('hex').slice(0, 16);
-  return process.platform === 'win32' ? `\\\\.\\pipe\\lora-studio-${hash}` : join(tmpdir(), `lora-studio-${hash}.sock`);
+  return process.platform === 'win32' ? `\\\\.\\pipe\\lora-studio-${hash}` : join(socketFolder(), `${hash}.sock`);
+}
+
+/**
+ * The folder of this user's run sockets: private (0700, owned by this user), so another user on the machine can
+ * neither read a run's events nor stop it, nor squat the socket's path. Its name carries the uid.
+ */
+export function socketFolder(): string {
+  return join(tmpdir(), `lora-studio-${process.getuid?.() ?? 'user'}`);
+}
+
+/** Creates the socket folder if needed and refuses one that is not private to this user. */
+export function ensurePrivateSocketFolder(folder = socketFolder()): void {
+  try {
+    mkdirSync(folder, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const stats = lstatSync(folder);
+  const uid = process.getuid?.();
+  const problem = !stats.isDirectory()
+    ? 'is not a folder'
+    : uid !== undefined && stats.uid !== uid
+      ? `belongs to another user (uid ${stats.uid})`
+      : (stats.mode & 0o077) !== 0
+        ? `is open to other users (mode ${(stats.mode & 0o777).toString(8)})`
+        : undefined;
+  if (problem) {
+    throw new UserError(`the folder for this run's control socket ${problem}, so another user could read or stop the run`, {
+      where: { file: folder },
+      fix: `remove ${folder} (it holds only sockets) and start again, or set TMPDIR to a private folder`,
+    });
+  }
 }
 
 /** Splits a byte stream into JSON values, one per line; a partial last line waits for the next chunk. */
@@ -61,7 +94,10 @@ export function serveRunSocket(
   const maxUnread = options.maxUnreadBytes ?? MAX_UNREAD_BYTES;
   const stepBacklog = options.stepBacklogBytes ?? STEP_BACKLOG_BYTES;
   const socketPath = runSocketPath(runDir);
-  if (process.platform !== 'win32') rmSync(socketPath, { force: true }); // a stale socket of a killed worker
+  if (process.platform !== 'win32') {
+    ensurePrivateSocketFolder();
+    rmSync(socketPath, { force: true }); // a stale socket of a killed worker
+  }
   const clients = new Set<Socket>();
   const server = createServer((socket) => {
     clients.add(socket);
@@ -77,6 +113,7 @@ export function serveRunSocket(
     server.once('error', reject);
     server.listen(socketPath, () => {
       server.off('error', reject);
+      if (process.platform !== 'win32') chmodSync(socketPath, 0o600); // private even if the folder were not
       server.unref(); // the socket alone never keeps a finished worker alive
       resolvePromise({
         socketPath,

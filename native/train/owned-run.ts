@@ -9,6 +9,7 @@ import { writeJsonAtomic } from '../util/atomic-write';
 import { runPaths, writeRunStatus, type WorkerInfo } from './run-dir';
 import { runTraining } from './run';
 import { serveRunSocket } from './ipc';
+import { acquireRunLock } from './run-lock';
 
 export interface OwnedRunOptions {
   /** Every event, after attached windows got it (the worker logs it, the CLI prints it). */
@@ -39,7 +40,15 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
     if (command.type === 'stop') requestStop('stop requested');
     else if (command.type === 'ping') server.broadcast({ type: 'status', phase: 'training', message: last.phase });
   };
-  const server = await serveRunSocket(runDir, onCommand);
+  // Before anything in the folder is touched: another process training it keeps it (run-lock.ts).
+  const lock = acquireRunLock(runDir);
+  let server: Awaited<ReturnType<typeof serveRunSocket>>;
+  try {
+    server = await serveRunSocket(runDir, onCommand);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const info: WorkerInfo = { pid: process.pid, socket: server.socketPath, started_at: new Date().toISOString(), protocol: WORKER_PROTOCOL_VERSION };
   writeJsonAtomic(runPaths(runDir).worker, info);
 
@@ -75,5 +84,6 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
     // worker.json goes first: a window that sees the socket close then finds the run's end state, not a live pid.
     rmSync(runPaths(runDir).worker, { force: true });
     await server.close();
+    lock.release();
   }
 }

@@ -1,0 +1,45 @@
+// The run folder's lock: one process trains a folder; a live holder is named; a dead one's lock is taken over; the
+// holder takes it again freely and releases only its own.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acquireRunLock, runLockPath } from '../../../../native/train/run-lock';
+
+const root = mkdtempSync(join(tmpdir(), 'run-lock-'));
+const lockOf = (pid: number, host = hostname()) => JSON.stringify({ pid, host, started_at: '2026-11-29T10:00:00.000Z' });
+
+test('a free folder is locked with this pid and host; taking it again is fine; release removes it', () => {
+  const dir = join(root, 'free');
+  const lock = acquireRunLock(dir);
+  const held = JSON.parse(readFileSync(runLockPath(dir), 'utf8'));
+  assert.deepEqual([held.pid, held.host], [process.pid, hostname()]);
+  const again = acquireRunLock(dir, () => true); // the holder takes it again (the CLI, then the training it starts)
+  assert.equal(JSON.parse(readFileSync(runLockPath(dir), 'utf8')).started_at, held.started_at, 'held, not replaced');
+  again.release();
+  assert.equal(existsSync(runLockPath(dir)), false);
+  lock.release(); // twice is harmless
+});
+
+test('a live holder is refused by name; a dead one is taken over; another host is refused with how to clear it', () => {
+  const dir = join(root, 'held');
+  acquireRunLock(dir).release();
+  writeFileSync(runLockPath(dir), lockOf(4242));
+  assert.throws(() => acquireRunLock(dir, (pid) => pid === 4242), /being trained by process 4242 \(since 2026-11-29T10:00:00.000Z\).*Stop in the Runs view/);
+  const taken = acquireRunLock(dir, () => false);
+  assert.equal(JSON.parse(readFileSync(runLockPath(dir), 'utf8')).pid, process.pid, 'a stale lock is taken over');
+  taken.release();
+  writeFileSync(runLockPath(dir), lockOf(4242, 'other-machine'));
+  assert.throws(() => acquireRunLock(dir, () => false), /locked by process 4242 on other-machine.*delete .*run\.lock/);
+});
+
+test('release leaves a lock that is not this process\'s alone; a torn lock counts as stale', () => {
+  const dir = join(root, 'torn');
+  const lock = acquireRunLock(dir);
+  writeFileSync(runLockPath(dir), lockOf(4242));
+  lock.release();
+  assert.equal(JSON.parse(readFileSync(runLockPath(dir), 'utf8')).pid, 4242);
+  writeFileSync(runLockPath(dir), '{"pid": 42');
+  acquireRunLock(dir, () => true).release();
+});
