@@ -37,6 +37,22 @@ export interface RunConfig {
    * direction (PEFT's `use_dora`). Absent means false (runs written before the option existed).
    */
   use_dora?: boolean;
+  /**
+   * PEFT's init_lora_weights: true (A Kaiming-uniform, B zero), 'pissa' (Meng et al. 2024: A and B from the top-r
+   * singular vectors of W, training against the residual W − s·B₀A₀), 'pissa_niter_N' (the same from a randomized SVD
+   * with N power iterations: seconds instead of minutes per module), or 'olora' (A, B from W's QR). The base files are
+   * never rewritten, and the saved adapter is PEFT's conversion to a rank-2r LoRA of the original base. Absent: true.
+   */
+  init_lora_weights?: true | 'pissa' | `pissa_niter_${number}` | 'olora';
+  /**
+   * ReLoRA (Lialin et al. 2023): every relora_steps optimizer steps merge s·B·A into the frozen base (a low-rank term
+   * in the graph), restart A and B, prune the AdamW moments by magnitude (relora_prune: the fraction zeroed, 0.99 in
+   * the paper, 1 = reset) and warm the learning rate up again over relora_warmup_steps. The saved adapter of k cycles
+   * is one LoRA of rank k·r. Absent or 0: off.
+   */
+  relora_steps?: number;
+  relora_prune?: number;
+  relora_warmup_steps?: number;
   /** LoRA+: learning rate of B = ratio × learning_rate. 1 means plain LoRA. */
   loraplus_lr_ratio: number;
   learning_rate: number;

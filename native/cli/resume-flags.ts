@@ -10,6 +10,7 @@ import { runConfigFromFlags, type TrainFlags } from './train-options';
 const FLAG_FIELDS: Record<keyof TrainFlags, keyof RunConfig | undefined> = {
   model: 'model', data: 'data', out: 'out', evalData: 'eval_data', evalSplit: 'eval_split',
   rank: 'r', alpha: 'lora_alpha', dropout: 'lora_dropout', targetModules: 'target_modules', rslora: 'use_rslora', useDora: 'use_dora',
+  init: 'init_lora_weights', reloraEvery: 'relora_steps', reloraPrune: 'relora_prune', reloraWarmup: 'relora_warmup_steps',
   loraplusRatio: 'loraplus_lr_ratio', lr: 'learning_rate', weightDecay: 'weight_decay', warmupSteps: 'warmup_steps',
   scheduler: 'lr_scheduler_type', batchSize: 'micro_batch_size', gradAccum: 'gradient_accumulation_steps',
   maxGradNorm: 'max_grad_norm', epochs: 'num_epochs', maxSteps: 'max_steps', evalEvery: 'eval_every',

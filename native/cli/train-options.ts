@@ -17,6 +17,10 @@ export interface TrainFlags {
   targetModules?: string;
   rslora?: boolean;
   useDora?: boolean;
+  init?: string;
+  reloraEvery?: string;
+  reloraPrune?: string;
+  reloraWarmup?: string;
   loraplusRatio?: string;
   lr?: string;
   weightDecay?: string;
@@ -57,6 +61,10 @@ export function addTrainOptions(command: Command): Command {
     .option('--target-modules <names>', 'comma-separated module names (exact or suffix match) or all-linear', (d.target_modules as string[]).join(','))
     .option('--rslora', 'rank-stabilized scaling alpha / sqrt(r)', false)
     .option('--use-dora', 'DoRA: also train a magnitude per output feature, LoRA giving the direction (PEFT use_dora)', false)
+    .option('--init <how>', 'PEFT init_lora_weights: true, pissa (exact SVD: minutes per 4096² module in JS), pissa_niter_N (randomized SVD, N power iterations: seconds; pissa_niter_4 recommended) or olora; the adapter saved is a rank-2r LoRA of the original base')
+    .option('--relora-every <steps>', 'ReLoRA: merge LoRA into the frozen base and restart it every N optimizer steps (the saved adapter of k cycles has rank k·r)')
+    .option('--relora-prune <ratio>', 'ReLoRA: fraction of the AdamW state zeroed by magnitude at each restart (1 = full reset)', '0.99')
+    .option('--relora-warmup <steps>', 'ReLoRA: learning-rate warmup steps after each restart (default: a tenth of --relora-every)')
     .option('--loraplus-ratio <ratio>', 'LoRA+: learning rate of B = ratio × lr (1 = plain LoRA)', String(d.loraplus_lr_ratio))
     .option('--lr <lr>', 'peak learning rate', String(d.learning_rate))
     .option('--weight-decay <wd>', 'AdamW decoupled weight decay', String(d.weight_decay))
@@ -89,6 +97,17 @@ function number(flag: string, value: string | undefined, fallback: number): numb
   return parsed;
 }
 
+/** ReLoRA's fields when --relora-every is given (and not 0). */
+function reloraFromFlags(flags: TrainFlags): Partial<RunConfig> {
+  const every = number('relora-every', flags.reloraEvery, 0);
+  if (every === 0) return {};
+  return {
+    relora_steps: every,
+    relora_prune: number('relora-prune', flags.reloraPrune, 0.99),
+    relora_warmup_steps: number('relora-warmup', flags.reloraWarmup, Math.floor(every / 10)),
+  };
+}
+
 /** Maps parsed flags to a RunConfig (not yet validated: run resolveRunConfig/assertValidRunConfig next). */
 export function runConfigFromFlags(flags: TrainFlags): RunConfig {
   const targets = (flags.targetModules ?? '').trim();
@@ -105,6 +124,8 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     target_modules: targets === 'all-linear' ? 'all-linear' : targets === '' ? d.target_modules : targets.split(',').map((t) => t.trim()).filter((t) => t !== ''),
     use_rslora: flags.rslora ?? false,
     use_dora: flags.useDora ?? false,
+    ...(flags.init !== undefined && flags.init !== 'true' ? { init_lora_weights: flags.init as RunConfig['init_lora_weights'] } : {}),
+    ...reloraFromFlags(flags),
     loraplus_lr_ratio: number('loraplus-ratio', flags.loraplusRatio, d.loraplus_lr_ratio),
     learning_rate: number('lr', flags.lr, d.learning_rate),
     weight_decay: number('weight-decay', flags.weightDecay, d.weight_decay),

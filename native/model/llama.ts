@@ -8,6 +8,7 @@ import { dropoutMask } from '../engine/random';
 import { LOW_ELEM, product, type MatmulPrecision } from '../engine/precision';
 import { attentionBlockRows, headBlockRows } from './block-sizes';
 import { doraMagnitudeName, doraOutput, doraWeightNorm } from './dora';
+import { baseDeltaTerm } from './base-delta';
 
 /** One adapted linear module: LoRA A [r, in], B [out, r] on the HF module `baseName`. */
 export interface LoraSite {
@@ -22,8 +23,10 @@ export interface LlamaGraphOptions {
   /**
    * `dropout`: the LoRA dropout probability (0: none), drawn in the graph from the int64 scalar input `dropout_seed`.
    * `dora`: DoRA (native/model/dora.ts): each site also has a trainable magnitude '<base>.lora_magnitude_vector' [out].
+   * `baseDeltaRank` R > 0: each site's frozen base is W + s·B_d·A_d, A_d [R, in] and B_d [out, R] graph inputs
+   * (native/model/base-delta.ts: PiSSA's residual, ReLoRA's merged cycles).
    */
-  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean };
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; baseDeltaRank?: number };
   /** 'loss' adds labels and a scalar 'loss' output; 'logits' outputs logits [B, T, V] only (generation). */
   mode: 'loss' | 'logits';
   /** Each decoder layer a recomputed segment (GraphSink.checkpoint): the backward pass rebuilds it from its input. */
@@ -119,8 +122,11 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   const linear = (x: V, baseName: string, inF: number, outF: number, bias = false, seed?: V) => {
     // The bias is added in float32 after the product (ORT fuses the Add back into a float32 Gemm).
     const xW = weightProduct(x, `${baseName}.weight`, [outF, inF]);
-    const y = bias ? g.op('Add', [xW, g.weight(`${baseName}.bias`, [outF])]) : xW;
     const site = sites.get(baseName);
+    const deltaRank = site ? opts.lora.baseDeltaRank ?? 0 : 0;
+    // The frozen low-rank term belongs to the base weight: it sees x itself, never the LoRA dropout.
+    const xWd = deltaRank > 0 ? g.op('Add', [xW, baseDeltaTerm(g, x, baseName, deltaRank, inF, outF, opts.lora.scaling)]) : xW;
+    const y = bias ? g.op('Add', [xWd, g.weight(`${baseName}.bias`, [outF])]) : xWd;
     if (!site) return y;
     const A = g.param(loraAName(baseName), [opts.lora.r, inF]);
     const Bm = g.param(loraBName(baseName), [outF, opts.lora.r]);

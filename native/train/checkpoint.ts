@@ -36,7 +36,7 @@ export interface TrainerStateFile {
   saved_at: string;
 }
 
-export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization' | 'use_dora'>;
+export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization' | 'use_dora' | 'init_lora_weights' | 'relora_steps'>;
 
 export function fingerprintOf(config: RunConfig): RunFingerprint {
   const { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt } = config;
@@ -44,6 +44,8 @@ export function fingerprintOf(config: RunConfig): RunFingerprint {
   // Only when set: checkpoints saved before the option existed (none) still resume.
   if ((config.quantization ?? 'none') !== 'none') fingerprint.quantization = config.quantization;
   if (config.use_dora) fingerprint.use_dora = true;
+  if (config.init_lora_weights !== undefined && config.init_lora_weights !== true) fingerprint.init_lora_weights = config.init_lora_weights;
+  if ((config.relora_steps ?? 0) > 0) fingerprint.relora_steps = config.relora_steps;
   return fingerprint;
 }
 

@@ -9,6 +9,7 @@ import type { ModelConfig } from '../model/hf-config';
 import type { ModelFolder } from '../model/model-folder';
 import { buildLlamaGraph, type LoraSite } from '../model/llama';
 import { doraMagnitudeName } from '../model/dora';
+import { baseDeltaAName, baseDeltaBName } from '../model/base-delta';
 import { lossChunkTokens } from '../model/block-sizes';
 import { storeWeightSources } from '../model/weight-sources';
 import { OnnxGraphSink, type ComputeDtype, type WeightSource } from '../engine/onnx-export';
@@ -24,8 +25,8 @@ export interface ProgramSpec {
   config: ModelConfig;
   batch: number;
   length: number;
-  /** `dropout`: LoRA dropout probability (0: none); `dora`: DoRA magnitudes (native/model/dora.ts). */
-  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean };
+  /** `dropout`: LoRA dropout probability (0: none); `dora`: DoRA magnitudes (native/model/dora.ts); `baseDeltaRank`: the frozen base term's rank (native/model/base-delta.ts). */
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; baseDeltaRank?: number };
   device: ResolvedProvider;
   /** float32 by default; float64 for gradient checks. */
   dtype?: ComputeDtype;
@@ -105,10 +106,20 @@ export const engineProgram: ProgramFactory = async (spec) => {
   const shapes = new Map(spec.lora.sites.flatMap((s) => [
     [`${s.baseName}.lora_A`, [spec.lora.r, s.in]], [`${s.baseName}.lora_B`, [s.out, spec.lora.r]], [doraMagnitudeName(s.baseName), [s.out]],
   ]));
+  // The frozen base term's A_d [R, in] and B_d [out, R] (native/model/base-delta.ts) arrive in `params` too.
+  const deltaRank = spec.lora.baseDeltaRank ?? 0;
+  const deltaShapes = deltaRank > 0
+    ? spec.lora.sites.flatMap((s): [string, number[]][] => [[baseDeltaAName(s.baseName), [deltaRank, s.in]], [baseDeltaBName(s.baseName), [s.out, deltaRank]]])
+    : [];
 
   const feeds = (batch: MicroBatch, params: Map<string, Float32Array>): Record<string, ort.Tensor> => {
     const out: Record<string, ort.Tensor> = { input_ids: intTensor(batch.inputIds), attention_mask: intTensor(batch.attentionMask), labels: intTensor(batch.labels) };
     for (const name of train.params) out[name] = new ort.Tensor(floatType, asFloat(params.get(name)!), shapes.get(name)!);
+    for (const [name, shape] of deltaShapes) {
+      const values = params.get(name);
+      if (!values) throw new Error(`no frozen base term ${name}`);
+      out[name] = new ort.Tensor(floatType, asFloat(values), shape);
+    }
     return out;
   };
 

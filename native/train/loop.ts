@@ -113,6 +113,7 @@ export async function runTrainingLoop(
       warmupSteps: config.warmup_steps,
       totalSteps: total,
       scheduler: config.lr_scheduler_type,
+      ...((config.relora_steps ?? 0) > 0 ? { restarts: { every: config.relora_steps!, warmupSteps: config.relora_warmup_steps ?? 0 } } : {}),
     });
     const { batches, next } = takeMicroBatches(data, state.position, config.gradient_accumulation_steps);
     const stepStarted = now();

@@ -17,6 +17,7 @@ import { storeWeightSources } from '../model/weight-sources';
 import { trainedTokens } from '../data/batch';
 import { engineProgram, type MicroBatchProgram, type ProgramFactory } from './engine-program';
 import type { MicroBatch, StepResult, TrainerLike } from './loop';
+import { createBaseTerm } from './base-term';
 
 export interface TrainerState {
   step: number;
@@ -30,6 +31,11 @@ export interface Trainer extends TrainerLike {
   stateShapes(): Map<string, number[]>;
   /** baseName → A [r, in], B [out, r] and with DoRA m [out] (copies). */
   loraWeights(): Map<string, { A: Float32Array; B: Float32Array; m?: Float32Array }>;
+  /**
+   * r and lora_alpha of the adapter loraWeights() gives: the run's, or for PiSSA/OLoRA/ReLoRA the rank r + R of the
+   * trained A/B joined with the frozen base term (native/train/base-term.ts) and the alpha keeping the scaling.
+   */
+  adapterRank(): { r: number; lora_alpha: number };
   dispose(): Promise<void>;
 }
 
@@ -51,6 +57,8 @@ export interface TrainerOptions {
   maxPrograms?: number;
   /** Recompute each decoder layer in the backward pass (default: the run's gradient_checkpointing, else on). */
   checkpointing?: boolean;
+  /** Progress lines while the trainer is made (PiSSA's SVDs). */
+  onStatus?(message: string): void;
 }
 
 /** The fp16 loss-scaling state tensor: [scale, clean steps since the last change, AdamW steps applied]. */
@@ -73,10 +81,15 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   }
   const size = (n: string) => shapes.get(n)!.reduce((a, b) => a * b, 1);
   const state = opts.state?.tensors;
-  const initial = state ? undefined : initLora(sites, config.r, config.seed);
   // DoRA's magnitude starts at ‖W‖_row of the weights the graph uses (an NF4 base: its dequantized values), as PEFT's
   // DoraLinearLayer.update_layer: with B = 0 the run starts exactly at the base model.
   const source = opts.weights ? { weights: opts.weights, dir: opts.externalDataDir ?? model.dir } : { weights: storeWeightSources(model.weights, model.dir).weights, dir: model.dir };
+  // PiSSA/OLoRA's residual base and ReLoRA's merged cycles: a frozen low-rank term on W (native/train/base-term.ts).
+  const baseTerm = createBaseTerm(config, sites, {
+    r: config.r, scaling, state, onStatus: opts.onStatus,
+    weightOf: (s) => weightValues(source.weights(`${s.baseName}.weight`), source.dir),
+  });
+  const initial = state ? undefined : baseTerm.initial ?? initLora(sites, config.r, config.seed);
   const initialMagnitude = (s: LoraSite) => rowNorms(weightValues(source.weights(`${s.baseName}.weight`), source.dir), s.out, s.in);
   const params = new Map(names.map((n) => {
     if (state) return [n, required(state, n, size(n))];
@@ -103,7 +116,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   const programs = new Map<string, Promise<MicroBatchProgram>>();
   const maxPrograms = opts.maxPrograms ?? 4;
   const programFor = (batch: MicroBatch) => {
-    const key = `${batch.inputIds.length}x${batch.inputIds[0].length}`;
+    const key = `${batch.inputIds.length}x${batch.inputIds[0].length}`; // the base term's rank is fixed between restarts
     let program = programs.get(key);
     if (program) {
       programs.delete(key); // re-inserted below: the Map's order is least recently used first
@@ -116,7 +129,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       program = factory({
         model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights, externalDataDir: opts.externalDataDir,
         checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
-        lora: { r: config.r, scaling, sites, dropout: config.lora_dropout, dora },
+        lora: { r: config.r, scaling, sites, dropout: config.lora_dropout, dora, baseDeltaRank: baseTerm.rank() },
       });
     }
     programs.set(key, program);
@@ -125,6 +138,11 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
 
   return {
     async step(microBatches: MicroBatch[], lr: number): Promise<StepResult> {
+      // ReLoRA: a new cycle merges A/B into the base term, whose rank (an input shape of every program) grew.
+      if (baseTerm.restartIfDue(step, params, m, v)) {
+        for (const program of programs.values()) await (await program).dispose();
+        programs.clear();
+      }
       const counts = microBatches.map(trainedTokens);
       const total = Math.max(1, counts.reduce((a, b) => a + b, 0));
       const gradSum = new Map(names.map((n) => [n, new Float32Array(size(n))]));
@@ -134,7 +152,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
         const weight = counts[k] / total;
         const program = await programFor(microBatches[k]);
         const lossWeight = lossScale ? weight * lossScale[0] : weight;
-        loss += weight * (await program.accumulate(microBatches[k], params, gradSum, lossWeight, dropoutSeed(config.seed, step, k)));
+        loss += weight * (await program.accumulate(microBatches[k], baseTerm.feeds(params), gradSum, lossWeight, dropoutSeed(config.seed, step, k)));
       }
       step += 1;
       const tokens = counts.reduce((a, b) => a + b, 0);
@@ -156,7 +174,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       for (const batch of batches) {
         const n = trainedTokens(batch);
         if (n === 0) continue;
-        sum += (await (await programFor(batch)).loss(batch, params)) * n;
+        sum += (await (await programFor(batch)).loss(batch, baseTerm.feeds(params))) * n;
         count += n;
       }
       return count > 0 ? sum / count : NaN;
@@ -170,6 +188,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
         tensors.set(`${n}.exp_avg_sq`, Float32Array.from(v.get(n)!));
       }
       if (lossScale) tensors.set(LOSS_SCALE, Float32Array.from(lossScale));
+      for (const [n, t] of baseTerm.stateTensors()) tensors.set(n, t);
       return { step, tensors };
     },
 
@@ -177,16 +196,19 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       const out = new Map<string, number[]>();
       for (const [n, shape] of shapes) for (const suffix of ['', '.exp_avg', '.exp_avg_sq']) out.set(n + suffix, shape);
       if (lossScale) out.set(LOSS_SCALE, [3]);
+      for (const [n, shape] of baseTerm.stateShapes()) out.set(n, shape);
       return out;
     },
 
     loraWeights() {
-      return new Map(sites.map((s) => [s.baseName, {
+      return baseTerm.exportWeights(new Map(sites.map((s) => [s.baseName, {
         A: Float32Array.from(params.get(loraAName(s.baseName))!),
         B: Float32Array.from(params.get(loraBName(s.baseName))!),
         ...(dora ? { m: Float32Array.from(params.get(doraMagnitudeName(s.baseName))!) } : {}),
-      }]));
+      }])));
     },
+
+    adapterRank: () => baseTerm.adapterRank(),
 
     async dispose(): Promise<void> {
       for (const program of programs.values()) await (await program).dispose();

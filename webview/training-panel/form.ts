@@ -5,12 +5,13 @@ import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../native/protocol';
 import { validateRunConfig } from '../../native/train/config';
 import type { FieldProblem } from '../protocol';
 
-type Kind = 'int' | 'float' | 'text' | 'optional-text' | 'optional-int' | 'bool' | 'targets';
+type Kind = 'int' | 'float' | 'text' | 'optional-text' | 'optional-int' | 'optional-float' | 'bool' | 'targets';
 
 /** Every field the form edits, with how its text is read. */
 export const FIELD_KINDS: Readonly<Record<keyof RunConfig, Kind>> = {
   model: 'text', data: 'text', eval_data: 'optional-text', eval_split: 'float', out: 'text', method: 'text',
   r: 'int', lora_alpha: 'float', lora_dropout: 'float', target_modules: 'targets', use_rslora: 'bool', use_dora: 'bool', loraplus_lr_ratio: 'float',
+  init_lora_weights: 'optional-text', relora_steps: 'optional-int', relora_prune: 'optional-float', relora_warmup_steps: 'optional-int',
   learning_rate: 'float', weight_decay: 'float', warmup_steps: 'int', lr_scheduler_type: 'text', micro_batch_size: 'int',
   gradient_accumulation_steps: 'int', max_grad_norm: 'float', num_epochs: 'int', max_steps: 'optional-int', eval_every: 'int',
   save_every: 'int', save_total_limit: 'int', seed: 'int', device: 'text', max_seq_len: 'int', train_on_prompt: 'bool', gradient_checkpointing: 'bool', precision: 'text', quantization: 'text', save_dtype: 'text',
@@ -58,13 +59,15 @@ export function configFromForm(form: FormValues): { values: Partial<RunConfig>; 
     const text = typeof raw === 'string' ? raw : '';
     if (kind === 'text') values[key] = text.trim();
     else if (kind === 'optional-text') values[key] = text.trim() === '' ? undefined : text.trim();
-    else if (kind === 'optional-int' && text.trim() === '') values[key] = undefined;
+    else if ((kind === 'optional-int' || kind === 'optional-float') && text.trim() === '') values[key] = undefined;
     else {
       const n = parseNumber(text);
       if (n === undefined) problems.push({ field: key, message: text.trim() === '' ? 'is required' : `must be a number, got "${text.trim()}"` });
       else values[key] = n;
     }
   }
+  // init_lora_weights is PEFT's `true` or a name: the text "true" (or nothing) is the default.
+  if (values.init_lora_weights === 'true') values.init_lora_weights = undefined;
   return { values: values as Partial<RunConfig>, problems };
 }
 
