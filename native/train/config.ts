@@ -70,14 +70,14 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   else if (init.kind !== 'default' && config.method !== 'lora') problem('init_lora_weights', `${config.method} has its own init — leave init_lora_weights unset`);
   const relora = config.relora_steps ?? 0;
   if (!isInt(relora) || relora < 0) problem('relora_steps', `must be a whole number ≥ 0 (0 = no ReLoRA), got ${JSON.stringify(config.relora_steps)}`);
-  else if (relora > 0) {
-    if (config.use_dora || config.method !== 'lora' || (init && init.kind !== 'default')) {
-      problem('relora_steps', 'ReLoRA restarts plain LoRA — it cannot be combined with DoRA, AdaLoRA, PiSSA or OLoRA');
-    }
-    const prune = config.relora_prune ?? 0.99;
-    if (!isNum(prune) || prune < 0 || prune > 1) problem('relora_prune', `must be in [0, 1] (the fraction of optimizer state zeroed at a restart; the paper uses 0.99), got ${JSON.stringify(config.relora_prune)}`);
-    const warmup = config.relora_warmup_steps ?? 0;
-    if (!isInt(warmup) || warmup < 0 || warmup >= relora) problem('relora_warmup_steps', `must be a whole number in [0, relora_steps), got ${JSON.stringify(config.relora_warmup_steps)}`);
+  else if (relora > 0 && (config.use_dora || config.method !== 'lora' || (init && init.kind !== 'default'))) {
+    problem('relora_steps', 'ReLoRA restarts plain LoRA — it cannot be combined with DoRA, AdaLoRA, PiSSA or OLoRA');
+  }
+  const prune = config.relora_prune ?? 0.99;
+  if (!isNum(prune) || prune < 0 || prune > 1) problem('relora_prune', `must be in [0, 1] (the fraction of optimizer state zeroed at a restart; the paper uses 0.99), got ${JSON.stringify(config.relora_prune)}`);
+  const warmup = config.relora_warmup_steps ?? 0;
+  if (!isInt(warmup) || warmup < 0 || (isInt(relora) && relora > 0 && warmup >= relora)) {
+    problem('relora_warmup_steps', `must be a whole number in [0, relora_steps), got ${JSON.stringify(config.relora_warmup_steps)}`);
   }
   if (!isNum(config.loraplus_lr_ratio) || config.loraplus_lr_ratio < 1) problem('loraplus_lr_ratio', `must be ≥ 1 (1 = plain LoRA; LoRA+ suggests 16), got ${JSON.stringify(config.loraplus_lr_ratio)}`);
   if (!isNum(config.learning_rate) || config.learning_rate <= 0 || config.learning_rate > 1) problem('learning_rate', `must be in (0, 1], got ${JSON.stringify(config.learning_rate)} — LoRA commonly uses 1e-4 to 3e-4`);
