@@ -7,8 +7,11 @@ export const WORKER_PROTOCOL_VERSION = 1;
 
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
 export type SchedulerName = 'constant' | 'linear' | 'cosine';
-/** The method field is a union so variants slot in behind one interface later (DoRA is LoRA with `use_dora`, as in PEFT). */
-export type MethodName = 'lora';
+/**
+ * The method field is a union so variants slot in behind one interface (DoRA is LoRA with `use_dora`, as in PEFT).
+ * 'adalora': AdaLoRA (PEFT's AdaLoraConfig; the fields init_r … total_step below).
+ */
+export type MethodName = 'lora' | 'adalora';
 
 /**
  * Every option of a run, resolved: this object is written verbatim as `training_config.json`.
@@ -55,6 +58,23 @@ export interface RunConfig {
   relora_warmup_steps?: number;
   /** LoRA+: learning rate of B = ratio × learning_rate. 1 means plain LoRA. */
   loraplus_lr_ratio: number;
+  /**
+   * AdaLoRA (method 'adalora', Zhang et al. 2023), PEFT's AdaLoraConfig names; absent: PEFT's defaults. `r` is unused
+   * (as in PEFT): each module starts at init_r and the total rank shrinks to target_r per module on average, by a
+   * cubic schedule after tinit steps, reallocated every deltaT steps, fixed for the last tfinal steps.
+   */
+  init_r?: number;
+  target_r?: number;
+  tinit?: number;
+  tfinal?: number;
+  deltaT?: number;
+  /** EMA factors of the importance: sensitivity (beta1) and uncertainty (beta2). */
+  beta1?: number;
+  beta2?: number;
+  /** Weight of the orthogonal regularization ‖AAᵀ − I‖_F + ‖BᵀB − I‖_F added to the loss. */
+  orth_reg_weight?: number;
+  /** The step count of the budget schedule; absent: the run's total optimizer steps. */
+  total_step?: number;
   learning_rate: number;
   weight_decay: number;
   warmup_steps: number;
@@ -108,6 +128,8 @@ export interface MetricRecord {
   elapsed_s: number;
   /** Resident memory of the worker in MiB (device memory where known). */
   memory_mb: number;
+  /** AdaLoRA: the rank budget (total rank over all adapted modules) of the schedule at this step. */
+  rank_budget?: number;
 }
 
 export type WorkerPhase = 'loading-model' | 'quantizing' | 'tokenizing' | 'compiling' | 'training' | 'evaluating' | 'saving';

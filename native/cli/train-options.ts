@@ -21,6 +21,16 @@ export interface TrainFlags {
   reloraEvery?: string;
   reloraPrune?: string;
   reloraWarmup?: string;
+  method?: string;
+  initR?: string;
+  targetR?: string;
+  tinit?: string;
+  tfinal?: string;
+  deltaT?: string;
+  beta1?: string;
+  beta2?: string;
+  orthRegWeight?: string;
+  totalStep?: string;
   loraplusRatio?: string;
   lr?: string;
   weightDecay?: string;
@@ -65,6 +75,16 @@ export function addTrainOptions(command: Command): Command {
     .option('--relora-every <steps>', 'ReLoRA: merge LoRA into the frozen base and restart it every N optimizer steps (the saved adapter of k cycles has rank k·r)')
     .option('--relora-prune <ratio>', 'ReLoRA: fraction of the AdamW state zeroed by magnitude at each restart (1 = full reset)', '0.99')
     .option('--relora-warmup <steps>', 'ReLoRA: learning-rate warmup steps after each restart (default: a tenth of --relora-every)')
+    .addOption(new Option('--method <name>', 'lora, or adalora: AdaLoRA (Zhang et al. 2023), an SVD-form adapter whose ranks are reallocated by importance (PEFT AdaLoraConfig)').choices(['lora', 'adalora']).default(d.method))
+    .option('--init-r <r>', 'AdaLoRA: initial rank of every module (PEFT init_r, default 12)')
+    .option('--target-r <r>', 'AdaLoRA: average final rank per module (PEFT target_r, default 8)')
+    .option('--tinit <n>', 'AdaLoRA: steps before the rank budget starts to shrink (default 0)')
+    .option('--tfinal <n>', 'AdaLoRA: final steps with the rank pattern fixed (default 0)')
+    .option('--delta-t <n>', 'AdaLoRA: steps between two rank reallocations (PEFT deltaT, default 1)')
+    .option('--beta1 <b>', 'AdaLoRA: EMA factor of the sensitivity (default 0.85)')
+    .option('--beta2 <b>', 'AdaLoRA: EMA factor of the uncertainty (default 0.85)')
+    .option('--orth-reg-weight <w>', 'AdaLoRA: weight of the orthogonal regularization in the loss (default 0.5)')
+    .option('--total-step <n>', 'AdaLoRA: step count of the budget schedule (default: the run\'s total steps)')
     .option('--loraplus-ratio <ratio>', 'LoRA+: learning rate of B = ratio × lr (1 = plain LoRA)', String(d.loraplus_lr_ratio))
     .option('--lr <lr>', 'peak learning rate', String(d.learning_rate))
     .option('--weight-decay <wd>', 'AdamW decoupled weight decay', String(d.weight_decay))
@@ -117,7 +137,7 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     out: flags.out ?? '',
     eval_data: flags.evalData,
     eval_split: number('eval-split', flags.evalSplit, d.eval_split),
-    method: 'lora',
+    method: (flags.method ?? d.method) as RunConfig['method'],
     r: number('rank', flags.rank, d.r),
     lora_alpha: number('alpha', flags.alpha, d.lora_alpha),
     lora_dropout: number('dropout', flags.dropout, d.lora_dropout),
@@ -147,5 +167,15 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     precision: (flags.precision ?? 'auto') as RunConfig['precision'],
     quantization: (flags.quantization ?? 'none') as RunConfig['quantization'],
     save_dtype: flags.saveDtype ? parseDtypeFlag('save-dtype', flags.saveDtype) : d.save_dtype,
+    ...adaloraFromFlags(flags),
   };
+}
+
+/** AdaLoRA's fields from their flags: only those given (absent ones take PEFT's defaults when the run starts). */
+function adaloraFromFlags(flags: TrainFlags): Partial<RunConfig> {
+  const out: Partial<RunConfig> = {};
+  const fields = [['initR', 'init-r', 'init_r'], ['targetR', 'target-r', 'target_r'], ['tinit', 'tinit', 'tinit'], ['tfinal', 'tfinal', 'tfinal'], ['deltaT', 'delta-t', 'deltaT'],
+    ['beta1', 'beta1', 'beta1'], ['beta2', 'beta2', 'beta2'], ['orthRegWeight', 'orth-reg-weight', 'orth_reg_weight'], ['totalStep', 'total-step', 'total_step']] as const;
+  for (const [key, flag, field] of fields) if (flags[key] !== undefined) out[field] = number(flag, flags[key], 0);
+  return out;
 }

@@ -5,8 +5,9 @@
 // each module's tensors keep only its kept triplets (r = their count), and PEFT resizes the modules to them on load.
 // Reading folds Λ into A (A ⊙ E, PEFT's own product) and pads every module to one rank with zero triplets, so an
 // AdaLoRA adapter runs and merges as the LoRA W + s/(init_r + 1e-5) · B (A ⊙ E) it is.
-import type { AdaLoraSettings } from './adalora';
-import { adaloraScaling, foldE } from './adalora';
+import type { AdaLoraSettings } from './adalora-settings';
+import { foldE } from './adalora';
+import { adaloraScaling } from './adalora-settings';
 import { readTensorF32, type SafetensorsFile, type StDType, type TensorToWrite } from './safetensors';
 import { UserError } from '../util/errors';
 

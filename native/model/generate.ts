@@ -272,5 +272,5 @@ function loadAdapterForDecoding(dir: string, model: WeightStore): DecoderLora {
       });
     }
   }
-  return { r: adapter.config.r, scaling: adapter.scaling, dora: adapter.config.use_dora === true, weights: adapter.weights };
+  return { r: adapter.r, scaling: adapter.scaling, dora: adapter.config.use_dora === true, weights: adapter.weights };
 }

@@ -9,6 +9,8 @@ import { LOW_ELEM, product, type MatmulPrecision } from '../engine/precision';
 import { attentionBlockRows, headBlockRows } from './block-sizes';
 import { doraMagnitudeName, doraOutput, doraWeightNorm } from './dora';
 import { baseDeltaTerm } from './base-delta';
+import { orthRegularization, svdDelta } from './adalora';
+import { adaloraEName } from './adalora-settings';
 
 /** One adapted linear module: LoRA A [r, in], B [out, r] on the HF module `baseName`. */
 export interface LoraSite {
@@ -23,10 +25,12 @@ export interface LlamaGraphOptions {
   /**
    * `dropout`: the LoRA dropout probability (0: none), drawn in the graph from the int64 scalar input `dropout_seed`.
    * `dora`: DoRA (native/model/dora.ts): each site also has a trainable magnitude '<base>.lora_magnitude_vector' [out].
+   * `adalora`: AdaLoRA (native/model/adalora.ts): each site is P Λ Q — lora_B, '<base>.lora_E' [r, 1], lora_A — with
+   * `scaling` the whole multiplier s / (ranknum + 1e-5), and the loss gains the orthogonal regularization.
    * `baseDeltaRank` R > 0: each site's frozen base is W + s·B_d·A_d, A_d [R, in] and B_d [out, R] graph inputs
    * (native/model/base-delta.ts: PiSSA's residual, ReLoRA's merged cycles).
    */
-  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; baseDeltaRank?: number };
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; adalora?: { orthRegWeight: number }; baseDeltaRank?: number };
   /** 'loss' adds labels and a scalar 'loss' output; 'logits' outputs logits [B, T, V] only (generation). */
   mode: 'loss' | 'logits';
   /** Each decoder layer a recomputed segment (GraphSink.checkpoint): the backward pass rebuilds it from its input. */
@@ -91,7 +95,7 @@ function ropeTables(config: ModelConfig, T: number): { cos: Float64Array; sin: F
   return { cos, sin };
 }
 
-/** Builds the graph into `g`; returns the names of the trainable params in a stable order (A, B, DoRA's m per site). */
+/** Builds the graph into `g`; returns the names of the trainable params in a stable order (A, B, then DoRA's m or AdaLoRA's E per site). */
 export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: LlamaGraphOptions): string[] {
   const { hidden_size: E, num_attention_heads: H, num_key_value_heads: KV, head_dim: D, intermediate_size: I, vocab_size: Vocab } = config;
   const B = opts.batch, T = opts.length, N = B * T;
@@ -99,6 +103,8 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   const sites = new Map(opts.lora.sites.map((s, stream) => [s.baseName, { ...s, stream }]));
   const dropoutSeed = opts.lora.dropout > 0 ? g.input('dropout_seed', 'int64', []) : undefined;
   const params: string[] = [];
+  /** AdaLoRA's A and B of every site, for the orthogonal regularization of the loss. */
+  const svdPairs: { A: V; B: V }[] = [];
   const shape = (...dims: number[]) => g.constInt(dims, [dims.length]);
   const reshape = (x: V, ...dims: number[]) => g.op('Reshape', [x, shape(...dims)]);
 
@@ -133,6 +139,12 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     params.push(loraAName(baseName), loraBName(baseName));
     // Inverted dropout on the adapted branch only (PEFT's lora_dropout), a mask per module drawn in the graph.
     const xd = seed ? g.op('Mul', [x, dropoutMask(g, seed, [N, inF], site.stream, opts.lora.dropout)]) : x;
+    if (opts.lora.adalora) {
+      const E = g.param(adaloraEName(baseName), [opts.lora.r, 1]);
+      params.push(adaloraEName(baseName));
+      svdPairs.push({ A, B: Bm });
+      return g.op('Add', [y, svdDelta(g, xd, A, E, Bm, opts.lora.scaling)]);
+    }
     const down = g.op('Gemm', [xd, A], { transB: 1 });
     const upScaled = g.op('Gemm', [down, Bm], { transB: 1, alpha: opts.lora.scaling });
     if (!opts.lora.dora) return g.op('Add', [y, upScaled]);
@@ -282,6 +294,9 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     });
     total = total === undefined ? chunkTotal : g.op('Add', [total, chunkTotal]);
   }
-  g.output('loss', g.op('Neg', [g.op('Div', [total!, count])]));
+  const ce = g.op('Neg', [g.op('Div', [total!, count])]);
+  // AdaLoRA: PEFT's AdaLoraModel.forward adds the orthogonal regularization to every loss it returns.
+  const orth = opts.lora.adalora && opts.lora.adalora.orthRegWeight > 0 && svdPairs.length > 0 ? orthRegularization(g, svdPairs, opts.lora.r, opts.lora.adalora.orthRegWeight) : undefined;
+  g.output('loss', orth ? g.op('Add', [ce, orth]) : ce);
   return params;
 }

@@ -36,7 +36,11 @@ const TARGET: Record<Exclude<MergeDtype, 'same'>, StEntry['dtype']> = { f32: 'F3
 
 /** Files of the base folder that are copied unchanged (everything except the weights themselves). */
 function companionFiles(modelDir: string): string[] {
-  return readdirSync(modelDir).filter((name) => !name.endsWith('.safetensors') && !name.startsWith('.') && !/\.(bin|pt|pth|ckpt|gguf|onnx)$/.test(name));
+  // Files only: a subfolder such as Llama 3's original/ holds the weights in another format, which the merge does not
+  // update, so copying it would ship the unmerged model beside the merged one.
+  return readdirSync(modelDir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && !entry.name.endsWith('.safetensors') && !entry.name.startsWith('.') && !/\.(bin|pt|pth|ckpt|gguf|onnx)$/.test(entry.name))
+    .map((entry) => entry.name);
 }
 
 function decode(entry: StEntry, bytes: Uint8Array): Float32Array {
@@ -68,7 +72,7 @@ export function addLoraDelta(weight: Float32Array, A: Float32Array, B: Float32Ar
 }
 
 /** Writes one safetensors file with `file`'s tensors in order (names, shapes; dtypes per `dtypeOf`), streaming each tensor's bytes. */
-function writeMergedFile(file: SafetensorsFile, target: string, dtypeOf: (entry: StEntry) => StEntry['dtype'], tensorBytes: (entry: StEntry) => Uint8Array): number {
+async function writeMergedFile(file: SafetensorsFile, target: string, dtypeOf: (entry: StEntry) => StEntry['dtype'], tensorBytes: (entry: StEntry) => Uint8Array): Promise<number> {
   const entries = [...file.entries.values()].sort((a, b) => a.offset - b.offset);
   const header: Record<string, unknown> = {};
   header.__metadata__ = { ...file.metadata, format: 'pt' };
@@ -91,7 +95,11 @@ function writeMergedFile(file: SafetensorsFile, target: string, dtypeOf: (entry:
     };
     write(prefix);
     write(Buffer.from(json, 'utf8'));
-    for (const entry of entries) write(tensorBytes(entry));
+    for (const entry of entries) {
+      // Between tensors the event loop runs, so SIGINT/SIGTERM (the UI's Cancel) reach `cancelled` within a tensor.
+      await new Promise((resolve) => setImmediate(resolve));
+      write(tensorBytes(entry));
+    }
   } finally {
     closeSync(fd);
   }
@@ -106,11 +114,12 @@ function setIndexTotalSize(path: string, totalSize: number): void {
   writeFileSync(path, JSON.stringify(index, null, 2) + '\n');
 }
 
-/** config.json's torch_dtype follows the merged weights' dtype. */
+/** config.json's torch_dtype (and `dtype`, where present) follow the merged weights' dtype. */
 function setTorchDtype(path: string, dtype: string): void {
   if (!existsSync(path)) return;
   const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   config.torch_dtype = dtype;
+  if ('dtype' in config) config.dtype = dtype; // newer transformers write `dtype` beside (or instead of) torch_dtype
   writeFileSync(path, JSON.stringify(config, null, 2) + '\n');
 }
 
@@ -142,7 +151,7 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
     let totalSize = 0;
     for (const file of weights.files) {
       const dtypeOf = (entry: StEntry) => (options.dtype && options.dtype !== 'same' && FLOAT_DTYPES.has(entry.dtype) ? TARGET[options.dtype] : entry.dtype);
-      totalSize += writeMergedFile(file, join(staging, basename(file.path)), dtypeOf, (entry) => {
+      totalSize += await writeMergedFile(file, join(staging, basename(file.path)), dtypeOf, (entry) => {
         if (options.cancelled?.()) throw new UserError('merge cancelled', { fix: 'run it again to merge' });
         const bytes = readTensorBytes(file, entry.name);
         const lora = entry.name.endsWith('.weight') ? adapter.weights.get(entry.name.slice(0, -'.weight'.length)) : undefined;

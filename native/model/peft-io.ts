@@ -1,7 +1,8 @@
 // PEFT adapter files: adapter_config.json with the keys PEFT's LoraConfig has had since 0.10 (so PEFT, vLLM and
 // llama.cpp's convert_lora_to_gguf.py read it unchanged), and adapter_model.safetensors with PEFT's tensor names
 // `base_model.model.<module>.lora_A.weight` [r, in] and `.lora_B.weight` [out, r], plus DoRA's
-// `.lora_magnitude_vector` [out] with `use_dora: true` (native/model/dora.ts). Reads adapters PEFT wrote too.
+// `.lora_magnitude_vector` [out] with `use_dora: true` (native/model/dora.ts); AdaLoRA runs as PEFT's ADALORA
+// (native/model/adalora-io.ts). Reads adapters PEFT wrote too (ADALORA ones as the LoRA they are).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunConfig } from '../protocol';
@@ -9,6 +10,8 @@ import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { f32ToBf16, f32ToF16, openSafetensors, readTensorF32, writeSafetensors, type TensorToWrite } from './safetensors';
 import { targetModuleNames, type LoraTarget } from './lora';
+import type { AdaLoraSettings } from './adalora-settings';
+import { adaloraConfigFields, adaloraTensors, readAdaLoraAdapter } from './adalora-io';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -18,7 +21,7 @@ export const peftTensorName = (baseName: string, which: 'A' | 'B') => `base_mode
 export const peftMagnitudeName = (baseName: string) => `base_model.model.${baseName}.lora_magnitude_vector`;
 
 export interface PeftAdapterConfig {
-  peft_type: 'LORA';
+  peft_type: 'LORA' | 'ADALORA';
   task_type: string;
   base_model_name_or_path: string | null;
   r: number;
@@ -39,6 +42,8 @@ export interface LoraWeights {
   B: Float32Array;
   /** DoRA's magnitude [out], when the adapter is a DoRA one. */
   m?: Float32Array;
+  /** AdaLoRA's Λ [r] (lora_E), when the run is an AdaLoRA one. */
+  E?: Float32Array;
 }
 
 type AdapterOptions = Pick<RunConfig, 'r' | 'lora_alpha' | 'lora_dropout' | 'use_rslora' | 'use_dora'>;
@@ -78,6 +83,8 @@ export interface WriteAdapterInput {
   targets: readonly LoraTarget[];
   weights: Map<string, LoraWeights>;
   dtype: RunConfig['save_dtype'];
+  /** AdaLoRA: the resolved settings and the rank pattern (null before any allocation); written as PEFT's ADALORA. */
+  adalora?: { settings: AdaLoraSettings; rankPattern: Record<string, boolean[]> | null };
 }
 
 /** Writes both files atomically (weights first: a folder with a config always has its weights). */
@@ -86,9 +93,15 @@ export function writePeftAdapter(dir: string, input: WriteAdapterInput): void {
   const stDtype = input.dtype === 'bfloat16' ? 'BF16' : input.dtype === 'float16' ? 'F16' : 'F32';
   const encode = (values: Float32Array) => (stDtype === 'BF16' ? f32ToBf16(values) : stDtype === 'F16' ? f32ToF16(values) : values);
   const tensors: TensorToWrite[] = [];
+  const ada = input.adalora;
   for (const target of input.targets) {
     const w = input.weights.get(target.baseName);
     if (!w) throw new Error(`no LoRA weights for ${target.baseName}`);
+    if (ada) {
+      if (!w.E) throw new Error(`no AdaLoRA lora_E for ${target.baseName}`);
+      tensors.push(...adaloraTensors(target, ada.settings.init_r, { A: w.A, B: w.B, E: w.E }, ada.rankPattern?.[`${target.baseName}.lora_E`], stDtype, encode));
+      continue;
+    }
     tensors.push({ name: peftTensorName(target.baseName, 'A'), dtype: stDtype, shape: [r, target.in], data: encode(w.A) });
     tensors.push({ name: peftTensorName(target.baseName, 'B'), dtype: stDtype, shape: [target.out, r], data: encode(w.B) });
     if (input.config.use_dora) {
@@ -97,11 +110,14 @@ export function writePeftAdapter(dir: string, input: WriteAdapterInput): void {
     }
   }
   writeSafetensors(join(dir, ADAPTER_WEIGHTS), tensors, { format: 'pt' });
-  writeJsonAtomic(join(dir, ADAPTER_CONFIG), peftConfigFor(input.config, input.baseModel, input.targets));
+  const config = peftConfigFor(input.config, input.baseModel, input.targets);
+  writeJsonAtomic(join(dir, ADAPTER_CONFIG), ada ? { ...config, ...adaloraConfigFields(ada.settings, ada.rankPattern) } : config);
 }
 
 export interface ReadAdapter {
   config: PeftAdapterConfig;
+  /** The rank of every module's A [r, in] and B [out, r] (config.r; an ADALORA adapter's largest kept rank). */
+  r: number;
   scaling: number;
   /** baseName → A [r, in], B [out, r] (and DoRA's m [out] when config.use_dora) in float32. */
   weights: Map<string, LoraWeights & { r: number; in: number; out: number }>;
@@ -124,13 +140,15 @@ export function readPeftAdapter(dir: string): ReadAdapter {
   const refuse = (field: string, why: string) => {
     throw new UserError(why, { where: { file: configPath, field }, fix: 'LoRA Studio applies plain LoRA adapters; merge this one with PEFT instead' });
   };
-  if (config.peft_type !== 'LORA') refuse('peft_type', `peft_type ${JSON.stringify(config.peft_type)} is not LORA`);
+  if (config.peft_type !== 'LORA' && config.peft_type !== 'ADALORA') refuse('peft_type', `peft_type ${JSON.stringify(config.peft_type)} is not LORA or ADALORA`);
   if (config.fan_in_fan_out) refuse('fan_in_fan_out', 'fan_in_fan_out adapters (GPT-2 Conv1D layers) are not supported');
   if (config.bias && config.bias !== 'none') refuse('bias', `bias "${config.bias}" adapters carry bias tensors, which are not supported`);
-  if (Object.keys(config.rank_pattern ?? {}).length > 0 || Object.keys(config.alpha_pattern ?? {}).length > 0) refuse('rank_pattern', 'per-module rank_pattern/alpha_pattern is not supported yet');
+  if ((config.peft_type === 'LORA' && Object.keys(config.rank_pattern ?? {}).length > 0) || Object.keys(config.alpha_pattern ?? {}).length > 0) refuse('rank_pattern', 'per-module rank_pattern/alpha_pattern is not supported yet');
+  checkAdapterNumbers(config, configPath);
   const weightsPath = join(dir, ADAPTER_WEIGHTS);
   if (!existsSync(weightsPath)) throw new UserError(`${ADAPTER_WEIGHTS} not found in ${dir}`, { where: { file: dir }, fix: 'LoRA Studio reads safetensors adapters; re-save with PEFT (safe_serialization=True)' });
   const file = openSafetensors(weightsPath);
+  if (config.peft_type === 'ADALORA') return { config, ...readAdaLoraAdapter(file, config, weightsPath) };
   const parts = new Map<string, { A?: string; B?: string; m?: string }>();
   for (const name of file.entries.keys()) {
     const magnitude = MAGNITUDE.exec(name);
@@ -160,6 +178,33 @@ export function readPeftAdapter(dir: string): ReadAdapter {
     }
     weights.set(baseName, { A: readTensorF32(file, A), B: readTensorF32(file, B), ...(m ? { m: readTensorF32(file, m) } : {}), r: config.r, in: inF, out: outF });
   }
+  for (const [baseName, tensors] of weights) {
+    for (const [part, values] of Object.entries(tensors)) {
+      if (!(values instanceof Float32Array)) continue;
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        throw new UserError(`${baseName}: ${part === 'm' ? 'lora_magnitude_vector' : `lora_${part}`} holds ${values[bad]} at element ${bad}`, {
+          where: { file: weightsPath }, fix: 'the adapter is broken (a diverged run saves NaN or Infinity); use an earlier checkpoint',
+        });
+      }
+    }
+  }
   const scaling = config.use_rslora ? config.lora_alpha / Math.sqrt(config.r) : config.lora_alpha / config.r;
-  return { config, scaling, weights };
+  return { config, r: config.r, scaling, weights };
+}
+
+/**
+ * r and lora_alpha as PEFT reads them: absent means PEFT's defaults (LoraConfig: r = 8, lora_alpha = 8); present, they
+ * must be a whole rank ≥ 1 and a finite alpha, or every merged weight would be NaN.
+ */
+function checkAdapterNumbers(config: PeftAdapterConfig, configPath: string): void {
+  const raw = config as unknown as Record<string, unknown>;
+  if (raw.r === undefined) config.r = 8;
+  if (raw.lora_alpha === undefined) config.lora_alpha = 8;
+  if (typeof config.r !== 'number' || !Number.isInteger(config.r) || config.r < 1) {
+    throw new UserError(`r must be a whole number ≥ 1, got ${JSON.stringify(raw.r)}`, { where: { file: configPath, field: 'r' }, fix: 'set r to the rank of the adapter\'s lora_A/lora_B tensors' });
+  }
+  if (typeof config.lora_alpha !== 'number' || !Number.isFinite(config.lora_alpha) || Math.abs(config.lora_alpha) > 1e6) {
+    throw new UserError(`lora_alpha must be a finite number, got ${JSON.stringify(raw.lora_alpha)}`, { where: { file: configPath, field: 'lora_alpha' }, fix: 'set lora_alpha to the value the adapter was trained with (commonly 2 × r)' });
+  }
 }

@@ -36,17 +36,24 @@ export interface TrainerStateFile {
   saved_at: string;
 }
 
-export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization' | 'use_dora' | 'init_lora_weights' | 'relora_steps'>;
+export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization' | 'use_dora' | 'init_lora_weights' | 'relora_steps' | 'method' | 'init_r' | 'target_r' | 'tinit' | 'tfinal' | 'deltaT' | 'beta1' | 'beta2' | 'orth_reg_weight' | 'total_step'>;
 
 export function fingerprintOf(config: RunConfig): RunFingerprint {
   const { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt } = config;
-  const fingerprint: RunFingerprint = { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt };
+  const fingerprint: Omit<RunFingerprint, 'method'> & Partial<Pick<RunFingerprint, 'method'>> = { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt };
   // Only when set: checkpoints saved before the option existed (none) still resume.
   if ((config.quantization ?? 'none') !== 'none') fingerprint.quantization = config.quantization;
   if (config.use_dora) fingerprint.use_dora = true;
   if (config.init_lora_weights !== undefined && config.init_lora_weights !== true) fingerprint.init_lora_weights = config.init_lora_weights;
   if ((config.relora_steps ?? 0) > 0) fingerprint.relora_steps = config.relora_steps;
-  return fingerprint;
+  // AdaLoRA: its state (Λ, the importance EMAs, the rank masks) and schedule depend on all of its fields.
+  if (config.method === 'adalora') {
+    fingerprint.method = 'adalora';
+    for (const key of ['init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'beta1', 'beta2', 'orth_reg_weight', 'total_step'] as const) {
+      if (config[key] !== undefined) (fingerprint as Record<string, unknown>)[key] = config[key];
+    }
+  }
+  return fingerprint as RunFingerprint;
 }
 
 export interface CheckpointInput {

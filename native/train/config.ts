@@ -2,6 +2,7 @@
 // ALL problems at once with the field they belong to (the panel shows each next to its field; the CLI lists them).
 import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../protocol';
 import { UserError } from '../util/errors';
+import { ADALORA_DEFAULTS } from '../model/adalora-settings';
 import { parseLoraInit } from '../model/svd-init';
 
 export interface ConfigProblem {
@@ -54,7 +55,8 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   }
   if (typeof config.out !== 'string' || config.out === '') problem('out', 'is required — choose an output folder');
 
-  if (config.method !== 'lora') problem('method', `unknown method ${JSON.stringify(config.method)}; supported: lora`);
+  if (config.method !== 'lora' && config.method !== 'adalora') problem('method', `unknown method ${JSON.stringify(config.method)}; supported: lora, adalora`);
+  if (config.method === 'adalora') validateAdaLora(config, problem);
   intAtLeast('r', 1, 'typical values are 4–64');
   if (!isNum(config.lora_alpha) || config.lora_alpha <= 0) problem('lora_alpha', `must be a positive number, got ${JSON.stringify(config.lora_alpha)} — commonly 2 × r`);
   if (!isNum(config.lora_dropout) || config.lora_dropout < 0 || config.lora_dropout >= 1) problem('lora_dropout', `must be in [0, 1), got ${JSON.stringify(config.lora_dropout)}`);
@@ -116,4 +118,33 @@ export function assertValidRunConfig(config: RunConfig, checks: ConfigChecks = {
     const list = problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
     throw new UserError(`invalid training options (${problems.length}):\n${list}`, { code: 'invalid-config' });
   }
+}
+
+/** AdaLoRA's fields, with PEFT's AdaLoraConfig.__post_init__ and RankAllocator checks (absent fields take PEFT's defaults). */
+function validateAdaLora(config: RunConfig, problem: (field: ConfigProblem['field'], message: string) => void): void {
+  const d = ADALORA_DEFAULTS;
+  const int = (field: 'init_r' | 'target_r' | 'tinit' | 'tfinal' | 'deltaT' | 'total_step', min: number, hint: string) => {
+    const value = config[field];
+    if (value !== undefined && (!isInt(value) || value < min)) problem(field, `must be a whole number ≥ ${min}, got ${JSON.stringify(value)} — ${hint}`);
+  };
+  int('init_r', 1, 'the starting rank of every module (PEFT default 12)');
+  int('target_r', 0, 'the average final rank per module (PEFT default 8)');
+  int('tinit', 0, 'steps before the budget starts to shrink');
+  int('tfinal', 0, 'steps at the end with the final rank pattern fixed');
+  int('deltaT', 1, 'steps between two reallocations');
+  int('total_step', 1, 'the step count of the budget schedule (absent: the run\'s total steps)');
+  const initR = config.init_r ?? d.init_r, targetR = config.target_r ?? d.target_r;
+  if (isInt(initR) && isInt(targetR) && targetR > initR) problem('target_r', `must be ≤ init_r (${initR}): the budget only shrinks, got ${targetR}`);
+  for (const field of ['beta1', 'beta2'] as const) {
+    const value = config[field];
+    if (value !== undefined && (!isNum(value) || value <= 0 || value >= 1)) problem(field, `must be in (0, 1) (an EMA factor; PEFT default 0.85), got ${JSON.stringify(value)}`);
+  }
+  if (config.orth_reg_weight !== undefined && (!isNum(config.orth_reg_weight) || config.orth_reg_weight < 0)) problem('orth_reg_weight', `must be ≥ 0 (PEFT default 0.5), got ${JSON.stringify(config.orth_reg_weight)}`);
+  const tinit = config.tinit ?? d.tinit, tfinal = config.tfinal ?? d.tfinal;
+  const total = config.total_step ?? config.max_steps;
+  if (total !== undefined && isInt(total) && isInt(tinit) && isInt(tfinal) && tinit >= total - tfinal) {
+    problem(config.total_step !== undefined ? 'total_step' : 'tinit', `tinit (${tinit}) must be < total_step − tfinal (${total} − ${tfinal}): the schedule leaves no budgeting phase — decrease tinit/tfinal or train longer`);
+  }
+  if (config.use_dora) problem('use_dora', 'AdaLoRA does not support DoRA (as PEFT) — choose one of them');
+  if (config.use_rslora) problem('use_rslora', 'AdaLoRA scales by lora_alpha / init_r; rsLoRA does not apply — turn it off');
 }

@@ -9,6 +9,7 @@ import type { ModelConfig } from '../model/hf-config';
 import type { ModelFolder } from '../model/model-folder';
 import { buildLlamaGraph, type LoraSite } from '../model/llama';
 import { doraMagnitudeName } from '../model/dora';
+import { adaloraEName } from '../model/adalora-settings';
 import { baseDeltaAName, baseDeltaBName } from '../model/base-delta';
 import { lossChunkTokens } from '../model/block-sizes';
 import { storeWeightSources } from '../model/weight-sources';
@@ -25,8 +26,8 @@ export interface ProgramSpec {
   config: ModelConfig;
   batch: number;
   length: number;
-  /** `dropout`: LoRA dropout probability (0: none); `dora`: DoRA magnitudes (native/model/dora.ts); `baseDeltaRank`: the frozen base term's rank (native/model/base-delta.ts). */
-  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; baseDeltaRank?: number };
+  /** `dropout`: LoRA dropout probability (0: none); `dora`: DoRA magnitudes (native/model/dora.ts); `adalora`: AdaLoRA's Λ and orthogonal regularization (native/model/adalora.ts); `baseDeltaRank`: the frozen base term's rank (native/model/base-delta.ts). */
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; adalora?: { orthRegWeight: number }; baseDeltaRank?: number };
   device: ResolvedProvider;
   /** float32 by default; float64 for gradient checks. */
   dtype?: ComputeDtype;
@@ -105,6 +106,7 @@ export const engineProgram: ProgramFactory = async (spec) => {
   const asF32 = (data: unknown) => (data instanceof Float32Array ? data : Float32Array.from(data as Float64Array));
   const shapes = new Map(spec.lora.sites.flatMap((s) => [
     [`${s.baseName}.lora_A`, [spec.lora.r, s.in]], [`${s.baseName}.lora_B`, [s.out, spec.lora.r]], [doraMagnitudeName(s.baseName), [s.out]],
+    [adaloraEName(s.baseName), [spec.lora.r, 1]],
   ]));
   // The frozen base term's A_d [R, in] and B_d [out, R] (native/model/base-delta.ts) arrive in `params` too.
   const deltaRank = spec.lora.baseDeltaRank ?? 0;

@@ -18,6 +18,8 @@ export interface StepResult {
   gradNorm: number;
   /** Trained (non-padding) tokens in this optimizer step. */
   tokens: number;
+  /** AdaLoRA's rank budget at this step (native/train/rank-allocator.ts). */
+  rankBudget?: number;
 }
 
 export interface TrainerLike {
@@ -137,6 +139,7 @@ export async function runTrainingLoop(
       tokens_per_s: result.tokens / stepSeconds,
       elapsed_s: state.elapsed_s,
       memory_mb: hooks.memoryMb(),
+      ...(result.rankBudget !== undefined ? { rank_budget: result.rankBudget } : {}),
     };
     const evalDue = data.evalBatches.length > 0 && ((config.eval_every > 0 && state.step % config.eval_every === 0) || state.step === total);
     if (evalDue) {

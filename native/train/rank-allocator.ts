@@ -10,7 +10,7 @@
 //   - after total_step − tfinal, Λ is masked with that pattern every step.
 // The EMAs and the pattern are state: exportState/importState put them in checkpoints, so a resume continues exactly.
 // Values are computed in float32 (Math.fround) as torch does on float32 parameters.
-import { adaloraEName, type AdaLoraSettings } from '../model/adalora';
+import { adaloraEName, type AdaLoraSettings } from '../model/adalora-settings';
 
 export interface AllocatorSite {
   baseName: string;

@@ -125,7 +125,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   const quantized = config.quantization === 'nf4' ? quantizeBase(model, status) : undefined;
   const trainer: Trainer = await createTrainer(model, config, {
     device, targets, state: checkpoint?.trainer, weights: quantized?.weights, externalDataDir: quantized?.dir,
-    onStatus: (message) => status('compiling', message),
+    onStatus: (message) => status('compiling', message), totalSteps: total,
   });
   io.emit({
     type: 'start', protocol: WORKER_PROTOCOL_VERSION, run_dir: runDir, total_steps: total,
@@ -134,7 +134,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
 
   const writeAdapter = (dir: string) =>
     // PiSSA/OLoRA/ReLoRA save one plain LoRA of a larger rank for the original base (Trainer.adapterRank).
-    writePeftAdapter(dir, { config: { ...config, ...trainer.adapterRank() }, baseModel: config.model, targets, weights: trainer.loraWeights(), dtype: config.save_dtype });
+    writePeftAdapter(dir, { config: { ...config, ...trainer.adapterRank() }, baseModel: config.model, targets, weights: trainer.loraWeights(), dtype: config.save_dtype, adalora: trainer.adalora?.() });
   try {
     const start: LoopState | undefined = checkpoint?.loop;
     const outcome = await runTrainingLoop(config, runDir, trainer, data, {

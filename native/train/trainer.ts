@@ -12,16 +12,22 @@ import { createAdamwProgram } from '../engine/optim/adamw-program';
 import { resolvePrecision } from '../engine/precision';
 import { initLora, loraScaling } from '../model/lora';
 import { doraMagnitudeName, rowNorms } from '../model/dora';
+import { initAdaLora } from '../model/adalora';
+import { adaloraEName, adaloraScaling, resolveAdaLora, type AdaLoraSettings } from '../model/adalora-settings';
+import { RankAllocator } from './rank-allocator';
+import { createBaseTerm } from './base-term';
 import { weightValues } from '../model/weight-values';
 import { storeWeightSources } from '../model/weight-sources';
 import { trainedTokens } from '../data/batch';
 import { engineProgram, type MicroBatchProgram, type ProgramFactory } from './engine-program';
 import type { MicroBatch, StepResult, TrainerLike } from './loop';
-import { createBaseTerm } from './base-term';
 
 export interface TrainerState {
   step: number;
-  /** LoRA A/B ('<base>.lora_A'/'.lora_B'), DoRA's '<base>.lora_magnitude_vector', and AdamW moments ('<param>.exp_avg'/'.exp_avg_sq'), float32. */
+  /**
+   * LoRA A/B ('<base>.lora_A'/'.lora_B'), DoRA's '<base>.lora_magnitude_vector', AdaLoRA's '<base>.lora_E' with its
+   * allocator's EMAs and rank masks (native/train/rank-allocator.ts), and AdamW moments ('<param>.exp_avg'/'.exp_avg_sq'), float32.
+   */
   tensors: Map<string, Float32Array>;
 }
 
@@ -29,13 +35,15 @@ export interface Trainer extends TrainerLike {
   exportState(): TrainerState;
   /** Shapes of the exportState() tensors by name. */
   stateShapes(): Map<string, number[]>;
-  /** baseName → A [r, in], B [out, r] and with DoRA m [out] (copies). */
-  loraWeights(): Map<string, { A: Float32Array; B: Float32Array; m?: Float32Array }>;
+  /** baseName → A [r, in], B [out, r] and with DoRA m [out], with AdaLoRA E [r] (copies). */
+  loraWeights(): Map<string, { A: Float32Array; B: Float32Array; m?: Float32Array; E?: Float32Array }>;
   /**
    * r and lora_alpha of the adapter loraWeights() gives: the run's, or for PiSSA/OLoRA/ReLoRA the rank r + R of the
    * trained A/B joined with the frozen base term (native/train/base-term.ts) and the alpha keeping the scaling.
    */
   adapterRank(): { r: number; lora_alpha: number };
+  /** AdaLoRA: the resolved settings and PEFT's rank_pattern so far (null before the first allocation). */
+  adalora?(): { settings: AdaLoraSettings; rankPattern: Record<string, boolean[]> | null };
   dispose(): Promise<void>;
 }
 
@@ -57,6 +65,8 @@ export interface TrainerOptions {
   maxPrograms?: number;
   /** Recompute each decoder layer in the backward pass (default: the run's gradient_checkpointing, else on). */
   checkpointing?: boolean;
+  /** The run's optimizer steps: AdaLoRA's total_step when the config leaves it out. */
+  totalSteps?: number;
   /** Progress lines while the trainer is made (PiSSA's SVDs). */
   onStatus?(message: string): void;
 }
@@ -69,15 +79,20 @@ const dropoutSeed = (seed: number, step: number, k: number) => seed * 1_000_003 
 
 export async function createTrainer(model: ModelFolder, config: RunConfig, opts: TrainerOptions): Promise<Trainer> {
   const factory = opts.program ?? engineProgram;
-  const scaling = loraScaling(config.r, config.lora_alpha, config.use_rslora);
+  // AdaLoRA (native/model/adalora.ts): r = init_r, Λ trains beside A and B, the allocator masks Λ after each step.
+  const ada = config.method === 'adalora' ? resolveAdaLora(config, opts.totalSteps ?? config.max_steps ?? 0) : undefined;
+  if (ada && ada.total_step <= 0) throw new Error('AdaLoRA needs total_step (the run\'s optimizer steps)');
+  const r = ada ? ada.init_r : config.r;
+  const scaling = ada ? adaloraScaling(config.lora_alpha, r) : loraScaling(config.r, config.lora_alpha, config.use_rslora);
   const sites = opts.targets.map((t) => ({ baseName: t.baseName, in: t.in, out: t.out }));
   const dora = config.use_dora ?? false;
-  const names = sites.flatMap((s) => [loraAName(s.baseName), loraBName(s.baseName), ...(dora ? [doraMagnitudeName(s.baseName)] : [])]);
+  const names = sites.flatMap((s) => [loraAName(s.baseName), loraBName(s.baseName), ...(dora ? [doraMagnitudeName(s.baseName)] : []), ...(ada ? [adaloraEName(s.baseName)] : [])]);
   const shapes = new Map<string, number[]>();
   for (const s of sites) {
-    shapes.set(loraAName(s.baseName), [config.r, s.in]);
-    shapes.set(loraBName(s.baseName), [s.out, config.r]);
+    shapes.set(loraAName(s.baseName), [r, s.in]);
+    shapes.set(loraBName(s.baseName), [s.out, r]);
     if (dora) shapes.set(doraMagnitudeName(s.baseName), [s.out]);
+    if (ada) shapes.set(adaloraEName(s.baseName), [r, 1]);
   }
   const size = (n: string) => shapes.get(n)!.reduce((a, b) => a * b, 1);
   const state = opts.state?.tensors;
@@ -86,21 +101,24 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   const source = opts.weights ? { weights: opts.weights, dir: opts.externalDataDir ?? model.dir } : { weights: storeWeightSources(model.weights, model.dir).weights, dir: model.dir };
   // PiSSA/OLoRA's residual base and ReLoRA's merged cycles: a frozen low-rank term on W (native/train/base-term.ts).
   const baseTerm = createBaseTerm(config, sites, {
-    r: config.r, scaling, state, onStatus: opts.onStatus,
+    r, scaling, state, onStatus: opts.onStatus,
     weightOf: (s) => weightValues(source.weights(`${s.baseName}.weight`), source.dir),
   });
-  const initial = state ? undefined : baseTerm.initial ?? initLora(sites, config.r, config.seed);
+  const initial = state ? undefined : baseTerm.initial ?? (ada ? initAdaLora(sites, r, config.seed) : initLora(sites, r, config.seed));
   const initialMagnitude = (s: LoraSite) => rowNorms(weightValues(source.weights(`${s.baseName}.weight`), source.dir), s.out, s.in);
   const params = new Map(names.map((n) => {
     if (state) return [n, required(state, n, size(n))];
     const site = sites.find((s) => n.startsWith(`${s.baseName}.`))!;
     if (n === doraMagnitudeName(site.baseName)) return [n, initialMagnitude(site)];
     const ab = initial!.get(site.baseName)!;
+    if (n === adaloraEName(site.baseName) && 'E' in ab) return [n, ab.E as Float32Array];
     return [n, n.endsWith('.lora_A') ? ab.A : ab.B];
   }));
   const m = new Map(names.map((n) => [n, state ? required(state, `${n}.exp_avg`, size(n)) : new Float32Array(size(n))]));
   const v = new Map(names.map((n) => [n, state ? required(state, `${n}.exp_avg_sq`, size(n)) : new Float32Array(size(n))]));
   let step = opts.state?.step ?? 0;
+  const allocator = ada ? new RankAllocator(ada, sites, names) : undefined;
+  if (allocator && state) allocator.importState(state);
   const precision = resolvePrecision(config.precision ?? 'auto', opts.device.provider);
   // fp16 only: dynamic loss scaling (Micikevicius et al. 2018, as torch.cuda.amp.GradScaler): the loss is multiplied by
   // `scale` so small gradients survive f16; a step whose gradients overflow is skipped and halves the scale, 2,000
@@ -129,11 +147,22 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       program = factory({
         model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights, externalDataDir: opts.externalDataDir,
         checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
-        lora: { r: config.r, scaling, sites, dropout: config.lora_dropout, dora, baseDeltaRank: baseTerm.rank() },
+        lora: { r, scaling, sites, dropout: config.lora_dropout, dora, ...(ada ? { adalora: { orthRegWeight: ada.orth_reg_weight } } : {}), baseDeltaRank: baseTerm.rank() },
       });
     }
     programs.set(key, program);
     return program;
+  };
+
+  /**
+   * AdaLoRA's update_and_allocate after the optimizer step (global_step 0-based, as PEFT's loop counts it), with the
+   * gradients as clip_grad_norm_ left them in p.grad (coef = max_norm / (norm + 1e-6), clamped to 1).
+   */
+  const allocate = (grads: Map<string, Float32Array>, gradNorm: number): { rankBudget?: number } => {
+    if (!allocator) return {};
+    const coef = config.max_grad_norm > 0 ? Math.min(1, config.max_grad_norm / (gradNorm + 1e-6)) : 1;
+    const used = coef < 1 ? new Map([...grads].map(([n, g]) => [n, g.map((x) => x * coef)])) : grads;
+    return { rankBudget: allocator.step(step - 1, params, used).budget };
   };
 
   return {
@@ -156,7 +185,10 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       }
       step += 1;
       const tokens = counts.reduce((a, b) => a + b, 0);
-      if (!lossScale) return { loss, gradNorm: await optimizer.step(params, m, v, gradSum, lr, step), tokens };
+      if (!lossScale) {
+        const gradNorm = await optimizer.step(params, m, v, gradSum, lr, step);
+        return { loss, gradNorm, tokens, ...allocate(gradSum, gradNorm) };
+      }
       const unscaled = new Map([...gradSum].map(([n, g]) => [n, g.map((x) => x / lossScale[0])]));
       if (![...unscaled.values()].every((g) => g.every(Number.isFinite))) {
         lossScale[0] /= 2;
@@ -166,7 +198,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       lossScale[2] += 1;
       const gradNorm = await optimizer.step(params, m, v, unscaled, lr, lossScale[2]);
       if (++lossScale[1] >= 2000) [lossScale[0], lossScale[1]] = [lossScale[0] * 2, 0];
-      return { loss, gradNorm, tokens };
+      return { loss, gradNorm, tokens, ...allocate(unscaled, gradNorm) };
     },
 
     async evalLoss(batches: MicroBatch[]): Promise<number> {
@@ -189,6 +221,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       }
       if (lossScale) tensors.set(LOSS_SCALE, Float32Array.from(lossScale));
       for (const [n, t] of baseTerm.stateTensors()) tensors.set(n, t);
+      if (allocator) for (const [n, t] of allocator.exportState()) tensors.set(n, t);
       return { step, tensors };
     },
 
@@ -197,6 +230,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       for (const [n, shape] of shapes) for (const suffix of ['', '.exp_avg', '.exp_avg_sq']) out.set(n + suffix, shape);
       if (lossScale) out.set(LOSS_SCALE, [3]);
       for (const [n, shape] of baseTerm.stateShapes()) out.set(n, shape);
+      if (allocator) for (const [n, shape] of allocator.stateShapes()) out.set(n, shape);
       return out;
     },
 
@@ -205,10 +239,13 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
         A: Float32Array.from(params.get(loraAName(s.baseName))!),
         B: Float32Array.from(params.get(loraBName(s.baseName))!),
         ...(dora ? { m: Float32Array.from(params.get(doraMagnitudeName(s.baseName))!) } : {}),
+        ...(ada ? { E: Float32Array.from(params.get(adaloraEName(s.baseName))!) } : {}),
       }])));
     },
 
     adapterRank: () => baseTerm.adapterRank(),
+
+    ...(ada && allocator ? { adalora: () => ({ settings: ada, rankPattern: allocator.rankPattern() }) } : {}),
 
     async dispose(): Promise<void> {
       for (const program of programs.values()) await (await program).dispose();

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RankAllocator } from '../../../../native/train/rank-allocator';
-import type { AdaLoraSettings } from '../../../../native/model/adalora';
+import type { AdaLoraSettings } from '../../../../native/model/adalora-settings';
 
 const sites = [{ baseName: 'm0', in: 3, out: 2 }, { baseName: 'm1', in: 2, out: 4 }];
 const names = sites.flatMap((s) => [`${s.baseName}.lora_A`, `${s.baseName}.lora_B`, `${s.baseName}.lora_E`]);
