@@ -3,9 +3,13 @@
 // weights in their stored dtype, their float32 copies where used, LoRA + AdamW, the activations (per-layer
 // checkpoints or every layer's), the chunked loss and the process itself. The training panel shows these live as the
 // form changes; nothing here reads files. Checked against measured peak RSS in test/unit/native/train/estimate.test.ts.
+// Per method (methodOfRun): DoRA adds a magnitude per output feature; PiSSA/OLoRA and ReLoRA train against a frozen
+// low-rank term of the base (native/train/base-term.ts) and save a wider LoRA; AdaLoRA trains init_r triplets per
+// module, keeps a rank allocator on the host and adds the orthogonal penalty to the loss.
 import type { RunConfig } from '../protocol';
 import { attentionBlockRows, headBlockRows, lossChunkTokens } from '../model/block-sizes';
 import { linearModules } from '../model/linear-modules';
+import { ADALORA_DEFAULTS, adaloraParameterCount } from '../model/adalora-settings';
 
 export interface EstimateModel {
   vocab_size: number;
@@ -30,7 +34,21 @@ export interface EstimateTarget {
   out: number;
 }
 
-export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing' | 'precision' | 'quantization' | 'use_dora'>;
+export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing' | 'precision' | 'quantization' | 'use_dora'>
+  & Partial<Pick<RunConfig, 'method' | 'init_lora_weights' | 'relora_steps' | 'init_r' | 'target_r'>>;
+
+/** The method a run trains, as the estimate tells them apart (OLoRA is PiSSA's twin here: the same term and file). */
+export type EstimateMethod = 'lora' | 'dora' | 'pissa' | 'olora' | 'relora' | 'adalora';
+
+/** Which method a run's options select (validation refuses combinations; here the first of this order wins). */
+export function methodOfRun(run: Partial<EstimateRunOptions>): EstimateMethod {
+  if (run.method === 'adalora') return 'adalora';
+  if (run.use_dora) return 'dora';
+  if (run.init_lora_weights === 'olora') return 'olora';
+  if (typeof run.init_lora_weights === 'string' && run.init_lora_weights.startsWith('pissa')) return 'pissa';
+  if ((run.relora_steps ?? 0) > 0) return 'relora';
+  return 'lora';
+}
 
 export interface EstimateOptions {
   /** Element type the weight files store (the engine keeps them so, memory-mapped); default: the config's torch_dtype. */
@@ -41,6 +59,8 @@ export interface EstimateOptions {
   lossChunkTokens?: number;
   /** The device the run trains on: with bf16/fp16 products on CUDA, weights stored in that type are used as stored. */
   provider?: 'cuda' | 'cpu';
+  /** The run's optimizer steps, when known (max_steps, or epochs over a dataset of known size): ReLoRA's cycles. */
+  totalSteps?: number;
 }
 
 /** Bytes of the peak of one training step, by what holds them; `total` is their sum (comparable to a peak RSS). */
@@ -66,6 +86,15 @@ export interface MemoryEstimate {
   loss: number;
   /** The process itself: Node, onnxruntime and their code and arenas (RUNTIME_BYTES). */
   runtime: number;
+  /**
+   * PiSSA/OLoRA and ReLoRA: the frozen low-rank term of the base, A_d [R, in] and B_d [out, R] float32 per module
+   * (baseTermBytes); 0 for the other methods.
+   */
+  baseTerm: number;
+  /** AdaLoRA: the rank allocator on the host (allocatorBytes); 0 for the other methods. */
+  allocator: number;
+  /** AdaLoRA: the orthogonal regularization's tensors (penaltyBytes); 0 for the other methods. */
+  penalty: number;
   total: number;
 }
 
@@ -74,8 +103,21 @@ export interface RunEstimate {
   totalParams: number;
   /** trainableParams / totalParams × 100. */
   trainablePercent: number;
-  /** adapter_model.safetensors in save_dtype: data plus its JSON header. */
+  method: EstimateMethod;
+  /**
+   * adapter_model.safetensors in save_dtype: data plus its JSON header, at the end of the run (AdaLoRA: its final
+   * pattern, target_r a module on average).
+   */
   adapterBytes: number;
+  /**
+   * The rank of the saved modules: r; 2r for PiSSA/OLoRA (PEFT's conversion for the original base: the trained A, B
+   * beside the start A₀, B₀); k·r for ReLoRA's k cycles (r while the cycles are unknown); AdaLoRA: target_r on average.
+   */
+  adapterRank: number;
+  /** ReLoRA: the cycles k = ⌈steps / relora_steps⌉, when the steps are known (EstimateOptions.totalSteps). */
+  reloraCycles?: number;
+  /** AdaLoRA: the file with every init_r triplet kept (a run saved before the budget shrinks): the most it takes. */
+  adapterMaxBytes?: number;
   memory: MemoryEstimate;
 }
 
@@ -100,24 +142,79 @@ export function paramsByModule(targets: readonly EstimateTarget[], r: number, do
   return byModule;
 }
 
+/** AdaLoRA's starting rank: init_r, or PEFT's default (r is unused by AdaLoRA, as in PEFT). */
+export const adaloraInitR = (run: Partial<EstimateRunOptions>): number => run.init_r ?? ADALORA_DEFAULTS.init_r;
+
+/** Trainable parameters of one adapted linear under the run's method: AdaLoRA init_r·(in+out+1), else loraParams. */
+export function methodParams(target: { in: number; out: number }, run: Partial<EstimateRunOptions> & Pick<EstimateRunOptions, 'r'>): number {
+  if (run.method === 'adalora') return adaloraParameterCount([target], adaloraInitR(run));
+  return loraParams(target, run.r, run.use_dora ?? false);
+}
+
 const SAFETENSORS_DTYPE = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' } as const;
 
 /** Size of the PEFT adapter_model.safetensors: 8-byte length, JSON header (padded to 8), then the tensors. */
 export function adapterFileBytes(targets: readonly EstimateTarget[], r: number, dtype: RunConfig['save_dtype'], dora = false): number {
+  return safetensorsBytes(targets.flatMap((t) => {
+    const parts: [string, number[]][] = [['lora_A.weight', [r, t.in]], ['lora_B.weight', [t.out, r]]];
+    if (dora) parts.push(['lora_magnitude_vector', [t.out]]);
+    return parts.map(([part, shape]): [string, number[]] => [`base_model.model.${t.baseName}.${part}`, shape]);
+  }), dtype);
+}
+
+/**
+ * Size of PEFT's ADALORA adapter_model.safetensors with `r` triplets kept per module: lora_A [r, in], lora_B [out, r],
+ * lora_E [r, 1] (no ".weight"), as native/model/adalora-io.ts writes them.
+ */
+export function adaloraFileBytes(targets: readonly EstimateTarget[], r: number, dtype: RunConfig['save_dtype']): number {
+  return safetensorsBytes(targets.flatMap((t): [string, number[]][] => [
+    [`base_model.model.${t.baseName}.lora_A`, [r, t.in]], [`base_model.model.${t.baseName}.lora_B`, [t.out, r]], [`base_model.model.${t.baseName}.lora_E`, [r, 1]],
+  ]), dtype);
+}
+
+function safetensorsBytes(tensors: readonly [string, number[]][], dtype: RunConfig['save_dtype']): number {
   const bytes = DTYPE_BYTES[dtype];
   const header: Record<string, unknown> = {};
   let offset = 0;
-  for (const t of targets) {
-    const parts: [string, number[]][] = [['lora_A.weight', [r, t.in]], ['lora_B.weight', [t.out, r]]];
-    if (dora) parts.push(['lora_magnitude_vector', [t.out]]);
-    for (const [part, shape] of parts) {
-      const length = shape.reduce((a, b) => a * b, 1) * bytes;
-      header[`base_model.model.${t.baseName}.${part}`] = { dtype: SAFETENSORS_DTYPE[dtype], shape, data_offsets: [offset, offset + length] };
-      offset += length;
-    }
+  for (const [name, shape] of tensors) {
+    const length = shape.reduce((a, b) => a * b, 1) * bytes;
+    header[name] = { dtype: SAFETENSORS_DTYPE[dtype], shape, data_offsets: [offset, offset + length] };
+    offset += length;
   }
   const json = JSON.stringify(header).length;
   return 8 + Math.ceil(json / 8) * 8 + offset;
+}
+
+/** ReLoRA's cycles: ⌈steps / relora_steps⌉ (the last one may be partial; it is saved all the same). */
+export function reloraCycles(totalSteps: number, reloraSteps: number): number {
+  return Math.max(1, Math.ceil(totalSteps / reloraSteps));
+}
+
+/**
+ * The frozen low-rank term of rank R: A_d [R, in] and B_d [out, R] float32 per module, R·(in + out) floats. PiSSA and
+ * OLoRA hold R = r (the start −s·B₀A₀) all run long; ReLoRA appends each merged cycle to one growing term, so during
+ * the last of k cycles R = (k − 1)·r.
+ */
+export function baseTermBytes(targets: readonly EstimateTarget[], rank: number): number {
+  return targets.reduce((sum, t) => sum + rank * (t.in + t.out), 0) * F32;
+}
+
+/**
+ * AdaLoRA's rank allocator on the host (native/train/rank-allocator.ts): the sensitivity and uncertainty EMAs of every
+ * trainable entry, plus the step's gradients read back for |p·g|: 3 float32 per trainable parameter (the EMAs live all
+ * run; the gradients, and their clipped copy when clipping applies, only between steps).
+ */
+export function allocatorBytes(trainableParams: number): number {
+  return 3 * trainableParams * F32;
+}
+
+/**
+ * AdaLoRA's orthogonal regularization ‖AAᵀ − I‖_F + ‖BᵀB − I‖_F in the graph: per module its backward's contributions
+ * to A's and B's gradients (r·(in + out) floats) and, for each of A and B, the r × r Gram matrix, its difference from
+ * I, the square and their gradients (8·r² floats).
+ */
+export function penaltyBytes(targets: readonly EstimateTarget[], r: number): number {
+  return targets.reduce((sum, t) => sum + r * (t.in + t.out) + 8 * r * r, 0) * F32;
 }
 
 /** Node + onnxruntime-node with nothing loaded, as a training process's baseline: 300 MiB. */
@@ -237,9 +334,11 @@ const ADAMW_TEMPORARIES = 12;
 /** All the numbers the training panel shows for a model, run options and resolved targets. */
 export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targets: readonly EstimateTarget[], options: EstimateOptions = {}): RunEstimate {
   const totalParams = options.totalParams ?? modelParameterCount(model);
+  const method = methodOfRun(run);
   let trainableParams = 0;
-  const dora = run.use_dora ?? false;
-  for (const t of targets) trainableParams += loraParams(t, run.r, dora);
+  const dora = method === 'dora';
+  for (const t of targets) trainableParams += methodParams(t, run);
+  const adapter = adapterEstimate(method, run, targets, options.totalSteps);
   const dtype = options.weightDtype ?? model.torch_dtype;
   const checkpointing = run.gradient_checkpointing ?? true;
   const nf4 = run.quantization === 'nf4';
@@ -275,16 +374,47 @@ export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targe
     else [weightCopies, activations, loss, optimizer] = [0, inputs, 0, optimizer + phases.optimizer];
   }
   const runtime = RUNTIME_BYTES;
+  // The base term is a graph input alive all step; the allocator's state lives all run; the penalty's tensors are
+  // small beside a layer's and counted whole rather than placed in a phase.
+  const baseTerm = baseTermBytes(targets, adapter.termRank);
+  const allocator = method === 'adalora' ? allocatorBytes(trainableParams) : 0;
+  const penalty = method === 'adalora' ? penaltyBytes(targets, adaloraInitR(run)) : 0;
   return {
     trainableParams,
     totalParams,
     trainablePercent: totalParams > 0 ? (trainableParams / totalParams) * 100 : 0,
-    adapterBytes: adapterFileBytes(targets, run.r, run.save_dtype, dora),
+    method,
+    adapterBytes: adapter.bytes,
+    adapterRank: adapter.rank,
+    ...(adapter.cycles !== undefined ? { reloraCycles: adapter.cycles } : {}),
+    ...(adapter.maxBytes !== undefined ? { adapterMaxBytes: adapter.maxBytes } : {}),
     memory: {
-      weights, weightCopies, lora, optimizer, activations, loss, runtime,
-      total: weights + weightCopies + lora + optimizer + activations + loss + runtime,
+      weights, weightCopies, lora, optimizer, activations, loss, runtime, baseTerm, allocator, penalty,
+      total: weights + weightCopies + lora + optimizer + activations + loss + runtime + baseTerm + allocator + penalty,
     },
   };
+}
+
+/** The saved adapter of a method (rank, bytes, ReLoRA's cycles, AdaLoRA's largest file) and the frozen term's rank. */
+function adapterEstimate(method: EstimateMethod, run: EstimateRunOptions, targets: readonly EstimateTarget[], totalSteps: number | undefined):
+  { rank: number; bytes: number; termRank: number; cycles?: number; maxBytes?: number } {
+  const r = run.r;
+  switch (method) {
+    case 'pissa':
+    case 'olora':
+      return { rank: 2 * r, bytes: adapterFileBytes(targets, 2 * r, run.save_dtype), termRank: r };
+    case 'relora': {
+      const cycles = totalSteps !== undefined && totalSteps > 0 ? reloraCycles(totalSteps, run.relora_steps!) : undefined;
+      const k = cycles ?? 1;
+      return { rank: k * r, bytes: adapterFileBytes(targets, k * r, run.save_dtype), termRank: (k - 1) * r, cycles };
+    }
+    case 'adalora': {
+      const initR = adaloraInitR(run), targetR = Math.min(initR, run.target_r ?? ADALORA_DEFAULTS.target_r);
+      return { rank: targetR, bytes: adaloraFileBytes(targets, targetR, run.save_dtype), termRank: 0, maxBytes: adaloraFileBytes(targets, initR, run.save_dtype) };
+    }
+    default:
+      return { rank: r, bytes: adapterFileBytes(targets, r, run.save_dtype, method === 'dora'), termRank: 0 };
+  }
 }
 
 /** "8.8 M", "494 M", "1.2 B": parameter counts as people say them. */

@@ -3,10 +3,11 @@ import { resolvePrecision } from '../../../../native/engine/precision';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  activationBytes, adapterFileBytes, estimateRun, formatBytes, formatParams, layerParameterCount, linearParameterCount, lossBytes, loraParams, modelParameterCount,
+  activationBytes, adaloraFileBytes, adapterFileBytes, estimateRun, methodOfRun, reloraCycles, formatBytes, formatParams, layerParameterCount, linearParameterCount, lossBytes, loraParams, modelParameterCount,
   NF4_BYTES_PER_VALUE, paramsByModule, RUNTIME_BYTES, weightCopyBytes, type EstimateModel, type EstimateTarget,
 } from '../../../../native/train/estimate';
 import { lossChunkTokens } from '../../../../native/model/block-sizes';
+import { adaloraParameterCount } from '../../../../native/model/adalora-settings';
 
 // Qwen2.5-0.5B's config.json (hidden 896, 24 layers, 14 heads, 2 KV heads, intermediate 4864, tied embeddings).
 const qwen05: EstimateModel = {
@@ -259,4 +260,99 @@ test('DoRA (use_dora): trainable parameters and the adapter add one magnitude pe
   assert.ok(dora.memory.total > lora.memory.total);
   const off = { ...run, gradient_checkpointing: false };
   assert.ok(estimateRun(qwen05, { ...off, use_dora: true }, targets).memory.activations > estimateRun(qwen05, off, targets).memory.activations);
+});
+
+// One tiny module by hand: q_proj in 4, out 6, one layer; r = 2; float32 files; 4 bytes a float.
+const tinyTargets: EstimateTarget[] = [{ module: 'q_proj', layer: 0, baseName: 'model.layers.0.self_attn.q_proj', in: 4, out: 6 }];
+const tinyModel: EstimateModel = { vocab_size: 10, hidden_size: 4, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 2,
+  num_key_value_heads: 1, head_dim: 2, tie_word_embeddings: true, attention_bias: false, qk_norm: false, torch_dtype: 'float32' };
+const tinyRun = { r: 2, micro_batch_size: 1, max_seq_len: 3, save_dtype: 'float32' as const, lora_dropout: 0 };
+const name = 'base_model.model.model.layers.0.self_attn.q_proj';
+const fileOf = (tensors: [string, number[]][]) => {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [key, shape] of tensors) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+    header[key] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  return 8 + Math.ceil(JSON.stringify(header).length / 8) * 8 + offset;
+};
+
+test('methodOfRun: AdaLoRA, DoRA, PiSSA/OLoRA, ReLoRA, else LoRA', () => {
+  assert.equal(methodOfRun({}), 'lora');
+  assert.equal(methodOfRun({ method: 'adalora' }), 'adalora');
+  assert.equal(methodOfRun({ use_dora: true }), 'dora');
+  assert.equal(methodOfRun({ init_lora_weights: 'pissa_niter_4' }), 'pissa');
+  assert.equal(methodOfRun({ init_lora_weights: 'pissa' }), 'pissa');
+  assert.equal(methodOfRun({ init_lora_weights: 'olora' }), 'olora');
+  assert.equal(methodOfRun({ init_lora_weights: true, relora_steps: 10 }), 'relora');
+  assert.equal(methodOfRun({ relora_steps: 0 }), 'lora');
+});
+
+test('LoRA on the tiny module: 2·(4+6) = 20 trainable, no base term, allocator or penalty', () => {
+  const e = estimateRun(tinyModel, tinyRun, tinyTargets);
+  assert.equal(e.method, 'lora');
+  assert.equal(e.trainableParams, 20);
+  assert.equal(e.adapterRank, 2);
+  assert.equal(e.adapterBytes, fileOf([[`${name}.lora_A.weight`, [2, 4]], [`${name}.lora_B.weight`, [6, 2]]]));
+  assert.deepEqual([e.memory.baseTerm, e.memory.allocator, e.memory.penalty], [0, 0, 0]);
+  assert.equal(e.reloraCycles, undefined);
+  assert.equal(e.adapterMaxBytes, undefined);
+});
+
+test('PiSSA/OLoRA: LoRA\'s 20 trainable, a rank-2r (4) adapter, and the frozen start term r·(in+out) = 20 floats', () => {
+  const lora = estimateRun(tinyModel, tinyRun, tinyTargets);
+  for (const init of ['pissa_niter_4', 'pissa', 'olora'] as const) {
+    const e = estimateRun(tinyModel, { ...tinyRun, init_lora_weights: init }, tinyTargets);
+    assert.equal(e.trainableParams, 20);
+    assert.equal(e.adapterRank, 4);
+    assert.equal(e.adapterBytes, fileOf([[`${name}.lora_A.weight`, [4, 4]], [`${name}.lora_B.weight`, [6, 4]]]));
+    assert.equal(e.memory.baseTerm, 20 * 4);
+    assert.equal(e.memory.total, lora.memory.total + 80, init);
+  }
+});
+
+test('ReLoRA: k = ⌈steps / relora_steps⌉ cycles save rank k·r; the merged k − 1 cycles are one frozen term', () => {
+  const relora = { ...tinyRun, relora_steps: 10 };
+  // 25 steps: cycles at 10, 20 and a partial third: k = 3, saved rank 6, the term holds 2 cycles (rank 4: 40 floats).
+  const e = estimateRun(tinyModel, relora, tinyTargets, { totalSteps: 25 });
+  assert.equal(e.method, 'relora');
+  assert.equal(e.trainableParams, 20);
+  assert.equal(e.reloraCycles, 3);
+  assert.equal(e.adapterRank, 6);
+  assert.equal(e.adapterBytes, fileOf([[`${name}.lora_A.weight`, [6, 4]], [`${name}.lora_B.weight`, [6, 6]]]));
+  assert.equal(e.memory.baseTerm, 4 * 10 * 4);
+  // 20 steps end on a boundary: 2 cycles, no third.
+  assert.equal(estimateRun(tinyModel, relora, tinyTargets, { totalSteps: 20 }).reloraCycles, 2);
+  assert.equal(reloraCycles(5, 10), 1);
+  // Steps unknown: one cycle's figures, and no cycle count claimed.
+  const unknown = estimateRun(tinyModel, relora, tinyTargets);
+  assert.equal(unknown.reloraCycles, undefined);
+  assert.equal(unknown.adapterRank, 2);
+  assert.equal(unknown.memory.baseTerm, 0);
+});
+
+test('AdaLoRA: init_r·(in+out+1) trainable, a file of target_r triplets at the end (init_r at most), allocator and penalty', () => {
+  const ada = { ...tinyRun, method: 'adalora' as const, init_r: 3, target_r: 1 };
+  const e = estimateRun(tinyModel, ada, tinyTargets);
+  assert.equal(e.method, 'adalora');
+  assert.equal(e.trainableParams, 3 * (4 + 6 + 1)); // 33: r is unused, as in PEFT
+  assert.equal(e.trainableParams, adaloraParameterCount(tinyTargets, 3));
+  assert.equal(e.adapterRank, 1);
+  const ada1 = fileOf([[`${name}.lora_A`, [1, 4]], [`${name}.lora_B`, [6, 1]], [`${name}.lora_E`, [1, 1]]]);
+  assert.equal(e.adapterBytes, ada1);
+  assert.equal(adaloraFileBytes(tinyTargets, 1, 'float32'), ada1);
+  assert.equal(e.adapterMaxBytes, fileOf([[`${name}.lora_A`, [3, 4]], [`${name}.lora_B`, [6, 3]], [`${name}.lora_E`, [3, 1]]]));
+  assert.equal(e.memory.lora, 33 * 4);
+  assert.equal(e.memory.allocator, 3 * 33 * 4);
+  // The penalty: 3·(4+6) gradient contributions + 8·3² Gram-side floats.
+  assert.equal(e.memory.penalty, (30 + 72) * 4);
+  assert.equal(e.memory.baseTerm, 0);
+  // PEFT's defaults when absent: init_r 12, target_r 8.
+  const d = estimateRun(tinyModel, { ...tinyRun, method: 'adalora' }, tinyTargets);
+  assert.equal(d.trainableParams, 12 * 11);
+  assert.equal(d.adapterRank, 8);
+  const m = e.memory;
+  assert.equal(m.total, m.weights + m.weightCopies + m.lora + m.optimizer + m.activations + m.loss + m.runtime + m.baseTerm + m.allocator + m.penalty);
 });

@@ -20,6 +20,6 @@ test('token statistics say how many records will be truncated', () => {
 test('device and memory parts', () => {
   assert.equal(describeDevice({ id: 'cuda:0', label: 'H100 (cuda:0)', freeBytes: 2 * 2 ** 30, totalBytes: 4 * 2 ** 30 }), 'H100 (cuda:0) · 2.0 GiB free of 4.0 GiB');
   assert.equal(describeDevice({ id: 'cpu', label: 'CPU' }), 'CPU');
-  const parts = memoryParts({ weights: 1, lora: 2, optimizer: 3, weightCopies: 4, activations: 5, loss: 6, runtime: 7, total: 28 });
+  const parts = memoryParts({ weights: 1, lora: 2, optimizer: 3, weightCopies: 4, activations: 5, loss: 6, runtime: 7, baseTerm: 0, allocator: 0, penalty: 0, total: 28 });
   assert.equal(parts.reduce((a, p) => a + p.bytes, 0), 28);
 });
