@@ -65,7 +65,7 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
     let text = '';
     let stats: GenerationStats | undefined;
     for await (const piece of generate({
-      model, adapterDir, prompt, maxNewTokens, temperature, topP, seed,
+      model, adapterDir, prompt, maxNewTokens, maxNewTokensIsDefault: flags.maxNewTokens === undefined, temperature, topP, seed,
       device, quantization,
       onStats: (s) => { stats = s; },
     })) {

@@ -226,6 +226,8 @@ export interface GenerateRequest {
   /** Raw text, encoded as tokenizer.json says (callers apply a chat template first when they want one). */
   prompt: string;
   maxNewTokens: number;
+  /** maxNewTokens is a default (generation_config.json), not the user's: it shrinks to what fits the model's positions. */
+  maxNewTokensIsDefault?: boolean;
   temperature: number;
   topP: number;
   seed: number;
@@ -236,10 +238,28 @@ export interface GenerateRequest {
   onStats?: (stats: GenerationStats) => void;
 }
 
+/**
+ * Checked before anything is allocated: the KV cache holds prompt + new tokens, and positions past
+ * max_position_embeddings are ones the model never learned (its rotary embedding was not trained there).
+ */
+export function checkGenerationLength(promptTokens: number, maxNewTokens: number, maxPositions: number): void {
+  if (promptTokens === 0) throw new UserError('the prompt is empty (it encodes to no tokens)', { fix: 'pass a non-empty --prompt or --instruction' });
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new UserError(`max new tokens must be a whole number ≥ 1, got ${maxNewTokens}`, { fix: 'pass --max-new-tokens N' });
+  if (promptTokens + maxNewTokens > maxPositions) {
+    const room = maxPositions - promptTokens;
+    throw new UserError(`the prompt (${promptTokens} tokens) plus ${maxNewTokens} new tokens exceed the model's ${maxPositions} positions (max_position_embeddings)`, {
+      fix: room >= 1 ? `pass --max-new-tokens ${room} or less, or shorten the prompt` : `shorten the prompt below ${maxPositions} tokens`,
+    });
+  }
+}
+
 /** Streams the generated text piece by piece (text-stream.ts: a piece is emitted once no later token can change it). */
 export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
   const tok = req.model.tokenizer;
   const promptTokens = tok.encode(req.prompt, true);
+  const positions = req.model.config.max_position_embeddings;
+  const maxNewTokens = req.maxNewTokensIsDefault ? Math.max(1, Math.min(req.maxNewTokens, positions - promptTokens.length)) : req.maxNewTokens;
+  checkGenerationLength(promptTokens.length, maxNewTokens, positions);
   const lora = req.adapterDir ? loadAdapterForDecoding(req.adapterDir, req.model.weights) : undefined;
   const cache = req.quantization === 'nf4' ? ensureNf4Cache(req.model) : undefined;
   const sources = cache ? { weights: cache.weights, externalDataDir: cache.dir, quantized: true } : storeWeightSources(req.model.weights, req.model.dir);
@@ -247,7 +267,7 @@ export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
   const tokens: number[] = [];
   const stream = new TextStream((ids) => tok.decode(ids, true));
   let started = 0;
-  for await (const id of generateIds(spec, promptTokens, { maxNewTokens: req.maxNewTokens, temperature: req.temperature, topP: req.topP, seed: req.seed, stopIds: stopTokenIds(req.model) })) {
+  for await (const id of generateIds(spec, promptTokens, { maxNewTokens, temperature: req.temperature, topP: req.topP, seed: req.seed, stopIds: stopTokenIds(req.model) })) {
     if (tokens.length === 0) started = performance.now();
     tokens.push(id);
     const piece = stream.push(id);

@@ -1,7 +1,7 @@
 // lora-studio generate (native/cli/generate.ts) on a tiny model folder: --json and --stream-json output, --instruction templating, flag errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeSafetensors } from '../../../../native/model/safetensors';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,25 @@ test('generate --json prints text, prompt and generated ids, tokens/s; flags are
       assert.ok(done.seconds > 0 && done.memory_mb !== undefined && done.memory_mb > 0 && done.tokens_per_s >= 0);
     }
     await rejects({ model: dir, prompt: 'x', seed: '0', device: 'cpu', streamJson: true, json: true }, /--stream-json goes alone/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('generate refuses an empty prompt and a length past the model\'s positions before allocating; a default length shrinks to fit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'p1-cli-gen-len-'));
+  try {
+    makeTinyModel(dir, { architecture: 'Qwen2ForCausalLM', layers: 1, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 600, tie: true, dtype: 'float32', seed: 2, std: 0.3 });
+    const flags = { model: dir, seed: '0', device: 'cpu', json: true };
+    await assert.rejects(generateCommand({ ...flags, prompt: '', maxNewTokens: '5' }, () => {}), /the prompt is empty/);
+    await assert.rejects(generateCommand({ ...flags, prompt: 'Hello', maxNewTokens: '1000000000' }, () => {}),
+      /the prompt \(\d+ tokens\) plus 1000000000 new tokens exceed the model's 4096 positions \(max_position_embeddings\) — pass --max-new-tokens \d+ or less/);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 8 }));
+    let out = '';
+    await generateCommand({ ...flags, prompt: 'Hello there' }, (t) => { out += t; }); // default 128 new tokens: shrinks
+    const result = JSON.parse(out.trim()) as { prompt_tokens: number[]; tokens: number[] };
+    assert.ok(result.prompt_tokens.length + result.tokens.length <= 8);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
