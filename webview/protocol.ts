@@ -5,7 +5,7 @@ import type { ModelConfig } from '../native/model/hf-config';
 import type { DeviceChoice, MetricRecord, RunConfig, WorkerEvent } from '../native/protocol';
 
 /** Bumped whenever a message changes shape; every `init` carries it. */
-export const WEBVIEW_PROTOCOL_VERSION = 2;
+export const WEBVIEW_PROTOCOL_VERSION = 3;
 
 // ---- shared pieces -------------------------------------------------------------------------------------------
 
@@ -124,6 +124,18 @@ export type TrainingWebviewMessage =
 
 export type RunStateName = 'pending' | 'running' | 'completed' | 'stopped' | 'failed';
 
+/**
+ * AdaLoRA's final rank per module, from the run folder's adapter_config.json (PEFT's rank_pattern: kept triplets of
+ * each module's init_r).
+ */
+export interface ModuleRanks {
+  initR: number;
+  /** The average final rank the budget aimed at (PEFT target_r), when the config says. */
+  targetR?: number;
+  /** Module path as in the model (`model.layers.0.self_attn.q_proj`) and its kept rank, 0…initR. */
+  modules: { name: string; rank: number }[];
+}
+
 /** A past run offered for the comparison overlay. */
 export interface RunRef {
   runDir: string;
@@ -134,7 +146,9 @@ export type DashboardHostMessage =
   /** Everything the view needs, rebuilt from the run folder (so a reload loses nothing). */
   | { type: 'init'; protocol: number; runDir: string; name: string; config: RunConfig | null; state: RunStateName; step: number;
       totalSteps: number; message?: string; metrics: MetricRecord[]; evals: { step: number; eval_loss: number }[]; live: boolean;
-      canResume: boolean; history: RunRef[] }
+      canResume: boolean; history: RunRef[];
+      /** AdaLoRA runs whose adapter has a rank pattern: the final rank per module (absent for other methods). */
+      ranks?: ModuleRanks }
   /** A live worker event, exactly as the worker sent it. */
   | { type: 'event'; event: WorkerEvent }
   /** The run's state changed without an event (worker gone, re-attached). */
@@ -263,10 +277,16 @@ export function isTrainingHostMessage(v: unknown): v is TrainingHostMessage {
   }
 }
 
+function isModuleRanks(v: unknown): v is ModuleRanks {
+  return isRec(v) && isCount(v.initR) && (v.targetR === undefined || isCount(v.targetR)) && Array.isArray(v.modules) &&
+    v.modules.every((m) => isRec(m) && isStr(m.name) && isCount(m.rank));
+}
+
 export function isDashboardHostMessage(v: unknown): v is DashboardHostMessage {
   if (!isRec(v) || typeof v.type !== 'string' || !DASHBOARD_HOST.includes(v.type)) return false;
   switch (v.type) {
-    case 'init': return v.protocol === WEBVIEW_PROTOCOL_VERSION && Array.isArray(v.metrics) && Array.isArray(v.evals) && Array.isArray(v.history);
+    case 'init': return v.protocol === WEBVIEW_PROTOCOL_VERSION && Array.isArray(v.metrics) && Array.isArray(v.evals) && Array.isArray(v.history) &&
+      (v.ranks === undefined || isModuleRanks(v.ranks));
     case 'event': return isRec(v.event) && typeof v.event.type === 'string';
     case 'overlay': return isRec(v.run) && isStr(v.run.runDir) && Array.isArray(v.metrics);
     default: return true;

@@ -1,11 +1,11 @@
 // The dashboard's `init`, rebuilt from the run folder alone (no vscode): config, status, metrics.jsonl, eval
 // points, whether it can resume, and the sibling runs offered for the comparison overlay. A reloaded window
 // therefore shows exactly what the files say; live events only extend it.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { MetricRecord } from '../../native/protocol';
 import { latestCheckpoint, readMetrics, readRunConfig, readRunStatus, readWorkerInfo, runPaths } from '../../native/train/run-dir';
-import { WEBVIEW_PROTOCOL_VERSION, type DashboardHostMessage, type RunRef, type RunStateName } from '../../webview/protocol';
+import { WEBVIEW_PROTOCOL_VERSION, type DashboardHostMessage, type ModuleRanks, type RunRef, type RunStateName } from '../../webview/protocol';
 
 type Init = Extract<DashboardHostMessage, { type: 'init' }>;
 
@@ -35,13 +35,45 @@ export function dashboardInit(runDir: string, live: boolean, history: RunRef[]):
     message = `the worker exited unexpectedly (last step ${last?.step ?? 0}); resume from the latest checkpoint or see the log`;
   }
   const checkpoint = latestCheckpoint(runDir);
+  const ranks = finalRanks(runDir);
   return {
     type: 'init', protocol: WEBVIEW_PROTOCOL_VERSION, runDir, name: basename(runDir), config, state,
     step: Math.max(status?.step ?? 0, last?.step ?? 0), totalSteps: status?.total_steps ?? 0, message,
     metrics, evals: evalPoints(metrics), live,
     canResume: !live && checkpoint !== undefined && (state === 'stopped' || state === 'failed'),
-    history,
+    history, ...(ranks ? { ranks } : {}),
   };
+}
+
+/**
+ * AdaLoRA's final rank per module from the run folder's adapter_config.json: PEFT's rank_pattern maps
+ * `<module>.lora_E` to a kept flag per triplet of init_r (our writer's keys; PEFT's own may carry `base_model.model.`
+ * and an adapter name, both dropped here). Undefined for other methods, before the adapter is written, and while no
+ * reallocation has happened yet (rank_pattern null: every module is still at init_r).
+ */
+export function finalRanks(runDir: string): ModuleRanks | undefined {
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(runPaths(runDir).adapterConfig, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined; // no adapter yet, or one being replaced
+  }
+  const pattern = config.rank_pattern;
+  const initR = config.init_r;
+  if (config.peft_type !== 'ADALORA' || typeof pattern !== 'object' || pattern === null || Array.isArray(pattern)) return undefined;
+  if (typeof initR !== 'number' || !Number.isInteger(initR) || initR < 1) return undefined;
+  const modules: ModuleRanks['modules'] = [];
+  for (const [key, value] of Object.entries(pattern as Record<string, unknown>)) {
+    const rank = Array.isArray(value) ? value.filter((k) => k === true || k === 1).length
+      : typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+    if (rank === undefined) continue;
+    const name = key.replace(/^base_model\.model\./, '').replace(/\.lora_E(\.[^.]+)?$/, '');
+    modules.push({ name, rank: Math.min(rank, initR) });
+  }
+  if (modules.length === 0) return undefined;
+  modules.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const targetR = config.target_r;
+  return { initR, ...(typeof targetR === 'number' && Number.isInteger(targetR) && targetR >= 0 ? { targetR } : {}), modules };
 }
 
 export function evalPoints(metrics: readonly MetricRecord[]): { step: number; eval_loss: number }[] {

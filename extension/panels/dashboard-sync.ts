@@ -60,6 +60,8 @@ export class DashboardSync {
     else if (event.type === 'done') this.shown = { step: event.step, state: event.reason };
     else if (event.type === 'error') this.shown = { ...this.shown, state: 'failed' };
     this.host.post({ type: 'event', event });
+    // `done` comes once the adapter files are complete: what only they tell (AdaLoRA's final ranks) is sent then.
+    if (event.type === 'done') this.resync();
   }
 
   /** The run's files changed: resend them when they say more than the webview shows and no live event will. */

@@ -1,5 +1,6 @@
 // Run dashboard (webview entry): header with state, phase message, progress and ETA, the run's buttons, and the
-// charts (loss raw/smoothed/eval with overlays of past runs, learning rate, grad norm, tokens/s, memory).
+// charts (loss raw/smoothed/eval with overlays of past runs, learning rate, grad norm, tokens/s, memory), and for
+// AdaLoRA runs the rank budget over steps and the final rank per module (a layer × module grid).
 // Everything drawn is derived from DashboardState, which the host rebuilds from the run folder on every `init`.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
@@ -10,7 +11,9 @@ import { h, vscodeApi } from '../shared/dom';
 import { isDashboardHostMessage, type DashboardHostMessage, type DashboardViewState, type DashboardWebviewMessage, type RunRef } from '../protocol';
 import { applyEvent, chartTables, progressOf, stateFromInit, type DashboardState } from './run-state';
 import { Chart, themePalette } from './charts';
-import { formats, lossSeries, noisySeries, singleSeries, type ChartSpec, type SeriesSpec } from './chart-specs';
+import { formats, lossSeries, noisySeries, singleSeries, withAlpha, type ChartSpec, type Palette, type SeriesSpec } from './chart-specs';
+import { rankGrid, rankSummary } from './rank-grid';
+import type { ModuleRanks } from '../protocol';
 
 const api = vscodeApi<DashboardWebviewMessage, DashboardViewState>();
 const post = (m: DashboardWebviewMessage): void => api.postMessage(m);
@@ -83,6 +86,11 @@ const lrChart = new Chart('Learning rate');
 const gradChart = new Chart('Gradient norm');
 const speedChart = new Chart('Tokens per second');
 const memoryChart = new Chart('Memory (MiB)');
+const rankChart = new Chart('Rank budget');
+const rankFigure = h('figure', 'chart rank-grid');
+rankFigure.hidden = true;
+const adaloraRow = h('div', 'adalora-charts', rankChart.element, rankFigure);
+adaloraRow.hidden = true;
 
 app.append(
   h('header', 'head', h('div', 'title-row', title, badge), message,
@@ -90,6 +98,7 @@ app.append(
     h('div', 'actions', stop, resume, openFolder, showLog, h('span', 'spacer'), smoothing, logToggle, overlay)),
   lossChart.element,
   h('div', 'small-charts', lrChart.element, gradChart.element, speedChart.element, memoryChart.element),
+  adaloraRow,
 );
 
 const duration = (s: number): string => {
@@ -126,6 +135,33 @@ function draw(): void {
   gradChart.update(small('Gradient norm', noisySeries('grad norm', palette.red, view.smoothing), formats.plain, view.log), tables.gradNorm, waiting);
   speedChart.update(small('Tokens per second', noisySeries('tokens/s', palette.purple, view.smoothing), formats.plain), tables.tokensPerS, waiting);
   memoryChart.update(small('Memory (MiB)', singleSeries('MiB', palette.yellow), formats.plain), tables.memoryMb, waiting);
+  // AdaLoRA only: the budget while it trains (metrics carry rank_budget), the grid once the adapter is written.
+  rankChart.element.hidden = !tables.rankBudget;
+  if (tables.rankBudget) rankChart.update(small('Rank budget', singleSeries('total rank', palette.blue), formats.step), tables.rankBudget, waiting);
+  drawRanks(state.ranks, palette);
+  adaloraRow.hidden = !tables.rankBudget && !state.ranks;
+}
+
+let ranksDrawn: { ranks: ModuleRanks | undefined; color: string } | undefined;
+/** The final rank per module: a table of layers × module kinds, each cell shaded by its share of init_r. */
+function drawRanks(ranks: ModuleRanks | undefined, palette: Palette): void {
+  if (ranksDrawn && ranksDrawn.ranks === ranks && ranksDrawn.color === palette.blue) return;
+  ranksDrawn = { ranks, color: palette.blue };
+  rankFigure.hidden = !ranks;
+  if (!ranks) return rankFigure.replaceChildren();
+  const grid = rankGrid(ranks);
+  const head = h('tr', '', h('th', ''), ...grid.columns.map((c) => h('th', '', c)));
+  const rows = grid.rows.map((row) => h('tr', '', h('th', '', row.label), ...row.cells.map((cell) => {
+    const td = h('td', '', cell ? String(cell.rank) : '');
+    if (cell) {
+      td.title = `${cell.name}: rank ${cell.rank} of ${grid.initR}`;
+      td.style.background = withAlpha(palette.blue, 0.08 + 0.6 * cell.fraction) ?? '';
+    }
+    return td;
+  })));
+  const table = h('table', '', h('thead', '', head), h('tbody', '', ...rows));
+  table.setAttribute('aria-label', `Final rank per module, of init_r ${grid.initR}`);
+  rankFigure.replaceChildren(h('figcaption', '', `Final rank per module (of ${grid.initR})`), h('div', 'rank-scroll', table), h('p', 'rank-summary', rankSummary(grid)));
 }
 
 /** Live steps can arrive many times a second: draw at most once per animation frame. */
@@ -190,7 +226,7 @@ function onMessage(m: DashboardHostMessage): void {
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
   if (isDashboardHostMessage(event.data)) onMessage(event.data);
 });
-const charts = [lossChart, lrChart, gradChart, speedChart, memoryChart];
+const charts = [lossChart, lrChart, gradChart, speedChart, memoryChart, rankChart];
 new ResizeObserver(() => charts.forEach((c) => c.resize())).observe(app);
 // VS Code switches themes by changing body classes: recolor the charts then.
 new MutationObserver(() => draw()).observe(document.body, { attributes: true, attributeFilter: ['class'] });

@@ -2,7 +2,7 @@
 // live WorkerEvents, then turned into chart tables. Because `init` carries metrics.jsonl whole, a reloaded window
 // redraws the same charts; events only append.
 import type { MetricRecord, WorkerEvent } from '../../native/protocol';
-import type { DashboardHostMessage, RunRef, RunStateName } from '../protocol';
+import type { DashboardHostMessage, ModuleRanks, RunRef, RunStateName } from '../protocol';
 import { etaSeconds, paceBaseline } from '../../native/train/event-text';
 import { alignSeries, downsampleIndices, emaSmooth, pick, type Column } from './downsample';
 
@@ -21,12 +21,15 @@ export interface DashboardState {
   metrics: MetricRecord[];
   evals: Map<number, number>;
   overlays: Map<string, { run: RunRef; metrics: MetricRecord[] }>;
+  /** AdaLoRA: the final rank per module, once the run folder holds an adapter with a rank pattern. */
+  ranks?: ModuleRanks;
 }
 
 export function stateFromInit(init: InitMessage): DashboardState {
   const state: DashboardState = {
     runDir: init.runDir, name: init.name, state: init.state, live: init.live, canResume: init.canResume,
     step: init.step, totalSteps: init.totalSteps, message: init.message, metrics: [], evals: new Map(), overlays: new Map(),
+    ranks: init.ranks,
   };
   for (const m of init.metrics) addMetric(state, m);
   for (const e of init.evals) state.evals.set(e.step, e.eval_loss);
@@ -121,6 +124,8 @@ export interface ChartTables {
   /** steps, raw, smoothed (only when smoothing > 0): `noisySeries`. */
   tokensPerS: ChartTable;
   memoryMb: ChartTable;
+  /** AdaLoRA's rank budget per step (steps, budget); absent when no record has one (other methods). */
+  rankBudget?: ChartTable;
 }
 
 /** A metric field of every record (null where a record lacks it). */
@@ -165,5 +170,6 @@ export function chartTables(state: DashboardState, buckets: number, smoothing: n
     gradNorm: table(state.metrics, 'grad_norm', smallBuckets, smoothing),
     tokensPerS: table(state.metrics, 'tokens_per_s', smallBuckets, smoothing),
     memoryMb: table(state.metrics, 'memory_mb', smallBuckets),
+    ...(state.metrics.some((m) => typeof m.rank_budget === 'number') ? { rankBudget: table(state.metrics, 'rank_budget', smallBuckets) } : {}),
   };
 }

@@ -43,6 +43,11 @@ test('dashboard both ways', () => {
   assert.ok(isDashboardHostMessage({ type: 'event', event: { type: 'status', phase: 'loading-model', message: 'loading model…' } }));
   assert.equal(isDashboardHostMessage({ type: 'event', event: 3 }), false);
   assert.equal(isDashboardHostMessage({ type: 'init', protocol: WEBVIEW_PROTOCOL_VERSION, metrics: [] }), false);
+  const dashInit = { type: 'init', protocol: WEBVIEW_PROTOCOL_VERSION, metrics: [], evals: [], history: [] };
+  assert.ok(isDashboardHostMessage(dashInit), 'ranks are optional (AdaLoRA only)');
+  assert.ok(isDashboardHostMessage({ ...dashInit, ranks: { initR: 12, targetR: 8, modules: [{ name: 'model.layers.0.self_attn.q_proj', rank: 5 }] } }));
+  assert.equal(isDashboardHostMessage({ ...dashInit, ranks: { initR: 12, modules: [{ name: 'q', rank: -1 }] } }), false);
+  assert.equal(isDashboardHostMessage({ ...dashInit, ranks: { modules: [] } }), false);
   assert.ok(isDashboardHostMessage({ type: 'overlay', run: { runDir: '/b', name: 'b' }, metrics: [] }));
 });
 

@@ -108,3 +108,21 @@ test('chart tables of a 30,000-step run stay small', () => {
   assert.ok(t.tokensPerS[0].length <= 602, `${t.tokensPerS[0].length}`);
   assert.ok(performance.now() - started < 1000);
 });
+
+test('the rank budget chart exists only for runs whose records carry rank_budget (AdaLoRA)', () => {
+  const lora = stateFromInit(init([metric(1, 3), metric(2, 2)]));
+  assert.equal(chartTables(lora, 100, 0).rankBudget, undefined);
+  const ada = stateFromInit(init([metric(1, 3, { rank_budget: 96 }), metric(2, 2, { rank_budget: 80 }), metric(3, 2, { rank_budget: 64 })]));
+  assert.deepEqual(chartTables(ada, 100, 0.9).rankBudget, [[1, 2, 3], [96, 80, 64]], 'one raw column: the budget is not smoothed');
+  applyEvent(lora, { type: 'step', total_steps: 10, ...metric(3, 2, { rank_budget: 8 }) });
+  assert.deepEqual(chartTables(lora, 100, 0).rankBudget, [[1, 2, 3], [null, null, 8]]);
+});
+
+test('the final ranks come with init and stay through live events', () => {
+  const ranks = { initR: 4, targetR: 2, modules: [{ name: 'model.layers.0.self_attn.q_proj', rank: 3 }] };
+  const s = stateFromInit(init([metric(1, 3, { rank_budget: 4 })], { ranks }));
+  assert.deepEqual(s.ranks, ranks);
+  applyEvent(s, { type: 'step', total_steps: 10, ...metric(2, 2, { rank_budget: 3 }) });
+  assert.deepEqual(s.ranks, ranks);
+  assert.equal(stateFromInit(init([])).ranks, undefined);
+});
