@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,4 +131,24 @@ test('a worker killed while the host was not reading shows as failed, at its las
   assert.equal(win.view.state?.step, readRun(out).step);
   assert.equal(readRun(out).state, 'failed');
   t.diagnostic(`converged ${took} ms after the kill`);
+});
+
+test('after `done` the files are resent, so what only they tell (AdaLoRA\'s final ranks) reaches the webview', async () => {
+  const out = join(root, 'adalora-done');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'status.json'), JSON.stringify({ state: 'completed', step: 1, total_steps: 1, updated_at: '' }));
+  writeFileSync(join(out, 'metrics.jsonl'), `${JSON.stringify({ step: 1, epoch: 0, loss: 1, lr: 0, grad_norm: 1, tokens: 1, tokens_per_s: 1, elapsed_s: 1, memory_mb: 1, rank_budget: 3 })}\n`);
+  writeFileSync(join(out, 'adapter_config.json'), JSON.stringify({ peft_type: 'ADALORA', init_r: 2, target_r: 1, rank_pattern: { 'model.layers.0.self_attn.q_proj.lora_E': [true, false] } }));
+  const posted: DashboardHostMessage[] = [];
+  const sync = new DashboardSync(out, { post: (m) => posted.push(m), live: () => true });
+  try {
+    sync.event({ type: 'done', adapter: out, reason: 'completed', step: 1 });
+    assert.deepEqual(posted.map((m) => m.type), ['event']);
+    await until('the files resent', () => posted.length === 2, CONVERGE_LIMIT_MS);
+    const init = posted[1];
+    assert.equal(init.type, 'init');
+    assert.deepEqual(init.type === 'init' ? init.ranks?.modules : undefined, [{ name: 'model.layers.0.self_attn.q_proj', rank: 1 }]);
+  } finally {
+    sync.dispose();
+  }
 });
