@@ -3,7 +3,7 @@
 // position, tokens, elapsed time) and the seed. Dropout masks and shuffles are derived from (seed, step, epoch), so no
 // RNG stream needs saving. A checkpoint is written into a staging folder and renamed into place; `latest` is written
 // last, so a killed process never leaves a torn checkpoint and never damages an earlier one.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { RunConfig } from '../protocol';
@@ -101,6 +101,30 @@ export function saveCheckpoint(runDir: string, input: CheckpointInput): string {
   // Only now, with a newer checkpoint complete and `latest` pointing at it, may older ones go.
   pruneCheckpoints(runDir, input.config.save_total_limit ?? 0);
   return target;
+}
+
+/**
+ * Removes what a killed process left half-done in a run folder: checkpoints being written (.staging-step-*) or
+ * deleted (.deleting-step-*), folders moved aside (step-N.old-*) and temp files of atomic writes (.name.pid.hex.tmp).
+ * Only the process that holds the run's lock (run-lock.ts) calls it, so nothing in there is still being written.
+ */
+export function removeLeftovers(runDir: string): string[] {
+  const removed: string[] = [];
+  const sweep = (dir: string, leftover: RegExp) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names.filter((n) => leftover.test(n))) {
+      rmSync(join(dir, name), { recursive: true, force: true });
+      removed.push(join(dir, name));
+    }
+  };
+  sweep(runPaths(runDir).checkpoints, /^\.(staging|deleting)-step-\d+-|^step-\d+\.old-|^\..*\.\d+\.[0-9a-f]+\.tmp$/);
+  sweep(runDir, /^\..*\.\d+\.[0-9a-f]+\.tmp$/);
+  return removed;
 }
 
 /**

@@ -10,6 +10,7 @@ import { runPaths, writeRunStatus, type WorkerInfo } from './run-dir';
 import { runTraining } from './run';
 import { serveRunSocket } from './ipc';
 import { acquireRunLock } from './run-lock';
+import { removeLeftovers } from './checkpoint';
 
 export interface OwnedRunOptions {
   /** Every event, after attached windows got it (the worker logs it, the CLI prints it). */
@@ -42,6 +43,7 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
   };
   // Before anything in the folder is touched: another process training it keeps it (run-lock.ts).
   const lock = acquireRunLock(runDir);
+  for (const leftover of removeLeftovers(runDir)) options.log(`removed ${leftover}, left by a process that was killed`);
   let server: Awaited<ReturnType<typeof serveRunSocket>>;
   try {
     server = await serveRunSocket(runDir, onCommand);

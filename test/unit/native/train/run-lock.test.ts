@@ -1,11 +1,12 @@
 // The run folder's lock: one process trains a folder; a live holder is named; a dead one's lock is taken over; the
-// holder takes it again freely and releases only its own.
+// holder takes it again freely and releases only its own; the lock holder sweeps what killed processes left.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireRunLock, runLockPath } from '../../../../native/train/run-lock';
+import { removeLeftovers } from '../../../../native/train/checkpoint';
 
 const root = mkdtempSync(join(tmpdir(), 'run-lock-'));
 const lockOf = (pid: number, host = hostname()) => JSON.stringify({ pid, host, started_at: '2026-11-29T10:00:00.000Z' });
@@ -42,4 +43,18 @@ test('release leaves a lock that is not this process\'s alone; a torn lock count
   assert.equal(JSON.parse(readFileSync(runLockPath(dir), 'utf8')).pid, 4242);
   writeFileSync(runLockPath(dir), '{"pid": 42');
   acquireRunLock(dir, () => true).release();
+});
+
+test('leftovers of a killed process (half-written or half-deleted checkpoints, moved-aside folders, temp files) are removed; checkpoints stay', () => {
+  const dir = join(root, 'leftovers');
+  const checkpoints = join(dir, 'checkpoints');
+  for (const name of ['step-10', '.staging-step-20-123-abcdef', '.deleting-step-5-0a1b2c', 'step-10.old-99-deadbeef']) mkdirSync(join(checkpoints, name), { recursive: true });
+  writeFileSync(join(checkpoints, 'latest'), 'step-10\n');
+  writeFileSync(join(checkpoints, '.latest.4321.0a0b0c0d.tmp'), 'step-2');
+  writeFileSync(join(dir, '.status.json.4321.0a0b0c0d.tmp'), '{');
+  writeFileSync(join(dir, 'status.json'), '{}');
+  const removed = removeLeftovers(dir).map((path) => path.slice(dir.length + 1)).sort();
+  assert.deepEqual(removed, ['.status.json.4321.0a0b0c0d.tmp', 'checkpoints/.deleting-step-5-0a1b2c', 'checkpoints/.latest.4321.0a0b0c0d.tmp', 'checkpoints/.staging-step-20-123-abcdef', 'checkpoints/step-10.old-99-deadbeef']);
+  assert.deepEqual(readdirSync(checkpoints).sort(), ['latest', 'step-10']);
+  assert.ok(existsSync(join(dir, 'status.json')));
 });
