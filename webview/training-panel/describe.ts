@@ -1,6 +1,6 @@
 // One-line descriptions the training panel shows (pure, tested): the inspected model, a dataset's validation and
 // token statistics, a device, and the memory estimate against the device.
-import { formatBytes, formatParams, type MemoryEstimate } from '../../native/train/estimate';
+import { formatBytes, formatParams, type MemoryEstimate, type RunEstimate } from '../../native/train/estimate';
 import type { DatasetInfo, DeviceInfo, ModelInfo } from '../protocol';
 
 const n = (v: number): string => v.toLocaleString('en-US');
@@ -35,15 +35,42 @@ export function describeDevice(d: DeviceInfo): string {
   return `${d.label} · ${formatBytes(d.freeBytes)} free${d.totalBytes !== undefined ? ` of ${formatBytes(d.totalBytes)}` : ''}`;
 }
 
-/** The memory estimate's parts, largest first is not needed: the order is the one people reason in. */
+/**
+ * The memory estimate's parts, largest first is not needed: the order is the one people reason in. A method's own
+ * parts (the frozen low-rank term, AdaLoRA's allocator and penalty) are listed only when its method has them.
+ */
 export function memoryParts(m: MemoryEstimate): { label: string; bytes: number }[] {
   return [
     { label: 'base weights', bytes: m.weights },
-    { label: 'LoRA weights', bytes: m.lora },
+    { label: 'adapter weights', bytes: m.lora },
     { label: 'gradients + AdamW', bytes: m.optimizer },
     { label: 'float32 weight copies (one layer + head)', bytes: m.weightCopies },
     { label: 'activations (one micro-batch)', bytes: m.activations },
     { label: 'loss chunk', bytes: m.loss },
+    ...(m.baseTerm > 0 ? [{ label: 'frozen low-rank base term (PiSSA/OLoRA start, ReLoRA merged cycles)', bytes: m.baseTerm }] : []),
+    ...(m.allocator > 0 ? [{ label: 'AdaLoRA rank allocator (importance EMAs, gradients; host)', bytes: m.allocator }] : []),
+    ...(m.penalty > 0 ? [{ label: 'AdaLoRA orthogonal penalty', bytes: m.penalty }] : []),
     { label: 'runtime (Node + onnxruntime)', bytes: m.runtime },
   ];
+}
+
+/**
+ * The adapter's size as its method saves it: "4.2 MiB (rank 16)"; PiSSA's rank 2r; ReLoRA's cycles × r (or per cycle
+ * while the steps are unknown); AdaLoRA's final size at target_r and its largest at init_r.
+ */
+export function describeAdapter(e: Pick<RunEstimate, 'method' | 'adapterBytes' | 'adapterRank' | 'reloraCycles' | 'adapterMaxBytes'>, r: number): string {
+  const size = formatBytes(e.adapterBytes);
+  switch (e.method) {
+    case 'pissa':
+    case 'olora':
+      return `${size} (rank ${e.adapterRank} = 2 × r: PEFT's conversion of the trained adapter and its start for the original base)`;
+    case 'relora':
+      return e.reloraCycles === undefined
+        ? `${size} a cycle (rank ${r}); k cycles save one LoRA of rank k × ${r} — set max steps or choose a checked dataset to count them`
+        : `${size} (rank ${e.adapterRank} = ${e.reloraCycles} cycle${e.reloraCycles === 1 ? '' : 's'} × r ${r})`;
+    case 'adalora':
+      return `about ${size} at the end (target_r ${e.adapterRank} a module on average; pruned triplets are not saved), at most ${formatBytes(e.adapterMaxBytes ?? e.adapterBytes)} (init_r)`;
+    default:
+      return `${size} (rank ${e.adapterRank})`;
+  }
 }

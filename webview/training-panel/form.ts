@@ -1,9 +1,11 @@
 // The training form's values ⇄ RunConfig (pure). Inputs hold text; this parses each field by its kind, reports
 // unparsable text against its field, then runs the same validateRunConfig the host and the CLI run, so a problem
-// reads the same everywhere. Presets (*.lora.json) are the RunConfig subset minus run-specific paths.
+// reads the same everywhere. Presets (*.lora.json) are the RunConfig subset minus run-specific paths. The form's
+// `method` holds the panel's method choice (method.ts), which decides the method keys sent.
 import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../native/protocol';
 import { validateRunConfig } from '../../native/train/config';
 import type { FieldProblem } from '../protocol';
+import { applyMethod, fieldShown, formForMethod, isPanelMethod, METHOD_KEYS, methodOfConfig, methodProblems } from './method';
 
 type Kind = 'int' | 'float' | 'text' | 'optional-text' | 'optional-int' | 'optional-float' | 'bool' | 'targets';
 
@@ -21,7 +23,7 @@ export const FIELD_KINDS: Readonly<Record<keyof RunConfig, Kind>> = {
 /** The form's raw state: text for inputs, booleans for checkboxes, the module list for targets. */
 export type FormValues = { [K in keyof RunConfig]?: K extends 'target_modules' ? string[] | 'all-linear' : string | boolean };
 
-/** Text for the inputs from config values (defaults filled in). */
+/** Text for the inputs from config values (defaults filled in), with the method the config trains chosen. */
 export function formFromConfig(values: Partial<RunConfig>): FormValues {
   const merged: Partial<RunConfig> = { ...DEFAULT_RUN_OPTIONS, ...values };
   const form: FormValues = {};
@@ -32,7 +34,7 @@ export function formFromConfig(values: Partial<RunConfig>): FormValues {
     else if (kind === 'bool') (form as Record<string, string | boolean>)[key] = value === true;
     else (form as Record<string, string | boolean>)[key] = value === undefined ? '' : String(value);
   }
-  return form;
+  return formForMethod(form, methodOfConfig(merged));
 }
 
 /** "3e-4", "0.0003", " 16 " → number; "" and junk → undefined. */
@@ -42,11 +44,16 @@ function parseNumber(text: string): number | undefined {
   return Number(t);
 }
 
-/** Parses the form into config values; text that is not a number is a problem of its field. */
+/**
+ * Parses the form into config values; text that is not a number is a problem of its field. Only the chosen method's
+ * fields are read (another method's text is kept in the form, not sent), then applyMethod sets the method's keys.
+ */
 export function configFromForm(form: FormValues): { values: Partial<RunConfig>; problems: FieldProblem[] } {
   const values: Record<string, unknown> = {};
   const problems: FieldProblem[] = [];
+  const method = isPanelMethod(form.method) ? form.method : 'lora';
   for (const key of Object.keys(FIELD_KINDS) as (keyof RunConfig)[]) {
+    if (key === 'method' || !fieldShown(key, method)) continue;
     const kind = FIELD_KINDS[key];
     const raw = form[key];
     if (kind === 'targets') {
@@ -69,7 +76,10 @@ export function configFromForm(form: FormValues): { values: Partial<RunConfig>; 
   }
   // init_lora_weights is PEFT's `true` or a name: the text "true" (or nothing) is the default.
   if (values.init_lora_weights === 'true') values.init_lora_weights = undefined;
-  return { values: values as Partial<RunConfig>, problems };
+  const sent = applyMethod(values as Partial<RunConfig>, method);
+  const parsed = new Set(problems.map((p) => p.field));
+  for (const p of methodProblems(sent, method)) if (!parsed.has(p.field)) problems.push(p);
+  return { values: sent, problems };
 }
 
 /**
@@ -99,6 +109,16 @@ export function problemsByField(problems: readonly FieldProblem[]): Map<string, 
 
 /** Preset files keep the method and hyper-parameters, not this workspace's paths (so they can be shared). */
 export const PRESET_EXCLUDED: readonly (keyof RunConfig)[] = ['data', 'eval_data', 'out'];
+
+/**
+ * The values a loaded preset gives the form: the current ones with the preset's on top; when the preset names any
+ * method key, the current method's keys go first, so the preset's method is the one shown (not a mix of two).
+ */
+export function mergePreset(current: Partial<RunConfig>, preset: Partial<RunConfig>): Partial<RunConfig> {
+  const base: Partial<RunConfig> = { ...current };
+  if (METHOD_KEYS.some((key) => key in preset)) for (const key of METHOD_KEYS) delete base[key];
+  return { ...base, ...preset };
+}
 
 export function presetFromConfig(values: Partial<RunConfig>): Partial<RunConfig> {
   const preset: Record<string, unknown> = { ...values };

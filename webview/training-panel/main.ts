@@ -6,21 +6,25 @@ import type { RunConfig } from '../../native/protocol';
 import { h, vscodeApi } from '../shared/dom';
 import { isTrainingHostMessage, type DatasetInfo, type DeviceInfo, type FieldProblem, type ModelInfo, type TrainingHostMessage, type TrainingWebviewMessage } from '../protocol';
 import { checkField, selectField, setOptions, textField, type Field } from './fields';
-import { formFromConfig, problemsByField, validateForm, type FormValues } from './form';
+import { formFromConfig, mergePreset, problemsByField, validateForm, type FormValues } from './form';
 import { describeDataset, describeDevice, describeModel, describeTokens } from './describe';
-import { deviceFor, panelEstimate } from './targets';
+import { fieldShown, formForMethod, initOptions, isPanelMethod, METHOD_KEYS, methodOfOldForm, PANEL_METHODS, problemField, type PanelMethod } from './method';
+import { deviceFor, panelEstimate, runSteps } from './targets';
 import { TargetEditor, renderEstimate } from './sections';
 
 interface SavedState {
   form: FormValues;
   touched: string[];
+  /** 2: the form's `method` is the panel's method choice (before, RunConfig's method beside a DoRA checkbox). */
+  v?: number;
 }
+const STATE_VERSION = 2;
 
 const api = vscodeApi<TrainingWebviewMessage, SavedState>();
 const post = (m: TrainingWebviewMessage): void => api.postMessage(m);
 const saved = api.getState();
 
-let form: FormValues = saved?.form ?? formFromConfig({});
+let form: FormValues = saved ? (saved.v === STATE_VERSION ? saved.form : { ...saved.form, method: methodOfOldForm(saved.form) }) : formFromConfig({});
 const touched = new Set<string>(saved?.touched ?? []);
 let showAll = false;
 let model: ModelInfo | null = null;
@@ -36,7 +40,7 @@ function set(key: keyof RunConfig, value: string | boolean | string[] | 'all-lin
   (form as Record<string, unknown>)[key] = value;
   touched.add(key);
   hostProblems = hostProblems.filter((p) => p.field !== key);
-  api.setState({ form, touched: [...touched] });
+  api.setState({ form, touched: [...touched], v: STATE_VERSION });
   if (key === 'model' && typeof value === 'string') requestModel(value);
   if (key === 'data' || key === 'max_seq_len' || key === 'model') requestStats();
   refresh();
@@ -87,13 +91,31 @@ dataField.row.append(h('div', 'info-row', dataInfo, showProblems), tokenInfo);
 const evalField = select('eval_data', 'Evaluation data', [], 'A separate *.jsonl, or none and hold out a fraction below', [browseButton('eval_data')]);
 const splitField = text('eval_split', 'Eval split', 'Fraction of training records held out for evaluation (0 = none)');
 
-const methodField = select('method', 'Method', [{ value: 'lora', label: 'LoRA' }]);
+// The Method selector: choosing one fills its fields' starting values and shows only them (method.ts).
+const methodField = add(selectField('method', 'Method', PANEL_METHODS[0].help, PANEL_METHODS.map(({ value, label }) => ({ value, label })), (v) => chooseMethod(v)));
+const methodHelp = methodField.row.querySelector('.help') as HTMLElement;
 const rField = text('r', 'Rank (r)', 'Typical 8–64');
-const alphaField = text('lora_alpha', 'lora_alpha', 'Scaling α/r (rsLoRA: α/√r); commonly 2 × r');
+const alphaField = text('lora_alpha', 'lora_alpha', 'Scaling α/r (rsLoRA: α/√r; AdaLoRA: α/init_r); commonly 2 × r');
 const dropoutField = text('lora_dropout', 'lora_dropout', 'Dropout on the LoRA input');
 const rsField = check('use_rslora', 'rsLoRA', 'Rank-stabilized scaling α/√r (Kalajdzievski 2023)');
-const doraField = check('use_dora', 'DoRA', 'Also train a magnitude per output feature, LoRA giving the direction (Liu et al. 2024; PEFT use_dora)');
 const plusField = text('loraplus_lr_ratio', 'LoRA+ ratio', 'Learning rate of B = ratio × learning rate; 1 = plain LoRA, LoRA+ suggests 16');
+// Each method's own fields (PEFT's names; the help lines are the CLI's).
+const initField = select('init_lora_weights', 'Initialization (init_lora_weights)', initOptions(undefined), 'How A and B are computed from W; the rest of W (W − s·B₀A₀) is the frozen base they train against');
+const methodFields = [
+  initField,
+  text('init_r', 'Initial rank (init_r)', 'Every module starts at this rank (it replaces r); the budget then shrinks'),
+  text('target_r', 'Target rank (target_r)', 'Average final rank per module: the total budget is target_r × modules'),
+  text('tinit', 'tinit', 'Steps before the rank budget starts to shrink'),
+  text('tfinal', 'tfinal', 'Final steps with the rank pattern fixed'),
+  text('deltaT', 'deltaT', 'Steps between two rank reallocations'),
+  text('beta1', 'beta1', 'EMA factor of the sensitivity |p·g|'),
+  text('beta2', 'beta2', 'EMA factor of the uncertainty'),
+  text('orth_reg_weight', 'orth_reg_weight', 'Weight of the orthogonal regularization ‖AAᵀ − I‖ + ‖BᵀB − I‖ in the loss'),
+  text('total_step', 'total_step', 'Step count of the budget schedule; empty: the run\'s total steps'),
+  text('relora_steps', 'Restart every (relora_steps)', 'Merge LoRA into the frozen base and restart it every N optimizer steps'),
+  text('relora_prune', 'relora_prune', 'Fraction of the AdamW state zeroed by magnitude at each restart (1 = full reset; the paper: 0.99)'),
+  text('relora_warmup_steps', 'relora_warmup_steps', 'Learning-rate warmup steps after each restart (< relora_steps)'),
+];
 const targets = new TargetEditor((modules) => set('target_modules', modules));
 const targetProblem = h('div', 'problem');
 targetProblem.setAttribute('aria-live', 'polite');
@@ -156,7 +178,7 @@ app.append(
   title, resumeNote,
   section('Model', modelField.row),
   section('Data', dataField.row, h('div', 'grid', evalField.row, splitField.row)),
-  section('Method', h('div', 'grid', methodField.row, rField.row, alphaField.row, dropoutField.row, plusField.row, rsField.row, doraField.row),
+  section('Method', h('div', 'grid', methodField.row, ...methodFields.map((f) => f.row), rField.row, alphaField.row, dropoutField.row, plusField.row, rsField.row),
     h('h3', '', 'Target modules'), targets.element, targetProblem, estimateBox),
   section('Training', h('div', 'grid', ...hyper.map((f) => f.row)), advancedBox),
   section('Device and output', deviceField.row, outField.row),
@@ -169,8 +191,24 @@ function setValue(key: string, value: string): void {
   if (field && 'value' in field.control) field.control.value = value;
 }
 
+/** The method chosen in the form (a form without one is LoRA). */
+function currentMethod(): PanelMethod {
+  return isPanelMethod(form.method) ? form.method : 'lora';
+}
+
+function chooseMethod(value: string): void {
+  if (!isPanelMethod(value)) return;
+  form = formForMethod(form, value);
+  // Problems of the previous method's keys (shown at the selector) no longer apply.
+  hostProblems = hostProblems.filter((p) => !(METHOD_KEYS as readonly string[]).includes(p.field));
+  fillControls();
+  set('method', value);
+}
+
 /** Puts the form's values into the controls (after init, a preset, or a restored state). */
 function fillControls(): void {
+  // A loaded pissa_niter_N that the list lacks is added, so the select shows what will be sent.
+  if (typeof form.init_lora_weights === 'string') setOptions(initField.control, initOptions(form.init_lora_weights), form.init_lora_weights);
   for (const [key, field] of fields) {
     const value = (form as Record<string, unknown>)[key];
     if (typeof value === 'boolean' && 'checked' in field.control) field.control.checked = value;
@@ -210,19 +248,32 @@ function datasetOptions(withNone: boolean): { value: string; label: string }[] {
   return withNone ? [{ value: '', label: '(none)' }, ...list] : list;
 }
 
+/** Problems at the field that shows them: a key no control shows with this method is said at the selector. */
+function located(problems: readonly FieldProblem[]): FieldProblem[] {
+  const method = currentMethod();
+  return problems.map((p) => ({ ...p, field: problemField(p.field, method) as FieldProblem['field'] }));
+}
+
 function refresh(): void {
   const { config, problems } = validateForm(form);
-  const byField = problemsByField([...problems, ...hostProblems]);
-  for (const [key, field] of fields) field.setProblems(showAll || touched.has(key) || hostProblems.some((p) => p.field === key) ? byField.get(key) : undefined);
+  const method = currentMethod();
+  const host = located(hostProblems);
+  const byField = problemsByField([...located(problems), ...host]);
+  for (const [key, field] of fields) {
+    field.row.hidden = !fieldShown(key, method);
+    field.setProblems(showAll || touched.has(key) || host.some((p) => p.field === key) ? byField.get(key) : undefined);
+  }
+  methodHelp.textContent = PANEL_METHODS.find((m) => m.value === method)?.help ?? '';
   const device = deviceFor(devices, config.device);
   // No estimate from a default standing in for a value the user typed wrong.
-  const shapeBroken = ['r', 'micro_batch_size', 'max_seq_len'].some((f) => byField.has(f));
-  const estimate = model && !shapeBroken ? panelEstimate(model, config, device) : undefined;
+  const shapeBroken = ['r', 'micro_batch_size', 'max_seq_len', 'init_r', 'target_r', 'relora_steps'].some((f) => fieldShown(f, method) && byField.has(f));
+  const steps = runSteps(config, datasets.find((d) => d.path === config.data)?.records);
+  const estimate = model && !shapeBroken ? panelEstimate(model, config, device, steps) : undefined;
   targets.render(model, form.target_modules ?? [], estimate?.perModule);
   const targetMessages = [...(byField.get('target_modules') ?? [])];
   if (estimate?.unknownTargets.length) targetMessages.push(`not in this model: ${estimate.unknownTargets.join(', ')}`);
   targetProblem.textContent = targetMessages.join(' · ');
-  renderEstimate(estimateBox, model, estimate);
+  renderEstimate(estimateBox, model, estimate, config.r);
   const dataset = datasets.find((d) => d.path === form.data);
   dataInfo.textContent = describeDataset(dataset);
   showProblems.hidden = !dataset?.errors;
@@ -247,7 +298,7 @@ function start(): void {
   if (problems.length > 0 && !resume) {
     // A problem inside the folded Advanced group must be seen: unfold it.
     if (problems.some((p) => advanced.some((f) => f.key === p.field))) advancedBox.open = true;
-    const first = fields.get(problems[0].field);
+    const first = fields.get(located(problems)[0].field);
     first?.control.focus();
     return;
   }
@@ -307,7 +358,7 @@ function onMessage(message: TrainingHostMessage): void {
       set(message.field, message.path);
       return;
     case 'preset':
-      form = { ...formFromConfig({ ...validateForm(form).config, ...message.values }) };
+      form = formFromConfig(mergePreset(validateForm(form).config, message.values));
       fillControls();
       if (typeof form.model === 'string') requestModel(form.model);
       notice = `loaded ${message.path}`;

@@ -8,7 +8,7 @@ import type { RunConfig } from '../../native/protocol';
 import { formatBytes, formatParams } from '../../native/train/estimate';
 import { h } from '../shared/dom';
 import type { ModelInfo } from '../protocol';
-import { memoryParts } from './describe';
+import { describeAdapter, memoryParts } from './describe';
 import { presetModules, selectedModules, type PanelEstimate, type TargetPreset } from './targets';
 
 export class TargetEditor {
@@ -88,19 +88,19 @@ export class TargetEditor {
 }
 
 /** Fills the estimate box: trainable count and share, adapter size, memory parts and the fit warning. */
-export function renderEstimate(box: HTMLElement, model: ModelInfo | null, e: PanelEstimate | undefined): void {
+export function renderEstimate(box: HTMLElement, model: ModelInfo | null, e: PanelEstimate | undefined, r: number): void {
   if (!model) {
     box.replaceChildren(h('p', 'help', 'Estimates appear once a model is inspected.'));
     return;
   }
   if (!e) {
-    box.replaceChildren(h('p', 'help', 'Estimates appear once r, micro-batch size and max length are valid.'));
+    box.replaceChildren(h('p', 'help', 'Estimates appear once the rank fields, micro-batch size and max length are valid.'));
     return;
   }
   const { estimate } = e;
   const rows: [string, string][] = [
     ['Trainable parameters', `${estimate.trainableParams.toLocaleString('en-US')} (${estimate.trainablePercent < 0.01 ? estimate.trainablePercent.toExponential(1) : estimate.trainablePercent.toFixed(2)} % of ${formatParams(estimate.totalParams)})`],
-    ['Adapter on disk', formatBytes(estimate.adapterBytes)],
+    ['Adapter on disk', describeAdapter(estimate, r)],
     ...memoryParts(estimate.memory).map((p): [string, string] => [p.label, formatBytes(p.bytes)]),
     ['Memory, total (estimate)', `${formatBytes(estimate.memory.total)}${e.freeBytes !== undefined ? ` of ${formatBytes(e.freeBytes)} free` : ''}`],
   ];

@@ -2,10 +2,9 @@
 // target_modules value selects — native/model/lora.ts decides, on the model's parsed config, exactly as training
 // does (PEFT's rule: exact name or dotted suffix; 'all-linear' = every linear but lm_head) —, the presets, and the
 // numbers the panel shows as values change (trainable parameters, adapter size, memory).
-import { loraParameterCount, matchTargets, targetModuleNames } from '../../native/model/lora';
-import { doraParameterCount } from '../../native/model/dora';
+import { matchTargets, targetModuleNames } from '../../native/model/lora';
 import type { RunConfig } from '../../native/protocol';
-import { estimateRun, type RunEstimate } from '../../native/train/estimate';
+import { estimateRun, methodParams, type RunEstimate } from '../../native/train/estimate';
 import type { DeviceInfo, ModelInfo, ModuleInfo } from '../protocol';
 
 export type TargetPreset = 'attention' | 'all-linear';
@@ -20,13 +19,22 @@ export function selectedModules(info: ModelInfo, targets: RunConfig['target_modu
   return { names: new Set(targetModuleNames(matched.targets)), unknown: matched.unknown };
 }
 
-/** LoRA parameters each module would add at rank r in every layer (selected or not), for the toggles' labels. */
-function paramsPerModule(info: ModelInfo, r: number, dora: boolean): Map<string, number> {
+/** Parameters each module would add in every layer (selected or not) under the run's method, for the toggles' labels. */
+function paramsPerModule(info: ModelInfo, config: RunConfig): Map<string, number> {
   const all = matchTargets(info.config, 'all-linear').targets;
-  return new Map(targetModuleNames(all).map((name) => {
-    const modules = all.filter((t) => t.module === name);
-    return [name, loraParameterCount(modules, r) + (dora ? doraParameterCount(modules) : 0)];
-  }));
+  return new Map(targetModuleNames(all).map((name) => [name, all.filter((t) => t.module === name).reduce((sum, t) => sum + methodParams(t, config), 0)]));
+}
+
+/**
+ * The run's optimizer steps as the loop counts them (native/train/loop.ts totalSteps), when known: max_steps, or
+ * epochs × ⌈micro-batches / accumulation⌉ over the records left after the eval split (splitEval's count).
+ */
+export function runSteps(config: RunConfig, records: number | undefined): number | undefined {
+  if (config.max_steps !== undefined) return config.max_steps;
+  if (records === undefined || records <= 0) return undefined;
+  const held = config.eval_split > 0 && !config.eval_data ? Math.max(1, Math.round(records * config.eval_split)) : 0;
+  const microBatches = Math.ceil(Math.max(0, records - held) / config.micro_batch_size);
+  return Math.max(1, Math.ceil(microBatches / config.gradient_accumulation_steps)) * config.num_epochs;
 }
 
 export interface PanelEstimate {
@@ -40,13 +48,19 @@ export interface PanelEstimate {
   warning?: string;
 }
 
-/** The live estimate for the current form values; undefined until a model is inspected and r parses. */
-export function panelEstimate(info: ModelInfo, config: RunConfig, device: DeviceInfo | undefined): PanelEstimate | undefined {
-  if (!Number.isInteger(config.r) || config.r < 1 || !Number.isInteger(config.micro_batch_size) || !Number.isInteger(config.max_seq_len)) return undefined;
+/**
+ * The live estimate for the current form values; undefined until a model is inspected and the shapes parse (r, or
+ * AdaLoRA's init_r and target_r, ReLoRA's relora_steps). `steps`: the run's steps when known (runSteps).
+ */
+export function panelEstimate(info: ModelInfo, config: RunConfig, device: DeviceInfo | undefined, steps?: number): PanelEstimate | undefined {
+  const whole = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
+  if (!whole(config.r, 1) || !whole(config.micro_batch_size, 1) || !whole(config.max_seq_len, 1)) return undefined;
+  if (config.method === 'adalora' && ((config.init_r !== undefined && !whole(config.init_r, 1)) || (config.target_r !== undefined && !whole(config.target_r, 0)))) return undefined;
+  if (config.relora_steps !== undefined && config.relora_steps !== 0 && !whole(config.relora_steps, 1)) return undefined;
   const { targets, unknown } = matchTargets(info.config, config.target_modules);
   const provider = device?.id.startsWith('cuda') ? 'cuda' : 'cpu';
-  const estimate = estimateRun(info.shape, config, targets, { totalParams: info.totalParams, provider });
-  const perModule = paramsPerModule(info, config.r, config.use_dora ?? false);
+  const estimate = estimateRun(info.shape, config, targets, { totalParams: info.totalParams, provider, totalSteps: steps });
+  const perModule = paramsPerModule(info, config);
   const freeBytes = device?.freeBytes;
   let warning: string | undefined;
   if (freeBytes !== undefined && estimate.memory.total > freeBytes) {

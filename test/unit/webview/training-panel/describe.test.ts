@@ -1,7 +1,7 @@
 // Tests of webview/training-panel/describe.ts: the panel's one-line summaries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeDataset, describeDevice, describeTokens, memoryParts } from '../../../../webview/training-panel/describe';
+import { describeAdapter, describeDataset, describeDevice, describeTokens, memoryParts } from '../../../../webview/training-panel/describe';
 
 test('dataset lines: checking, clean, with errors', () => {
   assert.equal(describeDataset(undefined), '');
@@ -22,4 +22,22 @@ test('device and memory parts', () => {
   assert.equal(describeDevice({ id: 'cpu', label: 'CPU' }), 'CPU');
   const parts = memoryParts({ weights: 1, lora: 2, optimizer: 3, weightCopies: 4, activations: 5, loss: 6, runtime: 7, baseTerm: 0, allocator: 0, penalty: 0, total: 28 });
   assert.equal(parts.reduce((a, p) => a + p.bytes, 0), 28);
+});
+
+test('memory parts list a method\'s own terms only when it has them', () => {
+  const base = { weights: 1, lora: 2, optimizer: 3, weightCopies: 4, activations: 5, loss: 6, runtime: 7, baseTerm: 0, allocator: 0, penalty: 0, total: 28 };
+  assert.equal(memoryParts(base).length, 7);
+  const ada = memoryParts({ ...base, allocator: 8, penalty: 9, total: 45 });
+  assert.equal(ada.length, 9);
+  assert.equal(ada.reduce((a, p) => a + p.bytes, 0), 45);
+  assert.ok(memoryParts({ ...base, baseTerm: 10, total: 38 }).some((p) => /frozen low-rank/.test(p.label)));
+});
+
+test('adapter line per method: rank r, 2r for PiSSA, cycles × r for ReLoRA, AdaLoRA\'s final and largest size', () => {
+  const mib = 2 ** 20;
+  assert.equal(describeAdapter({ method: 'lora', adapterBytes: 2 * mib, adapterRank: 8 }, 8), '2.0 MiB (rank 8)');
+  assert.match(describeAdapter({ method: 'pissa', adapterBytes: 4 * mib, adapterRank: 16 }, 8), /^4\.0 MiB \(rank 16 = 2 × r/);
+  assert.equal(describeAdapter({ method: 'relora', adapterBytes: 6 * mib, adapterRank: 24, reloraCycles: 3 }, 8), '6.0 MiB (rank 24 = 3 cycles × r 8)');
+  assert.match(describeAdapter({ method: 'relora', adapterBytes: 2 * mib, adapterRank: 8 }, 8), /a cycle \(rank 8\); k cycles save one LoRA of rank k × 8/);
+  assert.match(describeAdapter({ method: 'adalora', adapterBytes: 2 * mib, adapterRank: 8, adapterMaxBytes: 3 * mib }, 12), /^about 2\.0 MiB at the end \(target_r 8 .*at most 3\.0 MiB \(init_r\)$/);
 });

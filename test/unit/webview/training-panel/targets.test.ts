@@ -10,7 +10,8 @@ import { parseHfConfig } from '../../../../native/model/hf-config';
 import { loraParameterCount, matchTargets, resolveTargets } from '../../../../native/model/lora';
 import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../../native/protocol';
 import type { ModelInfo, ModuleInfo } from '../../../../webview/protocol';
-import { deviceFor, panelEstimate, presetModules, selectedModules } from '../../../../webview/training-panel/targets';
+import { deviceFor, panelEstimate, presetModules, runSteps, selectedModules } from '../../../../webview/training-panel/targets';
+import { adaloraParameterCount } from '../../../../native/model/adalora-settings';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
 
 const shape = { vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14,
@@ -110,4 +111,29 @@ test('on real model folders, the ModelInfo the host sends gives the panel the co
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('the live estimate per method: AdaLoRA counts init_r·(in+out+1) in the total and the toggles; ReLoRA\'s cycles come from the steps', () => {
+  const ada = panelEstimate(info, config({ method: 'adalora', init_r: 12, target_r: 8, r: 12 }), undefined);
+  assert.ok(ada);
+  const targets = resolveTargets(qwenConfig, ['q_proj', 'v_proj']);
+  assert.equal(ada.estimate.trainableParams, adaloraParameterCount(targets, 12));
+  assert.equal(ada.perModule.get('q_proj'), 24 * 12 * (896 + 896 + 1));
+  assert.ok(ada.estimate.memory.allocator > 0 && ada.estimate.adapterMaxBytes! > ada.estimate.adapterBytes);
+  assert.equal(panelEstimate(info, config({ method: 'adalora', init_r: 0 }), undefined), undefined, 'no estimate from an invalid init_r');
+  const relora = config({ relora_steps: 100 });
+  assert.equal(panelEstimate(info, relora, undefined, 250)?.estimate.reloraCycles, 3);
+  assert.equal(panelEstimate(info, relora, undefined)?.estimate.reloraCycles, undefined);
+  assert.equal(panelEstimate(info, config({ init_lora_weights: 'pissa_niter_4' }), undefined)?.estimate.adapterRank, 16);
+  // DoRA's toggles count the magnitudes.
+  assert.equal(panelEstimate(info, config({ use_dora: true }), undefined)?.perModule.get('q_proj'), 24 * (8 * 1792 + 896));
+});
+
+test('run steps as the loop counts them: max_steps, else epochs × ⌈⌈records / micro-batch⌉ / accumulation⌉ after the eval split', () => {
+  assert.equal(runSteps(config({ max_steps: 40 }), 1000), 40);
+  assert.equal(runSteps(config({}), undefined), undefined);
+  // 10 records, batch 4: 3 micro-batches; accumulation 2: 2 steps; 3 epochs: 6.
+  assert.equal(runSteps(config({ micro_batch_size: 4, gradient_accumulation_steps: 2, num_epochs: 3 }), 10), 6);
+  // eval_split 0.2 of 10 holds out 2: 8 records, 2 micro-batches, 1 step an epoch.
+  assert.equal(runSteps(config({ micro_batch_size: 4, gradient_accumulation_steps: 2, eval_split: 0.2 }), 10), 1);
 });
