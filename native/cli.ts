@@ -1,7 +1,7 @@
 // lora-studio: the command-line face of the training library (validate, inspect, train, merge, generate, doctor).
 // Each subcommand lives in native/cli/<name>.ts and registers itself on the commander program.
 import { Command, CommanderError, type Option } from 'commander';
-import { isUserError } from './util/errors';
+import { describeFailure, EXIT_USAGE } from './cli/exit';
 import { register as registerValidate } from './cli/validate';
 import { register as registerInspect } from './cli/inspect';
 import { register as registerTrain } from './cli/train';
@@ -39,16 +39,12 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; usage errors were already printed by commander.
-      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
       return;
     }
-    if (isUserError(error)) {
-      process.stderr.write(`lora-studio: ${error.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    process.stderr.write(`lora-studio: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 70;
+    const { code, message } = describeFailure(error);
+    process.stderr.write(`lora-studio: ${message}\n`);
+    process.exitCode = code;
   }
 }
 

@@ -1,5 +1,5 @@
 // UserError: a problem the user can fix. It says what is wrong, where (file, line, field) and how to fix it;
-// the CLI prints it without a stack trace and exits 2 (usage / input) unless a command says otherwise.
+// the CLI prints it without a stack trace and exits 1 (native/cli/exit.ts).
 
 export interface ErrorLocation {
   file?: string;

@@ -38,7 +38,7 @@ test('resumeConfig: --max-steps below the checkpoint, and --epochs on a run limi
   assert.equal(byEpochs.num_epochs, 3);
 });
 
-test('`train --resume DIR --max-steps N` continues a finished run to N; `--lr` on a resume exits 2 naming it', () => {
+test('`train --resume DIR --max-steps N` continues a finished run to N; `--lr` on a resume exits 1 naming it', () => {
   const root = mkdtempSync(join(tmpdir(), 'resume-flags-'));
   const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 3 }).dir;
   const data = join(root, 'data.jsonl');
@@ -50,7 +50,7 @@ test('`train --resume DIR --max-steps N` continues a finished run to N; `--lr` o
   assert.equal(readRunStatus(out)?.state, 'completed');
 
   const refused = cli('--resume', out, '--lr', '0.5');
-  assert.equal(refused.status, 2);
+  assert.equal(refused.status, 1);
   assert.match(refused.stderr, /--lr 0\.5 \(this run has learning_rate = 0\.0003\)/);
   assert.equal(readRunConfig(out)?.max_steps, 3, 'a refused resume leaves the run as it was');
 

@@ -22,7 +22,7 @@ test('an adapter folder, or any non-empty folder that is not a run, is refused a
   writeFileSync(join(out, 'adapter_config.json'), '{"peft_type":"LORA"}');
   writeFileSync(join(out, 'adapter_model.safetensors'), 'precious');
   const result = train(out);
-  assert.equal(result.status, 2);
+  assert.equal(result.status, 1);
   assert.match(result.stderr, /is not empty and is not a run folder \(it holds adapter_config\.json, adapter_model\.safetensors\)/);
   assert.equal(readFileSync(join(out, 'adapter_model.safetensors'), 'utf8'), 'precious');
 });
@@ -33,7 +33,7 @@ test('a finished run whose checkpoints were removed is refused; a run that never
   rmSync(join(out, 'checkpoints'), { recursive: true });
   const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8');
   const again = train(out);
-  assert.equal(again.status, 2);
+  assert.equal(again.status, 1);
   assert.match(again.stderr, /holds a run with trained steps \(metrics\.jsonl\) and an adapter but no checkpoint to resume from/);
   assert.equal(readFileSync(join(out, 'metrics.jsonl'), 'utf8'), metrics, 'its metrics are intact');
 
@@ -51,7 +51,7 @@ test('a second `train` on a run folder that is training is refused naming the pr
   try {
     while (!readWorkerInfo(out)) await new Promise((r) => setTimeout(r, 50));
     const second = spawnSync(process.execPath, ['dist/cli.js', 'train', '--resume', out], { encoding: 'utf8' });
-    assert.equal(second.status, 2);
+    assert.equal(second.status, 1);
     assert.match(second.stderr, new RegExp(`being trained by process ${first.pid}`));
     const stepsBefore = readMetrics(out).length;
     await new Promise((r) => setTimeout(r, 500));

@@ -30,9 +30,9 @@ test('exit 1 with errors; --json prints one object last on stdout', () => {
   });
 });
 
-test('exit 2 on a missing file or no file, with what to do', () => {
+test('exit 1 on a missing file (the input is wrong), 2 on no file at all (usage), with what to do', () => {
   const missing = cli(join(dir, 'nope.jsonl'));
-  assert.equal(missing.status, 2);
+  assert.equal(missing.status, 1);
   assert.match(missing.stderr, /file not found: .*nope\.jsonl — pass the path of a \.jsonl file/);
   assert.equal(cli().status, 2);
 });

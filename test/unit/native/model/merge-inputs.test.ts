@@ -73,7 +73,7 @@ test('SIGINT stops a merge promptly and leaves no output and no staging folder',
   const signalled = Date.now();
   child.kill('SIGINT');
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 2, stderr);
+  assert.equal(code, 1, stderr);
   assert.match(stdout, /"type":"error","message":"merge cancelled/);
   assert.ok(Date.now() - signalled < 10_000, `stopped after ${Date.now() - signalled} ms`);
   assert.equal(existsSync(out), false);
