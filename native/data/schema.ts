@@ -39,12 +39,37 @@ function kindOf(node: JsonNode | undefined): string {
   return node.type === 'null' ? 'null' : node.type;
 }
 
+/** Records are shallow (a chat record is 4 levels); the parser recurses per level, so depth is checked first. */
+export const MAX_NESTING = 64;
+
+/** The first bracket past MAX_NESTING levels, found by a linear scan that skips strings; undefined if none. */
+function tooDeep(text: string): { offset: number } | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > MAX_NESTING) return { offset: i };
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return undefined;
+}
+
 /** Parses one line (without its newline). `line` is its 1-based number, for the problems' locations. */
 export function parseRecord(text: string, line: number): ParsedRecord {
   const problems: DatasetProblem[] = [];
   const at = (offset: number, length: number, severity: Severity, message: string, fix?: DatasetProblem['fix']) =>
     problems.push({ line, column: offset + 1, length: Math.max(1, length), severity, message, ...(fix ? { fix } : {}) });
 
+  const deep = tooDeep(text);
+  if (deep) {
+    at(deep.offset, 1, 'error', `nested more than ${MAX_NESTING} levels deep — a record is an object of strings (or a list of messages); this line is not one`);
+    return { problems };
+  }
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   if (errors.length > 0 || !root) {

@@ -63,3 +63,16 @@ test('unknown keys are warnings only, with a rename fix for known synonyms', () 
 test('a record of neither format says what each needs', () => {
   assert.match(errorsOf('{"text":"hello"}')[0].message, /neither an alpaca record .* nor a chat record/);
 });
+
+test('a line nested thousands of levels deep is an error at its first bracket past the limit, not a stack overflow', () => {
+  for (const deep of ['['.repeat(5000) + ']'.repeat(5000), '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000)]) {
+    const text = `{"instruction":"x","output":"y","extra":${deep}}`;
+    const { problems, record } = parseRecord(text, 7);
+    assert.equal(record, undefined);
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0].line, 7);
+    assert.match(problems[0].message, /nested more than 64 levels deep/);
+  }
+  // Brackets inside strings are text, not nesting.
+  assert.ok(parseRecord(JSON.stringify({ instruction: '['.repeat(500), output: '{'.repeat(500) }), 1).record);
+});
