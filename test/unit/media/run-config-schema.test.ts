@@ -23,8 +23,11 @@ test('its defaults are the trainer\'s defaults', () => {
 });
 
 test('its choices and minimums agree with validateRunConfig', () => {
-  const base: RunConfig = { ...DEFAULT_RUN_OPTIONS, model: '/m', data: '/d.jsonl', out: '/o' };
+  const lora: RunConfig = { ...DEFAULT_RUN_OPTIONS, model: '/m', data: '/d.jsonl', out: '/o' };
+  // AdaLoRA's fields are checked when its method is on (validateAdaLora).
+  const adalora = new Set(['init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'beta1', 'beta2', 'orth_reg_weight', 'total_step']);
   for (const [key, property] of Object.entries(schema.properties)) {
+    const base: RunConfig = adalora.has(key) ? { ...lora, method: 'adalora' } : lora;
     for (const choice of property.enum ?? []) {
       assert.deepEqual(validateRunConfig({ ...base, [key]: choice } as RunConfig).filter((p) => p.field === key), [], `${key}: ${String(choice)}`);
     }
