@@ -4,7 +4,7 @@
 // then each tensor by its byte range, so a 16 GB model never enters the JS heap (and ONNX external data can point
 // at the same ranges).
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { UserError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic-write';
 
@@ -65,9 +65,14 @@ export function openSafetensors(path: string): SafetensorsFile {
       if (!info || typeof info.dtype !== 'string' || !(info.dtype in ST_DTYPE_BYTES)) throw corrupt(path, `tensor ${name}: unsupported dtype ${JSON.stringify(info?.dtype)}`);
       const dtype = info.dtype as StDType;
       const shape = info.shape ?? [];
-      const [begin, end] = info.data_offsets ?? [NaN, NaN];
+      if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+        throw corrupt(path, `tensor ${name}: shape ${JSON.stringify(info.shape)} is not a list of whole numbers ≥ 0`);
+      }
+      const offsets = Array.isArray(info.data_offsets) ? info.data_offsets : [NaN, NaN];
+      const [begin, end] = offsets;
       const expected = shape.reduce((a, b) => a * b, 1) * ST_DTYPE_BYTES[dtype];
-      if (!Number.isInteger(begin) || !Number.isInteger(end) || end - begin !== expected || dataStart + end > size) {
+      // Offsets count from the end of the header: a negative begin would read the header itself as weights.
+      if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end - begin !== expected || dataStart + end > size) {
         throw corrupt(path, `tensor ${name}: data_offsets [${begin}, ${end}] do not match its shape [${shape}] ${dtype} or the file size`);
       }
       entries.set(name, { name, dtype, shape, offset: dataStart + begin, length: end - begin });
@@ -134,7 +139,15 @@ export function openWeights(modelDir: string): WeightStore {
     } catch (error) {
       throw new UserError(`model.safetensors.index.json is not valid JSON: ${(error as Error).message}`, { where: { file: indexPath } });
     }
-    if (!index.weight_map) throw new UserError('model.safetensors.index.json has no "weight_map"', { where: { file: indexPath } });
+    if (!index.weight_map || typeof index.weight_map !== 'object') throw new UserError('model.safetensors.index.json has no "weight_map" object', { where: { file: indexPath } });
+    for (const [tensor, shard] of Object.entries(index.weight_map)) {
+      // A shard is a file of this folder: an index must not make LoRA Studio read (or merge write) files elsewhere.
+      if (typeof shard !== 'string' || shard === '' || isAbsolute(shard) || shard.split(/[\\/]/).some((part) => part === '..' || part === '')) {
+        throw new UserError(`weight_map["${tensor}"] is ${JSON.stringify(shard)}, not the name of a shard file in this folder`, {
+          where: { file: indexPath, field: 'weight_map' }, fix: 'each value must be a shard file name such as "model-00001-of-00002.safetensors"',
+        });
+      }
+    }
     paths = [...new Set(Object.values(index.weight_map))].sort().map((shard) => join(modelDir, shard));
     const missing = paths.filter((path) => !existsSync(path));
     if (missing.length > 0) {

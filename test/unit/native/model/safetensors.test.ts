@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -72,4 +72,32 @@ test('sharded weights through model.safetensors.index.json; a missing shard is n
   assert.deepEqual(readTensorF32(y.file, 'y'), new Float32Array([2]));
   writeFileSync(join(model, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { x: 'gone.safetensors' } }));
   assert.throws(() => openWeights(model), /missing weight shard\(s\): .*gone\.safetensors/);
+});
+
+/** A safetensors file with this header and `dataBytes` bytes of data. */
+function rawFile(name: string, header: object, dataBytes: number): string {
+  const json = Buffer.from(JSON.stringify(header));
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  const path = join(dir, name);
+  writeFileSync(path, Buffer.concat([prefix, json, Buffer.alloc(dataBytes)]));
+  return path;
+}
+
+test('a header whose offsets point into the header, or whose shape is not a list of whole numbers, is refused as corrupt', () => {
+  assert.throws(() => openSafetensors(rawFile('neg.safetensors', { w: { dtype: 'F32', shape: [2], data_offsets: [-8, 0] } }, 8)), /data_offsets \[-8, 0\]/);
+  assert.throws(() => openSafetensors(rawFile('abc.safetensors', { w: { dtype: 'F32', shape: 'abc', data_offsets: [0, 8] } }, 8)), /shape "abc" is not a list of whole numbers/);
+  assert.throws(() => openSafetensors(rawFile('frac.safetensors', { w: { dtype: 'F32', shape: [1.5], data_offsets: [0, 6] } }, 8)), /shape \[1\.5\]/);
+});
+
+test('an index may only name shard files of its own folder: ../, absolute paths and non-strings are refused', () => {
+  const folder = join(dir, 'indexed');
+  mkdirSync(folder, { recursive: true });
+  writeSafetensors(join(folder, 'model-00001-of-00001.safetensors'), [{ name: 'w', dtype: 'F32', shape: [1], data: new Float32Array([1]) }]);
+  for (const shard of ['../outside/x.safetensors', '/etc/passwd', 7, 'a//b.safetensors']) {
+    writeFileSync(join(folder, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { w: shard } }));
+    assert.throws(() => openWeights(folder), /weight_map\["w"\] is .*, not the name of a shard file in this folder/, String(shard));
+  }
+  writeFileSync(join(folder, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { w: 'model-00001-of-00001.safetensors' } }));
+  assert.deepEqual(openWeights(folder).names(), ['w']);
 });
