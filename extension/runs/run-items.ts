@@ -1,6 +1,7 @@
 // What the Runs view shows for a run folder, as plain data (label, description, icon, context value, children):
 // the mapping is pure so it is tested without VS Code; run-monitor.ts turns it into TreeItems.
 import { basename } from 'node:path';
+import type { RunConfig } from '../../native/protocol';
 import type { RunSummary } from './run-store';
 
 export interface RunItemData {
@@ -50,6 +51,14 @@ export function runDescription(run: RunSummary): string {
   }
 }
 
+/** The method and its rank(s), as the run trains them: "DoRA r 8", "AdaLoRA r 12 → 8", "ReLoRA r 8 every 200 steps". */
+export function methodSummary(config: RunConfig): string {
+  if (config.method === 'adalora') return `AdaLoRA r ${config.init_r ?? config.r} → ${config.target_r ?? '?'}`;
+  const init = typeof config.init_lora_weights === 'string' ? config.init_lora_weights : undefined;
+  const name = config.use_dora ? 'DoRA' : init?.startsWith('pissa') ? 'PiSSA' : init === 'olora' ? 'OLoRA' : config.relora_steps ? 'ReLoRA' : 'LoRA';
+  return `${name} r ${config.r}${config.relora_steps ? ` every ${config.relora_steps} steps` : ''}`;
+}
+
 export function runItem(run: RunSummary): RunItemData {
   const resumable = (run.state === 'stopped' || run.state === 'failed') && run.checkpoints.length > 0;
   const model = run.config ? basename(run.config.model) : undefined;
@@ -57,7 +66,7 @@ export function runItem(run: RunSummary): RunItemData {
   const lines = [
     run.dir,
     model && data ? `${model} on ${data}` : undefined,
-    run.config ? `r ${run.config.r}, alpha ${run.config.lora_alpha}, lr ${run.config.learning_rate}` : undefined,
+    run.config ? `${methodSummary(run.config)}, alpha ${run.config.lora_alpha}, lr ${run.config.learning_rate}` : undefined,
     `state: ${run.state}${run.message ? ` — ${run.message}` : ''}`,
   ].filter((line): line is string => line !== undefined);
   return {

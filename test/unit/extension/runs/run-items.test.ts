@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runChildren, runItem } from '../../../../extension/runs/run-items';
+import { methodSummary, runChildren, runItem } from '../../../../extension/runs/run-items';
+import { DEFAULT_RUN_OPTIONS } from '../../../../native/protocol';
 import { readRun } from '../../../../extension/runs/run-store';
 import { makeRuns, metric } from './run-fixtures';
 
@@ -44,4 +45,13 @@ test('run children: failure reason, adapter, then checkpoints newest first', () 
   assert.deepEqual(failed.map((c) => [c.kind, c.label]), [['info', 'out of memory'], ['checkpoint', 'step-5']]);
   assert.equal(runItem(readRun(join(root, 'failed'), () => false)).contextValue, 'run.failed.resumable');
   rmSync(root, { recursive: true });
+});
+
+test('the run tooltip names the method and its ranks', () => {
+  const base = { ...DEFAULT_RUN_OPTIONS, model: '/m', data: '/d.jsonl', out: '/o' };
+  assert.equal(methodSummary(base), 'LoRA r 8');
+  assert.equal(methodSummary({ ...base, use_dora: true }), 'DoRA r 8');
+  assert.equal(methodSummary({ ...base, init_lora_weights: 'pissa_niter_4' }), 'PiSSA r 8');
+  assert.equal(methodSummary({ ...base, relora_steps: 200 }), 'ReLoRA r 8 every 200 steps');
+  assert.equal(methodSummary({ ...base, method: 'adalora', init_r: 12, target_r: 8 }), 'AdaLoRA r 12 → 8');
 });
