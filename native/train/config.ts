@@ -95,6 +95,19 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   intAtLeast('save_every', 0, '0 saves only at the end');
   intAtLeast('save_total_limit', 0, '0 keeps every checkpoint');
   intAtLeast('seed', 0, 'any whole number');
+  // Upper bounds: a typo (1e9 epochs, accumulation or rank) must not start a job that would never end or that grows
+  // memory until the machine kills it. The model-dependent bounds (rank ≤ a module's size, sequence length ≤ its
+  // positions) are checked once the model is read (run.ts).
+  const atMost = (field: keyof RunConfig, max: number, hint: string) => {
+    const value = config[field];
+    if (isNum(value) && value > max) problem(field, `must be at most ${max.toLocaleString('en-US')}, got ${JSON.stringify(value)} — ${hint}`);
+  };
+  atMost('num_epochs', 10_000, 'LoRA fine-tuning takes 1–10 epochs; set max_steps for a step budget');
+  atMost('max_steps', 100_000_000, 'a typo? runs of millions of steps are rare');
+  atMost('gradient_accumulation_steps', 65_536, 'effective batch = micro_batch_size × gradient_accumulation_steps; typical values are 1–64');
+  atMost('micro_batch_size', 65_536, 'typical values are 1–64');
+  atMost('r', 65_536, 'typical ranks are 4–64');
+  atMost('max_seq_len', 1_048_576, 'a typical context is 512–8,192 tokens');
   if (!(config.device === 'auto' || config.device === 'cpu' || config.device === 'cuda' || /^cuda:\d+$/.test(String(config.device)))) {
     problem('device', `must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(config.device)}`);
   }

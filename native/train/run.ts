@@ -69,6 +69,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   status('loading-model', `loading model ${config.model}…`);
   const model = loadModelFolder(config.model);
   const targets = resolveTargets(model.config, config.target_modules);
+  checkModelBounds(config, model, targets);
   const device = resolveDevice(config.device, discoverCuda(systemDiscoveryIo()));
   const deviceLabel = device.provider === 'cuda' ? `cuda:${device.deviceId}` : 'the CPU';
   if (device.notice) status('loading-model', device.notice);
@@ -168,4 +169,21 @@ function quantizeBase(model: ModelFolder, status: (phase: 'quantizing', message:
   const why = cache.rebuiltBecause ? ` (rebuilt: ${cache.rebuiltBecause})` : '';
   status('quantizing', cache.made ? `quantized the base to NF4 (${size}) into ${cache.dir}${why}` : `using the NF4 cache ${cache.dir} (${size})`);
   return cache;
+}
+
+/** The bounds that depend on the model: a rank no larger than a module's smaller side, a length within its positions. */
+export function checkModelBounds(config: RunConfig, model: ModelFolder, targets: readonly { baseName: string; in: number; out: number }[]): void {
+  const rank = config.method === 'adalora' ? (config.init_r ?? config.r) : config.r;
+  const smallest = targets.reduce((min, t) => (Math.min(t.in, t.out) < Math.min(min.in, min.out) ? t : min), targets[0]);
+  if (smallest && rank > Math.min(smallest.in, smallest.out)) {
+    throw new UserError(`rank ${rank} is larger than ${smallest.baseName} [${smallest.out}, ${smallest.in}] allows (a low-rank update has rank ≤ ${Math.min(smallest.in, smallest.out)})`, {
+      where: { field: config.method === 'adalora' ? 'init_r' : 'r' }, fix: `choose r ≤ ${Math.min(smallest.in, smallest.out)} (typical ranks are 4–64)`,
+    });
+  }
+  const positions = model.config.max_position_embeddings;
+  if (config.max_seq_len > positions) {
+    throw new UserError(`max_seq_len ${config.max_seq_len} is past the ${positions} positions ${model.dir} was trained for (max_position_embeddings)`, {
+      where: { field: 'max_seq_len' }, fix: `lower --max-seq-len to ${positions} or less`,
+    });
+  }
 }

@@ -73,3 +73,19 @@ test('run sockets live in a folder private to this user; one open to others is r
   spawnSync('chmod', ['777', open]);
   assert.throws(() => ensurePrivateSocketFolder(open), /is open to other users \(mode 777\).*remove .*open-socket-folder/);
 });
+
+test('absurd numbers are refused before any work, with the bound and why; model bounds once the model is read', () => {
+  const cases: [string[], RegExp][] = [
+    [['--epochs', '1e9'], /num_epochs: must be at most 10,000, got 1000000000/],
+    [['--grad-accum', '1000000000'], /gradient_accumulation_steps: must be at most 65,536/],
+    [['--rank', '1000000'], /r: must be at most 65,536/],
+    [['--rank', '100'], /rank 100 is larger than model\.layers\.0\.self_attn\.v_proj \[32, 64\] allows \(a low-rank update has rank ≤ 32\)/],
+    [['--max-seq-len', '100000'], /max_seq_len 100000 is past the 4096 positions/],
+  ];
+  for (const [flags, message] of cases) {
+    const out = join(root, `bounds-${flags.join('')}`);
+    const result = spawnSync(process.execPath, ['dist/cli.js', 'train', '--model', model, '--data', data, '--out', out, '--max-steps', '2', ...flags], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(result.status, 1, `${flags.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+  }
+});
