@@ -24,7 +24,8 @@ if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(busy) || busy < 0) 
   process.exit(2);
 }
 
-const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+// Every run tests this one commit, whatever lands on the branch meanwhile.
+const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
 if (spawnSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }).stdout.trim() !== '') {
   console.warn(`test:load: the working tree has uncommitted changes; the clones test HEAD (${head}) without them`);
 }
@@ -44,6 +45,8 @@ function runOnce(index) {
   const log = createWriteStream(logPath);
   const git = spawnSync('git', ['clone', '--quiet', root, clone], { encoding: 'utf8' });
   if (git.status !== 0) throw new Error(`git clone failed: ${git.stderr}`);
+  const checkout = spawnSync('git', ['-C', clone, 'checkout', '--quiet', head], { encoding: 'utf8' });
+  if (checkout.status !== 0) throw new Error(`git checkout ${head} failed: ${checkout.stderr}`);
   if (existsSync(join(root, '.e2e-cache'))) spawnSync('cp', ['-a', join(root, '.e2e-cache'), join(clone, '.e2e-cache')]);
   const started = Date.now();
   return new Promise((resolveRun) => {
@@ -60,7 +63,7 @@ function runOnce(index) {
   });
 }
 
-console.log(`test:load: ${runs} run(s) of .ci/run on fresh clones of ${head}, beside ${busy} CPU-bound process(es); logs in ${logs}/`);
+console.log(`test:load: ${runs} run(s) of .ci/run on fresh clones of ${head.slice(0, 12)}, beside ${busy} CPU-bound process(es); logs in ${logs}/`);
 const results = [];
 for (let index = 1; index <= runs; index++) {
   const result = await runOnce(index);
