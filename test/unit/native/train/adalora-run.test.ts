@@ -4,47 +4,17 @@
 // resume cannot change the AdaLoRA settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../../native/protocol';
-import { runTraining } from '../../../../native/train/run';
+import type { RunConfig } from '../../../../native/protocol';
 import { readMetrics, runPaths } from '../../../../native/train/run-dir';
 import { writeJsonAtomic } from '../../../../native/util/atomic-write';
 import { openSafetensors } from '../../../../native/model/safetensors';
 import { readPeftAdapter } from '../../../../native/model/peft-io';
 import { UserError } from '../../../../native/util/errors';
-import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
+import { runFixture } from './run-fixture';
 
-const root = mkdtempSync(join(tmpdir(), 'adalora-run-'));
-const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 3, std: 0.3 }).dir;
-const data = join(root, 'data.jsonl');
-writeFileSync(data, [
-  { instruction: 'Add the two numbers.', input: '2 and 3', output: '5' },
-  { instruction: 'Reverse the word.', input: 'orbit', output: 'tibro' },
-  { instruction: 'What is 3 times 4?', output: '3 times 4 is 12.' },
-  { instruction: 'Is 7 prime?', output: 'Yes, 7 is prime.' },
-].map((r) => JSON.stringify(r)).join('\n') + '\n');
-
-function newRun(name: string, options: Partial<RunConfig>): string {
-  const out = join(root, name);
-  const config: RunConfig = {
-    ...DEFAULT_RUN_OPTIONS, model, data, out, method: 'adalora', target_modules: 'all-linear', lora_alpha: 32, lora_dropout: 0.1,
-    init_r: 8, target_r: 4, tinit: 2, tfinal: 2, deltaT: 1, learning_rate: 2e-2, warmup_steps: 3, micro_batch_size: 2, max_seq_len: 64, save_every: 0, ...options,
-  };
-  writeJsonAtomic(runPaths(out).config, config);
-  return out;
-}
-
-async function train(runDir: string, stopAfterStep = Infinity): Promise<string> {
-  let step = 0;
-  return runTraining(runDir, {
-    emit: (event) => {
-      if (event.type === 'step') step = event.step;
-    },
-    stopRequested: () => step >= stopAfterStep,
-  });
-}
+const { newRun, train } = runFixture('adalora-run-', { method: 'adalora', lora_alpha: 32, lora_dropout: 0.1, init_r: 8, target_r: 4, tinit: 2, tfinal: 2, deltaT: 1 });
 
 test('AdaLoRA: a run on a few records drives the loss down by more than 90% and leaves PEFT\'s ADALORA adapter with its rank pattern', async () => {
   const run = newRun('learn', { max_steps: 80, lora_dropout: 0, lr_scheduler_type: 'cosine', tinit: 10, tfinal: 20 });

@@ -3,48 +3,18 @@
 // the DoRA term on the dropped-out input is exercised), and a resume cannot flip use_dora.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../../native/protocol';
-import { runTraining } from '../../../../native/train/run';
+import type { RunConfig } from '../../../../native/protocol';
 import { readMetrics, runPaths } from '../../../../native/train/run-dir';
 import { writeJsonAtomic } from '../../../../native/util/atomic-write';
 import { openSafetensors, readTensorF32 } from '../../../../native/model/safetensors';
 import { loadModelFolder } from '../../../../native/model/model-folder';
 import { rowNorms } from '../../../../native/model/dora';
 import { UserError } from '../../../../native/util/errors';
-import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
+import { runFixture } from './run-fixture';
 
-const root = mkdtempSync(join(tmpdir(), 'dora-run-'));
-const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 3, std: 0.3 }).dir;
-const data = join(root, 'data.jsonl');
-writeFileSync(data, [
-  { instruction: 'Add the two numbers.', input: '2 and 3', output: '5' },
-  { instruction: 'Reverse the word.', input: 'orbit', output: 'tibro' },
-  { instruction: 'What is 3 times 4?', output: '3 times 4 is 12.' },
-  { instruction: 'Is 7 prime?', output: 'Yes, 7 is prime.' },
-].map((r) => JSON.stringify(r)).join('\n') + '\n');
-
-function newRun(name: string, options: Partial<RunConfig>): string {
-  const out = join(root, name);
-  const config: RunConfig = {
-    ...DEFAULT_RUN_OPTIONS, model, data, out, target_modules: 'all-linear', r: 8, lora_alpha: 16, lora_dropout: 0.1, use_dora: true,
-    learning_rate: 2e-2, warmup_steps: 3, micro_batch_size: 2, max_seq_len: 64, save_every: 0, ...options,
-  };
-  writeJsonAtomic(runPaths(out).config, config);
-  return out;
-}
-
-async function train(runDir: string, stopAfterStep = Infinity): Promise<string> {
-  let step = 0;
-  return runTraining(runDir, {
-    emit: (event) => {
-      if (event.type === 'step') step = event.step;
-    },
-    stopRequested: () => step >= stopAfterStep,
-  });
-}
+const { root, model, newRun, train } = runFixture('dora-run-', { r: 8, lora_alpha: 16, lora_dropout: 0.1, use_dora: true });
 
 test('DoRA: a run on a few records drives the loss down by more than 90% and leaves a PEFT DoRA adapter', async () => {
   const run = newRun('learn', { max_steps: 80, lora_dropout: 0, lr_scheduler_type: 'cosine', r: 16, lora_alpha: 32 });

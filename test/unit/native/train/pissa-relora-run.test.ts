@@ -4,11 +4,9 @@
 // ReLoRA run restarts the learning rate, resumes across a cycle boundary to the uninterrupted losses, and learns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../../native/protocol';
-import { runTraining } from '../../../../native/train/run';
+import type { RunConfig } from '../../../../native/protocol';
 import { readMetrics, runPaths } from '../../../../native/train/run-dir';
 import { writeJsonAtomic } from '../../../../native/util/atomic-write';
 import { openSafetensors } from '../../../../native/model/safetensors';
@@ -20,37 +18,9 @@ import { tokenizeRecords } from '../../../../native/data/template';
 import { planMicroBatches } from '../../../../native/data/batch';
 import { createTrainer } from '../../../../native/train/trainer';
 import { UserError } from '../../../../native/util/errors';
-import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
+import { runFixture } from './run-fixture';
 
-const root = mkdtempSync(join(tmpdir(), 'pissa-relora-'));
-const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 3, std: 0.3 }).dir;
-const data = join(root, 'data.jsonl');
-writeFileSync(data, [
-  { instruction: 'Add the two numbers.', input: '2 and 3', output: '5' },
-  { instruction: 'Reverse the word.', input: 'orbit', output: 'tibro' },
-  { instruction: 'What is 3 times 4?', output: '3 times 4 is 12.' },
-  { instruction: 'Is 7 prime?', output: 'Yes, 7 is prime.' },
-].map((r) => JSON.stringify(r)).join('\n') + '\n');
-
-function newRun(name: string, options: Partial<RunConfig>): string {
-  const out = join(root, name);
-  const config: RunConfig = {
-    ...DEFAULT_RUN_OPTIONS, model, data, out, target_modules: 'all-linear', r: 4, lora_alpha: 8, lora_dropout: 0,
-    learning_rate: 2e-2, warmup_steps: 3, micro_batch_size: 2, max_seq_len: 64, save_every: 0, ...options,
-  };
-  writeJsonAtomic(runPaths(out).config, config);
-  return out;
-}
-
-async function train(runDir: string, stopAfterStep = Infinity): Promise<string> {
-  let step = 0;
-  return runTraining(runDir, {
-    emit: (event) => {
-      if (event.type === 'step') step = event.step;
-    },
-    stopRequested: () => step >= stopAfterStep,
-  });
-}
+const { model, data, newRun, train } = runFixture('pissa-relora-', { r: 4, lora_alpha: 8, lora_dropout: 0 });
 
 /** The eval loss of a plain LoRA trainer fed the run folder's saved adapter, on the original base (float32). */
 async function adapterEvalLoss(runDir: string): Promise<number> {

@@ -3,50 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_RUN_OPTIONS, WORKER_PROTOCOL_VERSION, type RunConfig, type WorkerEvent } from '../../../../native/protocol';
-import { runTraining } from '../../../../native/train/run';
-import { readMetrics, readRunConfig, readRunStatus, readWorkerInfo, runPaths, type WorkerInfo } from '../../../../native/train/run-dir';
+import { WORKER_PROTOCOL_VERSION, type WorkerEvent } from '../../../../native/protocol';
+import { readMetrics, readRunConfig, readRunStatus, readWorkerInfo, type WorkerInfo } from '../../../../native/train/run-dir';
 import { connectRunSocket } from '../../../../native/train/ipc';
-import { writeJsonAtomic } from '../../../../native/util/atomic-write';
 import { openSafetensors } from '../../../../native/model/safetensors';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
+import { runFixture } from './run-fixture';
 
-const root = mkdtempSync(join(tmpdir(), 'run-'));
-// Wider weights than HF's 0.02 init, so the frozen output head can express confident predictions.
-const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 3, std: 0.3 }).dir;
-const data = join(root, 'data.jsonl');
-writeFileSync(data, [
-  { instruction: 'Add the two numbers.', input: '2 and 3', output: '5' },
-  { instruction: 'Reverse the word.', input: 'orbit', output: 'tibro' },
-  { instruction: 'What is 3 times 4?', output: '3 times 4 is 12.' },
-  { instruction: 'Is 7 prime?', output: 'Yes, 7 is prime.' },
-].map((r) => JSON.stringify(r)).join('\n') + '\n');
-
-function newRun(name: string, options: Partial<RunConfig>): string {
-  const out = join(root, name);
-  const config: RunConfig = {
-    ...DEFAULT_RUN_OPTIONS, model, data, out, target_modules: 'all-linear', r: 8, lora_alpha: 16, lora_dropout: 0.1,
-    learning_rate: 2e-2, warmup_steps: 3, micro_batch_size: 2, max_seq_len: 64, save_every: 0, ...options,
-  };
-  writeJsonAtomic(runPaths(out).config, config);
-  return out;
-}
-
-async function train(runDir: string, stopAfterStep = Infinity): Promise<{ outcome: string; events: WorkerEvent[] }> {
-  const events: WorkerEvent[] = [];
-  let step = 0;
-  const outcome = await runTraining(runDir, {
-    emit: (event) => {
-      events.push(event);
-      if (event.type === 'step') step = event.step;
-    },
-    stopRequested: () => step >= stopAfterStep,
-  });
-  return { outcome, events };
-}
+const { root, model, data, newRun, trainEvents: train } = runFixture('run-', { r: 8, lora_alpha: 16, lora_dropout: 0.1 });
 
 test('a run on a few records drives the loss down by more than 90% and leaves a PEFT adapter', async () => {
   // Cosine decay: at this learning rate a constant schedule leaves the last steps' losses bouncing (0.02–2), so the check
