@@ -280,7 +280,7 @@ export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
 }
 
 /** A PEFT adapter (native/model/peft-io.ts) checked against the model's weights, as float32 LoRA tensors. */
-function loadAdapterForDecoding(dir: string, model: WeightStore): DecoderLora {
+export function loadAdapterForDecoding(dir: string, model: WeightStore): DecoderLora {
   const adapter = readPeftAdapter(dir);
   const file = join(dir, ADAPTER_WEIGHTS);
   for (const [baseName, t] of adapter.weights) {

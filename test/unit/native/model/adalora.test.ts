@@ -22,7 +22,7 @@ import { openSafetensors, readTensorF32, writeSafetensors } from '../../../../na
 import { makeTinyModel } from '../../../fixtures/tiny-model/index';
 import { loadModelFolder } from '../../../../native/model/model-folder';
 import { mergeAdapter } from '../../../../native/model/merge';
-import { KvDecoder, type DecoderSpec } from '../../../../native/model/generate';
+import { KvDecoder, loadAdapterForDecoding, type DecoderSpec } from '../../../../native/model/generate';
 import { storeWeightSources } from '../../../../native/model/weight-sources';
 
 const P = (shape: number[], lo = -1, hi = 1, seed = 1): [number[], number[]] => [shape, values(shape.reduce((a, b) => a * b, 1), lo, hi, seed)];
@@ -207,10 +207,10 @@ test('a PEFT-format AdaLoRA adapter (rank_pattern, a fully pruned module) runs i
   }));
   const prompt = [3, 17, 250, 9, 41, 5, 77];
   const logits = async (folder: typeof model, adapter?: string) => {
-    const read = adapter ? readPeftAdapter(adapter) : undefined;
+    // The adapter as generate and Compare load it (PEFT files → the decoder's LoRA, DoRA or folded AdaLoRA).
     const spec: DecoderSpec = {
       config: folder.config, ...storeWeightSources(folder.weights, folder.dir), dtype: 'float32',
-      lora: read ? { r: read.r, scaling: read.scaling, weights: read.weights } : undefined,
+      lora: adapter ? loadAdapterForDecoding(adapter, folder.weights) : undefined,
     };
     const decoder = await KvDecoder.create(spec, prompt.length, prompt.length);
     try {

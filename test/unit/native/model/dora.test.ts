@@ -23,7 +23,7 @@ import { UserError } from '../../../../native/util/errors';
 import { makeTinyModel } from '../../../fixtures/tiny-model/index';
 import { loadModelFolder } from '../../../../native/model/model-folder';
 import { mergeAdapter } from '../../../../native/model/merge';
-import { KvDecoder, type DecoderSpec } from '../../../../native/model/generate';
+import { KvDecoder, loadAdapterForDecoding, type DecoderSpec } from '../../../../native/model/generate';
 import { storeWeightSources } from '../../../../native/model/weight-sources';
 
 const P = (shape: number[], lo = -1, hi = 1, seed = 1): [number[], number[]] => [shape, values(shape.reduce((a, b) => a * b, 1), lo, hi, seed)];
@@ -238,10 +238,10 @@ test('merging a DoRA adapter gives a model whose logits equal the unmerged DoRA 
   const merged = loadModelFolder(outDir);
   const prompt = [3, 17, 250, 9, 41, 5, 77];
   const logits = async (folder: typeof model, adapter?: string) => {
-    const read = adapter ? readPeftAdapter(adapter) : undefined;
+    // The adapter as generate and Compare load it (PEFT files → the decoder's LoRA, DoRA or folded AdaLoRA).
     const spec: DecoderSpec = {
       config: folder.config, ...storeWeightSources(folder.weights, folder.dir), dtype: 'float32',
-      lora: read ? { r: read.config.r, scaling: read.scaling, dora: true, weights: read.weights } : undefined,
+      lora: adapter ? loadAdapterForDecoding(adapter, folder.weights) : undefined,
     };
     const decoder = await KvDecoder.create(spec, prompt.length, prompt.length + 2);
     try {
