@@ -40,8 +40,8 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   const problems: ConfigProblem[] = [];
   const problem = (field: ConfigProblem['field'], message: string) => problems.push({ field, message });
   const intAtLeast = (field: keyof RunConfig, min: number, hint: string) => {
-    const value = config[field];
-    if (!isInt(value) || value < min) problem(field, `must be a whole number ≥ ${min}, got ${JSON.stringify(value)} — ${hint}`);
+    const why = notWholeAtLeast(config[field], min, hint);
+    if (why) problem(field, why);
   };
 
   if (typeof config.model !== 'string' || config.model === '') problem('model', 'is required — choose a local Hugging Face model folder (with config.json)');
@@ -133,12 +133,17 @@ export function assertValidRunConfig(config: RunConfig, checks: ConfigChecks = {
   }
 }
 
+/** The problem with a value that should be a whole number ≥ min, or undefined when it is one. */
+function notWholeAtLeast(value: unknown, min: number, hint: string): string | undefined {
+  return isInt(value) && value >= min ? undefined : `must be a whole number ≥ ${min}, got ${JSON.stringify(value)} — ${hint}`;
+}
+
 /** AdaLoRA's fields, with PEFT's AdaLoraConfig.__post_init__ and RankAllocator checks (absent fields take PEFT's defaults). */
 function validateAdaLora(config: RunConfig, problem: (field: ConfigProblem['field'], message: string) => void): void {
   const d = ADALORA_DEFAULTS;
   const int = (field: 'init_r' | 'target_r' | 'tinit' | 'tfinal' | 'deltaT' | 'total_step', min: number, hint: string) => {
-    const value = config[field];
-    if (value !== undefined && (!isInt(value) || value < min)) problem(field, `must be a whole number ≥ ${min}, got ${JSON.stringify(value)} — ${hint}`);
+    const why = config[field] === undefined ? undefined : notWholeAtLeast(config[field], min, hint);
+    if (why) problem(field, why);
   };
   int('init_r', 1, 'the starting rank of every module (PEFT default 12)');
   int('target_r', 0, 'the average final rank per module (PEFT default 8)');
