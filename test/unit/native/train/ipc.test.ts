@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerCommand, WorkerEvent } from '../../../../native/protocol';
@@ -47,13 +47,19 @@ test('a worker serves events to two attached hosts and receives their commands; 
   await assert.rejects(connectRunSocket(server.socketPath, { onEvent: () => undefined }));
 });
 
+/** A raw connection that reads nothing until resumed: what a frozen or busy window looks like to the worker. */
+async function pausedConnection(socketPath: string): Promise<Socket> {
+  const socket = createConnection(socketPath);
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.pause();
+  return socket;
+}
+
 test('a host that stops reading is disconnected once its unread events pass the limit; readers keep receiving', async () => {
   const runDir = mkdtempSync(join(tmpdir(), 'ipc-'));
   const server = await serveRunSocket(runDir, () => {}, { maxUnreadBytes: 64 * 1024 });
   // A raw connection that never reads: what a frozen window looks like to the worker.
-  const frozen = createConnection(server.socketPath);
-  await new Promise<void>((resolve) => frozen.once('connect', () => resolve()));
-  frozen.pause();
+  const frozen = await pausedConnection(server.socketPath);
   let frozenBytes = 0;
   let frozenClosed = false;
   frozen.on('data', (chunk: Buffer) => (frozenBytes += chunk.length));
@@ -83,9 +89,7 @@ test('a host that stops reading is disconnected once its unread events pass the 
 test('a host behind by more than the step backlog gets no step events until it catches up; every other event, in order', async () => {
   const runDir = mkdtempSync(join(tmpdir(), 'ipc-'));
   const server = await serveRunSocket(runDir, () => {}, { stepBacklogBytes: 16 * 1024 });
-  const slow = createConnection(server.socketPath);
-  await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
-  slow.pause();
+  const slow = await pausedConnection(server.socketPath);
   slow.setEncoding('utf8');
   const decoder = new NdjsonDecoder();
   const received: WorkerEvent[] = [];
@@ -111,9 +115,7 @@ test('a host behind by more than the step backlog gets no step events until it c
 test('closing the server does not wait for a host that never reads (a finished worker must exit)', async () => {
   const runDir = mkdtempSync(join(tmpdir(), 'ipc-'));
   const server = await serveRunSocket(runDir, () => {});
-  const frozen = createConnection(server.socketPath);
-  await new Promise<void>((resolve) => frozen.once('connect', () => resolve()));
-  frozen.pause();
+  const frozen = await pausedConnection(server.socketPath);
   frozen.on('error', () => {});
   for (let i = 0; i < 2000; i++) server.broadcast({ type: 'status', phase: 'training', message: 'x'.repeat(1000) });
   const started = Date.now();
