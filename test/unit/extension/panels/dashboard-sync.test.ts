@@ -61,7 +61,9 @@ function window(out: string) {
   const poller = new RunFolderPoller();
   poller.poll(runs);
   const timer = setInterval(() => {
-    if (poller.poll(runs).changed.includes(out)) sync.filesChanged();
+    // As the extension does: a change of the list (this run appeared) is a change of every run (ctx.ts, run-changes.ts).
+    const change = poller.poll(runs);
+    if (change.listChanged || change.changed.includes(out)) sync.filesChanged();
   }, RUN_POLL_MS);
   sync.sendInit();
   return { view, sync, stop: () => (clearInterval(timer), sync.dispose()) };
