@@ -55,7 +55,7 @@ class DashboardPanel {
     this.panel.webview.html = webviewHtml(this.panel.webview, ctx.extensionUri, {
       entry: 'dashboard', title: `Run ${basename(runDir)}`, css: ['common.css', 'dashboard.css'], distCss: ['uPlot.min.css'],
     });
-    this.sync = new DashboardSync(runDir, { post: (message) => this.post(message), live: () => this.live() });
+    this.sync = new DashboardSync(runDir, { post: (message) => this.post(message), live: () => this.live(), run: ctx.run && (() => ctx.run!(runDir)) });
     this.disposables.push(
       this.panel.webview.onDidReceiveMessage((message: unknown) => {
         if (!isDashboardWebviewMessage(message)) return;

@@ -4,7 +4,7 @@
 // here: dashboard-panel.ts wires it to a webview, tests to a model of one.
 import type { WorkerEvent } from '../../native/protocol';
 import type { DashboardHostMessage } from '../../webview/protocol';
-import { readRun } from '../runs/run-store';
+import { readRun, type RunSummary } from '../runs/run-store';
 import { dashboardInit, siblingRuns } from './dashboard-data';
 
 /** How long after a live event the files' state is not resent (the events are the newer news). */
@@ -17,6 +17,8 @@ export interface DashboardSyncHost {
   post(message: DashboardHostMessage): void;
   /** Whether a worker is attached to (or alive for) this run. */
   live(): boolean;
+  /** The run as its files say (the extension's cached summary, refreshed before it announces a change). */
+  run?(): RunSummary;
   now?(): number;
 }
 
@@ -27,6 +29,10 @@ export class DashboardSync {
   private shown = { step: 0, state: 'pending' };
 
   constructor(private readonly runDir: string, private readonly host: DashboardSyncHost) {}
+
+  private run(): RunSummary {
+    return this.host.run?.() ?? readRun(this.runDir);
+  }
 
   private now(): number {
     return this.host.now?.() ?? Date.now();
@@ -49,6 +55,7 @@ export class DashboardSync {
     if (event.type === 'start') {
       // A new attempt (a resume) has said so in status.json before its `start`; a `start` read late from a backlog,
       // after the files' end state was shown, is old news.
+      // (Read fresh, not from the cache: a resume's status.json may be newer than the last announced change.)
       if (ENDED.has(this.shown.state) && ENDED.has(readRun(this.runDir).state)) return;
       this.shown = { step: event.resumed_from_step, state: 'running' };
     } else if (ENDED.has(this.shown.state)) return; // ended: only a new attempt's `start` changes that
@@ -66,7 +73,7 @@ export class DashboardSync {
 
   /** The run's files changed: resend them when they say more than the webview shows and no live event will. */
   filesChanged(): void {
-    const run = readRun(this.runDir);
+    const run = this.run();
     if (run.step === this.shown.step && run.state === this.shown.state) return;
     const eventsStale = this.now() - this.lastEventAt > EVENTS_FRESH_MS || !this.host.live();
     if (eventsStale || ENDED.has(run.state)) this.resync();

@@ -3,6 +3,7 @@
 import type * as vscode from 'vscode';
 import type { RunConfig, WorkerEvent } from '../../native/protocol';
 import type { RunsChange } from '../runs/run-changes';
+import type { RunSummary } from '../runs/run-store';
 
 export interface PanelContext {
   extensionUri: vscode.Uri;
@@ -20,6 +21,8 @@ export interface PanelContext {
   resumeRun(runDir: string): Promise<void>;
   /** Runs whose files or live state may have changed (the run-folder poll, live events). */
   onDidChangeRuns?: vscode.Event<RunsChange>;
+  /** A run's summary as the extension last read it from its files (cached between changes). */
+  run?(runDir: string): RunSummary;
   /** Whether a worker is attached to this run now. */
   isRunLive?(runDir: string): boolean;
   /** Whether a training run holds the device now (Compare then queues instead of competing for memory). */
