@@ -1,8 +1,14 @@
-// PEFT adapter files: adapter_config.json with the keys PEFT's LoraConfig has had since 0.10 (so PEFT, vLLM and
-// llama.cpp's convert_lora_to_gguf.py read it unchanged), and adapter_model.safetensors with PEFT's tensor names
+// PEFT adapter files: adapter_config.json and adapter_model.safetensors with PEFT's tensor names
 // `base_model.model.<module>.lora_A.weight` [r, in] and `.lora_B.weight` [out, r], plus DoRA's
 // `.lora_magnitude_vector` [out] with `use_dora: true` (native/model/dora.ts); AdaLoRA runs as PEFT's ADALORA
 // (native/model/adalora-io.ts). Reads adapters PEFT wrote too (ADALORA ones as the LoRA they are).
+//
+// adapter_config.json holds the keys LoraConfig has had since PEFT 0.6; the later ones (use_rslora 0.8, use_dora 0.9,
+// layer_replication 0.10, loftq_config and megatron_* 0.7) only when they differ from PEFT's default. PEFT fills absent
+// keys with its defaults (LoraConfig is a dataclass) but refused unknown ones before 0.13 (`LoraConfig(**json)` raised
+// TypeError): so a plain adapter loads in PEFT 0.6+, an rsLoRA one in 0.8+, a DoRA one in 0.9+, each where it means
+// the same. vLLM and llama.cpp's convert_lora_to_gguf.py read it unchanged. base_model_name_or_path is the Hugging Face
+// id when the model folder knows it (hub-id.ts), so the adapter loads on a machine without our folder.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunConfig } from '../protocol';
@@ -12,6 +18,7 @@ import { f32ToBf16, f32ToF16, openSafetensors, readTensorF32, writeSafetensors, 
 import { targetModuleNames, type LoraTarget } from './lora';
 import type { AdaLoraSettings } from './adalora-settings';
 import { adaloraConfigFields, adaloraTensors, readAdaLoraAdapter } from './adalora-io';
+import { baseModelName } from './hub-id';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -48,7 +55,8 @@ export interface LoraWeights {
 
 type AdapterOptions = Pick<RunConfig, 'r' | 'lora_alpha' | 'lora_dropout' | 'use_rslora' | 'use_dora'>;
 
-export function peftConfigFor(config: AdapterOptions, baseModel: string, targets: readonly LoraTarget[]): PeftAdapterConfig {
+/** The adapter_config.json LoRA Studio writes: PEFT 0.6's keys, and the later ones only when not at their default. */
+export function peftConfigFor(config: AdapterOptions, baseModel: string, targets: readonly LoraTarget[]): Record<string, unknown> {
   return {
     alpha_pattern: {},
     auto_mapping: null,
@@ -57,14 +65,10 @@ export function peftConfigFor(config: AdapterOptions, baseModel: string, targets
     fan_in_fan_out: false,
     inference_mode: true,
     init_lora_weights: true,
-    layer_replication: null,
     layers_pattern: null,
     layers_to_transform: null,
-    loftq_config: {},
     lora_alpha: config.lora_alpha,
     lora_dropout: config.lora_dropout,
-    megatron_config: null,
-    megatron_core: 'megatron.core',
     modules_to_save: null,
     peft_type: 'LORA',
     r: config.r,
@@ -72,8 +76,8 @@ export function peftConfigFor(config: AdapterOptions, baseModel: string, targets
     revision: null,
     target_modules: targetModuleNames(targets),
     task_type: 'CAUSAL_LM',
-    use_dora: config.use_dora ?? false,
-    use_rslora: config.use_rslora,
+    ...(config.use_dora ? { use_dora: true } : {}),
+    ...(config.use_rslora ? { use_rslora: true } : {}),
   };
 }
 
@@ -110,7 +114,7 @@ export function writePeftAdapter(dir: string, input: WriteAdapterInput): void {
     }
   }
   writeSafetensors(join(dir, ADAPTER_WEIGHTS), tensors, { format: 'pt' });
-  const config = peftConfigFor(input.config, input.baseModel, input.targets);
+  const config = peftConfigFor(input.config, baseModelName(input.baseModel), input.targets);
   writeJsonAtomic(join(dir, ADAPTER_CONFIG), ada ? { ...config, ...adaloraConfigFields(ada.settings, ada.rankPattern) } : config);
 }
 
@@ -145,6 +149,9 @@ export function readPeftAdapter(dir: string): ReadAdapter {
   if (config.bias && config.bias !== 'none') refuse('bias', `bias "${config.bias}" adapters carry bias tensors, which are not supported`);
   if ((config.peft_type === 'LORA' && Object.keys(config.rank_pattern ?? {}).length > 0) || Object.keys(config.alpha_pattern ?? {}).length > 0) refuse('rank_pattern', 'per-module rank_pattern/alpha_pattern is not supported yet');
   checkAdapterNumbers(config, configPath);
+  // Absent booleans are PEFT's defaults (LoRA Studio writes them only when true).
+  config.use_rslora = config.use_rslora === true;
+  config.use_dora = config.use_dora === true;
   const weightsPath = join(dir, ADAPTER_WEIGHTS);
   if (!existsSync(weightsPath)) throw new UserError(`${ADAPTER_WEIGHTS} not found in ${dir}`, { where: { file: dir }, fix: 'LoRA Studio reads safetensors adapters; re-save with PEFT (safe_serialization=True)' });
   const file = openSafetensors(weightsPath);

@@ -28,9 +28,11 @@ test('writes PEFT names, shapes and config keys; reads back the same weights', (
     assert.equal(json.peft_type, 'LORA');
     assert.equal(json.task_type, 'CAUSAL_LM');
     assert.equal(json.base_model_name_or_path, 'org/tiny-llama');
-    assert.deepEqual([json.r, json.lora_alpha, json.lora_dropout, json.use_rslora, json.bias, json.fan_in_fan_out], [4, 8, 0.05, false, 'none', false]);
+    assert.deepEqual([json.r, json.lora_alpha, json.lora_dropout, json.bias, json.fan_in_fan_out], [4, 8, 0.05, 'none', false]);
     assert.deepEqual(json.target_modules, ['q_proj', 'v_proj']);
-    assert.deepEqual([json.rank_pattern, json.alpha_pattern, json.use_dora, json.inference_mode, json.modules_to_save], [{}, {}, false, true, null]);
+    assert.deepEqual([json.rank_pattern, json.alpha_pattern, json.inference_mode, json.modules_to_save], [{}, {}, true, null]);
+    // Keys newer than PEFT 0.6 at their default are left out, so older PEFT (which refused unknown keys) loads it.
+    for (const key of ['use_rslora', 'use_dora', 'layer_replication', 'loftq_config', 'megatron_config', 'megatron_core']) assert.equal(key in json, false, key);
     const st = openSafetensors(join(dir, ADAPTER_WEIGHTS));
     assert.equal(st.entries.size, 2 * targets.length);
     const q = 'model.layers.0.self_attn.q_proj';
@@ -86,6 +88,26 @@ test('reads .default. names; refuses use_dora without magnitudes, rank_pattern a
     writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify(base));
     writeSafetensors(join(dir, ADAPTER_WEIGHTS), [{ name: 'base_model.model.lm_head.weight', dtype: 'F32', shape: [2], data: new Float32Array(2) }]);
     assert.throws(() => readPeftAdapter(dir), (e: unknown) => e instanceof UserError && /unexpected tensor/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('adapter_config.json: the keys of PEFT 0.6 always, rsLoRA and DoRA only when on; read back, absent booleans are false', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peft-'));
+  try {
+    // PEFT 0.6.0's LoraConfig and PeftConfig fields (huggingface/peft v0.6.0, src/peft/tuners/lora/config.py, src/peft/config.py).
+    const peft06 = new Set(['r', 'target_modules', 'lora_alpha', 'lora_dropout', 'fan_in_fan_out', 'bias', 'modules_to_save', 'init_lora_weights',
+      'layers_to_transform', 'layers_pattern', 'rank_pattern', 'alpha_pattern', 'peft_type', 'auto_mapping', 'base_model_name_or_path', 'revision', 'task_type', 'inference_mode']);
+    writePeftAdapter(dir, { config: cfg, baseModel: 'x', targets, weights: weights(), dtype: 'float32' });
+    const plain = JSON.parse(readFileSync(join(dir, ADAPTER_CONFIG), 'utf8'));
+    assert.deepEqual(Object.keys(plain).filter((key) => !peft06.has(key)), []);
+    const back = readPeftAdapter(dir);
+    assert.deepEqual([back.config.use_rslora, back.config.use_dora], [false, false]);
+    writePeftAdapter(dir, { config: { ...cfg, use_rslora: true }, baseModel: 'x', targets, weights: weights(), dtype: 'float32' });
+    const rs = JSON.parse(readFileSync(join(dir, ADAPTER_CONFIG), 'utf8'));
+    assert.deepEqual([rs.use_rslora, 'use_dora' in rs], [true, false]);
+    assert.equal(readPeftAdapter(dir).scaling, 8 / Math.sqrt(4));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
