@@ -5,7 +5,7 @@
 //
 // adapter_config.json holds the keys LoraConfig has had since PEFT 0.6; the later ones (use_rslora 0.8, use_dora 0.9,
 // layer_replication 0.10, loftq_config and megatron_* 0.7) only when they differ from PEFT's default. PEFT fills absent
-// keys with its defaults (LoraConfig is a dataclass) but refused unknown ones before 0.13 (`LoraConfig(**json)` raised
+// keys with its defaults (LoraConfig is a dataclass) but refused unknown ones before 0.14 (`LoraConfig(**json)` raised
 // TypeError): so a plain adapter loads in PEFT 0.6+, an rsLoRA one in 0.8+, a DoRA one in 0.9+, each where it means
 // the same. vLLM and llama.cpp's convert_lora_to_gguf.py read it unchanged. base_model_name_or_path is the Hugging Face
 // id when the model folder knows it (hub-id.ts), so the adapter loads on a machine without our folder.
