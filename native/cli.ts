@@ -1,4 +1,4 @@
-// lora-studio: the command-line face of the training library (validate, inspect, train, merge, generate, doctor).
+// lora-studio: the command-line face of the training library (validate, inspect, train, merge, generate, export, doctor).
 // Each subcommand lives in native/cli/<name>.ts and registers itself on the commander program.
 import { Command, CommanderError, type Option } from 'commander';
 import { describeFailure, EXIT_USAGE } from './cli/exit';
@@ -8,6 +8,7 @@ import { register as registerTrain } from './cli/train';
 import { register as registerMerge } from './cli/merge';
 import { register as registerGenerate } from './cli/generate';
 import { register as registerDoctor } from './cli/doctor';
+import { register as registerExport } from './cli/export';
 import { version } from '../package.json';
 
 export function buildProgram(): Command {
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ optionDescription: describeOption })
     .exitOverride();
-  for (const register of [registerValidate, registerInspect, registerTrain, registerMerge, registerGenerate, registerDoctor]) {
+  for (const register of [registerValidate, registerInspect, registerTrain, registerMerge, registerGenerate, registerExport, registerDoctor]) {
     register(program);
   }
   return program;

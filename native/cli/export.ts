@@ -1,0 +1,88 @@
+// lora-studio export --format F …: a model or a run taken elsewhere. Each format is one entry of FORMATS (name → what
+// it needs, what it does), so a new target is a new entry, not a new command; the entry's function returns the path
+// it wrote and the lines to print (e.g. the command that uses the result). --json prints one {"type":"done",…} line
+// (or {"type":"error","message"}), like merge.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../util/errors';
+import { exportGgufModel, GGUF_DTYPES, type GgufDtype } from '../export/gguf-model';
+
+export interface ExportFlags {
+  format?: string;
+  model?: string;
+  run?: string;
+  adapter?: string;
+  out?: string;
+  dtype?: string;
+  json?: boolean;
+}
+
+export interface ExportResult {
+  /** The file or folder written. */
+  out: string;
+  /** Lines for the user: what was written, how to use it. */
+  notes: string[];
+}
+
+export interface ExportFormat {
+  /** One line for --help. */
+  description: string;
+  run(flags: ExportFlags): Promise<ExportResult>;
+}
+
+/** `flags[name]` or a UserError saying which flag this format needs. */
+export function requireFlag(flags: ExportFlags, name: keyof ExportFlags, format: string, example: string): string {
+  const value = flags[name];
+  if (typeof value !== 'string' || value === '') throw new UserError(`--format ${format} needs --${name}`, { fix: `lora-studio export ${example}` });
+  return value;
+}
+
+function ggufDtype(flags: ExportFlags): GgufDtype {
+  const value = (flags.dtype ?? 'f16').toLowerCase();
+  if (!(GGUF_DTYPES as readonly string[]).includes(value)) throw new UserError(`--dtype must be ${GGUF_DTYPES.join(', ')} for GGUF, got "${flags.dtype}"`, { fix: 'pass --dtype f16 (exact) or q8_0 (half the size)' });
+  return value as GgufDtype;
+}
+
+export const FORMATS: Record<string, ExportFormat> = {
+  gguf: {
+    description: 'a base model (--model DIR) as one GGUF file for llama.cpp (--dtype f16|bf16|q8_0)',
+    async run(flags) {
+      const model = resolve(requireFlag(flags, 'model', 'gguf', '--model MODEL_DIR --format gguf --out model.gguf'));
+      const out = resolve(requireFlag(flags, 'out', 'gguf', '--model MODEL_DIR --format gguf --out model.gguf'));
+      const written = await exportGgufModel({ modelDir: model, outFile: out, dtype: ggufDtype(flags) });
+      return { out, notes: [`GGUF model written to ${out} (${written.tensors} tensors, ${(written.bytes / 2 ** 20).toFixed(1)} MiB)`, `try it: llama-cli -m ${out}`] };
+    },
+  },
+};
+
+export async function exportCommand(flags: ExportFlags): Promise<ExportResult> {
+  const name = flags.format ?? '';
+  const format = FORMATS[name];
+  if (!format) throw new UserError(`unknown --format "${name}"`, { fix: `choose one of: ${Object.keys(FORMATS).join(', ')}` });
+  const print = (value: object) => process.stdout.write(JSON.stringify(value) + '\n');
+  try {
+    const result = await format.run(flags);
+    if (flags.json) print({ type: 'done', out: result.out, notes: result.notes });
+    else process.stdout.write(result.notes.join('\n') + '\n');
+    return result;
+  } catch (error) {
+    if (flags.json) print({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('export a model or a run for another tool:\n' + Object.entries(FORMATS).map(([name, f]) => `  ${name}: ${f.description}`).join('\n'))
+    .requiredOption('--format <format>', `what to write: ${Object.keys(FORMATS).join(', ')}`)
+    .option('--model <dir>', 'Hugging Face model folder')
+    .option('--run <dir>', 'run folder (a PEFT adapter folder)')
+    .option('--adapter <dir>', 'PEFT adapter folder (same as --run)')
+    .option('--out <path>', 'file or folder to write')
+    .option('--dtype <dtype>', 'GGUF tensor type: f16, bf16 or q8_0', 'f16')
+    .option('--json', 'print one JSON line with the result', false)
+    .action(async (flags: ExportFlags) => {
+      await exportCommand(flags);
+    });
+}
