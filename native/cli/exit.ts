@@ -1,11 +1,14 @@
 // How the CLI ends: 0 done; 1 the input is wrong (a UserError: what, where, how to fix) or an ordinary I/O error
 // (permissions, disk full, not a folder: the path and the cause); 2 usage (commander already printed it); 70 a real
-// bug, with its stack, reported as such. Never a stack trace for something the user can fix.
+// bug, with its stack, reported as such; 130/143 stopped by SIGINT/SIGTERM (128 + the signal's number, as a shell
+// reports a process the signal killed). Never a stack trace for something the user can fix.
 import { isUserError } from '../util/errors';
 
 export const EXIT_INPUT = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
+/** A command that stopped early, cleanly, on a signal. */
+export const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** What an errno means to a user, and what to do about it. */
 const IO_CAUSES: Record<string, [string, string]> = {

@@ -1,12 +1,13 @@
-// Validates a whole JSONL dataset, streaming (constant memory): splits on \n only (U+2028 inside a string is not a
+// Validates a whole JSONL dataset, streaming (one chunk plus the longest line in memory, read by line-index.ts's
+// forEachLine, the one line reader; cancellable between chunks): splits on \n only (U+2028 inside a string is not a
 // line break), accepts CRLF and a UTF-8 BOM, skips blank lines (a warning when they sit between records), checks each
 // line's bytes are UTF-8, parses each line with the record schema, and reports a record whose format differs from the
 // file's first record. The same pass can hand back the parsed records, so the trainer reads a file once.
-import { createReadStream } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import type { DatasetFormat, LocatedRecord } from './records';
 import { parseRecord, type DatasetProblem } from './schema';
 import { UserError } from '../util/errors';
+import { forEachLine, MAX_LINE_BYTES } from './line-index';
 
 export type FileFormat = DatasetFormat | 'mixed' | 'unknown';
 
@@ -27,6 +28,9 @@ export interface ValidateOptions {
   maxProblems?: number;
   /** Receives every valid record (only records of the file's format). */
   onRecord?: (record: LocatedRecord) => void;
+  /** validateFile stops between chunks (throwing an AbortError) once the signal is aborted or stopRequested is true. */
+  signal?: AbortSignal;
+  stopRequested?: () => boolean;
 }
 
 /** Validates already-split text lines (the editor's diagnostics use this on a document's text). */
@@ -83,6 +87,12 @@ export class DatasetValidator {
     }
   }
 
+  /** A line too long to decode at all (over V8's longest string): an error, and the reading goes on. */
+  tooLong(lineNumber: number, bytes: number): void {
+    this.report.records += 1;
+    this.add({ line: lineNumber, column: 1, length: 1, severity: 'error', message: `the line is ${(bytes / 2 ** 20).toFixed(0)} MiB long, more than one record can be (${(MAX_LINE_BYTES / 2 ** 20).toFixed(0)} MiB) — split or shorten it` });
+  }
+
   invalidUtf8(lineNumber: number): void {
     this.report.records += 1;
     this.add({ line: lineNumber, column: 1, length: 1, severity: 'error', message: 'the line is not valid UTF-8 — re-save the file as UTF-8' });
@@ -113,35 +123,20 @@ export function validateText(file: string, text: string, options: ValidateOption
 /** Streams a file from disk; never holds more than one chunk plus one line. */
 export async function validateFile(path: string, options: ValidateOptions = {}): Promise<ValidationReport> {
   const validator = new DatasetValidator(path, options);
-  let carry: Buffer = Buffer.alloc(0);
-  let lineNumber = 0;
-  let first = true;
-  const emit = (bytes: Buffer) => {
-    lineNumber += 1;
+  await forEachLine(path, (bytes, lineNumber) => {
     if (!isUtf8(bytes)) validator.invalidUtf8(lineNumber);
     else validator.line(bytes.toString('utf8'), lineNumber);
-  };
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 }) as AsyncIterable<Buffer>) {
-    let buffer = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-    if (first) {
-      first = false;
-      if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) buffer = buffer.subarray(3);
-    }
-    let start = 0;
-    for (let newline = buffer.indexOf(0x0a, start); newline !== -1; newline = buffer.indexOf(0x0a, start)) {
-      emit(buffer.subarray(start, newline));
-      start = newline + 1;
-    }
-    carry = Buffer.from(buffer.subarray(start));
-  }
-  if (carry.length > 0) emit(carry);
+  }, { signal: options.signal, stopRequested: options.stopRequested, onTooLong: (lineNumber, bytes) => validator.tooLong(lineNumber, bytes) });
   return validator.finish();
 }
 
-/** Reads every valid record of a training file, or throws one error listing the first problems with locations. */
-export async function readDatasetRecords(path: string): Promise<LocatedRecord[]> {
+/**
+ * Reads every valid record of a training file, or throws one error listing the first problems with locations. With
+ * `stopRequested` (a run's stop flag) it ends between chunks with an AbortError once a stop is asked for.
+ */
+export async function readDatasetRecords(path: string, options: { stopRequested?: () => boolean } = {}): Promise<LocatedRecord[]> {
   const records: LocatedRecord[] = [];
-  const report = await validateFile(path, { maxProblems: 20, onRecord: (record) => records.push(record) });
+  const report = await validateFile(path, { maxProblems: 20, onRecord: (record) => records.push(record), stopRequested: options.stopRequested });
   if (report.errors.length > 0) {
     const shown = report.errors.slice(0, 5).map((p) => `  ${path}:${p.line}:${p.column}: ${p.message}`).join('\n');
     const more = report.errors.length + report.omittedErrors - 5;

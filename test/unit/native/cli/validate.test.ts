@@ -1,8 +1,8 @@
 // Runs the built CLI (test/run.mjs builds dist/ before the unit tests) as a user would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,4 +35,44 @@ test('exit 1 on a missing file (the input is wrong), 2 on no file at all (usage)
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /file not found: .*nope\.jsonl — pass the path of a \.jsonl file/);
   assert.equal(cli().status, 2);
+});
+
+/** Resolves once `pid` has `file` open (the validation has started reading it), from Linux's /proc. */
+async function waitUntilOpen(pid: number, file: string): Promise<void> {
+  for (;;) {
+    const fds = (() => {
+      try {
+        return readdirSync(`/proc/${pid}/fd`);
+      } catch {
+        return [];
+      }
+    })();
+    if (fds.some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    })) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+test('SIGINT and SIGTERM stop a long validation between chunks: exit 130/143, nothing on stdout, a line saying so', async () => {
+  // 40 MB of records: seconds of parsing, far longer than the few milliseconds between the file opening and the signal.
+  const big = join(dir, 'big.jsonl');
+  writeFileSync(big, `${JSON.stringify({ instruction: 'q'.repeat(100), output: 'a'.repeat(300) })}\n`.repeat(100_000));
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    const child = spawn(process.execPath, ['dist/cli.js', 'validate', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
+    await waitUntilOpen(child.pid!, big);
+    child.kill(signal);
+    assert.equal(await exited, code, stderr);
+    assert.equal(stdout, '');
+    assert.match(stderr, new RegExp(`stopped by ${signal} while reading .*big\\.jsonl; its problems were not printed`));
+  }
 });

@@ -60,3 +60,24 @@ test('readDatasetRecords returns located records, or one UserError listing locat
   assert.deepEqual(records.map((r) => r.line), [1, 3]);
   await assert.rejects(readDatasetRecords(file('bad.jsonl', `${alpaca(1)}\n{"instruction":1,"output":"x"}\n`)), /bad\.jsonl:2:16: "instruction" must be a string/);
 });
+
+test('a record longer than the 4 MiB read chunk is validated whole, between ordinary records', async () => {
+  const long = JSON.stringify({ instruction: 'long', output: 'z'.repeat(9 << 20) });
+  const report = await validateFile(file('long.jsonl', `${alpaca(1)}\n${long}\n{"instruction":1,"output":"x"}\n${long}`));
+  assert.equal(report.records, 4);
+  assert.equal(report.validRecords, 3);
+  assert.deepEqual(report.errors.map((p) => [p.line, p.column]), [[3, 16]]);
+});
+
+test('validateFile stops with an AbortError once its signal is aborted', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(validateFile(file('stop.jsonl', `${alpaca(1)}\n`), { signal: controller.signal }), (error: Error) => error.name === 'AbortError');
+});
+
+test('readDatasetRecords ends with an AbortError once its stopRequested says so (a run stopped while reading)', async () => {
+  let asked = 0;
+  const path = file('many.jsonl', `${alpaca(1)}\n`.repeat(400_000));
+  await assert.rejects(readDatasetRecords(path, { stopRequested: () => ++asked > 1 }), (error: Error) => error.name === 'AbortError');
+  assert.equal(asked, 2);
+});
