@@ -14,12 +14,13 @@ import { baseDeltaAName, baseDeltaBName } from '../model/base-delta';
 import { lossChunkTokens } from '../model/block-sizes';
 import { storeWeightSources } from '../model/weight-sources';
 import { OnnxGraphSink, type ComputeDtype, type WeightSource } from '../engine/onnx-export';
-import { createSession, type GraphBytes, type ResolvedProvider } from '../engine/session';
+import { createSession, type GraphBytes, type ResolvedProvider, type SessionSpec } from '../engine/session';
 import type { AuditedNode } from '../engine/cuda-kernels';
 import { TapeSink } from '../engine/tape';
 import { gradients } from '../engine/autodiff';
 import type { MatmulPrecision } from '../engine/precision';
 import type { MicroBatch } from './loop';
+import type { StopPoint } from './stop-point';
 
 export interface ProgramSpec {
   model: ModelFolder;
@@ -45,6 +46,11 @@ export interface ProgramSpec {
   headRows?: number;
   /** The precision of the large products (default float32). */
   precision?: MatmulPrecision;
+  /**
+   * Where compiling may end early on a stop (native/train/stop-point.ts): between building the forward, the backward
+   * and the ONNX bytes, and after each session is created. None: it runs through.
+   */
+  stopPoint?: StopPoint;
 }
 
 /** What a bucket's program computes for one micro-batch. */
@@ -70,6 +76,25 @@ interface Built extends GraphBytes {
  * LoRA tensor, a loss weight and a dropout seed, and outputs sum + weight · d loss / d param.
  */
 export function buildTrainingGraph(spec: ProgramSpec, weights: (name: string) => WeightSource, kind: 'train' | 'eval'): Built {
+  const stages = trainingGraphStages(spec, weights, kind);
+  for (;;) {
+    const next = stages.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** buildTrainingGraph with the spec's stop point between its stages (each a few hundred ms for a 24-layer model). */
+async function buildTrainingGraphStopping(spec: ProgramSpec, weights: (name: string) => WeightSource, kind: 'train' | 'eval'): Promise<Built> {
+  const stages = trainingGraphStages(spec, weights, kind);
+  for (;;) {
+    await spec.stopPoint?.();
+    const next = stages.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** The graph's construction in stages (forward, backward, bytes): a stop may come between them. */
+function* trainingGraphStages(spec: ProgramSpec, weights: (name: string) => WeightSource, kind: 'train' | 'eval'): Generator<void, Built> {
   const sink = new OnnxGraphSink(spec.dtype ?? 'float32', weights);
   const tape = new TapeSink(sink);
   const lora = kind === 'train' ? spec.lora : { ...spec.lora, dropout: 0 };
@@ -79,6 +104,7 @@ export function buildTrainingGraph(spec: ProgramSpec, weights: (name: string) =>
     attentionRows: spec.attentionRows, headRows: spec.headRows, precision: spec.precision,
   });
   if (kind === 'train') {
+    yield;
     const values = params.map((name) => tape.params.get(name)!);
     const objective = tape.op('Mul', [tape.outputs.get('loss')!, tape.input('loss_weight', 'float', [])]);
     const grads = gradients(tape, objective, values);
@@ -87,7 +113,23 @@ export function buildTrainingGraph(spec: ProgramSpec, weights: (name: string) =>
       sink.output(nextGradSumName(name), sink.op('Add', [sum, grads.get(values[i])!]));
     });
   }
+  yield;
   return { bytes: sink.toBytes(), nodes: sink.nodeList as AuditedNode[], params };
+}
+
+/**
+ * A session for a built graph; with a stop point after it: InferenceSession.create is one native call that nothing
+ * interrupts, so a stop requested meanwhile ends the start as soon as it returns (and the session is released).
+ */
+async function sessionStopping(built: Built, spec: ProgramSpec, sessionSpec: SessionSpec): Promise<ort.InferenceSession> {
+  const session = await createSession(built, sessionSpec);
+  try {
+    await spec.stopPoint?.();
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+  return session;
 }
 
 function intTensor(rows: number[][]): ort.Tensor {
@@ -98,8 +140,8 @@ export const engineProgram: ProgramFactory = async (spec) => {
   const dtype: ComputeDtype = spec.dtype ?? 'float32';
   const sources = spec.weights ? { weights: spec.weights, externalDataDir: spec.externalDataDir } : storeWeightSources(spec.model.weights, spec.model.dir);
   const sessionSpec = { device: spec.device, dtype, externalDataDir: sources.externalDataDir };
-  const train = buildTrainingGraph(spec, sources.weights, 'train');
-  const session = await createSession(train, sessionSpec);
+  const train = await buildTrainingGraphStopping(spec, sources.weights, 'train');
+  const session = await sessionStopping(train, spec, sessionSpec);
   let evalSession: Promise<ort.InferenceSession> | undefined;
   const floatType = dtype === 'float64' ? 'float64' : 'float32';
   const asFloat = (data: Float32Array) => (dtype === 'float64' ? Float64Array.from(data) : data);
@@ -137,8 +179,10 @@ export const engineProgram: ProgramFactory = async (spec) => {
     },
     async loss(batch, params) {
       // Evaluation needs no gradients and no dropout: a forward-only graph, built on first use.
-      evalSession ??= createSession(buildTrainingGraph(spec, sources.weights, 'eval'), sessionSpec);
-      const out = await (await evalSession).run(feeds(batch, params));
+      // A stop while it is made leaves evalSession unset: the promise is kept only once the session exists.
+      const made = await (evalSession ?? sessionStopping(await buildTrainingGraphStopping(spec, sources.weights, 'eval'), spec, sessionSpec));
+      evalSession ??= Promise.resolve(made);
+      const out = await made.run(feeds(batch, params));
       return Number((out.loss.data as Float32Array)[0]);
     },
     async dispose() {

@@ -5,6 +5,7 @@ import { appendFileSync } from 'node:fs';
 import type { MetricRecord, RunConfig, WorkerEvent } from '../protocol';
 import { learningRateAt } from './schedule';
 import { runPaths, writeRunStatus } from './run-dir';
+import { isRunStopped } from './stop-point';
 
 /** One micro-batch, already padded to its bucket length. */
 export interface MicroBatch {
@@ -103,13 +104,16 @@ export async function runTrainingLoop(
     hooks.emit({ type: 'checkpoint', step: state.step, path });
   };
 
+  // A stop before any step of this process trained nothing: the run folder already holds what there is to keep (the
+  // checkpoint resumed from and its adapter, or for a fresh run nothing, so the same command starts it again).
+  const stop = async (): Promise<'stopped'> => {
+    if (lastSaved !== state.step) await checkpoint();
+    if (state.step !== start.step) await hooks.saveAdapter();
+    return 'stopped';
+  };
   if (state.step < total) hooks.emit({ type: 'status', phase: 'training', message: `training: step ${state.step + 1} of ${total}…` });
   while (state.step < total) {
-    if (hooks.stopRequested()) {
-      if (lastSaved !== state.step) await checkpoint();
-      await hooks.saveAdapter();
-      return 'stopped';
-    }
+    if (hooks.stopRequested()) return stop();
     const lr = learningRateAt(state.step, {
       lr: config.learning_rate,
       warmupSteps: config.warmup_steps,
@@ -119,7 +123,14 @@ export async function runTrainingLoop(
     });
     const { batches, next } = takeMicroBatches(data, state.position, config.gradient_accumulation_steps);
     const stepStarted = now();
-    const result = await trainer.step(batches, lr);
+    let result: StepResult;
+    try {
+      result = await trainer.step(batches, lr);
+    } catch (error) {
+      // Stopped while compiling a new bucket's program: the step did not happen, the state is the last step's.
+      if (isRunStopped(error)) return stop();
+      throw error;
+    }
     const stepSeconds = Math.max(1e-9, now() - stepStarted);
     if (!Number.isFinite(result.loss)) {
       throw new Error(`loss became ${result.loss} at step ${state.step + 1} — lower learning_rate (now ${config.learning_rate}) or max_grad_norm`);
@@ -144,7 +155,11 @@ export async function runTrainingLoop(
     const evalDue = data.evalBatches.length > 0 && ((config.eval_every > 0 && state.step % config.eval_every === 0) || state.step === total);
     if (evalDue) {
       hooks.emit({ type: 'status', phase: 'evaluating', message: `evaluating on ${data.evalBatches.length} batches…` });
-      record.eval_loss = await trainer.evalLoss(data.evalBatches);
+      try {
+        record.eval_loss = await trainer.evalLoss(data.evalBatches);
+      } catch (error) {
+        if (!isRunStopped(error)) throw error; // stopped while compiling the evaluation: the step is kept without it
+      }
     }
     appendFileSync(runPaths(runDir).metrics, JSON.stringify(record) + '\n');
     hooks.emit({ type: 'step', total_steps: total, ...record });

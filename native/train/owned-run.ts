@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs';
 import { WORKER_PROTOCOL_VERSION, type WorkerCommand, type WorkerEvent } from '../protocol';
 import { isUserError } from '../util/errors';
+import { ioErrorMessage } from '../cli/exit';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { runPaths, writeRunStatus, type WorkerInfo } from './run-dir';
 import { runTraining } from './run';
@@ -17,7 +18,7 @@ export interface OwnedRunOptions {
   onEvent(event: WorkerEvent): void;
   /** Human-readable notes (stop requested, signals). */
   log(line: string): void;
-  /** Appended to the "saving a checkpoint, then stopping" note (the CLI tells how to quit at once). */
+  /** Appended to the "stopping" note (the CLI tells how to quit at once). */
   stopHint?: string;
   /** A second signal while a stop is already under way (the CLI quits at once; the worker keeps saving). */
   onRepeatedSignal?(signal: NodeJS.Signals): void;
@@ -33,7 +34,9 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
   let stopRequested = false;
   let last = { step: 0, total: 0, phase: 'starting…' };
   const requestStop = (why: string) => {
-    if (!stopRequested) options.log(`${why}: saving a checkpoint, then stopping${options.stopHint ?? ''}`);
+    // Mid-step or mid-compile the stop waits for it (a native session creation cannot be interrupted); steps trained
+    // since the last checkpoint are saved first.
+    if (!stopRequested) options.log(`${why}: stopping after the current step or compile, saving any steps not yet checkpointed${options.stopHint ?? ''}`);
     stopRequested = true;
   };
 
@@ -70,14 +73,24 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
 
   try {
     writeRunStatus(runDir, { state: 'running', step: 0, total_steps: 0, message: 'starting…' });
-    const outcome = await runTraining(runDir, { emit, stopRequested: () => stopRequested });
-    writeRunStatus(runDir, { state: outcome, step: last.step, total_steps: last.total });
-    emit({ type: 'done', adapter: runDir, reason: outcome, step: last.step });
-    return { outcome };
+    const ended = await runTraining(runDir, { emit, stopRequested: () => stopRequested });
+    writeRunStatus(runDir, { state: ended.outcome, step: ended.step, total_steps: ended.total_steps, ...(ended.message ? { message: ended.message } : {}) });
+    if (ended.message) options.log(ended.message);
+    emit({ type: 'done', adapter: runDir, reason: ended.outcome, step: ended.step });
+    return { outcome: ended.outcome };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (!isUserError(error)) options.log(`internal error: ${error instanceof Error ? error.stack : message}`);
-    writeRunStatus(runDir, { state: 'failed', step: last.step, total_steps: last.total, message });
+    // An ordinary I/O error (a full disk while writing status.json or metrics.jsonl) is said with its path and cause;
+    // only a real bug gets its stack in the log.
+    const io = ioErrorMessage(error);
+    let message = io ?? (error instanceof Error ? error.message : String(error));
+    if (!isUserError(error) && !io) options.log(`internal error: ${error instanceof Error ? error.stack : message}`);
+    try {
+      writeRunStatus(runDir, { state: 'failed', step: last.step, total_steps: last.total, message });
+    } catch (statusError) {
+      // The failure itself may be that status.json cannot be written: the event and the exit code still tell it, and
+      // a window reads a run whose worker is gone while status.json says running as interrupted (run-store.ts).
+      message += `; status.json could not record this either: ${ioErrorMessage(statusError) ?? String(statusError)}`;
+    }
     emit({ type: 'error', message, code: isUserError(error) ? error.code : undefined });
     return { outcome: 'failed', error };
   } finally {

@@ -21,13 +21,22 @@ import { existsAs } from '../util/fs-checks';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
 import { systemDiscoveryIo } from '../engine/cuda-io';
 import { ensureNf4Cache, userCacheRoot, type Nf4Cache } from '../model/nf4-cache';
+import { isRunStopped, stopPointFor } from './stop-point';
 
 export interface RunIo {
   emit(event: WorkerEvent): void;
   stopRequested(): boolean;
 }
 
-export type RunOutcome = 'completed' | 'stopped';
+/** How a run ended, as status.json and the `done` event tell it. */
+export interface RunOutcome {
+  outcome: 'completed' | 'stopped';
+  /** The last step trained, or for a stop before any, the checkpoint's step it resumed from (0 for a fresh run). */
+  step: number;
+  total_steps: number;
+  /** What a stop before the first step kept (status.json's message). */
+  message?: string;
+}
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -61,10 +70,25 @@ function truncateMetrics(runDir: string, step: number): void {
 export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome> {
   const config = JSON.parse(readFileSync(runPaths(runDir).config, 'utf8')) as RunConfig;
   assertValidRunConfig(config, { exists: existsAs });
-  const status = (phase: Extract<WorkerEvent, { type: 'status' }>['phase'], message: string) => {
-    io.emit({ type: 'status', phase, message });
-    writeRunStatus(runDir, { state: 'running', step: 0, total_steps: 0, message });
+  // Where the run stands, for status.json: the checkpoint it resumes from until steps arrive.
+  let step = latestCheckpoint(runDir)?.step ?? 0;
+  let total = 0;
+  const emit = (event: WorkerEvent) => {
+    if (event.type === 'step') step = event.step;
+    io.emit(event);
   };
+  const status = (phase: Extract<WorkerEvent, { type: 'status' }>['phase'], message: string) => {
+    emit({ type: 'status', phase, message });
+    writeRunStatus(runDir, { state: 'running', step, total_steps: total, message });
+  };
+  const stopPoint = stopPointFor(io.stopRequested);
+  // Stopped before the first step: nothing was trained here, and the run folder says what it still holds.
+  const stoppedAtStart = (): RunOutcome => ({
+    outcome: 'stopped', step, total_steps: total,
+    message: step > 0
+      ? `stopped while starting: nothing was trained since the checkpoint at step ${step}, which a resume continues from`
+      : 'stopped before the first step: nothing was trained, and the same command starts the run again',
+  });
 
   status('loading-model', `loading model ${config.model}…`);
   const model = loadModelFolder(config.model);
@@ -99,7 +123,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
     },
     evalBatches: evalExamples.length > 0 ? planMicroBatches(evalExamples, { ...batchOptions, epoch: 0, lengthGrouped: true }) : [],
   };
-  const total = totalSteps(config, data.microBatchesFor(0).length);
+  total = totalSteps(config, data.microBatchesFor(0).length);
 
   const resumeFrom = latestCheckpoint(runDir);
   const checkpoint = resumeFrom ? loadCheckpoint(resumeFrom.path) : undefined;
@@ -122,13 +146,20 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
     writeFileSync(runPaths(runDir).metrics, ''); // a fresh start: no stale lines from an earlier failed attempt
   }
 
-  status('compiling', `compiling the training graph (${targets.length} LoRA modules, r=${config.r}) for ${deviceLabel}…`);
-  const quantized = config.quantization === 'nf4' ? quantizeBase(model, status) : undefined;
-  const trainer: Trainer = await createTrainer(model, config, {
-    device, targets, state: checkpoint?.trainer, weights: quantized?.weights, externalDataDir: quantized?.dir,
-    onStatus: (message) => status('compiling', message), totalSteps: total,
-  });
-  io.emit({
+  let trainer: Trainer;
+  try {
+    await stopPoint();
+    status('compiling', `compiling the training graph (${targets.length} LoRA modules, r=${config.r}) for ${deviceLabel}…`);
+    const quantized = config.quantization === 'nf4' ? quantizeBase(model, status) : undefined;
+    trainer = await createTrainer(model, config, {
+      device, targets, state: checkpoint?.trainer, weights: quantized?.weights, externalDataDir: quantized?.dir,
+      onStatus: (message) => status('compiling', message), totalSteps: total, stopPoint,
+    });
+  } catch (error) {
+    if (isRunStopped(error)) return stoppedAtStart();
+    throw error;
+  }
+  emit({
     type: 'start', protocol: WORKER_PROTOCOL_VERSION, run_dir: runDir, total_steps: total,
     resumed_from_step: checkpoint?.loop.step ?? 0, config, pid: process.pid,
   });
@@ -139,16 +170,17 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   try {
     const start: LoopState | undefined = checkpoint?.loop;
     const outcome = await runTrainingLoop(config, runDir, trainer, data, {
-      emit: io.emit,
+      emit,
       stopRequested: io.stopRequested,
       memoryMb: () => Math.round(process.memoryUsage().rss / 2 ** 20),
       saveCheckpoint: async (loop) => saveCheckpoint(runDir, { config, loop, trainer: trainer.exportState(), shapes: trainer.stateShapes(), writeAdapter }),
       saveAdapter: async () => {
-        io.emit({ type: 'status', phase: 'saving', message: 'writing the adapter…' });
+        emit({ type: 'status', phase: 'saving', message: 'writing the adapter…' });
         writeAdapter(runDir);
       },
     }, start);
-    return outcome;
+    if (outcome === 'stopped' && step === (start?.step ?? 0)) return stoppedAtStart();
+    return { outcome, step, total_steps: total };
   } finally {
     await trainer.dispose();
   }

@@ -21,6 +21,7 @@ import { storeWeightSources } from '../model/weight-sources';
 import { trainedTokens } from '../data/batch';
 import { engineProgram, type MicroBatchProgram, type ProgramFactory } from './engine-program';
 import type { MicroBatch, StepResult, TrainerLike } from './loop';
+import type { StopPoint } from './stop-point';
 
 export interface TrainerState {
   step: number;
@@ -67,8 +68,13 @@ export interface TrainerOptions {
   checkpointing?: boolean;
   /** The run's optimizer steps: AdaLoRA's total_step when the config leaves it out. */
   totalSteps?: number;
-  /** Progress lines while the trainer is made (PiSSA's SVDs). */
+  /** Progress lines while the trainer is made (PiSSA's SVDs) and when a bucket's program is compiled. */
   onStatus?(message: string): void;
+  /**
+   * Where making the trainer and compiling a bucket's program may end early on a stop (RunStopped): never inside a
+   * step that has begun changing the trainer's state (a ReLoRA restart), so a stopped step leaves the state as it was.
+   */
+  stopPoint?: StopPoint;
 }
 
 /** The fp16 loss-scaling state tensor: [scale, clean steps since the last change, AdamW steps applied]. */
@@ -131,9 +137,15 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
     maxGradNorm: config.max_grad_norm > 0 ? config.max_grad_norm : null,
     device: opts.device,
   });
+  try {
+    await opts.stopPoint?.();
+  } catch (error) {
+    await optimizer.dispose();
+    throw error;
+  }
   const programs = new Map<string, Promise<MicroBatchProgram>>();
   const maxPrograms = opts.maxPrograms ?? 4;
-  const programFor = (batch: MicroBatch) => {
+  const programFor = (batch: MicroBatch, stopPoint: StopPoint | undefined) => {
     const key = `${batch.inputIds.length}x${batch.inputIds[0].length}`; // the base term's rank is fixed between restarts
     let program = programs.get(key);
     if (program) {
@@ -142,16 +154,29 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       if (programs.size >= maxPrograms) {
         const [oldestKey, oldest] = programs.entries().next().value as [string, Promise<MicroBatchProgram>];
         programs.delete(oldestKey);
-        void oldest.then((p) => p.dispose());
+        void oldest.then((p) => p.dispose(), () => undefined);
       }
+      opts.onStatus?.(`compiling the program for micro-batches of ${batch.inputIds.length}×${batch.inputIds[0].length} tokens…`);
       program = factory({
         model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights, externalDataDir: opts.externalDataDir,
         checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
         lora: { r, scaling, sites, dropout: config.lora_dropout, dora, ...(ada ? { adalora: { orthRegWeight: ada.orth_reg_weight } } : {}), baseDeltaRank: baseTerm.rank() },
+        stopPoint,
+      });
+      // A compile that failed or was stopped is not kept: the next step compiles again.
+      const made = program;
+      made.catch(() => {
+        if (programs.get(key) === made) programs.delete(key);
       });
     }
     programs.set(key, program);
     return program;
+  };
+
+  const disposePrograms = async () => {
+    const all = [...programs.values()];
+    programs.clear();
+    for (const program of all) await (await program.catch(() => undefined))?.dispose();
   };
 
   /**
@@ -168,10 +193,10 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   return {
     async step(microBatches: MicroBatch[], lr: number): Promise<StepResult> {
       // ReLoRA: a new cycle merges A/B into the base term, whose rank (an input shape of every program) grew.
-      if (baseTerm.restartIfDue(step, params, m, v)) {
-        for (const program of programs.values()) await (await program).dispose();
-        programs.clear();
-      }
+      const restarted = baseTerm.restartIfDue(step, params, m, v);
+      if (restarted) await disposePrograms();
+      // After a restart the state has changed: this step is finished, whatever is requested meanwhile.
+      const stopPoint = restarted ? undefined : opts.stopPoint;
       const counts = microBatches.map(trainedTokens);
       const total = Math.max(1, counts.reduce((a, b) => a + b, 0));
       const gradSum = new Map(names.map((n) => [n, new Float32Array(size(n))]));
@@ -179,7 +204,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       for (let k = 0; k < microBatches.length; k++) {
         // Token-weighted: the step's loss and gradient are the mean over all trained tokens of its micro-batches.
         const weight = counts[k] / total;
-        const program = await programFor(microBatches[k]);
+        const program = await programFor(microBatches[k], stopPoint);
         const lossWeight = lossScale ? weight * lossScale[0] : weight;
         loss += weight * (await program.accumulate(microBatches[k], baseTerm.feeds(params), gradSum, lossWeight, dropoutSeed(config.seed, step, k)));
       }
@@ -206,7 +231,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       for (const batch of batches) {
         const n = trainedTokens(batch);
         if (n === 0) continue;
-        sum += (await (await programFor(batch)).loss(batch, baseTerm.feeds(params))) * n;
+        sum += (await (await programFor(batch, opts.stopPoint)).loss(batch, baseTerm.feeds(params))) * n;
         count += n;
       }
       return count > 0 ? sum / count : NaN;
@@ -248,8 +273,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
     ...(ada && allocator ? { adalora: () => ({ settings: ada, rankPattern: allocator.rankPattern() }) } : {}),
 
     async dispose(): Promise<void> {
-      for (const program of programs.values()) await (await program).dispose();
-      programs.clear();
+      await disposePrograms();
       await optimizer.dispose();
     },
   };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DEFAULT_RUN_OPTIONS, type RunConfig, type WorkerEvent } from '../../../../native/protocol';
 import { runTrainingLoop, takeMicroBatches, totalSteps, type LoopState, type MicroBatch, type TrainerLike, type TrainingData } from '../../../../native/train/loop';
 import { parseMetrics, readRunStatus } from '../../../../native/train/run-dir';
+import { RunStopped } from '../../../../native/train/stop-point';
 
 /** A fake trainer whose loss depends on its weight and the batch contents, so order and resume matter. */
 class FakeTrainer implements TrainerLike {
@@ -33,9 +34,10 @@ function config(overrides: Partial<RunConfig>): RunConfig {
   return { ...DEFAULT_RUN_OPTIONS, model: 'm', data: 'd', out: 'o', warmup_steps: 0, learning_rate: 0.5, ...overrides };
 }
 
-async function run(cfg: RunConfig, dir: string, trainer: FakeTrainer, options: { stopAt?: number; start?: LoopState } = {}) {
+async function run(cfg: RunConfig, dir: string, trainer: FakeTrainer, options: { stopAt?: number; start?: LoopState; stopRequested?: () => boolean } = {}) {
   const events: WorkerEvent[] = [];
   const saved: LoopState[] = [];
+  const adapters: number[] = [];
   const weights = new Map<number, number>();
   let steps = 0;
   const outcome = await runTrainingLoop(cfg, dir, trainer, fakeData(5), {
@@ -48,11 +50,13 @@ async function run(cfg: RunConfig, dir: string, trainer: FakeTrainer, options: {
       weights.set(s.step, trainer.weight);
       return join(dir, 'checkpoints', `step-${s.step}`);
     },
-    saveAdapter: async () => {},
-    stopRequested: () => options.stopAt !== undefined && steps >= options.stopAt,
+    saveAdapter: async () => {
+      adapters.push(steps);
+    },
+    stopRequested: options.stopRequested ?? (() => options.stopAt !== undefined && steps >= options.stopAt),
     memoryMb: () => 1,
   }, options.start);
-  return { outcome, events, saved, weights };
+  return { outcome, events, saved, weights, adapters };
 }
 
 test('totalSteps: epochs × ceil(batches / accumulation), or max_steps', () => {
@@ -103,6 +107,50 @@ test('stop saves a checkpoint; resuming from it reproduces the uninterrupted los
   } finally {
     rmSync(dirA, { recursive: true, force: true });
     rmSync(dirB, { recursive: true, force: true });
+  }
+});
+
+test('a step stopped while its program compiles (RunStopped) is not taken: the last step is checkpointed, and an evaluation stopped so is left out', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loop-stop-'));
+  try {
+    class CompilingTrainer extends FakeTrainer {
+      calls = 0;
+      override async step(batches: MicroBatch[], lr: number) {
+        if (++this.calls === 4) throw new RunStopped(); // a new bucket at step 4, stopped while it compiled
+        return super.step(batches, lr);
+      }
+      override async evalLoss(): Promise<number> {
+        throw new RunStopped(); // the evaluation's program was being compiled
+      }
+    }
+    const trainer = new CompilingTrainer();
+    const stopped = await run(config({ max_steps: 9, save_every: 0, eval_every: 2 }), dir, trainer, { stopRequested: () => trainer.calls >= 4 });
+    assert.equal(stopped.outcome, 'stopped');
+    assert.deepEqual(parseMetrics(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')).map((m) => [m.step, m.eval_loss]), [[1, undefined], [2, undefined], [3, undefined]]);
+    assert.deepEqual(stopped.saved.map((s) => s.step), [3]);
+    assert.deepEqual(stopped.adapters, [3]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stop before the first step of this process writes nothing: no checkpoint, no adapter (a fresh run starts again as it was)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loop-stop0-'));
+  try {
+    class StoppedAtOnce extends FakeTrainer {
+      override async step(): Promise<never> {
+        throw new RunStopped();
+      }
+    }
+    const fresh = await run(config({ max_steps: 9 }), dir, new StoppedAtOnce(), { stopRequested: () => false });
+    assert.equal(fresh.outcome, 'stopped');
+    assert.deepEqual([fresh.saved, fresh.adapters], [[], []]);
+    const start: LoopState = { step: 5, position: { epoch: 1, index: 0 }, tokens: 20, elapsed_s: 1 };
+    const resumed = await run(config({ max_steps: 9 }), dir, new FakeTrainer(), { start, stopRequested: () => true });
+    assert.equal(resumed.outcome, 'stopped');
+    assert.deepEqual([resumed.saved, resumed.adapters], [[], []], 'the checkpoint resumed from and its adapter stay as they are');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -38,7 +38,7 @@ export function runFixture(prefix: string, defaults: Partial<RunConfig>) {
   const trainEvents = async (runDir: string, stopAfterStep = Infinity): Promise<{ outcome: string; events: WorkerEvent[] }> => {
     const events: WorkerEvent[] = [];
     let step = 0;
-    const outcome = await runTraining(runDir, {
+    const { outcome } = await runTraining(runDir, {
       emit: (event) => {
         events.push(event);
         if (event.type === 'step') step = event.step;
