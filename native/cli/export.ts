@@ -1,11 +1,14 @@
-// lora-studio export --format F …: a model or a run taken elsewhere. Each format is one entry of FORMATS (name → what
+// lora-studio export --format F …: a model or a run taken elsewhere (gguf, gguf-adapter). Each format is one entry of FORMATS (name → what
 // it needs, what it does), so a new target is a new entry, not a new command; the entry's function returns the path
 // it wrote and the lines to print (e.g. the command that uses the result). --json prints one {"type":"done",…} line
 // (or {"type":"error","message"}), like merge.
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors';
 import { exportGgufModel, GGUF_DTYPES, type GgufDtype } from '../export/gguf-model';
+import { adapterBaseDir, exportGgufAdapter } from '../export/gguf-adapter';
+import { mergeAdapter } from '../model/merge';
 
 export interface ExportFlags {
   format?: string;
@@ -43,14 +46,52 @@ function ggufDtype(flags: ExportFlags): GgufDtype {
   return value as GgufDtype;
 }
 
+/** --run and --adapter name the same thing (a run folder is a PEFT adapter folder); undefined when neither is given. */
+export function adapterFlag(flags: ExportFlags): string | undefined {
+  if (flags.run && flags.adapter && resolve(flags.run) !== resolve(flags.adapter)) throw new UserError('--run and --adapter name different folders', { fix: 'pass one of them' });
+  const dir = flags.run ?? flags.adapter;
+  return dir ? resolve(dir) : undefined;
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 export const FORMATS: Record<string, ExportFormat> = {
   gguf: {
-    description: 'a base model (--model DIR) as one GGUF file for llama.cpp (--dtype f16|bf16|q8_0)',
+    description: 'a model as one GGUF file for llama.cpp (--dtype f16|bf16|q8_0): --model DIR, or --run DIR for the run merged into its base',
     async run(flags) {
-      const model = resolve(requireFlag(flags, 'model', 'gguf', '--model MODEL_DIR --format gguf --out model.gguf'));
-      const out = resolve(requireFlag(flags, 'out', 'gguf', '--model MODEL_DIR --format gguf --out model.gguf'));
-      const written = await exportGgufModel({ modelDir: model, outFile: out, dtype: ggufDtype(flags) });
-      return { out, notes: [`GGUF model written to ${out} (${written.tensors} tensors, ${(written.bytes / 2 ** 20).toFixed(1)} MiB)`, `try it: llama-cli -m ${out}`] };
+      const example = '--model MODEL_DIR --format gguf --out model.gguf';
+      const out = resolve(requireFlag(flags, 'out', 'gguf', example));
+      const dtype = ggufDtype(flags);
+      const adapterDir = adapterFlag(flags);
+      const done = (written: { tensors: number; bytes: number; notes: string[] }, what: string) => ({
+        out, notes: [`${what} written to ${out} (${written.tensors} tensors, ${mib(written.bytes)})`, ...written.notes, `try it: llama-cli -m ${out}`],
+      });
+      if (!adapterDir) return done(await exportGgufModel({ modelDir: resolve(requireFlag(flags, 'model', 'gguf', example)), outFile: out, dtype }), 'GGUF model');
+      // A run's model is its base with the adapter merged (exact for every method, DoRA included): merged into a
+      // temporary folder beside the output, exported, removed.
+      const modelDir = resolve(adapterBaseDir(adapterDir, flags.model));
+      const staging = mkdtempSync(join(dirname(out), '.lora-studio-merge-'));
+      try {
+        const merged = join(staging, 'model');
+        await mergeAdapter({ modelDir, adapterDir, outDir: merged, dtype: 'same', cancelled: () => false, onProgress: () => {} });
+        return done(await exportGgufModel({ modelDir: merged, outFile: out, dtype, name: `${basename(modelDir)}-${basename(adapterDir)}` }), 'GGUF of the merged model');
+      } finally {
+        rmSync(staging, { recursive: true, force: true });
+      }
+    },
+  },
+  'gguf-adapter': {
+    description: 'a LoRA adapter (--run DIR or --adapter DIR; --model BASE_DIR unless the adapter names a local base) as a GGUF LoRA for llama.cpp',
+    async run(flags) {
+      const adapterDir = adapterFlag(flags);
+      if (!adapterDir) throw new UserError('--format gguf-adapter needs --run DIR (or --adapter DIR)', { fix: 'lora-studio export --run .lora-studio/runs/RUN --format gguf-adapter --out adapter.gguf' });
+      const out = resolve(flags.out ?? join(adapterDir, 'adapter.gguf'));
+      const written = await exportGgufAdapter({ adapterDir, modelDir: flags.model ? resolve(flags.model) : undefined, outFile: out });
+      return {
+        out,
+        notes: [`GGUF LoRA adapter written to ${out} (${written.tensors} tensors, ${mib(written.bytes)})`, ...written.notes,
+          `use it on the base model's GGUF (lora-studio export --model ${written.modelDir} --format gguf --out base.gguf): llama-cli -m base.gguf --lora ${out}`],
+      };
     },
   },
 };
