@@ -6,19 +6,14 @@ import { basename, dirname, join } from 'node:path';
 import type { MetricRecord } from '../../native/protocol';
 import { latestCheckpoint, readMetrics, readRunConfig, readRunStatus, readWorkerInfo, runPaths } from '../../native/train/run-dir';
 import { WEBVIEW_PROTOCOL_VERSION, type DashboardHostMessage, type ModuleRanks, type RunRef, type RunStateName } from '../../webview/protocol';
+import { interruptedMessage, pidAlive } from '../runs/run-store';
 
 type Init = Extract<DashboardHostMessage, { type: 'init' }>;
 
 /** Whether the worker named in worker.json is alive (signal 0 checks without touching it). */
 export function workerAlive(runDir: string): boolean {
   const info = readWorkerInfo(runDir);
-  if (!info) return false;
-  try {
-    process.kill(info.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return info !== undefined && pidAlive(info.pid);
 }
 
 export function dashboardInit(runDir: string, live: boolean, history: RunRef[]): Init {
@@ -30,11 +25,11 @@ export function dashboardInit(runDir: string, live: boolean, history: RunRef[]):
   // A status of running/pending without a live worker means the worker died (killed, crashed): say so, as the
   // Runs view does (failed), and offer Resume when a checkpoint exists.
   let message = status?.message;
+  const checkpoint = latestCheckpoint(runDir);
   if ((state === 'running' || (state === 'pending' && status !== undefined)) && !live) {
     state = 'failed';
-    message = `the worker exited unexpectedly (last step ${last?.step ?? 0}); resume from the latest checkpoint or see the log`;
+    message = interruptedMessage(Math.max(status?.step ?? 0, last?.step ?? 0), checkpoint?.step, message);
   }
-  const checkpoint = latestCheckpoint(runDir);
   const ranks = finalRanks(runDir);
   return {
     type: 'init', protocol: WEBVIEW_PROTOCOL_VERSION, runDir, name: basename(runDir), config, state,

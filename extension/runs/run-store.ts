@@ -14,6 +14,7 @@ import {
   type RunStatus,
   type WorkerInfo,
 } from '../../native/train/run-dir';
+import { isExternalRun, readExternalRun } from './external-run';
 
 export interface RunSummary {
   dir: string;
@@ -34,6 +35,10 @@ export interface RunSummary {
   hasAdapter: boolean;
   /** Newest-first ordering key: when the run folder was created (config written). */
   createdMs: number;
+  /** Trained elsewhere and watched here (external-run.ts): a Hugging Face Trainer output folder. */
+  external?: boolean;
+  /** The folder of the newest adapter when it is not the run folder itself (an external run's latest checkpoint). */
+  adapterDir?: string;
 }
 
 /** Signal 0 checks a pid without touching it; EPERM means it exists but is someone else's. */
@@ -83,11 +88,21 @@ function lastMetric(runDir: string): MetricRecord | undefined {
   return typeof value.step === 'number' ? value : undefined;
 }
 
+/**
+ * What the views say of a run whose worker is gone while status.json still says it trains: it was killed, ran out of
+ * memory, or could not write its end (a full disk) — the files cannot tell which, so the message does not guess.
+ */
+export function interruptedMessage(step: number, checkpointStep: number | undefined, lastStatus?: string): string {
+  const kept = checkpointStep !== undefined ? `resume continues from the checkpoint at step ${checkpointStep}` : 'no checkpoint was saved';
+  return `the training worker stopped without recording why — last step ${step}${lastStatus ? ` (last status: ${lastStatus})` : ''}; ${kept}; see the log`;
+}
+
 /** A run still pending this long after its status was written, with no worker, never got one. */
 export const PENDING_TIMEOUT_MS = 5 * 60_000;
 
 /** Reads one run folder; `isAlive` and `now` are injectable so tests decide which pids live and when it is. */
 export function readRun(dir: string, isAlive: (pid: number) => boolean = pidAlive, now = Date.now()): RunSummary {
+  if (isExternalRun(dir)) return readExternalRun(dir);
   const config = readRunConfig(dir);
   const status = readRunStatus(dir);
   const worker = readWorkerInfo(dir);
@@ -98,12 +113,15 @@ export function readRun(dir: string, isAlive: (pid: number) => boolean = pidAliv
   // A pending run has no worker.json until its worker listens; only a worker that was there and is gone, or one
   // that never came, is a failure.
   const neverStarted = state === 'pending' && !worker && status !== undefined && now - Date.parse(status.updated_at) > PENDING_TIMEOUT_MS;
-  if ((state === 'running' && !live) || (state === 'pending' && worker && !live) || neverStarted) {
-    // The worker died without writing its end state (killed, out of memory, machine slept).
+  const checkpoints = listCheckpoints(dir);
+  const step = Math.max(status?.step ?? 0, last?.step ?? 0);
+  if (neverStarted) {
     state = 'failed';
-    message = neverStarted
-      ? `the training worker never started${message ? ` (last: ${message})` : ''} — see the log`
-      : `the training worker exited unexpectedly${message ? ` (last: ${message})` : ''} — see the log; resume continues from the latest checkpoint`;
+    message = `the training worker never started${message ? ` (last: ${message})` : ''} — see the log`;
+  } else if ((state === 'running' && !live) || (state === 'pending' && worker && !live)) {
+    // The worker died without writing its end state (killed, out of memory, machine slept, a full disk).
+    state = 'failed';
+    message = interruptedMessage(step, checkpoints.at(-1)?.step, message);
   } else if (live && state === 'pending') {
     state = 'running';
   }
@@ -119,13 +137,13 @@ export function readRun(dir: string, isAlive: (pid: number) => boolean = pidAliv
     config,
     status,
     state,
-    step: Math.max(status?.step ?? 0, last?.step ?? 0),
+    step,
     totalSteps: status?.total_steps ?? 0,
     message,
     last,
     worker,
     live,
-    checkpoints: listCheckpoints(dir),
+    checkpoints,
     hasAdapter: hasAdapter(dir),
     createdMs,
   };

@@ -40,7 +40,7 @@ test('"running" without a live worker is shown as failed and resumable from its 
   const dir = run('crashed', { status: { state: 'running', step: 5, total_steps: 10 }, metrics: [line(5, 1)], checkpoint: 4 });
   const init = dashboardInit(dir, false, []);
   assert.equal(init.state, 'failed');
-  assert.match(init.message ?? '', /exited unexpectedly \(last step 5\)/);
+  assert.match(init.message ?? '', /stopped without recording why — last step 5; resume continues from the checkpoint at step 4/);
   assert.equal(init.canResume, true);
   assert.equal(dashboardInit(dir, true, []).state, 'running');
   assert.equal(dashboardInit(dir, true, []).canResume, false);

@@ -32,7 +32,7 @@ test('state comes from status.json, the last metric and whether the worker lives
   assert.equal(runs.get('live')?.last?.step, 7);
   assert.equal(runs.get('live')?.totalSteps, 100);
   assert.equal(runs.get('dead')?.state, 'failed', 'a running status with a dead worker is a failure');
-  assert.match(runs.get('dead')?.message ?? '', /exited unexpectedly.*step 7/);
+  assert.equal(runs.get('dead')?.message, 'the training worker stopped without recording why — last step 7 (last status: step 7); resume continues from the checkpoint at step 5; see the log');
   assert.equal(runs.get('done')?.state, 'completed');
   assert.equal(runs.get('done')?.hasAdapter, true);
   assert.deepEqual(runs.get('done')?.checkpoints.map((c) => c.step), [50, 100]);
@@ -53,6 +53,7 @@ test('a starting run stays pending until its worker appears; a vanished or never
   assert.equal(late.state, 'failed');
   assert.match(late.message ?? '', /never started/);
   assert.equal(readRun(join(root, 'vanished'), () => false, written).state, 'failed');
+  assert.equal(readRun(join(root, 'vanished'), () => false, written).message, 'the training worker stopped without recording why — last step 0; no checkpoint was saved; see the log');
   assert.equal(readRun(join(root, 'vanished'), alive([333]), written).state, 'running');
   rmSync(root, { recursive: true });
 });
