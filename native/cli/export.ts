@@ -1,4 +1,4 @@
-// lora-studio export --format F …: a model or a run taken elsewhere (gguf, gguf-adapter). Each format is one entry of FORMATS (name → what
+// lora-studio export --format F …: a model or a run taken elsewhere (gguf, gguf-adapter, ollama). Each format is one entry of FORMATS (name → what
 // it needs, what it does), so a new target is a new entry, not a new command; the entry's function returns the path
 // it wrote and the lines to print (e.g. the command that uses the result). --json prints one {"type":"done",…} line
 // (or {"type":"error","message"}), like merge.
@@ -9,6 +9,7 @@ import { UserError } from '../util/errors';
 import { exportGgufModel, GGUF_DTYPES, type GgufDtype } from '../export/gguf-model';
 import { adapterBaseDir, exportGgufAdapter } from '../export/gguf-adapter';
 import { mergeAdapter } from '../model/merge';
+import { exportOllama } from '../export/ollama';
 
 export interface ExportFlags {
   format?: string;
@@ -91,6 +92,20 @@ export const FORMATS: Record<string, ExportFormat> = {
         out,
         notes: [`GGUF LoRA adapter written to ${out} (${written.tensors} tensors, ${mib(written.bytes)})`, ...written.notes,
           `use it on the base model's GGUF (lora-studio export --model ${written.modelDir} --format gguf --out base.gguf): llama-cli -m base.gguf --lora ${out}`],
+      };
+    },
+  },
+  ollama: {
+    description: 'a folder for Ollama (--out DIR): the GGUF (--dtype), with --run DIR also the GGUF LoRA, and a Modelfile',
+    async run(flags) {
+      const out = resolve(requireFlag(flags, 'out', 'ollama', '--run RUN_DIR --format ollama --out ollama-folder'));
+      const adapterDir = adapterFlag(flags);
+      const modelDir = resolve(adapterDir ? adapterBaseDir(adapterDir, flags.model) : requireFlag(flags, 'model', 'ollama', '--model MODEL_DIR --format ollama --out ollama-folder'));
+      const { name, notes } = await exportOllama({ outDir: out, modelDir, adapterDir, dtype: ggufDtype(flags) });
+      return {
+        out,
+        notes: [`Ollama folder written to ${out} (Modelfile, model.gguf${adapterDir ? ', adapter.gguf' : ''})`, ...notes,
+          `import it: ollama create ${name} -f ${join(out, 'Modelfile')}`, `then chat: ollama run ${name}`],
       };
     },
   },
