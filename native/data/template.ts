@@ -16,6 +16,9 @@
 // enable_thinking=false whenever the conversation continues from that prompt (a reply with reasoning does not, and
 // keeps its think block as a target), and generation starts from the same non-thinking prompt. Templates without
 // enable_thinking render the same text either way.
+//
+// Rendering runs chat templates from the model folder, so these functions run inside a template worker
+// (template-pool.ts, which tokenizes whole datasets with them), never directly on a thread that must survive a template.
 import type { AlpacaRecord, ChatMessage, DatasetRecord } from './records';
 import type { ChatTemplateVariables, TextTokenizer } from '../model/tokenizer';
 import { UserError } from '../util/errors';
@@ -71,7 +74,7 @@ const NON_THINKING: ChatTemplateVariables = { enable_thinking: false };
 
 /** [BOS] when the tokenizer adds one (add_special_tokens) and the text does not already start with it (Llama 3's template writes it). */
 function bosPrefix(tok: TextTokenizer, text: string): number[] {
-  const addsBos = tok.bosId !== undefined && tok.encode('', true).includes(tok.bosId);
+  const addsBos = tok.addsBos;
   const textHasBos = tok.bosToken !== undefined && text.startsWith(tok.bosToken);
   return addsBos && !textHasBos ? [tok.bosId!] : [];
 }
@@ -100,7 +103,8 @@ function chatPieces(messages: ChatMessage[], tok: TextTokenizer): Piece[] {
         fix: 'use a standard chat template, or alpaca records',
       });
     }
-    const withTurn = tok.applyChatTemplate(messages.slice(0, k + 1), false);
+    // The last turn's conversation is the full one, already rendered.
+    const withTurn = k + 1 === messages.length ? full : tok.applyChatTemplate(messages.slice(0, k + 1), false);
     let end: number;
     if (full.startsWith(withTurn) && withTurn.length > prompt.length) {
       end = withTurn.length;
@@ -156,22 +160,4 @@ export function tokenizeRecord(record: DatasetRecord, tok: TextTokenizer, opts: 
   }
   const labels = ids.map((_, i) => (i + 1 < ids.length && (opts.trainOnPrompt || trained[i + 1]) ? ids[i + 1] : IGNORE_INDEX));
   return { inputIds: ids, labels, truncated };
-}
-
-/**
- * Tokenizes located records; `truncatedCount` is what training reports. Examples left with no trained token (a
- * prompt longer than maxSeqLen) are dropped and counted in `untrainableCount`: they would add nothing but a 0/0 loss.
- */
-export function tokenizeRecords(records: { line: number; record: DatasetRecord }[], tok: TextTokenizer, opts: TemplateOptions): { examples: TokenizedExample[]; truncatedCount: number; untrainableCount: number } {
-  const all = records.map(({ line, record }) => {
-    try {
-      return { ...tokenizeRecord(record, tok, opts), line };
-    } catch (error) {
-      // Say which record the template failed on.
-      if (error instanceof UserError) throw new UserError(`record on line ${line}: ${error.message}`, { where: { line }, fix: error.fix });
-      throw error;
-    }
-  });
-  const examples = all.filter((e) => e.labels.some((label) => label !== IGNORE_INDEX));
-  return { examples, truncatedCount: all.filter((e) => e.truncated).length, untrainableCount: all.length - examples.length };
 }

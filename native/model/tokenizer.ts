@@ -1,5 +1,10 @@
 // The model's tokenizer: tokenizer.json through @huggingface/tokenizers, special tokens and the chat template from
 // tokenizer_config.json (or chat_template.jinja) rendered with @huggingface/jinja — the same files transformers reads.
+//
+// A chat template is code from the model folder: `{% for i in range(1000000000) %}` exhausts memory and nested loops
+// never end. So callers render it only inside a template worker (native/data/template-pool.ts: a worker thread with
+// a heap limit and a wall-clock watchdog), never on a thread that must survive it (the CLI's, the training worker's,
+// the extension host's). applyChatTemplate itself bounds only the output's length.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -22,7 +27,13 @@ export interface TextTokenizer {
   bosToken?: string;
   eosToken?: string;
   chatTemplate?: string;
-  /** Renders the chat template; `variables` are extra template variables such as `enable_thinking` (as transformers' kwargs). */
+  /** The file the chat template came from (tokenizer_config.json or chat_template.jinja), for messages. */
+  chatTemplateFile?: string;
+  /** True when encode(text, true) puts BOS in front (the post-processor or add_bos_token does). */
+  addsBos: boolean;
+  /** What a template worker needs to build the same tokenizer (template-pool.ts). */
+  files: TokenizerFiles;
+  /** Renders the chat template, unbounded in time and memory: call it only in a template worker (see the header); `variables` are extra template variables such as `enable_thinking` (as transformers' kwargs). */
   applyChatTemplate(messages: ChatMessage[], addGenerationPrompt: boolean, variables?: ChatTemplateVariables): string;
 }
 
@@ -33,6 +44,14 @@ export interface ChatTemplateVariables {
 }
 
 type Json = Record<string, unknown>;
+
+/** The parsed tokenizer files and the chat template already picked, so a worker builds the tokenizer without disk. */
+export interface TokenizerFiles {
+  tokenizerJson: Json;
+  tokenizerConfig: Json;
+  dir: string;
+  chatTemplate?: { text: string; file: string };
+}
 
 function readJson(file: string, what: string): Json {
   if (!existsSync(file)) {
@@ -56,24 +75,31 @@ function tokenText(value: unknown): string | undefined {
 }
 
 /** `chat_template` is a string or a list of `{ name, template }` (the one named "default" is used). */
-function pickChatTemplate(config: Json, dir: string, file: string): string | undefined {
+function pickChatTemplate(config: Json, dir: string, file: string): { text: string; file: string } | undefined {
   const raw = config.chat_template;
-  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'string') return { text: raw, file };
   if (Array.isArray(raw)) {
     const named = raw.filter((t): t is { name: string; template: string } =>
       typeof t === 'object' && t !== null && typeof (t as Json).name === 'string' && typeof (t as Json).template === 'string');
     const chosen = named.find((t) => t.name === 'default') ?? named[0];
     if (!chosen) throw new UserError('is a list without a usable { "name", "template" } entry', { where: { file, field: 'chat_template' }, fix: 'fix chat_template or remove it' });
-    return chosen.template;
+    return { text: chosen.template, file };
   }
   if (raw !== undefined && raw !== null) throw new UserError('must be a string or a list of templates', { where: { file, field: 'chat_template' }, fix: 'fix chat_template or remove it' });
   // transformers ≥ 4.43 may save the template beside the config instead.
   const jinjaFile = join(dir, 'chat_template.jinja');
-  return existsSync(jinjaFile) ? readFileSync(jinjaFile, 'utf8') : undefined;
+  return existsSync(jinjaFile) ? { text: readFileSync(jinjaFile, 'utf8'), file: jinjaFile } : undefined;
 }
 
 /** Builds a TextTokenizer from parsed tokenizer.json and tokenizer_config.json (`dir` locates chat_template.jinja). */
 export function createTokenizer(tokenizerJson: Json, tokenizerConfig: Json, dir: string): TextTokenizer {
+  const chatTemplate = pickChatTemplate(tokenizerConfig, dir, join(dir, 'tokenizer_config.json'));
+  return tokenizerFromFiles({ tokenizerJson, tokenizerConfig, dir, chatTemplate });
+}
+
+/** Builds a TextTokenizer from files already read (a template worker rebuilds the main thread's tokenizer so). */
+export function tokenizerFromFiles(files: TokenizerFiles): TextTokenizer {
+  const { tokenizerJson, tokenizerConfig, dir } = files;
   const configFile = join(dir, 'tokenizer_config.json');
   let inner: Tokenizer;
   try {
@@ -95,7 +121,8 @@ export function createTokenizer(tokenizerJson: Json, tokenizerConfig: Json, dir:
   const pad = idOf('pad_token');
   let vocabSize = 0;
   for (const id of inner.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
-  const chatTemplate = pickChatTemplate(tokenizerConfig, dir, configFile);
+  const chatTemplate = files.chatTemplate?.text;
+  const templateFile = files.chatTemplate?.file ?? configFile;
   let compiled: Template | undefined;
   const specials = {
     bos_token: bos.text ?? '', eos_token: eos.text ?? '', pad_token: pad.text ?? '', unk_token: tokenText(tokenizerConfig.unk_token) ?? '',
@@ -108,6 +135,9 @@ export function createTokenizer(tokenizerJson: Json, tokenizerConfig: Json, dir:
     return addSpecialTokens && forceBos && ids[0] !== bos.id ? [bos.id!, ...ids] : ids;
   };
   return {
+    addsBos: bos.id !== undefined && encode('', true).includes(bos.id),
+    files,
+    chatTemplateFile: files.chatTemplate?.file,
     encode,
     decode: (ids, skipSpecial = false) => inner.decode(ids, { skip_special_tokens: skipSpecial }),
     vocabSize,
@@ -120,14 +150,31 @@ export function createTokenizer(tokenizerJson: Json, tokenizerConfig: Json, dir:
     chatTemplate,
     applyChatTemplate(messages, addGenerationPrompt, variables = {}) {
       if (chatTemplate === undefined) throw new UserError('the model has no chat template', { where: { file: configFile, field: 'chat_template' }, fix: 'use alpaca records, or a model whose tokenizer_config.json has a chat_template' });
+      const where = templateFile === configFile ? { file: configFile, field: 'chat_template' } : { file: templateFile };
+      const limit = outputLimit(messages);
+      const tooLong = () => new UserError(`the chat template's output is longer than ${limit.toLocaleString('en-US')} characters (1 MiB plus 8 per character of the messages)`, {
+        where, fix: 'fix the chat template (or restore it from the model\'s repository); without a chat_template, alpaca records train with the Alpaca prompt', code: 'template-limit',
+      });
+      let text: string;
       try {
         compiled ??= new Template(chatTemplate);
-        return compiled.render({ ...variables, messages, add_generation_prompt: addGenerationPrompt, ...specials });
+        text = compiled.render({ ...variables, messages, add_generation_prompt: addGenerationPrompt, ...specials });
       } catch (error) {
-        throw new UserError(`chat template failed: ${error instanceof Error ? error.message : String(error)}`, { where: { file: configFile, field: 'chat_template' }, fix: 'check the records (roles, order) or fix the chat template' });
+        // V8's string length limit: a template that doubles a string until it cannot.
+        if (error instanceof RangeError && /string length/i.test(error.message)) throw tooLong();
+        throw new UserError(`chat template failed: ${error instanceof Error ? error.message : String(error)}`, { where, fix: 'check the records (roles, order) or fix the chat template' });
       }
+      if (text.length > limit) throw tooLong();
+      return text;
     },
   };
+}
+
+/** The longest rendering accepted: real templates add a few KB of framing around the messages, not multiples of them. */
+function outputLimit(messages: ChatMessage[]): number {
+  let chars = 0;
+  for (const m of messages) chars += typeof m.content === 'string' ? m.content.length : 0;
+  return 2 ** 20 + 8 * chars;
 }
 
 /** Loads `tokenizer.json` + `tokenizer_config.json` from a model folder. */

@@ -9,7 +9,8 @@ import { writeFileAtomic } from '../util/atomic-write';
 import { loadModelFolder, type ModelFolder } from '../model/model-folder';
 import { resolveTargets } from '../model/lora';
 import { writePeftAdapter } from '../model/peft-io';
-import { tokenizeRecords, type TokenizedExample } from '../data/template';
+import type { TokenizedExample } from '../data/template';
+import { tokenizeRecordsBounded } from '../data/template-pool';
 import { planMicroBatches, splitEval } from '../data/batch';
 import { readDatasetRecords } from '../data/validate';
 import { createTrainer, type Trainer } from './trainer';
@@ -40,16 +41,33 @@ export interface RunOutcome {
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-/** Tokenizes one JSONL file, saying how many records it holds first (a big file takes a while); reports truncations once. */
+/**
+ * Tokenizes one JSONL file in template workers (data/template-pool.ts: bounded chat templates, all cores), saying how
+ * many records it holds first and then how far it got about once a second; reports truncations once. Null when a
+ * stop was requested: nothing was written yet, so there is nothing to undo.
+ */
 async function tokenizeFile(
   path: string,
   model: ModelFolder,
   config: RunConfig,
-  onRecords: (count: number) => void,
-): Promise<{ examples: TokenizedExample[]; truncated: number }> {
+  io: RunIo,
+  report: (message: string) => void,
+  what: string,
+): Promise<{ examples: TokenizedExample[]; truncated: number } | null> {
   const records = await readDatasetRecords(path);
-  onRecords(records.length);
-  const { examples, truncatedCount: truncated } = tokenizeRecords(records, model.tokenizer, { trainOnPrompt: config.train_on_prompt, maxSeqLen: config.max_seq_len });
+  report(`tokenizing ${fmt(records.length)} ${what}…`);
+  let lastReport = Date.now();
+  const result = await tokenizeRecordsBounded(model.tokenizer, records, { trainOnPrompt: config.train_on_prompt, maxSeqLen: config.max_seq_len }, {
+    stopRequested: io.stopRequested,
+    dataFile: path,
+    onProgress: (done, total) => {
+      if (done === total || Date.now() - lastReport < 1000) return;
+      lastReport = Date.now();
+      report(`tokenizing ${what}: ${fmt(done)} of ${fmt(total)}…`);
+    },
+  });
+  if (result === 'stopped') return null;
+  const { examples, truncatedCount: truncated } = result;
   if (examples.length === 0) {
     throw new UserError(`no trainable examples in ${path}: every response was empty or truncated away`, {
       where: { file: path },
@@ -99,11 +117,16 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   if (device.notice) status('loading-model', device.notice);
 
   status('tokenizing', `reading ${config.data}…`);
-  const trainSet = await tokenizeFile(config.data, model, config, (n) => status('tokenizing', `tokenizing ${fmt(n)} records…`));
+  const report = (message: string) => status('tokenizing', message);
+  // A stop while tokenizing: nothing was written yet (the run folder is as the start left it).
+  const stoppedTokenizing = (): RunOutcome => ({ outcome: 'stopped', step, total_steps: total, message: 'stopped while tokenizing: nothing was trained or written, and the same command starts again' });
+  const trainSet = await tokenizeFile(config.data, model, config, io, report, 'records');
+  if (!trainSet) return stoppedTokenizing();
   let train = trainSet.examples;
   let evalExamples: TokenizedExample[] = [];
   if (config.eval_data) {
-    const evalSet = await tokenizeFile(config.eval_data, model, config, (n) => status('tokenizing', `tokenizing ${fmt(n)} eval records…`));
+    const evalSet = await tokenizeFile(config.eval_data, model, config, io, report, 'eval records');
+    if (!evalSet) return stoppedTokenizing();
     evalExamples = evalSet.examples;
   } else if (config.eval_split > 0) ({ train, eval: evalExamples } = splitEval(train, config.eval_split, config.seed));
   status('tokenizing', `tokenized ${fmt(train.length)} training and ${fmt(evalExamples.length)} eval records` +

@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTokenizer, type TextTokenizer } from '../../../../native/model/tokenizer';
-import { alpacaPrompt, encodePrompt, instructionPrompt, tokenizeRecord, tokenizeRecords, IGNORE_INDEX } from '../../../../native/data/template';
+import { alpacaPrompt, encodePrompt, instructionPrompt, tokenizeRecord, IGNORE_INDEX } from '../../../../native/data/template';
+import { tokenizeRecordsBounded, type TokenizedSet } from '../../../../native/data/template-pool';
+import type { LocatedRecord } from '../../../../native/data/records';
 import type { DatasetRecord } from '../../../../native/data/records';
 import { UserError } from '../../../../native/util/errors';
 import { qwenTokenizerFiles } from '../../../fixtures/tiny-model/tokenizer-files';
@@ -15,6 +17,13 @@ const plain = createTokenizer(files.tokenizer, configNoTemplate, '/none');
 const CHATML = "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 const chatml = createTokenizer(files.tokenizer, { ...configNoTemplate, chat_template: CHATML }, '/none');
 const opts = { trainOnPrompt: false, maxSeqLen: 4096 };
+
+/** Whole-dataset tokenizing as training does it: in template workers. */
+async function tokenizeRecords(records: LocatedRecord[], tok: TextTokenizer, options: typeof opts): Promise<TokenizedSet> {
+  const result = await tokenizeRecordsBounded(tok, records, options);
+  assert.notEqual(result, 'stopped');
+  return result as TokenizedSet;
+}
 
 /** The text of the trained targets, run by run (a run = consecutive positions whose label is not -100). */
 function trainedRuns(tok: TextTokenizer, ex: { inputIds: number[]; labels: number[] }): string[] {
@@ -92,19 +101,19 @@ test('trainOnPrompt trains every next token', () => {
   assert.deepEqual(ex.labels, [...ex.inputIds.slice(1), IGNORE_INDEX]);
 });
 
-test('truncation to maxSeqLen is flagged and the last label stays -100', () => {
+test('truncation to maxSeqLen is flagged and the last label stays -100', async () => {
   const full = tokenizeRecord(twoTurns, chatml, opts);
   const ex = tokenizeRecord(twoTurns, chatml, { ...opts, maxSeqLen: 12 });
   assert.equal(ex.truncated, true);
   assert.equal(ex.inputIds.length, 12);
   assert.deepEqual(ex.inputIds, full.inputIds.slice(0, 12));
   assert.equal(ex.labels[11], IGNORE_INDEX);
-  const counted = tokenizeRecords([{ line: 1, record: twoTurns }, { line: 2, record: { format: 'alpaca', instruction: 'a', output: 'b' } }], chatml, { ...opts, maxSeqLen: 20 });
+  const counted = await tokenizeRecords([{ line: 1, record: twoTurns }, { line: 2, record: { format: 'alpaca', instruction: 'a', output: 'b' } }], chatml, { ...opts, maxSeqLen: 20 });
   assert.equal(counted.truncatedCount, 1);
   assert.deepEqual(counted.examples.map((e) => e.line), [1, 2]);
   assert.equal(counted.untrainableCount, 0);
   // Cut inside the prompt: nothing left to train on, so the example is dropped and counted.
-  const cut = tokenizeRecords([{ line: 1, record: twoTurns }, { line: 2, record: twoTurns }], chatml, { ...opts, maxSeqLen: 3 });
+  const cut = await tokenizeRecords([{ line: 1, record: twoTurns }, { line: 2, record: twoTurns }], chatml, { ...opts, maxSeqLen: 3 });
   assert.deepEqual([cut.examples.length, cut.truncatedCount, cut.untrainableCount], [0, 2, 2]);
 });
 
@@ -147,7 +156,7 @@ test('add_bos_token in tokenizer_config.json adds BOS even when tokenizer.json d
   assert.equal(ex.inputIds[0], bosId);
 });
 
-test('chat records without a chat template are a UserError naming the record line', () => {
-  assert.throws(() => tokenizeRecords([{ line: 7, record: twoTurns }], plain, opts),
+test('chat records without a chat template are a UserError naming the record line', async () => {
+  await assert.rejects(() => tokenizeRecords([{ line: 7, record: twoTurns }], plain, opts),
     (e: unknown) => e instanceof UserError && e.message.includes('line 7') && e.message.includes('chat template'));
 });

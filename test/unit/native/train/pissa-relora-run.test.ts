@@ -14,7 +14,7 @@ import { loadModelFolder } from '../../../../native/model/model-folder';
 import { resolveTargets } from '../../../../native/model/lora';
 import { peftTensorName, readPeftAdapter } from '../../../../native/model/peft-io';
 import { readDatasetRecords } from '../../../../native/data/validate';
-import { tokenizeRecords } from '../../../../native/data/template';
+import { tokenizeRecordsBounded } from '../../../../native/data/template-pool';
 import { planMicroBatches } from '../../../../native/data/batch';
 import { createTrainer } from '../../../../native/train/trainer';
 import { UserError } from '../../../../native/util/errors';
@@ -42,7 +42,9 @@ async function adapterEvalLoss(runDir: string): Promise<number> {
   const trainer = await createTrainer(folder, config, { device: { provider: 'cpu', deviceId: 0 }, targets, state: { step: 0, tensors } });
   try {
     const records = await readDatasetRecords(data);
-    const { examples } = tokenizeRecords(records, folder.tokenizer, { trainOnPrompt: false, maxSeqLen: 64 });
+    const tokenized = await tokenizeRecordsBounded(folder.tokenizer, records, { trainOnPrompt: false, maxSeqLen: 64 });
+    if (tokenized === 'stopped') throw new Error('tokenizing stopped without a stop request');
+    const { examples } = tokenized;
     return await trainer.evalLoss(planMicroBatches(examples, { microBatchSize: 2, seed: config.seed, padId: folder.tokenizer.padId, epoch: 0, lengthGrouped: true }));
   } finally {
     await trainer.dispose();

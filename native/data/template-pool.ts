@@ -1,0 +1,343 @@
+// Bounded chat-template work: renders and tokenizes records in worker processes (template-worker.ts), each with a
+// heap limit (--max-old-space-size: a template that allocates without end aborts its worker, not the caller) and a
+// wall-clock watchdog (a record that runs longer than `recordBudgetMs` has its worker killed). Processes, not worker
+// threads: a thread's resourceLimits do not survive one huge allocation (range(1e9) grows an array past the limit in
+// one step and V8 aborts the whole process). Records travel in batches, one message each way per batch, so normal
+// rendering pays no per-record round-trip (a worker only announces each record's line, one way, for the watchdog);
+// several workers tokenize in parallel; the caller only waits, so signals and the stop flag are seen between batches.
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { TextTokenizer } from '../model/tokenizer';
+import { UserError, formatUserMessage, type ErrorLocation } from '../util/errors';
+import type { LocatedRecord } from './records';
+import { IGNORE_INDEX, type TemplateOptions, type TokenizedExample } from './template';
+import { unpackExamples, type PoolReply, type PoolRequest, type SegmentsResult, type SerializedError } from './template-protocol';
+
+export interface PoolLimits {
+  /** A record (or a prompt) that renders for longer than this without finishing ends its worker. */
+  recordBudgetMs: number;
+  /** Heap limit of each worker (old generation), in MiB. */
+  heapMb: number;
+}
+
+export const DEFAULT_LIMITS: PoolLimits = { recordBudgetMs: 5_000, heapMb: 512 };
+/** Records per message: large enough that the round-trip vanishes, small enough that stop and progress stay prompt. */
+const BATCH = 256;
+const WATCH_MS = 100;
+
+export interface TokenizeHooks {
+  /** Checked between batches and by the watchdog: true ends the work (workers terminated) with 'stopped'. */
+  stopRequested?(): boolean;
+  onProgress?(done: number, total: number): void;
+  /** The dataset the records come from, named in errors. */
+  dataFile?: string;
+}
+
+export interface TokenizedSet {
+  examples: TokenizedExample[];
+  truncatedCount: number;
+  untrainableCount: number;
+}
+
+/** The worker entry: the bundle's template-worker.js beside this code, or the TypeScript source under tsx (tests). */
+function workerScript(): { script: string; execArgv: string[] } {
+  if (__filename.endsWith('.ts')) {
+    return { script: join(__dirname, 'template-worker.ts'), execArgv: ['--require', createRequire(__filename).resolve('tsx/cjs')] };
+  }
+  return { script: join(__dirname, 'template-worker.js'), execArgv: [] };
+}
+
+interface Pending {
+  resolve(reply: PoolReply): void;
+  reject(error: Error): void;
+}
+
+/** Why a worker process ended before answering: its heap limit, or anything else (a bug, a kill from outside). */
+class WorkerDied extends Error {
+  constructor(readonly outOfMemory: boolean, detail: string) {
+    super(`template worker ended (${detail})`);
+  }
+}
+
+/** One worker process and what it is doing. */
+class Slot {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  pending: Pending | null = null;
+  /** Taken by a caller (from acquire to release), whether or not a request is in flight yet. */
+  busy = false;
+  dead = false;
+  private line = 0;
+  private lastProgressAt = 0;
+
+  constructor(files: string, limits: PoolLimits, private readonly onFailure: (slot: Slot) => void) {
+    const { script, execArgv } = workerScript();
+    this.child = fork(script, [], {
+      execArgv: [...execArgv, `--max-old-space-size=${limits.heapMb}`],
+      serialization: 'advanced',
+      // A template that exhausts the heap makes V8 print its report: not the user's terminal's business.
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    let markReady: () => void = () => undefined;
+    this.ready = new Promise((resolve, reject) => {
+      markReady = resolve;
+      this.child.once('error', reject);
+      this.child.once('exit', (code, signal) => reject(new WorkerDied(signal === 'SIGABRT' || code === 134, `code ${code}, signal ${signal}`)));
+    });
+    this.ready.catch(() => undefined);
+    this.child.on('message', (message: PoolReply | number) => {
+      if (typeof message === 'number') {
+        // A record starts (its line): the watchdog's clock restarts.
+        this.line = message;
+        this.lastProgressAt = performance.now();
+        return;
+      }
+      if (message.kind === 'ready') return markReady();
+      const pending = this.pending;
+      this.pending = null;
+      pending?.resolve(message);
+    });
+    this.child.send(files);
+    this.child.on('error', (error) => this.fail(error));
+    this.child.on('exit', (code, signal) => this.fail(new WorkerDied(signal === 'SIGABRT' || code === 134, `code ${code}, signal ${signal}`)));
+  }
+
+  send(request: PoolRequest): Promise<PoolReply> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.line = 0;
+      this.lastProgressAt = performance.now();
+      this.child.send(request);
+    });
+  }
+
+  /** Milliseconds the current request has gone without starting a new record. */
+  stalledFor(now: number): number {
+    return now - this.lastProgressAt;
+  }
+
+  currentLine(): number {
+    return this.line;
+  }
+
+  kill(error: Error): void {
+    this.fail(error);
+  }
+
+  private fail(error: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.child.kill('SIGKILL');
+    const pending = this.pending;
+    this.pending = null;
+    pending?.reject(error);
+    this.onFailure(this);
+  }
+}
+
+/** A request before the pool numbers it. */
+type PoolRequestBody = PoolRequest extends infer R ? (R extends PoolRequest ? Omit<R, 'id'> : never) : never;
+
+/** Template workers for one tokenizer: create, use, dispose (which kills the workers; they also exit when their caller does). */
+export class TemplatePool {
+  private readonly files: string;
+  private readonly slots: Slot[] = [];
+  private readonly waiting: ((slot: Slot) => void)[] = [];
+  private readonly watchdog: NodeJS.Timeout;
+  private stopCheck: (() => boolean) | undefined;
+  private dataFile: string | undefined;
+  private disposed = false;
+
+  constructor(private readonly tok: TextTokenizer, private readonly maxWorkers = Math.min(availableParallelism(), 4), private readonly limits: PoolLimits = DEFAULT_LIMITS) {
+    this.files = JSON.stringify(tok.files);
+    this.watchdog = setInterval(() => this.watch(), WATCH_MS);
+    this.watchdog.unref();
+  }
+
+  private watch(): void {
+    const now = performance.now();
+    if (this.stopCheck?.()) {
+      for (const slot of [...this.slots]) slot.kill(new StoppedError());
+      return;
+    }
+    for (const slot of this.slots) {
+      if (!slot.pending || slot.stalledFor(now) <= this.limits.recordBudgetMs) continue;
+      slot.kill(this.limitError(`did not finish within ${this.limits.recordBudgetMs / 1000} s`, slot.currentLine(), 'a loop that never ends or runs too long', this.dataFile));
+    }
+  }
+
+  /** What went wrong with the template, where (its file, the record's line) and how to fix it. */
+  private limitError(what: string, line: number, cause: string, dataFile?: string): UserError {
+    const file = this.tok.chatTemplateFile;
+    const record = line > 0 ? ` rendering the record on line ${line}${dataFile ? ` of ${dataFile}` : ''}` : '';
+    const where: ErrorLocation = file?.endsWith('.jinja') ? { file } : { file, field: 'chat_template' };
+    return new UserError(`the chat template ${what}${record} (${cause})`, {
+      where,
+      fix: 'fix the chat template (or restore it from the model\'s repository); without a chat_template, alpaca records train with the Alpaca prompt',
+      code: 'template-limit',
+    });
+  }
+
+  /** A dead worker leaves the pool; the next request starts a fresh one. */
+  private onFailure(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+  }
+
+  /** An idle worker, starting one when under maxWorkers, else the next to become idle. */
+  private acquire(): Promise<Slot> {
+    if (this.disposed) return Promise.reject(new Error('template pool disposed'));
+    const idle = this.slots.find((s) => !s.pending && !s.dead && !s.busy);
+    if (idle) {
+      idle.busy = true;
+      return Promise.resolve(idle);
+    }
+    if (this.slots.length < this.maxWorkers) {
+      const slot = new Slot(this.files, this.limits, (s) => this.onFailure(s));
+      slot.busy = true;
+      this.slots.push(slot);
+      return Promise.resolve(slot);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(slot: Slot): void {
+    const next = this.waiting.shift();
+    if (next && !slot.dead) return next(slot);
+    slot.busy = false;
+    if (next) void this.acquire().then(next);
+  }
+
+  /** Sends one request on a worker, turning a worker's death into the matching error. */
+  private async request(request: PoolRequestBody, dataFile?: string): Promise<PoolReply> {
+    const slot = await this.acquire();
+    try {
+      await slot.ready;
+      return await slot.send({ ...request, id: 0 } as PoolRequest);
+    } catch (error) {
+      if (error instanceof UserError || error instanceof StoppedError) throw error;
+      if (error instanceof WorkerDied && error.outOfMemory) {
+        throw this.limitError(`used more than ${this.limits.heapMb} MB of memory`, slot.currentLine(), 'it builds a list or a string too large', dataFile);
+      }
+      throw error;
+    } finally {
+      this.release(slot);
+    }
+  }
+
+  /**
+   * Tokenizes records in order (as tokenizeRecords in template.ts), batch by batch on all workers; 'stopped' when
+   * hooks.stopRequested() turned true. Examples with no trained token are dropped and counted in untrainableCount.
+   */
+  async tokenize(records: LocatedRecord[], opts: TemplateOptions, hooks: TokenizeHooks = {}): Promise<TokenizedSet | 'stopped'> {
+    this.stopCheck = hooks.stopRequested;
+    this.dataFile = hooks.dataFile;
+    const batches: LocatedRecord[][] = [];
+    for (let i = 0; i < records.length; i += BATCH) batches.push(records.slice(i, i + BATCH));
+    const results: TokenizedExample[][] = new Array(batches.length);
+    let next = 0;
+    let done = 0;
+    const lane = async (): Promise<void> => {
+      while (next < batches.length) {
+        if (hooks.stopRequested?.()) throw new StoppedError();
+        const index = next++;
+        const reply = await this.request({ kind: 'tokenize', records: batches[index], opts }, hooks.dataFile);
+        if (reply.kind === 'error') throw recordError(reply.error, reply.line, hooks.dataFile);
+        if (reply.kind !== 'tokenize') throw new Error(`template worker answered ${reply.kind} to tokenize`);
+        results[index] = unpackExamples(reply.packed);
+        done += batches[index].length;
+        hooks.onProgress?.(done, records.length);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(this.maxWorkers, batches.length) }, lane));
+    } catch (error) {
+      if (error instanceof StoppedError) return 'stopped';
+      throw error;
+    } finally {
+      this.stopCheck = undefined;
+      this.dataFile = undefined;
+    }
+    const all = results.flat();
+    const examples = all.filter((e) => e.labels.some((label) => label !== IGNORE_INDEX));
+    return { examples, truncatedCount: all.filter((e) => e.truncated).length, untrainableCount: all.length - examples.length };
+  }
+
+  /** The training text of each record as segments (recordSegments), or that record's own error (previews show it in place). */
+  async segments(records: LocatedRecord[]): Promise<SegmentsResult[]> {
+    const out: SegmentsResult[] = [];
+    for (let i = 0; i < records.length; i += BATCH) {
+      const reply = await this.request({ kind: 'segments', records: records.slice(i, i + BATCH) });
+      if (reply.kind === 'error') throw toError(reply.error);
+      if (reply.kind !== 'segments') throw new Error(`template worker answered ${reply.kind} to segments`);
+      out.push(...reply.results);
+    }
+    return out;
+  }
+
+  /** The generation prompt for an instruction (instructionPrompt in template.ts), rendered in a worker. */
+  async prompt(instruction: string, input?: string, system?: string): Promise<string> {
+    const reply = await this.request({ kind: 'prompt', instruction, input, system });
+    if (reply.kind === 'error') throw toError(reply.error);
+    if (reply.kind !== 'prompt') throw new Error(`template worker answered ${reply.kind} to prompt`);
+    return reply.text;
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    clearInterval(this.watchdog);
+    const slots = this.slots.splice(0);
+    for (const slot of slots) slot.kill(new Error('template pool disposed'));
+  }
+}
+
+/** Thrown inside the pool when a stop was requested; tokenize turns it into 'stopped'. */
+class StoppedError extends Error {
+  constructor() {
+    super('stopped');
+  }
+}
+
+/** A worker's error as the error it was: a UserError keeps what, where and fix; anything else is an internal error. */
+export function toError(error: SerializedError): Error {
+  if (!error.user) return new Error(`template worker: ${error.message}`);
+  const result = new UserError('', { where: error.where, fix: error.fix, code: error.code });
+  result.message = error.message;
+  return result;
+}
+
+/** A record's error, prefixed with its line as tokenizeRecords always said it. */
+function recordError(error: SerializedError, line: number | undefined, dataFile?: string): Error {
+  if (!error.user || line === undefined) return toError(error);
+  // The worker's message already ends with its fix; the new error appends it once.
+  let what = error.fix && error.message.endsWith(` — ${error.fix}`) ? error.message.slice(0, -(error.fix.length + 3)) : error.message;
+  if (error.code === 'template-limit') {
+    // A limit of the template: named by the template's file, like the pool's own limits, with the record after.
+    const place = formatUserMessage('', error.where);
+    if (what.startsWith(place)) what = what.slice(place.length);
+    return new UserError(`${what} rendering the record on line ${line}${dataFile ? ` of ${dataFile}` : ''}`, { where: error.where, fix: error.fix, code: error.code });
+  }
+  return new UserError(`record on line ${line}: ${what}`, { where: dataFile ? { file: dataFile, line } : { line }, fix: error.fix });
+}
+
+/** Tokenizes records with a pool made for the call (see TemplatePool.tokenize). */
+export async function tokenizeRecordsBounded(tok: TextTokenizer, records: LocatedRecord[], opts: TemplateOptions, hooks: TokenizeHooks = {}, limits?: PoolLimits): Promise<TokenizedSet | 'stopped'> {
+  const pool = new TemplatePool(tok, undefined, limits);
+  try {
+    return await pool.tokenize(records, opts, hooks);
+  } finally {
+    await pool.dispose();
+  }
+}
+
+/** The generation prompt for an instruction, rendered with a worker made for the call. */
+export async function instructionPromptBounded(tok: TextTokenizer, instruction: string, input?: string, system?: string): Promise<string> {
+  const pool = new TemplatePool(tok, 1);
+  try {
+    return await pool.prompt(instruction, input, system);
+  } finally {
+    await pool.dispose();
+  }
+}

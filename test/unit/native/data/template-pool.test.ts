@@ -1,0 +1,97 @@
+// Tests native/data/template-pool.ts: records tokenized in template workers equal tokenizeRecord's results (order,
+// ids, labels, counts); hostile chat templates (an endless range, nested loops, a huge string) end in a clear
+// UserError naming the template's file and the record's line, with the process alive; a stop request ends the work.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTokenizer, loadTokenizer } from '../../../../native/model/tokenizer';
+import { tokenizeRecord } from '../../../../native/data/template';
+import { TemplatePool, tokenizeRecordsBounded, type TokenizedSet } from '../../../../native/data/template-pool';
+import type { LocatedRecord } from '../../../../native/data/records';
+import { UserError } from '../../../../native/util/errors';
+import { qwenTokenizerFiles } from '../../../fixtures/tiny-model/tokenizer-files';
+
+const files = qwenTokenizerFiles(1024);
+const opts = { trainOnPrompt: false, maxSeqLen: 48 };
+
+function records(count: number): LocatedRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    line: i + 1,
+    record: i % 3 === 0
+      ? { format: 'chat' as const, messages: [{ role: 'user' as const, content: `Hi ${i}` }, { role: 'assistant' as const, content: `Hello ${i}!` }] }
+      : { format: 'alpaca' as const, instruction: `Summarize note ${i}.`, input: i % 2 ? `Note ${i}: the build moved.` : undefined, output: `Build moved (${i}).` },
+  }));
+}
+
+test('pooled tokenizing equals tokenizeRecord record by record, in order, over several batches and workers', async () => {
+  const tok = createTokenizer(files.tokenizer, files.config, '/none');
+  const input = records(700);
+  const result = await tokenizeRecordsBounded(tok, input, opts) as TokenizedSet;
+  const direct = input.map(({ line, record }) => ({ ...tokenizeRecord(record, tok, opts), line }));
+  assert.deepEqual(result.examples, direct);
+  assert.equal(result.truncatedCount, direct.filter((e) => e.truncated).length);
+  assert.ok(result.truncatedCount > 0, 'some records are cut at 48 tokens');
+  assert.equal(result.untrainableCount, 0);
+});
+
+/** A model folder whose tokenizer_config.json has `template` as its chat template. */
+function hostileTokenizer(template: string, asJinjaFile = false) {
+  const dir = mkdtempSync(join(tmpdir(), 'hostile-template-'));
+  const { chat_template: _drop, ...config } = files.config;
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizer));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(asJinjaFile ? config : { ...config, chat_template: template }));
+  if (asJinjaFile) writeFileSync(join(dir, 'chat_template.jinja'), template);
+  return { dir, tok: loadTokenizer(dir) };
+}
+
+const hostile: [string, string, RegExp][] = [
+  ['an endless range', '{% for i in range(1000000000) %}{{ i }}{% endfor %}', /memory|did not finish/],
+  ['nested loops', '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}', /did not finish within 1 s/],
+  ['a huge string', '{% set s = namespace(t="xy") %}{% for i in range(40) %}{% set s.t = s.t + s.t %}{% endfor %}{{ s.t }}', /output is longer than|memory/],
+];
+
+for (const [name, template, expected] of hostile) {
+  test(`a chat template with ${name} is a UserError naming its file and the record, and the process lives on`, async () => {
+    const { dir, tok } = hostileTokenizer(template);
+    const started = performance.now();
+    const error = await tokenizeRecordsBounded(tok, records(3), opts, { dataFile: 'data.jsonl' }, { recordBudgetMs: 1000, heapMb: 256 }).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof UserError, `got ${String(error)}`);
+    assert.match(error.message, expected);
+    assert.ok(error.message.includes(join(dir, 'tokenizer_config.json')), error.message);
+    assert.match(error.message, /line 1/);
+    assert.match(error.message, /fix the chat template/);
+    assert.ok(performance.now() - started < 60_000);
+  });
+}
+
+test('a template from chat_template.jinja is named by that file', async () => {
+  const { dir, tok } = hostileTokenizer('{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}', true);
+  await assert.rejects(tokenizeRecordsBounded(tok, records(1), opts, {}, { recordBudgetMs: 500, heapMb: 256 }),
+    (e: unknown) => e instanceof UserError && e.message.startsWith(`${join(dir, 'chat_template.jinja')}: the chat template did not finish`));
+});
+
+test('after a hostile record the pool starts a fresh worker for the next request', async () => {
+  const { tok } = hostileTokenizer("{% if messages[0].content == 'loop' %}{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{% endif %}{{ messages[0].content }}");
+  const pool = new TemplatePool(tok, 1, { recordBudgetMs: 500, heapMb: 256 });
+  try {
+    const [bad] = await pool.segments([{ line: 1, record: { format: 'alpaca', instruction: 'loop', output: 'x' } }]).then(() => [undefined], (e: unknown) => [e]);
+    assert.ok(bad instanceof UserError && /did not finish/.test(bad.message), String(bad));
+    const [good] = await pool.segments([{ line: 2, record: { format: 'alpaca', instruction: 'fine', output: 'x' } }]);
+    assert.ok('segments' in good, JSON.stringify(good));
+  } finally {
+    await pool.dispose();
+  }
+});
+
+test('a stop request ends pooled tokenizing with "stopped" (workers terminated), counting the work, not the time', async () => {
+  const tok = createTokenizer(files.tokenizer, files.config, '/none');
+  let progress = 0;
+  const result = await tokenizeRecordsBounded(tok, records(20_000), opts, {
+    onProgress: (done) => { progress = done; },
+    stopRequested: () => progress > 0,
+  });
+  assert.equal(result, 'stopped');
+  assert.ok(progress < 20_000, `stopped after ${progress} records`);
+});
