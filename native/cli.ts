@@ -1,4 +1,5 @@
-// lora-studio: the command-line face of the training library (validate, inspect, train, merge, generate, export, doctor).
+// lora-studio: the command-line face of the training library (validate, inspect, train, merge, generate,
+// compose, export, doctor).
 // Each subcommand lives in native/cli/<name>.ts and registers itself on the commander program.
 import { Command, CommanderError, type Option } from 'commander';
 import { describeFailure, EXIT_USAGE } from './cli/exit';
@@ -9,6 +10,7 @@ import { register as registerMerge } from './cli/merge';
 import { register as registerGenerate } from './cli/generate';
 import { register as registerDoctor } from './cli/doctor';
 import { register as registerExport } from './cli/export';
+import { register as registerCompose } from './cli/compose';
 import { version } from '../package.json';
 
 export function buildProgram(): Command {
@@ -18,7 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ optionDescription: describeOption })
     .exitOverride();
-  for (const register of [registerValidate, registerInspect, registerTrain, registerMerge, registerGenerate, registerExport, registerDoctor]) {
+  for (const register of [registerValidate, registerInspect, registerTrain, registerMerge, registerGenerate, registerCompose, registerExport, registerDoctor]) {
     register(program);
   }
   return program;

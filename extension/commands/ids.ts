@@ -9,6 +9,7 @@ export const COMMAND_IDS = [
   'loraStudio.showLog',
   'loraStudio.openDashboard',
   'loraStudio.mergeAdapter',
+  'loraStudio.composeAdapters',
   'loraStudio.compare',
   'loraStudio.refreshRuns',
   'loraStudio.openDatasetPreview',

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
 import { COMMAND_IDS, type CommandId } from './ids';
 import { mergeAdapter } from './merge';
+import { composeAdapters } from './compose';
 import { deleteRun, openDashboardCommand, openRunFolder, refreshRuns, resumeRun, showLog, stopRun } from './runs';
 import { compare, openDatasetPreview, startTraining } from './training';
 
@@ -19,6 +20,7 @@ const FACTORIES: Record<CommandId, CommandFactory> = {
   'loraStudio.showLog': showLog,
   'loraStudio.openDashboard': openDashboardCommand,
   'loraStudio.mergeAdapter': mergeAdapter,
+  'loraStudio.composeAdapters': composeAdapters,
   'loraStudio.compare': compare,
   'loraStudio.refreshRuns': refreshRuns,
   'loraStudio.openDatasetPreview': openDatasetPreview,

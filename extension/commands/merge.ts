@@ -1,13 +1,13 @@
 // Merge Adapter: pick base model and output folder, then run `lora-studio merge --json` as a child process with a
 // cancellable progress notification; the merged folder is revealed when done. Merging never runs in the host.
 import * as vscode from 'vscode';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { readRunConfig } from '../../native/train/run-dir';
 import type { Ctx } from '../ctx';
 import { pathFromArg, requireTrust } from './args';
 import { mergeArgs, parseMergeLine, suggestedMergeOut } from './merge-lines';
+import { runCliJson } from './cli-child';
 
 function baseModelOf(adapterDir: string): string | undefined {
   const fromRun = readRunConfig(adapterDir)?.model;
@@ -23,17 +23,18 @@ function baseModelOf(adapterDir: string): string | undefined {
   }
 }
 
-async function pickFolder(title: string, defaultUri?: vscode.Uri): Promise<string | undefined> {
+export async function pickFolder(title: string, defaultUri?: vscode.Uri): Promise<string | undefined> {
   const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, title, openLabel: 'Select', defaultUri });
   return picked?.[0]?.fsPath;
 }
 
-async function pickBaseModel(adapterDir: string): Promise<string | undefined> {
+/** The adapter's base model when its run or adapter_config.json names a local folder (confirmed), else a folder picked. */
+export async function pickBaseModel(adapterDir: string, placeHolder = 'Merge into which base model?'): Promise<string | undefined> {
   const known = baseModelOf(adapterDir);
   if (known) {
     const choice = await vscode.window.showQuickPick(
       [{ label: `$(check) ${basename(known)}`, description: 'base model of this adapter', detail: known, path: known }, { label: '$(folder) Choose another model folder…', path: '' }],
-      { placeHolder: 'Merge into which base model?' },
+      { placeHolder },
     );
     if (!choice) return undefined;
     if (choice.path) return choice.path;
@@ -56,50 +57,25 @@ async function pickOutput(adapterDir: string, modelDir: string, runsFolder: stri
   return out?.trim() || undefined;
 }
 
-function runMerge(ctx: Ctx, request: { model: string; adapter: string; out: string }, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, mergeArgs(ctx.distPath('cli.js'), request), { env: ctx.childEnv(), windowsHide: true });
-    ctx.log.appendLine(`merge: ${basename(request.adapter)} into ${request.model} → ${request.out}`);
-    let buffer = '';
-    let stderr = '';
-    let reported = 0;
-    let outcome: { out?: string; error?: string } = {};
-    const cancel = token.onCancellationRequested(() => child.kill('SIGTERM'));
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        const parsed = parseMergeLine(line);
-        if (!parsed) {
-          if (line.trim()) ctx.log.appendLine(`merge: ${line}`);
-          continue;
-        }
-        if (parsed.type === 'progress') {
-          const percent = parsed.total > 0 ? (100 * parsed.done) / parsed.total : 0;
-          progress.report({ increment: percent - reported, message: `${parsed.done}/${parsed.total} tensors${parsed.tensor ? ` · ${parsed.tensor}` : ''}` });
-          reported = percent;
-        } else if (parsed.type === 'done') outcome = { out: parsed.out };
-        else outcome = { error: parsed.message };
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr += chunk;
-      ctx.log.append(chunk);
-    });
-    child.on('error', (error) => {
-      cancel.dispose();
-      reject(error);
-    });
-    child.on('close', (code) => {
-      cancel.dispose();
-      if (token.isCancellationRequested) reject(new vscode.CancellationError());
-      else if (code === 0 && !outcome.error) resolve(outcome.out ?? request.out);
-      else reject(new Error(outcome.error ?? (stderr.trim() || `lora-studio merge exited with code ${code}`)));
-    });
-  });
+async function runMerge(ctx: Ctx, request: { model: string; adapter: string; out: string }, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<string> {
+  ctx.log.appendLine(`merge: ${basename(request.adapter)} into ${request.model} → ${request.out}`);
+  let reported = 0;
+  let outcome: { out?: string; error?: string } = {};
+  const { code, stderr } = await runCliJson(ctx, mergeArgs(ctx.distPath('cli.js'), request), (line) => {
+    const parsed = parseMergeLine(line);
+    if (!parsed) {
+      if (line.trim()) ctx.log.appendLine(`merge: ${line}`);
+      return;
+    }
+    if (parsed.type === 'progress') {
+      const percent = parsed.total > 0 ? (100 * parsed.done) / parsed.total : 0;
+      progress.report({ increment: percent - reported, message: `${parsed.done}/${parsed.total} tensors${parsed.tensor ? ` · ${parsed.tensor}` : ''}` });
+      reported = percent;
+    } else if (parsed.type === 'done') outcome = { out: parsed.out };
+    else outcome = { error: parsed.message };
+  }, token);
+  if (code === 0 && !outcome.error) return outcome.out ?? request.out;
+  throw new Error(outcome.error ?? (stderr.trim() || `lora-studio merge exited with code ${code}`));
 }
 
 export const mergeAdapter = (ctx: Ctx) => async (arg?: unknown) => {

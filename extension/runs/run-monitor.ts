@@ -93,7 +93,7 @@ class RunsProvider implements vscode.TreeDataProvider<RunNode> {
 /** Registers the Runs view and keeps it in step with the run folders. */
 export function registerRunMonitor(ctx: Ctx): void {
   const provider = ctx.own(new RunsProvider(ctx));
-  ctx.own(vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true }));
+  ctx.own(vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true, canSelectMany: true }));
   // Runs started elsewhere (the CLI in a terminal, another window) show up through the run-folder poll (ctx.ts).
   ctx.own(ctx.onDidChangeRuns((change) => provider.refresh(change)));
 }

@@ -1,0 +1,96 @@
+// lora-studio compose --model DIR --adapters A1,A2,… --data few.jsonl --out DIR [--steps 40] [--l1 0.05] [--seed N]
+// [--json]: LoRAHub (native/train/compose.ts) — a weighted element-wise composition of existing LoRA adapters, its
+// weights found by a gradient-free search on a few examples, written as a PEFT LoRA adapter. Progress goes to stderr
+// as text, or to stdout as the NDJSON lines of native/train/compose-events.ts with --json; SIGTERM/SIGINT cancel
+// between evaluations and leave nothing behind.
+import type { Command } from 'commander';
+import type { DeviceChoice } from '../protocol';
+import { UserError } from '../util/errors';
+import { composeAdapters } from '../train/compose';
+import type { ComposeEvent } from '../train/compose-events';
+import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
+import { systemDiscoveryIo } from '../engine/cuda-io';
+
+export interface ComposeFlags {
+  model: string;
+  adapters: string;
+  data: string;
+  out: string;
+  steps: string;
+  l1: string;
+  seed: string;
+  maxSeqLen: string;
+  device: string;
+  json?: boolean;
+}
+
+function numberFlag(flag: string, value: string, ok: (n: number) => boolean, rule: string, example: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new UserError(`--${flag} must be ${rule}, got "${value}"`, { fix: `pass e.g. --${flag} ${example}` });
+  return n;
+}
+
+const weightsText = (w: readonly number[]) => `[${w.map((x) => x.toFixed(3)).join(', ')}]`;
+
+/** The text form of an event (stderr without --json). */
+export function composeEventText(event: ComposeEvent): string {
+  switch (event.type) {
+    case 'status':
+      return event.message;
+    case 'step':
+      return `step ${event.step}/${event.total_steps}: loss ${event.loss.toFixed(4)} at ${weightsText(event.weights)} · best ${event.best_loss.toFixed(4)} (+L1 ${event.best_objective.toFixed(4)}) at ${weightsText(event.best_weights)}`;
+    case 'done':
+      return `composed adapter written to ${event.out}: weights ${weightsText(event.weights)}, few-shot loss ${event.loss.toFixed(4)} (uniform weights ${event.uniform_loss.toFixed(4)}, base model ${event.base_loss.toFixed(4)})`;
+    case 'error':
+      return event.message;
+  }
+}
+
+export async function composeCommand(flags: ComposeFlags, write: (line: string) => void = (l) => process.stdout.write(l), log: (line: string) => void = (l) => process.stderr.write(l)): Promise<void> {
+  const adapters = flags.adapters.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  // Their ranges are composeAdapters' to check; here they only have to be numbers.
+  const steps = numberFlag('steps', flags.steps, () => true, 'a number', '40');
+  const l1 = numberFlag('l1', flags.l1, () => true, 'a number', '0.05');
+  const seed = numberFlag('seed', flags.seed, Number.isInteger, 'a whole number', '0');
+  const maxSeqLen = numberFlag('max-seq-len', flags.maxSeqLen, (n) => Number.isInteger(n) && n >= 2, 'a whole number ≥ 2', '512');
+  if (!/^(auto|cpu|cuda(:\d+)?)$/.test(flags.device)) throw new UserError(`--device must be auto, cpu, cuda or cuda:N, got "${flags.device}"`, { fix: 'pass --device auto' });
+  const device = resolveDevice(flags.device as DeviceChoice, discoverCuda(systemDiscoveryIo()));
+  const emit = (event: ComposeEvent) => (flags.json ? write(JSON.stringify(event) + '\n') : log(composeEventText(event) + '\n'));
+  if (device.notice) emit({ type: 'status', message: device.notice });
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+  };
+  process.on('SIGTERM', cancel);
+  process.on('SIGINT', cancel);
+  try {
+    const result = await composeAdapters({ model: flags.model, adapters, data: flags.data, out: flags.out, steps, l1, seed, maxSeqLen, device, emit, cancelled: () => cancelled });
+    const done: ComposeEvent = { type: 'done', out: result.out, weights: result.adapters.map((a) => a.weight), loss: result.loss, objective: result.objective, uniform_loss: result.uniform_loss, base_loss: result.base_loss };
+    if (flags.json) emit(done);
+    else write(composeEventText(done) + '\n');
+  } catch (error) {
+    // Without --json the CLI's error handler prints the failure once (with where and how to fix it).
+    if (flags.json) emit({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    process.off('SIGTERM', cancel);
+    process.off('SIGINT', cancel);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('compose')
+    .description('compose LoRA adapters of one base model LoRAHub-style (A = Σ wᵢAᵢ, B = Σ wᵢBᵢ), the weights found by a gradient-free search on a few examples')
+    .requiredOption('--model <dir>', 'base model folder the adapters were trained on')
+    .requiredOption('--adapters <dirs>', 'comma-separated PEFT LoRA adapter folders (same target modules and r)')
+    .requiredOption('--data <file>', 'few-shot examples (.jsonl, the formats train reads)')
+    .requiredOption('--out <dir>', 'new folder for the composed adapter')
+    .option('--steps <n>', 'loss evaluations of the search (the start, w = 0, included)', '40')
+    .option('--l1 <alpha>', 'L1 penalty α·Σ|wᵢ| added to the few-shot loss', '0.05')
+    .option('--seed <n>', 'seed of the search', '0')
+    .option('--max-seq-len <n>', 'tokens per example (longer ones are truncated)', '512')
+    .option('--device <device>', 'auto | cpu | cuda | cuda:N', 'auto')
+    .option('--json', 'print NDJSON progress and result', false)
+    .action(async (flags: ComposeFlags) => composeCommand(flags));
+}

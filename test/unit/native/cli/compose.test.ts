@@ -1,0 +1,91 @@
+// lora-studio compose (native/cli/compose.ts): NDJSON with --json (the lines the extension parses), text progress on
+// stderr without it, an error line before a failure, and flags checked before any work.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
+import { loadModelFolder } from '../../../../native/model/model-folder';
+import { resolveTargets } from '../../../../native/model/lora';
+import { writePeftAdapter } from '../../../../native/model/peft-io';
+import { composeCommand, type ComposeFlags } from '../../../../native/cli/compose';
+import { buildProgram } from '../../../../native/cli';
+import { parseComposeLine, type ComposeEvent } from '../../../../native/train/compose-events';
+import { mulberry32 } from '../../../../native/util/random';
+import { UserError } from '../../../../native/util/errors';
+
+const root = mkdtempSync(join(tmpdir(), 'compose-cli-'));
+const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 2 }).dir;
+const data = join(root, 'few.jsonl');
+writeFileSync(data, '{"instruction":"Add the two numbers.","input":"2 and 3","output":"5"}\n{"instruction":"Is 7 prime?","output":"Yes."}\n');
+const targets = resolveTargets(loadModelFolder(model).config, ['q_proj', 'v_proj']);
+const adapters = [1, 2].map((seed) => {
+  const random = mulberry32(seed);
+  const values = (n: number) => Float32Array.from({ length: n }, () => (random() - 0.5) * 0.2);
+  const dir = join(root, `adapter-${seed}`);
+  writePeftAdapter(dir, { config: { r: 2, lora_alpha: 4, lora_dropout: 0, use_rslora: false, use_dora: false }, baseModel: model, targets, weights: new Map(targets.map((t) => [t.baseName, { A: values(2 * t.in), B: values(t.out * 2) }])), dtype: 'float32' });
+  return dir;
+});
+const flags = (over: Partial<ComposeFlags>): ComposeFlags => ({ model, adapters: adapters.join(','), data, out: join(root, 'out'), steps: '4', l1: '0.05', seed: '0', maxSeqLen: '64', device: 'cpu', ...over });
+
+async function run(f: ComposeFlags): Promise<{ stdout: string; stderr: string; error?: unknown }> {
+  let stdout = '', stderr = '';
+  try {
+    await composeCommand(f, (l) => { stdout += l; }, (l) => { stderr += l; });
+    return { stdout, stderr };
+  } catch (error) {
+    return { stdout, stderr, error };
+  }
+}
+
+test('compose --json: status lines, a step line per evaluation, then done — every line an event the extension parses', async () => {
+  const { stdout, stderr, error } = await run(flags({ json: true, out: join(root, 'json') }));
+  assert.equal(error, undefined);
+  assert.equal(stderr, '');
+  const events = stdout.trim().split('\n').map((line) => parseComposeLine(line));
+  assert.ok(events.every((e) => e !== undefined), stdout);
+  const typed = events as ComposeEvent[];
+  assert.deepEqual(typed.filter((e) => e.type === 'step').map((e) => (e as { step: number }).step), [1, 2, 3, 4]);
+  const done = typed.at(-1)!;
+  assert.equal(done.type, 'done');
+  assert.equal((done as { out: string }).out, join(root, 'json'));
+});
+
+test('compose without --json: progress on stderr, the result on stdout', async () => {
+  const { stdout, stderr, error } = await run(flags({ out: join(root, 'text') }));
+  assert.equal(error, undefined);
+  assert.match(stderr, /^step 1\/4: loss \d+\.\d{4} at \[0\.000, 0\.000\] · best/m);
+  assert.match(stderr, /^step 4\/4: /m);
+  assert.match(stdout, /^composed adapter written to .*text: weights \[.*\], few-shot loss \d+\.\d{4} \(uniform weights \d+\.\d{4}, base model \d+\.\d{4}\)\n$/);
+});
+
+test('compose --json: a failure is an error line, then the error (for the exit code)', async () => {
+  const { stdout, error } = await run(flags({ json: true, adapters: adapters[0] }));
+  assert.ok(error instanceof UserError);
+  assert.deepEqual(parseComposeLine(stdout.trim().split('\n').at(-1)!), { type: 'error', message: error.message });
+  assert.match(error.message, /at least two adapters, got 1/);
+});
+
+test('compose: bad flags are refused with the flag named', async () => {
+  for (const [over, pattern] of [
+    [{ device: 'gpu' }, /--device must be auto, cpu, cuda or cuda:N, got "gpu"/],
+    [{ seed: '1.5' }, /--seed must be a whole number, got "1\.5"/],
+    [{ steps: 'many' }, /--steps must be a number, got "many"/],
+    [{ steps: '1' }, /--steps must be a whole number ≥ 2, got 1/],
+    [{ l1: '-1' }, /--l1 must be a number ≥ 0, got -1/],
+    [{ maxSeqLen: '0' }, /--max-seq-len must be a whole number ≥ 2, got "0"/],
+  ] as const) {
+    const { error } = await run(flags(over));
+    assert.ok(error instanceof UserError && pattern.test(error.message), `${JSON.stringify(over)}: ${error}`);
+  }
+});
+
+test('compose is a subcommand of lora-studio, its required flags marked and its defaults LoRAHub\'s', () => {
+  const compose = buildProgram().commands.find((c) => c.name() === 'compose');
+  assert.ok(compose, 'registered in native/cli.ts');
+  const option = (long: string) => compose.options.find((o) => o.long === long)!;
+  for (const flag of ['--model', '--adapters', '--data', '--out']) assert.equal(option(flag).mandatory, true, flag);
+  assert.equal(option('--steps').defaultValue, '40');
+  assert.equal(option('--l1').defaultValue, '0.05');
+});
