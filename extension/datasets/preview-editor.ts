@@ -7,21 +7,11 @@ import { basename } from 'node:path';
 import { webviewHtml } from '../panels/webview-html';
 import { isWebviewMessage, type HostMessage, type WebviewMessage } from '../../webview/dataset-preview/protocol';
 import { PreviewSession, type RenderSegments } from './preview-session';
-import { loadPreviewModel, NO_MODEL, tokenizersByTemplate } from './preview-model';
-import { alpacaPrompt, recordSegments } from '../../native/data/template';
+import type { TemplatePool } from '../../native/data/template-pool';
+import { loadPreviewModel, NO_MODEL, renderer } from './preview-model';
 
 export const DATASET_PREVIEW_VIEW_TYPE = 'loraStudio.datasetPreview';
 
-/** Until native/data/prompt-format.ts lands, the detail pane says why there is no training text. */
-/** The exact training text: the Alpaca prompt format, or the chosen model's chat template (as training renders it). */
-const RENDER: RenderSegments | null = (record, template) => {
-  if (template.kind === 'alpaca' && record.format === 'alpaca') {
-    return [{ text: alpacaPrompt(record.instruction, record.input, record.system), train: false }, { text: record.output, train: true }];
-  }
-  const tokenizer = template.kind === 'chat' ? tokenizersByTemplate.get(template.chatTemplate) : undefined;
-  if (!tokenizer) return [{ text: 'Choose a model (Model…) to render this record with its chat template.', train: false }];
-  return recordSegments(record, tokenizer);
-};
 const RENDER_MISSING = '';
 
 export function registerDatasetPreview(context: vscode.ExtensionContext): vscode.Disposable {
@@ -52,11 +42,13 @@ class DatasetPreviewProvider implements vscode.CustomReadonlyEditorProvider {
       void webview.postMessage({ type: 'error', message: `Dataset Preview reads local files only (this one is ${uri.scheme}:). Open it with the text editor.` } satisfies HostMessage);
       return;
     }
+    const pools = new Map<string, TemplatePool>();
     const session = new PreviewSession({
       path: uri.fsPath,
       fileName: basename(uri.fsPath),
       post: (message) => void webview.postMessage(message),
-      render: RENDER,
+      render: renderer(pools),
+      trusted: () => vscode.workspace.isTrusted,
       renderUnavailable: RENDER_MISSING,
       noModelReason: NO_MODEL,
     });
@@ -80,9 +72,12 @@ class DatasetPreviewProvider implements vscode.CustomReadonlyEditorProvider {
       timer = setTimeout(() => opened && void session.open(), 500);
     };
     disposables.push(watcher, watcher.onDidChange(reindex), watcher.onDidCreate(reindex));
+    // Restricted Mode showed records without their chat rendering; once trusted, render them.
+    disposables.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void session.trustGranted()));
     panel.onDidDispose(() => {
       clearTimeout(timer);
       session.dispose();
+      for (const pool of pools.values()) void pool.dispose();
       for (const d of disposables) d.dispose();
     });
   }

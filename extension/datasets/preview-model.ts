@@ -3,7 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../../native/util/errors';
-import type { PreviewModel } from './preview-session';
+import type { PreviewModel, RenderSegments } from './preview-session';
+import { TemplatePool } from '../../native/data/template-pool';
+import { alpacaPrompt } from '../../native/data/template';
 import { loadTokenizer, type TextTokenizer } from '../../native/model/tokenizer';
 
 /** Shown beside the disabled "tokens" option when the folder's tokenizer.json cannot be loaded. */
@@ -67,5 +69,26 @@ export async function loadPreviewModel(folder: string): Promise<PreviewModel> {
     bosToken: tokenText(object.bos_token),
     eosToken: tokenText(object.eos_token),
     ...(tokenizer ? { countTokens: (text: string) => tokenizer.encode(text, false).length } : { tokensUnavailable: tokenizerProblem }),
+  };
+}
+
+/**
+ * The exact training text: the Alpaca prompt format here (our own code), or the chosen model's chat template (as
+ * training renders it) in a template worker of this panel: never in the extension host's thread, where a template
+ * that loops would block every extension.
+ */
+export function renderer(pools: Map<string, TemplatePool>): RenderSegments {
+  return async (records, template) => {
+    if (template.kind === 'alpaca') {
+      return records.map((record) => record.format === 'alpaca'
+        ? [{ text: alpacaPrompt(record.instruction, record.input, record.system), train: false }, { text: record.output, train: true }]
+        : { error: 'chat records need a chat template' });
+    }
+    const tokenizer = tokenizersByTemplate.get(template.chatTemplate);
+    if (!tokenizer) return records.map(() => [{ text: 'Choose a model (Model…) to render this record with its chat template.', train: false }]);
+    let pool = pools.get(template.chatTemplate);
+    if (!pool) pools.set(template.chatTemplate, pool = new TemplatePool(tokenizer, 1));
+    const results = await pool.segments(records.map((record, i) => ({ line: i + 1, record })));
+    return results.map((r) => ('segments' in r ? r.segments : { error: r.error.message }));
   };
 }

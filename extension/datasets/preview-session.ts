@@ -10,7 +10,17 @@ import { detailFields, parseRecordLine, recordChars, toRow } from './preview-row
 
 /** The template shapes of native/data/prompt-format.ts (`renderSegments(record, template)`). */
 export type PromptTemplate = { kind: 'alpaca' } | { kind: 'chat'; chatTemplate: string; bosToken?: string; eosToken?: string };
-export type RenderSegments = (record: DatasetRecord, template: PromptTemplate) => TextSegment[];
+/** A record's training text, or why it cannot be rendered (the template failed or hit a limit on that record). */
+export type RenderedRecord = TextSegment[] | { error: string };
+/**
+ * Renders records' training text, batch by batch. Chat templates are code from the model folder: the editor renders
+ * them in a template worker (native/data/template-pool.ts), never in the extension host's thread.
+ */
+export type RenderSegments = (records: DatasetRecord[], template: PromptTemplate) => Promise<RenderedRecord[]>;
+
+/** Shown instead of a chat-template rendering in Restricted Mode. */
+export const UNTRUSTED_NOTE = 'This workspace is not trusted, so the model\'s chat template (code from its folder) is not run: '
+  + 'the record is shown without its chat rendering. Trust the workspace (Manage Workspace Trust) to see the training text.';
 
 /** A chosen model: its chat template (from tokenizer_config.json) and, when the tokenizer loads, a token counter. */
 export interface PreviewModel {
@@ -34,6 +44,8 @@ export interface SessionOptions {
   noModelReason: string;
   /** Minimum milliseconds between progress messages (tests pass 0). */
   throttleMs?: number;
+  /** Whether chat templates may run (vscode.workspace.isTrusted); absent: trusted. */
+  trusted?: () => boolean;
 }
 
 /** Messages re-sent when a webview reloads, so it rebuilds its state from the host's. */
@@ -52,6 +64,8 @@ export class PreviewSession {
   private model: PreviewModel | null = null;
   private template: TemplateChoice = 'alpaca';
   private readonly last = new Map<HostMessage['type'], HostMessage>();
+  /** The record last shown in the detail pane, re-rendered when the workspace becomes trusted. */
+  private shown: { line: number; choice: TemplateChoice } | null = null;
   private disposed = false;
 
   constructor(private readonly options: SessionOptions) {}
@@ -207,10 +221,16 @@ export class PreviewSession {
     return { template: this.promptTemplate(choice), note: '' };
   }
 
+  /** Whether `template` may run here: Alpaca is ours; a chat template is the model folder's code, run only when trusted. */
+  private mayRun(template: PromptTemplate): boolean {
+    return template.kind === 'alpaca' || (this.options.trusted?.() ?? true);
+  }
+
   private async sendDetail(line: number, choice: TemplateChoice): Promise<void> {
     const index = this.index;
     if (!index || line > index.lineCount) return;
     this.template = choice;
+    this.shown = { line, choice };
     const [text] = await readLines(index, line - 1, 1);
     const parsed = parseRecordLine(text);
     if (!parsed.ok) {
@@ -222,22 +242,45 @@ export class PreviewSession {
     if (!render) return this.send({ type: 'detail', line, fields, segments: null, note: this.options.renderUnavailable });
     const { template, note } = this.templateFor(parsed.record, choice);
     if (!template) return this.send({ type: 'detail', line, fields, segments: null, note });
+    if (!this.mayRun(template)) return this.send({ type: 'detail', line, fields, segments: null, note: UNTRUSTED_NOTE });
     try {
-      this.send({ type: 'detail', line, fields, segments: render(parsed.record, template), note });
+      const [rendered] = await render([parsed.record], template);
+      if (Array.isArray(rendered)) this.send({ type: 'detail', line, fields, segments: rendered, note });
+      else this.send({ type: 'detail', line, fields, segments: null, note: `Line ${line}: ${rendered.error}` });
     } catch (error) {
       this.send({ type: 'detail', line, fields, segments: null, note: `Line ${line}: ${(error as Error).message}` });
     }
   }
 
-  /** Length of one record in `unit`, or null when it cannot be measured (tokens without a renderable template). */
-  private measure(record: DatasetRecord, unit: LengthUnit): number | null {
-    if (unit === 'chars') return recordChars(record);
+  /** Lengths of records in `unit` (null: cannot be measured, e.g. tokens without a renderable or runnable template). */
+  private async measure(records: DatasetRecord[], unit: LengthUnit): Promise<(number | null)[]> {
+    if (unit === 'chars') return records.map(recordChars);
     const count = this.model?.countTokens;
     const render = this.options.render;
-    if (!count || !render) return null;
-    const { template } = this.templateFor(record, this.template);
-    if (!template) return null;
-    return count(render(record, template).map((s) => s.text).join(''));
+    if (!count || !render) return records.map(() => null);
+    const out: (number | null)[] = records.map(() => null);
+    // One render call per template for the chunk's records that have one.
+    const groups = new Map<PromptTemplate, number[]>();
+    const byKind = new Map<string, PromptTemplate>();
+    records.forEach((record, i) => {
+      const { template } = this.templateFor(record, this.template);
+      if (!template || !this.mayRun(template)) return;
+      const key = template.kind;
+      const shared = byKind.get(key) ?? template;
+      byKind.set(key, shared);
+      groups.set(shared, [...(groups.get(shared) ?? []), i]);
+    });
+    for (const [template, indexes] of groups) {
+      const rendered = await render(indexes.map((i) => records[i]), template);
+      rendered.forEach((r, k) => { if (Array.isArray(r)) out[indexes[k]] = count(r.map((s) => s.text).join('')); });
+    }
+    return out;
+  }
+
+  /** The workspace became trusted: chat templates may run now, so what was shown without them is rendered again. */
+  async trustGranted(): Promise<void> {
+    if (this.shown) await this.sendDetail(this.shown.line, this.shown.choice);
+    if (this.unit === 'tokens') await this.computeStats('tokens');
   }
 
   /** Background pass over the whole file: lengths of every valid record, partial results while it runs. */
@@ -258,11 +301,15 @@ export class PreviewSession {
       this.send({ type: 'stats', unit, fraction, complete, valid: lengths.length, invalid, stats: lengthStats(lengths.values()) });
     };
     try {
-      await scanChunks(index, (_first, lines) => {
+      await scanChunks(index, async (_first, lines) => {
+        const records: DatasetRecord[] = [];
         for (const text of lines) {
           if (text.trim() === '') continue;
           const parsed = parseRecordLine(text);
-          const length = parsed.ok ? this.measure(parsed.record, unit) : null;
+          if (parsed.ok) records.push(parsed.record);
+          else invalid++;
+        }
+        for (const length of await this.measure(records, unit)) {
           if (length === null) invalid++;
           else lengths.push(length);
         }

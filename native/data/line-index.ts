@@ -292,7 +292,7 @@ async function findLineEnd(handle: FileHandle, chunk: Buffer, from: number, stat
  */
 export async function scanChunks(
   index: LineIndex,
-  visitChunk: (firstLine: number, lines: string[]) => void,
+  visitChunk: (firstLine: number, lines: string[]) => unknown,
   options: ScanOptions & { from?: number; to?: number } = {},
 ): Promise<void> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -306,7 +306,8 @@ export async function scanChunks(
       if (options.signal?.aborted) throw abortError();
       const last = lastLineWithin(starts, line, to, starts[line] + chunkBytes);
       const bytes = await readRange(handle, starts[line], starts[last]);
-      visitChunk(line, splitWholeLines(bytes.toString('utf8'), last - line));
+      // Awaited: a visitor may hand the chunk to a worker (the preview renders chat templates out of the host's thread).
+      await visitChunk(line, splitWholeLines(bytes.toString('utf8'), last - line));
       line = last;
       options.onProgress?.((starts[line] - starts[from]) / totalBytes);
       // Yield to the event loop so the host stays responsive and cancellation can arrive between chunks.

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PreviewSession, type RenderSegments } from '../../../../extension/datasets/preview-session';
-import { loadPreviewModel, tokenizersByTemplate } from '../../../../extension/datasets/preview-model';
-import { recordSegments } from '../../../../native/data/template';
+import { PreviewSession, UNTRUSTED_NOTE, type RenderSegments } from '../../../../extension/datasets/preview-session';
+import { loadPreviewModel, renderer, tokenizersByTemplate } from '../../../../extension/datasets/preview-model';
+import type { TemplatePool } from '../../../../native/data/template-pool';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
 import type { HostMessage } from '../../../../webview/dataset-preview/protocol';
 
@@ -24,11 +24,11 @@ function dataset(): string {
   return path;
 }
 
-function session(render: RenderSegments | null = null): { s: PreviewSession; inbox: HostMessage[] } {
+function session(render: RenderSegments | null = null, trusted?: () => boolean): { s: PreviewSession; inbox: HostMessage[] } {
   const inbox: HostMessage[] = [];
   const s = new PreviewSession({
     path: dataset(), fileName: 'data.jsonl', post: (m) => inbox.push(m),
-    render, renderUnavailable: 'no renderer', noModelReason: 'no model', throttleMs: 0,
+    render, renderUnavailable: 'no renderer', noModelReason: 'no model', throttleMs: 0, trusted,
   });
   return { s, inbox };
 }
@@ -90,7 +90,7 @@ test('search makes a new view of matching lines; an empty query returns to all r
 });
 
 test('detail sends full fields and the renderer\'s segments, or says why there are none', async () => {
-  const render: RenderSegments = (record) => (record.format === 'alpaca' ? [{ text: `Q: ${record.instruction}\nA: `, train: false }, { text: record.output, train: true }] : []);
+  const render: RenderSegments = async (records) => records.map((record) => (record.format === 'alpaca' ? [{ text: `Q: ${record.instruction}\nA: `, train: false }, { text: record.output, train: true }] : []));
   const { s, inbox } = session(render);
   await s.open();
   await s.handle({ type: 'detail', line: 3, template: 'alpaca' });
@@ -143,9 +143,13 @@ test('a real model folder turns token counts on and renders records with its cha
   const tiny = makeTinyModel(join(dir, 'tiny'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 1 });
   const loaded = await loadPreviewModel(tiny.dir);
   assert.ok(loaded.countTokens && loaded.countTokens('Hello world!') > 0);
-  const tokenizer = tokenizersByTemplate.get(loaded.chatTemplate!);
-  assert.ok(tokenizer);
-  const segments = recordSegments({ format: 'alpaca', instruction: 'Add 2 and 3.', output: '5' }, tokenizer);
+  assert.ok(tokenizersByTemplate.get(loaded.chatTemplate!));
+  // Rendered as the editor does: in a template worker, not in this (the host's) thread.
+  const pools = new Map<string, TemplatePool>();
+  const [segments] = await renderer(pools)([{ format: 'alpaca', instruction: 'Add 2 and 3.', output: '5' }], { kind: 'chat', chatTemplate: loaded.chatTemplate! });
+  for (const pool of pools.values()) await pool.dispose();
+  assert.ok(Array.isArray(segments), JSON.stringify(segments));
+  assert.equal(pools.size, 1, 'the chat template ran in a pool');
   // Qwen's template writes an empty think block into the assistant turn, and the turn ends with <|im_end|>.
   assert.match(segments.filter((x) => x.train).map((x) => x.text).join(''), /^(<think>\s*<\/think>\s*)?5<\|im_end\|>/);
   assert.match(segments.filter((x) => !x.train).map((x) => x.text).join(''), /Add 2 and 3\./);
@@ -167,7 +171,7 @@ test('a second search replaces the first without mixing their matches', async ()
 });
 
 test('with a model that counts tokens, statistics switch to tokens of the rendered training text', async () => {
-  const render: RenderSegments = (record) => (record.format === 'alpaca' ? [{ text: record.instruction, train: false }, { text: record.output, train: true }] : []);
+  const render: RenderSegments = async (records) => records.map((record) => (record.format === 'alpaca' ? [{ text: record.instruction, train: false }, { text: record.output, train: true }] : []));
   const { s, inbox } = session(render);
   await s.open();
   // A stand-in tokenizer: one token per whitespace-separated word, plus one per 'a'.
@@ -192,4 +196,33 @@ test('dispose cancels a running statistics pass', async () => {
   s.dispose();
   await opening;
   assert.equal(inbox.filter((m) => m.type === 'stats' && m.complete).length, 0);
+});
+
+test('untrusted workspace: chat templates are not run (detail and token statistics), Alpaca still is; granting trust renders them', async () => {
+  const rendered: string[] = [];
+  const render: RenderSegments = async (records, template) => {
+    rendered.push(template.kind);
+    return records.map(() => [{ text: `${template.kind} text`, train: false }]);
+  };
+  let trusted = false;
+  const { s, inbox } = session(render, () => trusted);
+  await s.open();
+  await s.setModel({ name: 'tiny', chatTemplate: '{{ messages }}', countTokens: (text) => text.length });
+  assert.deepEqual(rendered.filter((k) => k === 'chat'), [], 'no chat rendering for statistics');
+  await s.handle({ type: 'detail', line: 3, template: 'chat' });
+  const detail = lastOf(inbox, 'detail');
+  assert.equal(detail.segments, null);
+  assert.equal(detail.note, UNTRUSTED_NOTE);
+  assert.deepEqual(detail.fields, [{ label: 'instruction', text: 'question 2' }, { label: 'output', text: 'aa' }], 'the record itself is shown');
+  assert.match(UNTRUSTED_NOTE, /not trusted.*Trust the workspace/s);
+  await s.handle({ type: 'detail', line: 3, template: 'alpaca' });
+  assert.deepEqual(lastOf(inbox, 'detail').segments, [{ text: 'alpaca text', train: false }], 'our own Alpaca prompt still renders');
+  await s.handle({ type: 'detail', line: 3, template: 'chat' });
+  assert.deepEqual(rendered.filter((k) => k === 'chat'), []);
+  trusted = true;
+  await s.trustGranted();
+  assert.deepEqual(lastOf(inbox, 'detail').segments, [{ text: 'chat text', train: false }]);
+  assert.ok(rendered.filter((k) => k === 'chat').length >= 2, 'detail and statistics rendered once trusted');
+  assert.equal(lastOf(inbox, 'stats').complete, true);
+  s.dispose();
 });
