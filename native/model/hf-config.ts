@@ -63,6 +63,20 @@ function positiveInt(obj: Json, field: string, file: string, fallback?: number):
   return value;
 }
 
+/**
+ * The largest released decoders have ~130 layers. A count far past that is a typo or a hostile file, and the checks
+ * that follow build a list of every layer's tensors: 1e8 layers grew memory until the process was killed.
+ */
+export const MAX_LAYERS = 1024;
+
+function layerCount(obj: Json, file: string): number {
+  const layers = positiveInt(obj, 'num_hidden_layers', file);
+  if (layers > MAX_LAYERS) {
+    fail(file, 'num_hidden_layers', `must be at most ${MAX_LAYERS}, got ${layers}`, 'fix "num_hidden_layers" in config.json: it is the number of model.layers.N in the weights');
+  }
+  return layers;
+}
+
 function positiveNumber(obj: Json, field: string, file: string, fallback?: number): number {
   const value = obj[field] ?? fallback;
   if (value === undefined) fail(file, field, 'is missing', `add "${field}" (a number) to config.json`);
@@ -166,7 +180,7 @@ export function parseHfConfig(json: unknown, file: string): ModelConfig {
     vocab_size: positiveInt(obj, 'vocab_size', file),
     hidden_size,
     intermediate_size: positiveInt(obj, 'intermediate_size', file),
-    num_hidden_layers: positiveInt(obj, 'num_hidden_layers', file),
+    num_hidden_layers: layerCount(obj, file),
     num_attention_heads,
     num_key_value_heads,
     head_dim,

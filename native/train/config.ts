@@ -49,16 +49,17 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   else if (checks.exists && !checks.exists(`${config.model}/config.json`, 'file')) problem('model', `${config.model} has no config.json — choose the folder that holds config.json and the .safetensors files`);
 
   if (typeof config.data !== 'string' || config.data === '') problem('data', 'is required — choose a .jsonl dataset file');
-  else if (checks.exists && !checks.exists(config.data, 'file')) problem('data', `file not found: ${config.data}`);
+  else if (checks.exists && !checks.exists(config.data, 'file')) problem('data', notAFile(config.data, checks.exists));
   if (config.eval_data !== undefined && config.eval_data !== '' && checks.exists && !checks.exists(config.eval_data, 'file')) {
-    problem('eval_data', `file not found: ${config.eval_data}`);
+    problem('eval_data', notAFile(config.eval_data, checks.exists));
   }
   if (typeof config.out !== 'string' || config.out === '') problem('out', 'is required — choose an output folder');
 
   if (config.method !== 'lora' && config.method !== 'adalora') problem('method', `unknown method ${JSON.stringify(config.method)}; supported: lora, adalora`);
   if (config.method === 'adalora') validateAdaLora(config, problem);
   intAtLeast('r', 1, 'typical values are 4–64');
-  if (!isNum(config.lora_alpha) || config.lora_alpha <= 0) problem('lora_alpha', `must be a positive number, got ${JSON.stringify(config.lora_alpha)} — commonly 2 × r`);
+  // Bounded as adapters are when read (peft-io.ts): alpha / r must stay a float32 scale, and 1e308 is only ever a typo.
+  if (!isNum(config.lora_alpha) || config.lora_alpha <= 0 || config.lora_alpha > 1e6) problem('lora_alpha', `must be a positive number up to 1,000,000, got ${JSON.stringify(config.lora_alpha)} — commonly 2 × r`);
   if (!isNum(config.lora_dropout) || config.lora_dropout < 0 || config.lora_dropout >= 1) problem('lora_dropout', `must be in [0, 1), got ${JSON.stringify(config.lora_dropout)}`);
   const targets = config.target_modules;
   if (targets !== 'all-linear' && (!Array.isArray(targets) || targets.length === 0 || targets.some((t) => typeof t !== 'string' || t === ''))) {
@@ -131,6 +132,11 @@ export function assertValidRunConfig(config: RunConfig, checks: ConfigChecks = {
     const list = problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
     throw new UserError(`invalid training options (${problems.length}):\n${list}`, { code: 'invalid-config' });
   }
+}
+
+/** Why a dataset path is not a file: a folder (a common slip: the folder instead of the file in it) or nothing. */
+function notAFile(path: string, exists: NonNullable<ConfigChecks['exists']>): string {
+  return exists(path, 'dir') ? `${path} is a folder, not a file — choose the .jsonl file in it` : `file not found: ${path}`;
 }
 
 /** The problem with a value that should be a whole number ≥ min, or undefined when it is one. */

@@ -6,6 +6,7 @@ import type { MetricRecord, RunConfig, WorkerEvent } from '../protocol';
 import { learningRateAt } from './schedule';
 import { runPaths, writeRunStatus } from './run-dir';
 import { isRunStopped } from './stop-point';
+import { assertSaneWork, longRunWarning } from './duration';
 
 /** One micro-batch, already padded to its bucket length. */
 export interface MicroBatch {
@@ -111,6 +112,7 @@ export async function runTrainingLoop(
     if (state.step !== start.step) await hooks.saveAdapter();
     return 'stopped';
   };
+  assertSaneWork(config, total - state.step);
   if (state.step < total) hooks.emit({ type: 'status', phase: 'training', message: `training: step ${state.step + 1} of ${total}…` });
   while (state.step < total) {
     if (hooks.stopRequested()) return stop();
@@ -132,6 +134,9 @@ export async function runTrainingLoop(
       throw error;
     }
     const stepSeconds = Math.max(1e-9, now() - stepStarted);
+    // The second step of this attempt is the first without the compile: its pace projects the rest, said once if long.
+    const warning = state.step === start.step + 1 ? longRunWarning(stepSeconds, total - state.step - 1) : undefined;
+    if (warning) hooks.emit({ type: 'status', phase: 'training', message: warning });
     if (!Number.isFinite(result.loss)) {
       throw new Error(`loss became ${result.loss} at step ${state.step + 1} — lower learning_rate (now ${config.learning_rate}) or max_grad_norm`);
     }

@@ -7,7 +7,7 @@ import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../native/protocol';
 import { validateRunConfig } from '../../../native/train/config';
 import { FIELD_KINDS } from '../../../webview/training-panel/form';
 
-interface PropertySchema { default?: unknown; enum?: unknown[]; minimum?: number; type?: string }
+interface PropertySchema { default?: unknown; enum?: unknown[]; minimum?: number; maximum?: number; type?: string }
 const schema = JSON.parse(readFileSync('media/schemas/run-config.schema.json', 'utf8')) as { properties: Record<string, PropertySchema>; additionalProperties: boolean };
 const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { contributes: { jsonValidation: { fileMatch: string[]; url: string }[] } };
 
@@ -22,7 +22,7 @@ test('its defaults are the trainer\'s defaults', () => {
   }
 });
 
-test('its choices and minimums agree with validateRunConfig', () => {
+test('its choices, minimums and maximums agree with validateRunConfig', () => {
   const lora: RunConfig = { ...DEFAULT_RUN_OPTIONS, model: '/m', data: '/d.jsonl', out: '/o' };
   // AdaLoRA's fields are checked when its method is on (validateAdaLora).
   const adalora = new Set(['init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'beta1', 'beta2', 'orth_reg_weight', 'total_step']);
@@ -34,6 +34,12 @@ test('its choices and minimums agree with validateRunConfig', () => {
     if (property.type === 'integer' && property.minimum !== undefined) {
       assert.ok(validateRunConfig({ ...base, [key]: property.minimum - 1 } as RunConfig).some((p) => p.field === key), `${key} below ${property.minimum} passes validation`);
       assert.deepEqual(validateRunConfig({ ...base, [key]: property.minimum } as RunConfig).filter((p) => p.field === key), [], `${key} at ${property.minimum}`);
+    }
+    // The upper bounds of issue 19 (a typo of 1e9 epochs must not start): the editor flags what the trainer refuses.
+    if (property.maximum !== undefined && property.maximum > 1) {
+      const above = property.type === 'integer' ? property.maximum + 1 : property.maximum * 1.5;
+      assert.ok(validateRunConfig({ ...base, [key]: above } as RunConfig).some((p) => p.field === key), `${key} above ${property.maximum} passes validation`);
+      assert.deepEqual(validateRunConfig({ ...base, [key]: property.maximum } as RunConfig).filter((p) => p.field === key), [], `${key} at ${property.maximum}`);
     }
   }
 });

@@ -86,6 +86,8 @@ test('unsupported architecture names itself and the supported list', () => {
 test('bad fields are located: file and field named', () => {
   userError(() => parseHfConfig({ ...qwen25_05b, hidden_size: undefined }, FILE), FILE, 'hidden_size', 'missing');
   userError(() => parseHfConfig({ ...qwen25_05b, num_hidden_layers: 2.5 }, FILE), 'num_hidden_layers', 'whole number');
+  // 1e8 layers grew memory until the process was killed (issue 19): bounded before any per-layer list is built.
+  userError(() => parseHfConfig({ ...qwen25_05b, num_hidden_layers: 1e8 }, FILE), 'num_hidden_layers', 'at most 1024, got 100000000');
   userError(() => parseHfConfig({ ...qwen25_05b, num_key_value_heads: 3 }, FILE), 'num_key_value_heads', 'does not divide');
   userError(() => parseHfConfig({ ...llama32_1b, rope_scaling: { rope_type: 'yarn', factor: 4 } }, FILE), 'rope_scaling.rope_type', 'yarn');
   userError(() => parseHfConfig({ ...llama32_1b, rope_scaling: { ...llama32_1b.rope_scaling, factor: undefined } }, FILE), 'factor', 'missing');

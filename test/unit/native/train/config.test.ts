@@ -19,6 +19,16 @@ test('file checks name the missing file and the fix', () => {
   const { problems } = resolveRunConfig({ model: '/m', data: '/d.jsonl', out: '/o' }, { exists: (p) => p === '/m' });
   assert.match(problems.find((p) => p.field === 'model')!.message, /no config\.json/);
   assert.match(problems.find((p) => p.field === 'data')!.message, /file not found: \/d\.jsonl/);
+  const folder = resolveRunConfig({ model: '/m', data: '/data', out: '/o' }, { exists: (p, kind) => p === '/m' || (p === '/data' && kind === 'dir') });
+  assert.match(folder.problems.find((p) => p.field === 'data')!.message, /\/data is a folder, not a file — choose the \.jsonl file in it/);
+});
+
+test('lora_alpha is bounded as adapters are when read: positive and at most 1e6 (1e308 overflowed the float32 scale)', () => {
+  for (const lora_alpha of [1e308, 1e7, 0, -2]) {
+    const { problems } = resolveRunConfig({ model: '/m', data: '/d', out: '/o', lora_alpha });
+    assert.match(problems.find((p) => p.field === 'lora_alpha')?.message ?? '', /positive number up to 1,000,000/, String(lora_alpha));
+  }
+  assert.deepEqual(resolveRunConfig({ model: '/m', data: '/d', out: '/o', lora_alpha: 1e6 }).problems, []);
 });
 
 test('assertValidRunConfig throws one UserError listing all problems', () => {
