@@ -12,6 +12,10 @@ import type { PanelContext } from './panels/panel-context';
 import { listRuns, pidAlive, readRun, type RunSummary } from './runs/run-store';
 import { StaleRuns, type RunsChange } from './runs/run-changes';
 import { RUN_POLL_MS, RunFolderPoller } from './runs/run-watch';
+import { readExternalRun } from './runs/external-run';
+
+/** Workspace state: the folders of runs trained elsewhere that the Runs view watches (Watch External Run…). */
+const EXTERNAL_RUNS_KEY = 'loraStudio.externalRuns';
 import { WorkerClient, WorkerStartError } from './runs/worker-client';
 
 export class Ctx implements PanelContext {
@@ -60,7 +64,7 @@ export class Ctx implements PanelContext {
     // The views follow the run folders, not only the sockets: see run-watch.ts.
     const poller = new RunFolderPoller();
     const poll = setInterval(() => {
-      const { listChanged, changed } = poller.poll(this.config.runsFolder);
+      const { listChanged, changed } = poller.poll(this.config.runsFolder, this.externalRuns());
       if (listChanged) this.changed();
       for (const runDir of changed) this.changed(runDir);
     }, RUN_POLL_MS);
@@ -87,10 +91,26 @@ export class Ctx implements PanelContext {
     return env;
   }
 
-  /** All runs, newest first, read from the run folders (cached until the next change). */
+  /** All runs, newest first, read from the run folders and the watched external ones (cached until the next change). */
   runs(): RunSummary[] {
-    if (!this.cached) this.cached = this.config.runsFolder ? listRuns(this.config.runsFolder) : [];
+    if (!this.cached) {
+      const own = this.config.runsFolder ? listRuns(this.config.runsFolder) : [];
+      const external = this.externalRuns().filter((dir) => !own.some((run) => run.dir === dir)).map(readExternalRun);
+      this.cached = [...own, ...external].sort((a, b) => b.createdMs - a.createdMs || b.id.localeCompare(a.id));
+    }
     return this.cached;
+  }
+
+  /** The watched external run folders of this workspace. */
+  externalRuns(): string[] {
+    return this.context.workspaceState.get<string[]>(EXTERNAL_RUNS_KEY, []);
+  }
+
+  /** Starts or stops watching an external run folder; the Runs view follows on the next refresh. */
+  async setExternalRun(dir: string, watched: boolean): Promise<void> {
+    const others = this.externalRuns().filter((d) => d !== dir);
+    await this.context.workspaceState.update(EXTERNAL_RUNS_KEY, watched ? [...others, dir] : others);
+    this.changed();
   }
 
   run(runDir: string): RunSummary {

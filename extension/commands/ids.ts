@@ -13,6 +13,8 @@ export const COMMAND_IDS = [
   'loraStudio.compare',
   'loraStudio.refreshRuns',
   'loraStudio.openDatasetPreview',
+  'loraStudio.watchExternalRun',
+  'loraStudio.unwatchExternalRun',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

@@ -7,6 +7,7 @@ import { mergeAdapter } from './merge';
 import { composeAdapters } from './compose';
 import { deleteRun, openDashboardCommand, openRunFolder, refreshRuns, resumeRun, showLog, stopRun } from './runs';
 import { compare, openDatasetPreview, startTraining } from './training';
+import { unwatchExternalRun, watchExternalRun } from './external';
 
 type Handler = (...args: unknown[]) => unknown;
 export type CommandFactory = (ctx: Ctx) => Handler;
@@ -24,6 +25,8 @@ const FACTORIES: Record<CommandId, CommandFactory> = {
   'loraStudio.compare': compare,
   'loraStudio.refreshRuns': refreshRuns,
   'loraStudio.openDatasetPreview': openDatasetPreview,
+  'loraStudio.watchExternalRun': watchExternalRun,
+  'loraStudio.unwatchExternalRun': unwatchExternalRun,
 };
 
 function errorText(error: unknown): string {

@@ -7,6 +7,8 @@ import type { MetricRecord } from '../../native/protocol';
 import { latestCheckpoint, readMetrics, readRunConfig, readRunStatus, readWorkerInfo, runPaths } from '../../native/train/run-dir';
 import { WEBVIEW_PROTOCOL_VERSION, type DashboardHostMessage, type ModuleRanks, type RunRef, type RunStateName } from '../../webview/protocol';
 import { interruptedMessage, pidAlive } from '../runs/run-store';
+import { isExternalRun } from '../runs/external-run';
+import { readNewestTrainerState, trainerAdapterDir } from '../../native/train/trainer-state';
 
 type Init = Extract<DashboardHostMessage, { type: 'init' }>;
 
@@ -17,6 +19,7 @@ export function workerAlive(runDir: string): boolean {
 }
 
 export function dashboardInit(runDir: string, live: boolean, history: RunRef[]): Init {
+  if (isExternalRun(runDir)) return externalDashboardInit(runDir, history);
   const config = readRunConfig(runDir) ?? null;
   const status = readRunStatus(runDir);
   const metrics = readMetrics(runDir);
@@ -37,6 +40,19 @@ export function dashboardInit(runDir: string, live: boolean, history: RunRef[]):
     metrics, evals: evalPoints(metrics), live,
     canResume: !live && checkpoint !== undefined && (state === 'stopped' || state === 'failed'),
     history, ...(ranks ? { ranks } : {}),
+  };
+}
+
+/** A watched run trained elsewhere: its loss curve from trainer_state.json; no settings of ours, nothing to resume here. */
+function externalDashboardInit(runDir: string, history: RunRef[]): Init {
+  const state = readNewestTrainerState(runDir);
+  const metrics = state?.metrics ?? [];
+  const completed = state?.finished === true && trainerAdapterDir(runDir) === runDir;
+  return {
+    type: 'init', protocol: WEBVIEW_PROTOCOL_VERSION, runDir, name: basename(runDir), config: null, state: completed ? 'completed' : 'running',
+    step: state?.globalStep ?? 0, totalSteps: state?.maxSteps ?? 0,
+    message: state ? `external run, read from ${state.file}` : 'external run: no trainer_state.json yet',
+    metrics, evals: evalPoints(metrics), live: false, canResume: false, history,
   };
 }
 

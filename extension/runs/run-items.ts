@@ -15,7 +15,10 @@ export interface RunItemData {
   tooltip: string;
   /** A codicon id, with an optional theme color id. */
   icon: { id: string; color?: string };
-  /** Drives the menus in package.json: `run.<state>[.resumable][.adapter]`, `checkpoint`, `adapter`. */
+  /**
+   * Drives the menus in package.json: `run.<state>[.resumable][.adapter]`, `external.<state>[.adapter]` (a watched run
+   * trained elsewhere: no stop, resume or delete), `checkpoint`, `adapter`.
+   */
   contextValue: string;
   collapsible: boolean;
 }
@@ -60,6 +63,7 @@ export function methodSummary(config: RunConfig): string {
 }
 
 export function runItem(run: RunSummary): RunItemData {
+  if (run.external) return externalItem(run);
   const resumable = (run.state === 'stopped' || run.state === 'failed') && run.checkpoints.length > 0;
   const model = run.config ? basename(run.config.model) : undefined;
   const data = run.config ? basename(run.config.data) : undefined;
@@ -82,6 +86,21 @@ export function runItem(run: RunSummary): RunItemData {
   };
 }
 
+/** A watched external run: marked as such, its menus those of a folder we only read (Merge, Compare, export, stop watching). */
+function externalItem(run: RunSummary): RunItemData {
+  const progress = run.totalSteps > 0 ? `${run.step}/${run.totalSteps}${percent(run.step, run.totalSteps)}` : `step ${run.step}`;
+  const loss = run.last ? ` · loss ${run.last.loss.toFixed(3)}` : '';
+  return {
+    kind: 'run', runDir: run.dir, path: run.dir, label: run.id,
+    description: `external · ${run.state === 'completed' ? `completed · ${run.step} steps` : progress}${loss}`,
+    tooltip: [run.dir, 'external run: trained elsewhere (Hugging Face Trainer output folder, synced or mounted), watched here', run.message].filter(Boolean).join('\n'),
+    icon: run.state === 'completed' ? STATE_ICON.completed : { id: 'cloud', color: 'charts.blue' },
+    // Merge and Compare on the run row only when its adapter is the folder itself; a checkpoint's is on the adapter row.
+    contextValue: `external.${run.state}${run.hasAdapter && (run.adapterDir ?? run.dir) === run.dir ? '.adapter' : ''}`,
+    collapsible: run.checkpoints.length > 0 || run.hasAdapter,
+  };
+}
+
 /** Children of a run: its adapter first (what users want), then checkpoints newest first; a failed run's reason. */
 export function runChildren(run: RunSummary): RunItemData[] {
   const children: RunItemData[] = [];
@@ -92,10 +111,11 @@ export function runChildren(run: RunSummary): RunItemData[] {
     });
   }
   if (run.hasAdapter) {
+    const adapterDir = run.adapterDir ?? run.dir;
     children.push({
-      kind: 'adapter', runDir: run.dir, path: run.dir, label: 'adapter',
-      description: run.state === 'completed' ? 'PEFT adapter' : `PEFT adapter (step ${run.step})`,
-      tooltip: `${run.dir}\nadapter_config.json + adapter_model.safetensors — merge it, compare it, or load it with PEFT`,
+      kind: 'adapter', runDir: run.dir, path: adapterDir, label: 'adapter',
+      description: adapterDir !== run.dir ? `PEFT adapter (${basename(adapterDir)})` : run.state === 'completed' ? 'PEFT adapter' : `PEFT adapter (step ${run.step})`,
+      tooltip: `${adapterDir}\nadapter_config.json + adapter_model.safetensors — merge it, compare it, or load it with PEFT`,
       icon: { id: 'package' }, contextValue: 'adapter', collapsible: false,
     });
   }

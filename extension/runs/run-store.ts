@@ -14,6 +14,7 @@ import {
   type RunStatus,
   type WorkerInfo,
 } from '../../native/train/run-dir';
+import { isExternalRun, readExternalRun } from './external-run';
 
 export interface RunSummary {
   dir: string;
@@ -34,6 +35,10 @@ export interface RunSummary {
   hasAdapter: boolean;
   /** Newest-first ordering key: when the run folder was created (config written). */
   createdMs: number;
+  /** Trained elsewhere and watched here (external-run.ts): a Hugging Face Trainer output folder. */
+  external?: boolean;
+  /** The folder of the newest adapter when it is not the run folder itself (an external run's latest checkpoint). */
+  adapterDir?: string;
 }
 
 /** Signal 0 checks a pid without touching it; EPERM means it exists but is someone else's. */
@@ -97,6 +102,7 @@ export const PENDING_TIMEOUT_MS = 5 * 60_000;
 
 /** Reads one run folder; `isAlive` and `now` are injectable so tests decide which pids live and when it is. */
 export function readRun(dir: string, isAlive: (pid: number) => boolean = pidAlive, now = Date.now()): RunSummary {
+  if (isExternalRun(dir)) return readExternalRun(dir);
   const config = readRunConfig(dir);
   const status = readRunStatus(dir);
   const worker = readWorkerInfo(dir);

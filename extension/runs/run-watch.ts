@@ -7,6 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readWorkerInfo, runPaths } from '../../native/train/run-dir';
 import { isRunFolder, pidAlive } from './run-store';
+import { externalStamp, isExternalRun } from './external-run';
 
 /** How often the views re-check the run folders (the UI converges to the files within about this long). */
 export const RUN_POLL_MS = 1000;
@@ -17,8 +18,9 @@ export interface RunFolderChanges {
   changed: string[];
 }
 
-/** The files and the worker a run's summary is read from, as one comparable string. */
+/** The files and the worker a run's summary is read from, as one comparable string (an external run: its Trainer's files). */
 export function runStamp(runDir: string, isAlive: (pid: number) => boolean = pidAlive): string {
+  if (isExternalRun(runDir)) return externalStamp(runDir);
   const paths = runPaths(runDir);
   const parts = [paths.config, paths.status, paths.metrics, paths.worker, paths.adapterConfig, paths.latest].map((path) => {
     try {
@@ -39,11 +41,15 @@ export class RunFolderPoller {
 
   constructor(private readonly isAlive: (pid: number) => boolean = pidAlive) {}
 
-  /** Compares every run folder under `root` with the previous poll (the first poll, or a new root, reports the list). */
-  poll(root: string | undefined): RunFolderChanges {
-    const dirs = root && existsSync(root)
+  /**
+   * Compares every run folder under `root`, and the watched external runs' folders, with the previous poll (the
+   * first poll, or a new root, reports the list).
+   */
+  poll(root: string | undefined, external: readonly string[] = []): RunFolderChanges {
+    const own = root && existsSync(root)
       ? readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(root, e.name)).filter(isRunFolder)
       : [];
+    const dirs = [...own, ...external.filter((dir) => !own.includes(dir))];
     const next = new Map(dirs.map((dir) => [dir, runStamp(dir, this.isAlive)]));
     const listChanged = root !== this.root || next.size !== this.stamps.size || dirs.some((dir) => !this.stamps.has(dir));
     const changed = dirs.filter((dir) => this.stamps.has(dir) && this.stamps.get(dir) !== next.get(dir));
