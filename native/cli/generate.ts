@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { DeviceChoice, GenerateStreamLine } from '../protocol';
 import { UserError } from '../util/errors';
 import { loadModelFolder } from '../model/model-folder';
+import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
 import { generate, type GenerationStats } from '../model/generate';
 import { instructionPrompt } from '../data/template';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
@@ -139,7 +140,9 @@ export function register(program: Command): void {
     .option('--compare', 'run the base model and the adapter on the same prompt and print both, with tokens/s and peak memory', false)
     .option('--json', 'print one JSON object {text, prompt_tokens, tokens, tokens_per_s}', false)
     .option('--stream-json', 'stream NDJSON: {"type":"token","text"} per piece, then {"type":"done","tokens","seconds","tokens_per_s","memory_mb"}', false)
-    .action(async (flags: GenerateFlags) => {
+    .option('--allow-outside-links', ALLOW_OUTSIDE_LINKS_HELP, false)
+    .action(async (flags: GenerateFlags & { allowOutsideLinks?: boolean }) => {
+      if (flags.allowOutsideLinks) allowOutsideLinks();
       await generateCommand(flags);
     });
 }

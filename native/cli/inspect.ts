@@ -2,6 +2,7 @@
 // the linear modules LoRA can target with their shapes. Reads headers only, so it is instant even for large models.
 import type { Command } from 'commander';
 import { loadModelFolder, parameterCount, stopTokenIds, type ModelFolder } from '../model/model-folder';
+import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
 import { linearModules } from '../model/linear-modules';
 import { nf4WeightNames } from '../model/nf4-cache';
 import { nf4ShapeProblem, nf4StoredShapes } from '../engine/nf4';
@@ -124,7 +125,9 @@ export function register(program: Command): void {
     .description('show a model folder: architecture, sizes, dtype, parameters and the modules LoRA can target')
     .requiredOption('--model <dir>', 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)')
     .option('--json', 'print one JSON object', false)
-    .action((flags: { model: string; json?: boolean }) => {
+    .option('--allow-outside-links', ALLOW_OUTSIDE_LINKS_HELP, false)
+    .action((flags: { model: string; json?: boolean; allowOutsideLinks?: boolean }) => {
+      if (flags.allowOutsideLinks) allowOutsideLinks();
       const report = inspectModel(loadModelFolder(flags.model));
       process.stdout.write(flags.json ? JSON.stringify(report) + '\n' : formatInspect(report));
     });

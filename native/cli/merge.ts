@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { UserError } from '../util/errors';
 import { mergeAdapter, type MergeDtype } from '../model/merge';
 import { DTYPE_NAMES_HELP, parseDtypeFlag } from './dtype-flag';
+import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
 
 export interface MergeFlags {
   model?: string;
@@ -64,5 +65,9 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'new folder for the merged model')
     .option('--dtype <dtype>', `dtype of the merged weights: same (as the base), ${DTYPE_NAMES_HELP}`, 'same')
     .option('--json', 'print NDJSON progress and result', false)
-    .action(async (flags: MergeFlags) => mergeCommand(flags));
+    .option('--allow-outside-links', ALLOW_OUTSIDE_LINKS_HELP, false)
+    .action(async (flags: MergeFlags & { allowOutsideLinks?: boolean }) => {
+      if (flags.allowOutsideLinks) allowOutsideLinks();
+      await mergeCommand(flags);
+    });
 }

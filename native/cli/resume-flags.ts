@@ -18,7 +18,7 @@ const FLAG_FIELDS: Record<keyof TrainFlags, keyof RunConfig | undefined> = {
   maxGradNorm: 'max_grad_norm', epochs: 'num_epochs', maxSteps: 'max_steps', evalEvery: 'eval_every',
   saveEvery: 'save_every', saveTotalLimit: 'save_total_limit', seed: 'seed', device: 'device', maxSeqLen: 'max_seq_len',
   trainOnPrompt: 'train_on_prompt', gradientCheckpointing: 'gradient_checkpointing', precision: 'precision',
-  quantization: 'quantization', saveDtype: 'save_dtype', resume: undefined, json: undefined,
+  quantization: 'quantization', saveDtype: 'save_dtype', resume: undefined, json: undefined, allowOutsideLinks: undefined,
 };
 
 /** Flags that may differ on a resume: they extend a run (a longer schedule), they do not change what it trains. */

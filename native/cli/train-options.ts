@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import type { DeviceChoice, RunConfig, SchedulerName } from '../protocol';
 import { DEFAULT_RUN_OPTIONS } from '../protocol';
 import { UserError } from '../util/errors';
+import { ALLOW_OUTSIDE_LINKS_HELP } from '../model/folder-links';
 import { DTYPE_NAMES_HELP, parseDtypeFlag } from './dtype-flag';
 
 export interface TrainFlags {
@@ -54,6 +55,7 @@ export interface TrainFlags {
   saveDtype?: string;
   resume?: string;
   json?: boolean;
+  allowOutsideLinks?: boolean;
 }
 
 const d = DEFAULT_RUN_OPTIONS;
@@ -107,7 +109,8 @@ export function addTrainOptions(command: Command): Command {
     .addOption(new Option('--gradient-checkpointing <on|off>', 'recompute each layer in the backward pass: far less memory, ~1/3 more compute').choices(['on', 'off']).default('on'))
     .option('--save-dtype <dtype>', `dtype of the saved LoRA tensors: ${DTYPE_NAMES_HELP}`, d.save_dtype)
     .option('--resume <dir>', 'continue the run in DIR from its latest checkpoint with its own settings; --max-steps / --epochs extend it (the schedule stretches to the new total)')
-    .option('--json', 'print one JSON event per line on stdout', false);
+    .option('--json', 'print one JSON event per line on stdout', false)
+    .option('--allow-outside-links', ALLOW_OUTSIDE_LINKS_HELP, false);
 }
 
 function number(flag: string, value: string | undefined, fallback: number): number {

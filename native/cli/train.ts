@@ -14,6 +14,7 @@ import { trainOwnedRun } from '../train/owned-run';
 import { acquireRunLock, type RunLock } from '../train/run-lock';
 import { addTrainOptions, runConfigFromFlags, type TrainFlags } from './train-options';
 import { resumeConfig } from './resume-flags';
+import { allowOutsideLinks } from '../model/folder-links';
 
 /**
  * The config of a new run, or of the run being resumed: its own training_config.json, extended by --max-steps /
@@ -118,7 +119,10 @@ export async function trainCommand(flags: TrainFlags, explicit: ReadonlySet<keyo
 
 export function register(program: Command): void {
   const command = program.command('train').description('fine-tune a local Hugging Face model with LoRA on a JSONL dataset');
-  addTrainOptions(command).action(async (flags: TrainFlags, self: Command) => trainCommand(flags, typedFlags(self)));
+  addTrainOptions(command).action(async (flags: TrainFlags, self: Command) => {
+    if (flags.allowOutsideLinks) allowOutsideLinks();
+    await trainCommand(flags, typedFlags(self));
+  });
 }
 
 /** The flags given on the command line (not defaults): what a resume compares with the run's settings. */

@@ -3,7 +3,7 @@
 // complete Hugging Face folder with exactly the base's tensor names, order, sharding and dtypes (no tensor added or
 // dropped: a tied model gets no lm_head.weight). Streams tensor by tensor — peak memory stays near the largest
 // tensor — into a staging folder that is renamed into place only when complete.
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../util/errors';
@@ -11,6 +11,7 @@ import { commitFolderAtomic } from '../util/atomic-write';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openWeights, readTensorBytes, ST_DTYPE_BYTES, type SafetensorsFile, type StEntry } from './safetensors';
 import { readPeftAdapter } from './peft-io';
 import { requireModelDir } from './model-folder';
+import { checkModelFileLinks } from './folder-links';
 import { mergeDora } from './dora';
 
 export interface MergeProgress {
@@ -37,10 +38,22 @@ const TARGET: Record<Exclude<MergeDtype, 'same'>, StEntry['dtype']> = { f32: 'F3
 /** Files of the base folder that are copied unchanged (everything except the weights themselves). */
 function companionFiles(modelDir: string): string[] {
   // Files only: a subfolder such as Llama 3's original/ holds the weights in another format, which the merge does not
-  // update, so copying it would ship the unmerged model beside the merged one.
-  return readdirSync(modelDir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && !entry.name.endsWith('.safetensors') && !entry.name.startsWith('.') && !/\.(bin|pt|pth|ckpt|gguf|onnx)$/.test(entry.name))
+  // update, so copying it would ship the unmerged model beside the merged one. A link to a file counts as the file
+  // (the Hugging Face cache is all links) once it is known to stay in the folder: its content is what is copied.
+  const names = readdirSync(modelDir, { withFileTypes: true })
+    .filter((entry) => (entry.isFile() || (entry.isSymbolicLink() && isFileBehindLink(join(modelDir, entry.name)))) &&
+      !entry.name.endsWith('.safetensors') && !entry.name.startsWith('.') && !/\.(bin|pt|pth|ckpt|gguf|onnx)$/.test(entry.name))
     .map((entry) => entry.name);
+  checkModelFileLinks(modelDir, names.map((name) => join(modelDir, name)));
+  return names;
+}
+
+function isFileBehindLink(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false; // a broken link: nothing to copy
+  }
 }
 
 function decode(entry: StEntry, bytes: Uint8Array): Float32Array {
@@ -131,6 +144,7 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
   requireModelDir(modelDir);
   const adapter = readPeftAdapter(adapterDir);
   const weights = openWeights(modelDir);
+  const companions = companionFiles(modelDir);
   // Check every adapted module before writing anything.
   for (const [baseName, lora] of adapter.weights) {
     const found = weights.entry(`${baseName}.weight`);
@@ -165,7 +179,7 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
         return encode(outDtype, values);
       });
     }
-    for (const name of companionFiles(modelDir)) copyFileSync(join(modelDir, name), join(staging, name));
+    for (const name of companions) copyFileSync(join(modelDir, name), join(staging, name));
     if (options.dtype && options.dtype !== 'same') setIndexTotalSize(join(staging, 'model.safetensors.index.json'), totalSize);
     if (options.dtype && options.dtype !== 'same') setTorchDtype(join(staging, 'config.json'), { f32: 'float32', f16: 'float16', bf16: 'bfloat16' }[options.dtype]);
     mkdirSync(dirname(outDir), { recursive: true });

@@ -7,6 +7,8 @@ import { parseHfConfig, type ModelConfig } from './hf-config';
 import { loadTokenizer, type TextTokenizer } from './tokenizer';
 import { openWeights, type WeightStore } from './safetensors';
 import { linearModules } from './linear-modules';
+import { checkModelFileLinks } from './folder-links';
+import { checkTokenizerVocab } from './tokenizer-checks';
 
 export interface GenerationDefaults {
   eos_token_id?: number | number[];
@@ -114,18 +116,17 @@ export function requireModelDir(dir: string): void {
 /** Loads and checks a model folder (the weights by their headers only; no tensor data is read). */
 export function loadModelFolder(dir: string): ModelFolder {
   requireModelDir(dir);
+  // Before anything is read: the files below, and the weights (openWeights checks its shards), stay in the folder.
+  checkModelFileLinks(dir, ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'].map((name) => join(dir, name)));
   const configFile = join(dir, 'config.json');
   if (!existsSync(configFile)) throw new UserError('config.json not found', { where: { file: configFile }, fix: 'pass the folder of a Hugging Face model; it must contain config.json' });
   const config = parseHfConfig(readJsonObject(configFile), configFile);
   const weights = openWeights(dir);
   checkWeights(config, weights, dir);
   const tokenizer = loadTokenizer(dir);
-  if (tokenizer.vocabSize > config.vocab_size) {
-    throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but vocab_size is ${config.vocab_size}`, {
-      where: { file: configFile, field: 'vocab_size' }, fix: 'use the tokenizer files of the same model as config.json',
-    });
-  }
-  return { dir, config, weights, tokenizer, generation: readGeneration(dir) };
+  const generation = readGeneration(dir);
+  checkTokenizerVocab(dir, { vocab_size: config.vocab_size, bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id, generation_eos: generation.eos_token_id });
+  return { dir, config, weights, tokenizer, generation };
 }
 
 /** Parameters stored in the weights (all tensors, counted from their shapes). */

@@ -7,6 +7,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } fr
 import { isAbsolute, join } from 'node:path';
 import { UserError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic-write';
+import { checkModelFileLinks } from './folder-links';
 
 export type StDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -47,22 +48,24 @@ export function openSafetensors(path: string): SafetensorsFile {
     if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > size) throw corrupt(path, `header length ${headerLength} does not fit the file (${size} bytes)`);
     const headerBytes = Buffer.alloc(headerLength);
     readSync(fd, headerBytes, 0, headerLength, 8);
-    let header: Record<string, unknown>;
+    let header: unknown;
     try {
-      header = JSON.parse(headerBytes.toString('utf8')) as Record<string, unknown>;
+      header = JSON.parse(headerBytes.toString('utf8'));
     } catch (error) {
       throw corrupt(path, `header is not valid JSON (${(error as Error).message})`);
     }
+    if (!isObject(header)) throw corrupt(path, `header is ${JSON.stringify(header)?.slice(0, 40)}, not a JSON object of tensors`);
     const dataStart = 8 + headerLength;
     const entries = new Map<string, StEntry>();
     let metadata: Record<string, string> = {};
     for (const [name, value] of Object.entries(header)) {
       if (name === '__metadata__') {
+        if (value !== null && (!isObject(value) || Object.values(value).some((v) => typeof v !== 'string'))) throw corrupt(path, '__metadata__ is not an object of strings');
         metadata = (value ?? {}) as Record<string, string>;
         continue;
       }
       const info = value as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-      if (!info || typeof info.dtype !== 'string' || !(info.dtype in ST_DTYPE_BYTES)) throw corrupt(path, `tensor ${name}: unsupported dtype ${JSON.stringify(info?.dtype)}`);
+      if (!isObject(info) || typeof info.dtype !== 'string' || !(info.dtype in ST_DTYPE_BYTES)) throw corrupt(path, `tensor ${name}: unsupported dtype ${JSON.stringify(isObject(info) ? info.dtype : info)}`);
       const dtype = info.dtype as StDType;
       const shape = info.shape ?? [];
       if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
@@ -70,17 +73,41 @@ export function openSafetensors(path: string): SafetensorsFile {
       }
       const offsets = Array.isArray(info.data_offsets) ? info.data_offsets : [NaN, NaN];
       const [begin, end] = offsets;
+      // dtype size × product(shape), exact: a product past 2^53 cannot be a tensor of a file that fits on a disk.
       const expected = shape.reduce((a, b) => a * b, 1) * ST_DTYPE_BYTES[dtype];
       // Offsets count from the end of the header: a negative begin would read the header itself as weights.
-      if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end - begin !== expected || dataStart + end > size) {
-        throw corrupt(path, `tensor ${name}: data_offsets [${begin}, ${end}] do not match its shape [${shape}] ${dtype} or the file size`);
+      if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || !Number.isSafeInteger(expected) || end - begin !== expected || dataStart + end > size) {
+        throw corrupt(path, `tensor ${name}: data_offsets [${begin}, ${end}] do not match its shape [${shape}] ${dtype} (${Number.isSafeInteger(expected) ? expected : 'too many'} bytes) or lie outside the data area (${size - dataStart} bytes)`);
       }
       entries.set(name, { name, dtype, shape, offset: dataStart + begin, length: end - begin });
     }
+    checkTiling(path, [...entries.values()], dataStart, size);
     return { path, entries, metadata };
   } finally {
     closeSync(fd);
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The tensors must tile the data area, in offset order, without overlap or gap, to the end of the file — what the
+ * reference reader (huggingface/safetensors, `validate`) requires. Two tensors sharing bytes would silently alias.
+ */
+function checkTiling(path: string, entries: StEntry[], dataStart: number, size: number): void {
+  const sorted = entries.filter((e) => e.length > 0).sort((a, b) => a.offset - b.offset);
+  let next = dataStart;
+  for (const entry of sorted) {
+    if (entry.offset < next) {
+      const other = sorted.find((e) => e !== entry && e.offset < entry.offset + entry.length && entry.offset < e.offset + e.length);
+      throw corrupt(path, `tensor ${entry.name} overlaps tensor ${other?.name ?? 'another'} (data_offsets [${entry.offset - dataStart}, ${entry.offset - dataStart + entry.length}])`);
+    }
+    if (entry.offset > next) throw corrupt(path, `${entry.offset - next} bytes before tensor ${entry.name} (at data offset ${next - dataStart}) belong to no tensor`);
+    next = entry.offset + entry.length;
+  }
+  if (next !== size) throw corrupt(path, `${size - next} bytes after the last tensor belong to no tensor (a truncated or appended file)`);
 }
 
 function entryOf(file: SafetensorsFile, name: string): StEntry {
@@ -96,7 +123,12 @@ export function readTensorBytes(file: SafetensorsFile, name: string): Uint8Array
   const fd = openSync(file.path, 'r');
   try {
     let read = 0;
-    while (read < entry.length) read += readSync(fd, bytes, read, entry.length - read, entry.offset + read);
+    while (read < entry.length) {
+      const n = readSync(fd, bytes, read, entry.length - read, entry.offset + read);
+      // A file that shrank since its header was read: looping on 0 bytes would never end.
+      if (n === 0) throw corrupt(file.path, `tensor ${name} ends past the end of the file (it shrank while being read)`);
+      read += n;
+    }
   } finally {
     closeSync(fd);
   }
@@ -131,6 +163,7 @@ export interface WeightStore {
 /** A model folder's weights: model.safetensors, or the shards listed in model.safetensors.index.json. */
 export function openWeights(modelDir: string): WeightStore {
   const indexPath = join(modelDir, 'model.safetensors.index.json');
+  checkModelFileLinks(modelDir, [indexPath, join(modelDir, 'model.safetensors')]);
   let paths: string[];
   if (existsSync(indexPath)) {
     let index: { weight_map?: Record<string, string> };
@@ -153,6 +186,7 @@ export function openWeights(modelDir: string): WeightStore {
     if (missing.length > 0) {
       throw new UserError(`missing weight shard(s): ${missing.join(', ')}`, { where: { file: indexPath }, fix: 'download every shard the index lists' });
     }
+    checkModelFileLinks(modelDir, paths);
   } else if (existsSync(join(modelDir, 'model.safetensors'))) {
     paths = [join(modelDir, 'model.safetensors')];
   } else {

@@ -132,5 +132,5 @@ test('missing folder, config.json or tokenizer.json, and a tokenizer larger than
   const c = makeTinyModel(fresh(), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 1, vocab: 2048 }).dir;
   const bigger = makeTinyModel(fresh(), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 1, vocab: 4096 }).dir;
   for (const name of ['tokenizer.json', 'tokenizer_config.json']) writeFileSync(join(c, name), readFileSync(join(bigger, name)));
-  userError(() => loadModelFolder(c), 'config.json', 'vocab_size', '4096');
+  userError(() => loadModelFolder(c), join(c, 'tokenizer.json'), "2,048 token id(s) are ≥ config.json's vocab_size 2,048", 'the largest is 4,095');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -100,4 +100,33 @@ test('an index may only name shard files of its own folder: ../, absolute paths 
   }
   writeFileSync(join(folder, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { w: 'model-00001-of-00001.safetensors' } }));
   assert.deepEqual(openWeights(folder).names(), ['w']);
+});
+
+test('tensors must tile the data area exactly (as the reference reader requires): overlap, gaps, trailing bytes and an overflowing shape are refused', () => {
+  const f32 = (begin: number, end: number, n: number) => ({ dtype: 'F32', shape: [n], data_offsets: [begin, end] });
+  assert.equal(openSafetensors(rawFile('tiled.safetensors', { a: f32(0, 8, 2), b: f32(8, 16, 2), e: { dtype: 'F32', shape: [0], data_offsets: [16, 16] } }, 16)).entries.size, 3);
+  assert.throws(() => openSafetensors(rawFile('overlap.safetensors', { a: f32(0, 8, 2), b: f32(4, 12, 2) }, 12)), /tensor b overlaps tensor a/);
+  assert.throws(() => openSafetensors(rawFile('gap.safetensors', { a: f32(0, 8, 2), b: f32(12, 20, 2) }, 20)), /4 bytes before tensor b \(at data offset 8\) belong to no tensor/);
+  assert.throws(() => openSafetensors(rawFile('tail.safetensors', { a: f32(0, 8, 2) }, 12)), /4 bytes after the last tensor belong to no tensor/);
+  assert.throws(() => openSafetensors(rawFile('beyond.safetensors', { a: f32(0, 16, 4) }, 8)), /outside the data area \(8 bytes\)/);
+  assert.throws(() => openSafetensors(rawFile('huge.safetensors', { a: { dtype: 'F32', shape: [2 ** 40, 2 ** 20], data_offsets: [0, 8] } }, 8)), /\(too many bytes\)/);
+});
+
+test('a header that is not an object of tensors, or metadata that is not strings, is refused as corrupt, not a crash', () => {
+  for (const header of [null, [1, 2], 'text', 3]) {
+    const path = join(dir, 'not-object.safetensors');
+    const json = JSON.stringify(header);
+    writeFileSync(path, Buffer.concat([Buffer.from(new BigUint64Array([BigInt(json.length)]).buffer), Buffer.from(json)]));
+    assert.throws(() => openSafetensors(path), /not-object\.safetensors: header is .* not a JSON object of tensors/);
+  }
+  assert.throws(() => openSafetensors(rawFile('meta.safetensors', { __metadata__: { format: 1 } }, 0)), /__metadata__ is not an object of strings/);
+  assert.throws(() => openSafetensors(rawFile('num.safetensors', { a: 5 }, 0)), /tensor a: unsupported dtype 5/);
+});
+
+test('reading a tensor of a file that shrank after its header was read ends with an error instead of looping forever', () => {
+  const path = join(dir, 'shrinks.safetensors');
+  writeSafetensors(path, [{ name: 'a', dtype: 'F32', shape: [4], data: new Float32Array([1, 2, 3, 4]) }]);
+  const file = openSafetensors(path);
+  truncateSync(path, statSync(path).size - 8);
+  assert.throws(() => readTensorF32(file, 'a'), /shrinks\.safetensors: tensor a ends past the end of the file/);
 });
