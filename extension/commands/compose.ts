@@ -99,6 +99,12 @@ export const composeAdapters = (ctx: Ctx) => async (arg?: unknown, all?: unknown
     void vscode.window.showWarningMessage('Compose needs two or more adapters: select them together (Ctrl/Cmd-click) or pick them from the list.');
     return;
   }
+  const withComma = adapters.filter((dir) => dir.includes(','));
+  if (withComma.length > 0) {
+    // The CLI takes the adapters as one comma-separated --adapters value.
+    void vscode.window.showErrorMessage(`${withComma.join(', ')}: a folder name with a comma cannot be passed to lora-studio compose — rename or link it.`);
+    return;
+  }
   const model = await pickBaseModel(adapters[0], 'Which base model were these adapters trained on?');
   if (!model) return;
   const data = await pickData();

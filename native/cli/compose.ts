@@ -10,6 +10,7 @@ import { composeAdapters } from '../train/compose';
 import type { ComposeEvent } from '../train/compose-events';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
 import { systemDiscoveryIo } from '../engine/cuda-io';
+import { adapterRunQuantization } from '../train/run-dir';
 
 export interface ComposeFlags {
   model: string;
@@ -21,6 +22,7 @@ export interface ComposeFlags {
   seed: string;
   maxSeqLen: string;
   device: string;
+  quantization?: string;
   json?: boolean;
 }
 
@@ -28,6 +30,24 @@ function numberFlag(flag: string, value: string, ok: (n: number) => boolean, rul
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new UserError(`--${flag} must be ${rule}, got "${value}"`, { fix: `pass e.g. --${flag} ${example}` });
   return n;
+}
+
+/**
+ * The base weights the loss runs on: --quantization when given, else NF4 when every adapter comes from a QLoRA run
+ * (as generate picks for one adapter): the adapters were fitted to that base, and the weights should be too.
+ */
+export function composeQuantization(flag: string | undefined, adapters: readonly string[], note: (text: string) => void): 'none' | 'nf4' {
+  if (flag !== undefined) {
+    if (flag !== 'none' && flag !== 'nf4') throw new UserError(`--quantization must be none or nf4, got "${flag}"`, { fix: 'pass --quantization nf4 for QLoRA adapters, none otherwise' });
+    return flag;
+  }
+  const runs = adapters.map((a) => adapterRunQuantization(a).quantization);
+  if (runs.every((q) => q === 'nf4')) {
+    note('the adapters were trained on the NF4 base (QLoRA): the few-shot loss uses it too (--quantization none for the stored weights)');
+    return 'nf4';
+  }
+  if (runs.includes('nf4')) note('some adapters were trained on the NF4 base, some not: the loss uses the stored weights (--quantization nf4 to change)');
+  return 'none';
 }
 
 const weightsText = (w: readonly number[]) => `[${w.map((x) => x.toFixed(3)).join(', ')}]`;
@@ -57,6 +77,7 @@ export async function composeCommand(flags: ComposeFlags, write: (line: string) 
   const device = resolveDevice(flags.device as DeviceChoice, discoverCuda(systemDiscoveryIo()));
   const emit = (event: ComposeEvent) => (flags.json ? write(JSON.stringify(event) + '\n') : log(composeEventText(event) + '\n'));
   if (device.notice) emit({ type: 'status', message: device.notice });
+  const quantization = composeQuantization(flags.quantization, adapters, (message) => emit({ type: 'status', message }));
   let cancelled = false;
   const cancel = () => {
     cancelled = true;
@@ -64,7 +85,7 @@ export async function composeCommand(flags: ComposeFlags, write: (line: string) 
   process.on('SIGTERM', cancel);
   process.on('SIGINT', cancel);
   try {
-    const result = await composeAdapters({ model: flags.model, adapters, data: flags.data, out: flags.out, steps, l1, seed, maxSeqLen, device, emit, cancelled: () => cancelled });
+    const result = await composeAdapters({ model: flags.model, adapters, data: flags.data, out: flags.out, steps, l1, seed, maxSeqLen, device, quantization, emit, cancelled: () => cancelled });
     const done: ComposeEvent = { type: 'done', out: result.out, weights: result.adapters.map((a) => a.weight), loss: result.loss, objective: result.objective, uniform_loss: result.uniform_loss, base_loss: result.base_loss };
     if (flags.json) emit(done);
     else write(composeEventText(done) + '\n');
@@ -91,6 +112,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the search', '0')
     .option('--max-seq-len <n>', 'tokens per example (longer ones are truncated)', '512')
     .option('--device <device>', 'auto | cpu | cuda | cuda:N', 'auto')
+    .option('--quantization <q>', 'base weights for the loss: none | nf4 (default: nf4 when every adapter is from a QLoRA run)')
     .option('--json', 'print NDJSON progress and result', false)
     .action(async (flags: ComposeFlags) => composeCommand(flags));
 }

@@ -7,6 +7,7 @@ import type { ModelFolder } from '../model/model-folder';
 import { loraAName, loraBName, type LoraSite } from '../model/llama';
 import { storeWeightSources } from '../model/weight-sources';
 import { createSession, type ResolvedProvider } from '../engine/session';
+import type { WeightSource } from '../engine/onnx-export';
 import { buildTrainingGraph } from './engine-program';
 import { trainedTokens } from '../data/batch';
 import type { MicroBatch } from './loop';
@@ -17,6 +18,8 @@ export interface AdapterLossOptions {
   scaling: number;
   batches: MicroBatch[];
   device: ResolvedProvider;
+  /** The base's weights from elsewhere — the NF4 cache a QLoRA adapter trained on — instead of the model folder's. */
+  quantized?: { weights: (hfName: string) => WeightSource; dir: string };
 }
 
 export interface AdapterLoss {
@@ -30,7 +33,7 @@ export interface AdapterLoss {
 const intTensor = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
 
 export async function createAdapterLoss(model: ModelFolder, opts: AdapterLossOptions): Promise<AdapterLoss> {
-  const sources = storeWeightSources(model.weights, model.dir);
+  const sources = opts.quantized ? { weights: opts.quantized.weights, externalDataDir: opts.quantized.dir } : storeWeightSources(model.weights, model.dir);
   const lora = { r: opts.r, scaling: opts.scaling, sites: opts.sites, dropout: 0 };
   const batches = opts.batches.filter((b) => trainedTokens(b) > 0);
   const sessions = new Map<string, ort.InferenceSession>();
@@ -39,7 +42,12 @@ export async function createAdapterLoss(model: ModelFolder, opts: AdapterLossOpt
       const key = `${batch.inputIds.length}x${batch.inputIds[0].length}`;
       if (sessions.has(key)) continue;
       const spec = { model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, lora, device: opts.device, checkpointing: false };
-      sessions.set(key, await createSession(buildTrainingGraph(spec, sources.weights, 'eval'), { device: opts.device, dtype: 'float32', externalDataDir: sources.externalDataDir }));
+      sessions.set(key, await createSession(buildTrainingGraph(spec, sources.weights, 'eval'), {
+        device: opts.device, dtype: 'float32', externalDataDir: sources.externalDataDir,
+        // Without layer checkpointing NF4 weights are dequantized outside recomputed segments: constant folding would
+        // turn each into a float32 copy at session creation (as generate's graphs, native/model/generate.ts).
+        noConstantFolding: opts.quantized !== undefined,
+      }));
     }
   } catch (error) {
     for (const session of sessions.values()) await session.release();

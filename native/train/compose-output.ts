@@ -24,6 +24,8 @@ export interface ComposeRecord {
   steps: number;
   l1: number;
   seed: number;
+  /** The base weights the loss was computed on: the stored ones, or their NF4 copy (QLoRA adapters). */
+  quantization: 'none' | 'nf4';
   /** Few-shot cross-entropy at the weights found, and its value plus the L1 penalty (what the search minimized). */
   loss: number;
   objective: number;
@@ -80,7 +82,7 @@ export function composeReadme(record: ComposeRecord): string {
     '|---|---|---|---|---|',
     ...rows,
     '',
-    `Few-shot data: \`${record.data}\` (${record.examples} examples, ${record.tokens} trained tokens).`,
+    `Few-shot data: \`${record.data}\` (${record.examples} examples, ${record.tokens} trained tokens)${record.quantization === 'nf4' ? ', the loss computed on the base\'s NF4 copy (the adapters are QLoRA ones)' : ''}.`,
     '',
     '| weights | few-shot loss |',
     '|---|---|',

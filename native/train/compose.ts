@@ -11,6 +11,7 @@ import { canonicalSign, composeLora, loadHubAdapters } from '../model/lorahub';
 import { readDatasetRecords } from '../data/validate';
 import { tokenizeRecordsBounded } from '../data/template-pool';
 import { planMicroBatches } from '../data/batch';
+import { ensureNf4Cache } from '../model/nf4-cache';
 import { createAdapterLoss } from './adapter-loss';
 import { OnePlusOneEs } from './one-plus-one-es';
 import { checkComposeOut, writeComposedAdapter, type ComposeRecord } from './compose-output';
@@ -28,12 +29,14 @@ export interface ComposeOptions {
   seed: number;
   maxSeqLen: number;
   device: ResolvedDevice;
+  /** 'nf4': the loss on the base's NF4 copy (native/model/nf4-cache.ts), for adapters trained with QLoRA. */
+  quantization: 'none' | 'nf4';
   emit(event: ComposeEvent): void;
   cancelled?(): boolean;
 }
 
 /** LoRAHub's search box and the ES's first step size (a third of the half-width: early moves stay inside). */
-export const WEIGHT_BOUND = 1.5;
+const WEIGHT_BOUND = 1.5;
 const SIGMA0 = 0.5;
 /** Examples per forward pass: few-shot sets are small, this bounds a pass's activations on a large model. */
 const BATCH = 8;
@@ -51,6 +54,12 @@ export async function composeAdapters(opts: ComposeOptions): Promise<ComposeReco
 
   status(`loading ${opts.model} and ${opts.adapters.length} adapters…`);
   const model = loadModelFolder(opts.model);
+  const positions = model.config.max_position_embeddings;
+  if (opts.maxSeqLen > positions) {
+    throw new UserError(`--max-seq-len ${opts.maxSeqLen} is past the ${positions} positions ${model.dir} was trained for (max_position_embeddings)`, {
+      fix: `pass --max-seq-len ${positions} or less`,
+    });
+  }
   const hub = loadHubAdapters(opts.adapters.map((a) => resolve(a)), model);
 
   status(`tokenizing ${opts.data}…`);
@@ -68,8 +77,14 @@ export async function composeAdapters(opts: ComposeOptions): Promise<ComposeReco
   const batches = planMicroBatches(examples, { microBatchSize: BATCH, seed: opts.seed, epoch: 0, padId: model.tokenizer.padId, bucketMultiple: 16 });
   stopIfCancelled();
 
+  let quantized;
+  if (opts.quantization === 'nf4') {
+    status('using the NF4 copy of the base (the cache QLoRA runs train on; made on first use)…');
+    quantized = ensureNf4Cache(model);
+    stopIfCancelled();
+  }
   status(`compiling the forward graph (${hub.targets.length} LoRA modules, r=${hub.r})…`);
-  const evaluator = await createAdapterLoss(model, { sites: hub.targets, r: hub.r, scaling: hub.scaling, batches, device: opts.device });
+  const evaluator = await createAdapterLoss(model, { sites: hub.targets, r: hub.r, scaling: hub.scaling, batches, device: opts.device, quantized });
   try {
     const n = hub.adapters.length;
     const lossAt = (w: readonly number[]) => evaluator.loss(composeLora(hub.adapters, w));
@@ -97,7 +112,7 @@ export async function composeAdapters(opts: ComposeOptions): Promise<ComposeReco
     const record: ComposeRecord = {
       method: 'lorahub', composition: 'A = sum(w_i * A_i), B = sum(w_i * B_i)', base_model: model.dir,
       adapters: hub.adapters.map((a, i) => ({ path: a.dir, weight: weights[i], r: a.r, lora_alpha: a.lora_alpha, use_rslora: a.use_rslora, base_model_name_or_path: a.baseModel })),
-      data: resolve(opts.data), examples: examples.length, tokens: evaluator.tokens, steps: opts.steps, l1: opts.l1, seed: opts.seed,
+      data: resolve(opts.data), examples: examples.length, tokens: evaluator.tokens, steps: opts.steps, l1: opts.l1, seed: opts.seed, quantization: opts.quantization,
       loss: best.loss, objective: best.objective, uniform_loss: uniformLoss, base_loss: baseLoss,
     };
     status(`writing the composed adapter to ${out}…`);

@@ -2,18 +2,19 @@
 // stderr without it, an error line before a failure, and flags checked before any work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
 import { loadModelFolder } from '../../../../native/model/model-folder';
 import { resolveTargets } from '../../../../native/model/lora';
 import { writePeftAdapter } from '../../../../native/model/peft-io';
-import { composeCommand, type ComposeFlags } from '../../../../native/cli/compose';
+import { composeCommand, composeQuantization, type ComposeFlags } from '../../../../native/cli/compose';
 import { buildProgram } from '../../../../native/cli';
 import { parseComposeLine, type ComposeEvent } from '../../../../native/train/compose-events';
 import { mulberry32 } from '../../../../native/util/random';
 import { UserError } from '../../../../native/util/errors';
+import { writeJsonAtomic } from '../../../../native/util/atomic-write';
 
 const root = mkdtempSync(join(tmpdir(), 'compose-cli-'));
 const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 2 }).dir;
@@ -75,6 +76,7 @@ test('compose: bad flags are refused with the flag named', async () => {
     [{ steps: '1' }, /--steps must be a whole number ≥ 2, got 1/],
     [{ l1: '-1' }, /--l1 must be a number ≥ 0, got -1/],
     [{ maxSeqLen: '0' }, /--max-seq-len must be a whole number ≥ 2, got "0"/],
+    [{ maxSeqLen: '5000' }, /--max-seq-len 5000 is past the 4096 positions .* — pass --max-seq-len 4096 or less/],
   ] as const) {
     const { error } = await run(flags(over));
     assert.ok(error instanceof UserError && pattern.test(error.message), `${JSON.stringify(over)}: ${error}`);
@@ -88,4 +90,42 @@ test('compose is a subcommand of lora-studio, its required flags marked and its 
   for (const flag of ['--model', '--adapters', '--data', '--out']) assert.equal(option(flag).mandatory, true, flag);
   assert.equal(option('--steps').defaultValue, '40');
   assert.equal(option('--l1').defaultValue, '0.05');
+});
+
+test('compose --quantization: given, it is used; absent, NF4 when every adapter comes from a QLoRA run, else the stored weights', () => {
+  const notes: string[] = [];
+  const note = (text: string) => notes.push(text);
+  assert.equal(composeQuantization('nf4', adapters, note), 'nf4');
+  assert.throws(() => composeQuantization('int8', adapters, note), /--quantization must be none or nf4, got "int8"/);
+  assert.equal(composeQuantization(undefined, adapters, note), 'none', 'adapters from elsewhere');
+  assert.deepEqual(notes, []);
+  const qlora = [1, 2].map((i) => {
+    const dir = join(root, `qlora-run-${i}`);
+    writeJsonAtomic(join(dir, 'training_config.json'), { quantization: 'nf4' });
+    return dir;
+  });
+  assert.equal(composeQuantization(undefined, qlora, note), 'nf4');
+  assert.match(notes.pop()!, /trained on the NF4 base \(QLoRA\): the few-shot loss uses it too/);
+  assert.equal(composeQuantization(undefined, [qlora[0], adapters[0]], note), 'none');
+  assert.match(notes.pop()!, /some adapters were trained on the NF4 base, some not/);
+});
+
+test('compose --quantization nf4: the loss runs on the base\'s NF4 copy (another loss than the stored weights\'), recorded in lorahub.json', async () => {
+  process.env.LORA_STUDIO_CACHE = join(root, 'nf4-cache');
+  try {
+    const lines = async (quantization: string, out: string) => {
+      const { stdout, error } = await run(flags({ json: true, quantization, out: join(root, out), steps: '2' }));
+      assert.equal(error, undefined);
+      return stdout.trim().split('\n').map((l) => parseComposeLine(l)!);
+    };
+    const done = (events: ComposeEvent[]) => events.at(-1) as Extract<ComposeEvent, { type: 'done' }>;
+    const nf4 = await lines('nf4', 'nf4'), stored = await lines('none', 'stored');
+    assert.ok(nf4.some((e) => e.type === 'status' && /NF4 copy of the base/.test(e.message)));
+    assert.ok(Number.isFinite(done(nf4).base_loss));
+    assert.notEqual(done(nf4).base_loss, done(stored).base_loss);
+    assert.ok(Math.abs(done(nf4).base_loss - done(stored).base_loss) < 0.5, 'NF4 is close to the stored weights');
+    assert.equal(JSON.parse(readFileSync(join(root, 'nf4', 'lorahub.json'), 'utf8')).quantization, 'nf4');
+  } finally {
+    delete process.env.LORA_STUDIO_CACHE;
+  }
 });

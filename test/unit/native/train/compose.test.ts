@@ -46,7 +46,7 @@ test('compose: on a task one adapter was trained for, the search beats uniform w
   const adapters = [noiseAdapter(right, 'noise-1', 1), right, noiseAdapter(right, 'noise-2', 2)];
   const events: ComposeEvent[] = [];
   const out = join(root, 'composed');
-  const result = await composeAdapters({ model, adapters, data, out, steps: 40, l1: 0.05, seed: 0, maxSeqLen: 64, device: cpu, emit: (e) => events.push(e) });
+  const result = await composeAdapters({ model, adapters, data, out, steps: 40, l1: 0.05, seed: 0, maxSeqLen: 64, device: cpu, quantization: 'none', emit: (e) => events.push(e) });
 
   const weights = result.adapters.map((a) => a.weight);
   assert.ok(result.loss < result.uniform_loss, `found ${result.loss} at ${weights}, uniform ${result.uniform_loss}`);
@@ -89,7 +89,7 @@ test('compose: cancelling between evaluations writes nothing; a non-empty --out 
   const out = join(root, 'cancelled');
   let evaluations = 0;
   await assert.rejects(
-    composeAdapters({ model, adapters, data, out, steps: 40, l1: 0.05, seed: 0, maxSeqLen: 64, device: cpu, emit: (e) => { if (e.type === 'step') evaluations += 1; }, cancelled: () => evaluations >= 3 }),
+    composeAdapters({ model, adapters, data, out, steps: 40, l1: 0.05, seed: 0, maxSeqLen: 64, device: cpu, quantization: 'none', emit: (e) => { if (e.type === 'step') evaluations += 1; }, cancelled: () => evaluations >= 3 }),
     (e: unknown) => e instanceof UserError && /compose cancelled; nothing was written/.test(e.message),
   );
   assert.equal(evaluations, 3);
@@ -97,11 +97,11 @@ test('compose: cancelling between evaluations writes nothing; a non-empty --out 
   assert.deepEqual(readdirSync(root).filter((n) => n.includes('composing')), [], 'no staging folder left');
 
   await assert.rejects(
-    composeAdapters({ model, adapters, data, out: right, steps: 40, l1: 0.05, seed: 0, maxSeqLen: 64, device: cpu, emit: () => assert.fail('no progress before the check') }),
+    composeAdapters({ model, adapters, data, out: right, steps: 40, l1: 0.05, seed: 0, maxSeqLen: 64, device: cpu, quantization: 'none', emit: () => assert.fail('no progress before the check') }),
     (e: unknown) => e instanceof UserError && /is not empty — choose a new or empty folder/.test(e.message),
   );
   await assert.rejects(
-    composeAdapters({ model, adapters, data, out, steps: 1, l1: 0.05, seed: 0, maxSeqLen: 64, device: cpu, emit: () => {} }),
+    composeAdapters({ model, adapters, data, out, steps: 1, l1: 0.05, seed: 0, maxSeqLen: 64, device: cpu, quantization: 'none', emit: () => {} }),
     (e: unknown) => e instanceof UserError && /--steps must be a whole number ≥ 2, got 1/.test(e.message),
   );
 });
