@@ -10,6 +10,7 @@ export const COMMAND_IDS = [
   'loraStudio.openDashboard',
   'loraStudio.mergeAdapter',
   'loraStudio.composeAdapters',
+  'loraStudio.exportGguf',
   'loraStudio.compare',
   'loraStudio.refreshRuns',
   'loraStudio.openDatasetPreview',

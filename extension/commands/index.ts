@@ -5,6 +5,7 @@ import type { Ctx } from '../ctx';
 import { COMMAND_IDS, type CommandId } from './ids';
 import { mergeAdapter } from './merge';
 import { composeAdapters } from './compose';
+import { exportGguf } from './export-gguf';
 import { deleteRun, openDashboardCommand, openRunFolder, refreshRuns, resumeRun, showLog, stopRun } from './runs';
 import { compare, openDatasetPreview, startTraining } from './training';
 import { unwatchExternalRun, watchExternalRun } from './external';
@@ -22,6 +23,7 @@ const FACTORIES: Record<CommandId, CommandFactory> = {
   'loraStudio.openDashboard': openDashboardCommand,
   'loraStudio.mergeAdapter': mergeAdapter,
   'loraStudio.composeAdapters': composeAdapters,
+  'loraStudio.exportGguf': exportGguf,
   'loraStudio.compare': compare,
   'loraStudio.refreshRuns': refreshRuns,
   'loraStudio.openDatasetPreview': openDatasetPreview,

@@ -10,6 +10,7 @@ import { exportGgufModel, GGUF_DTYPES, type GgufDtype } from '../export/gguf-mod
 import { adapterBaseDir, exportGgufAdapter } from '../export/gguf-adapter';
 import { mergeAdapter } from '../model/merge';
 import { exportOllama } from '../export/ollama';
+import { ExportCancelled } from '../export/gguf-writer';
 
 export interface ExportFlags {
   format?: string;
@@ -31,7 +32,8 @@ export interface ExportResult {
 export interface ExportFormat {
   /** One line for --help. */
   description: string;
-  run(flags: ExportFlags): Promise<ExportResult>;
+  /** `cancelled()` turns true on SIGTERM/SIGINT; a format checks it between steps and throws ExportCancelled, leaving nothing behind. */
+  run(flags: ExportFlags, cancelled?: () => boolean): Promise<ExportResult>;
 }
 
 /** `flags[name]` or a UserError saying which flag this format needs. */
@@ -59,7 +61,7 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 export const FORMATS: Record<string, ExportFormat> = {
   gguf: {
     description: 'a model as one GGUF file for llama.cpp (--dtype f16|bf16|q8_0): --model DIR, or --run DIR for the run merged into its base',
-    async run(flags) {
+    async run(flags, cancelled) {
       const example = '--model MODEL_DIR --format gguf --out model.gguf';
       const out = resolve(requireFlag(flags, 'out', 'gguf', example));
       const dtype = ggufDtype(flags);
@@ -67,15 +69,16 @@ export const FORMATS: Record<string, ExportFormat> = {
       const done = (written: { tensors: number; bytes: number; notes: string[] }, what: string) => ({
         out, notes: [`${what} written to ${out} (${written.tensors} tensors, ${mib(written.bytes)})`, ...written.notes, `try it: llama-cli -m ${out}`],
       });
-      if (!adapterDir) return done(await exportGgufModel({ modelDir: resolve(requireFlag(flags, 'model', 'gguf', example)), outFile: out, dtype }), 'GGUF model');
+      if (!adapterDir) return done(await exportGgufModel({ modelDir: resolve(requireFlag(flags, 'model', 'gguf', example)), outFile: out, dtype, cancelled }), 'GGUF model');
       // A run's model is its base with the adapter merged (exact for every method, DoRA included): merged into a
       // temporary folder beside the output, exported, removed.
       const modelDir = resolve(adapterBaseDir(adapterDir, flags.model));
       const staging = mkdtempSync(join(dirname(out), '.lora-studio-merge-'));
       try {
         const merged = join(staging, 'model');
-        await mergeAdapter({ modelDir, adapterDir, outDir: merged, dtype: 'same', cancelled: () => false, onProgress: () => {} });
-        return done(await exportGgufModel({ modelDir: merged, outFile: out, dtype, name: `${basename(modelDir)}-${basename(adapterDir)}` }), 'GGUF of the merged model');
+        await mergeAdapter({ modelDir, adapterDir, outDir: merged, dtype: 'same', cancelled, onProgress: () => {} });
+        if (cancelled?.()) throw new ExportCancelled();
+        return done(await exportGgufModel({ modelDir: merged, outFile: out, dtype, cancelled, name: `${basename(modelDir)}-${basename(adapterDir)}` }), 'GGUF of the merged model');
       } finally {
         rmSync(staging, { recursive: true, force: true });
       }
@@ -83,11 +86,11 @@ export const FORMATS: Record<string, ExportFormat> = {
   },
   'gguf-adapter': {
     description: 'a LoRA adapter (--run DIR or --adapter DIR; --model BASE_DIR unless the adapter names a local base) as a GGUF LoRA for llama.cpp',
-    async run(flags) {
+    async run(flags, cancelled) {
       const adapterDir = adapterFlag(flags);
       if (!adapterDir) throw new UserError('--format gguf-adapter needs --run DIR (or --adapter DIR)', { fix: 'lora-studio export --run .lora-studio/runs/RUN --format gguf-adapter --out adapter.gguf' });
       const out = resolve(flags.out ?? join(adapterDir, 'adapter.gguf'));
-      const written = await exportGgufAdapter({ adapterDir, modelDir: flags.model ? resolve(flags.model) : undefined, outFile: out });
+      const written = await exportGgufAdapter({ adapterDir, modelDir: flags.model ? resolve(flags.model) : undefined, outFile: out, cancelled });
       return {
         out,
         notes: [`GGUF LoRA adapter written to ${out} (${written.tensors} tensors, ${mib(written.bytes)})`, ...written.notes,
@@ -97,11 +100,11 @@ export const FORMATS: Record<string, ExportFormat> = {
   },
   ollama: {
     description: 'a folder for Ollama (--out DIR): the GGUF (--dtype), with --run DIR also the GGUF LoRA, and a Modelfile',
-    async run(flags) {
+    async run(flags, cancelled) {
       const out = resolve(requireFlag(flags, 'out', 'ollama', '--run RUN_DIR --format ollama --out ollama-folder'));
       const adapterDir = adapterFlag(flags);
       const modelDir = resolve(adapterDir ? adapterBaseDir(adapterDir, flags.model) : requireFlag(flags, 'model', 'ollama', '--model MODEL_DIR --format ollama --out ollama-folder'));
-      const { name, notes } = await exportOllama({ outDir: out, modelDir, adapterDir, dtype: ggufDtype(flags) });
+      const { name, notes } = await exportOllama({ outDir: out, modelDir, adapterDir, dtype: ggufDtype(flags), cancelled });
       return {
         out,
         notes: [`Ollama folder written to ${out} (Modelfile, model.gguf${adapterDir ? ', adapter.gguf' : ''})`, ...notes,
@@ -116,14 +119,24 @@ export async function exportCommand(flags: ExportFlags): Promise<ExportResult> {
   const format = FORMATS[name];
   if (!format) throw new UserError(`unknown --format "${name}"`, { fix: `choose one of: ${Object.keys(FORMATS).join(', ')}` });
   const print = (value: object) => process.stdout.write(JSON.stringify(value) + '\n');
+  let stop = false;
+  const cancel = () => {
+    stop = true;
+  };
+  process.on('SIGTERM', cancel);
+  process.on('SIGINT', cancel);
   try {
-    const result = await format.run(flags);
+    const result = await format.run(flags, () => stop);
     if (flags.json) print({ type: 'done', out: result.out, notes: result.notes });
     else process.stdout.write(result.notes.join('\n') + '\n');
     return result;
-  } catch (error) {
+  } catch (caught) {
+    const error = caught instanceof ExportCancelled ? new UserError('export cancelled; nothing was written') : caught;
     if (flags.json) print({ type: 'error', message: error instanceof Error ? error.message : String(error) });
     throw error;
+  } finally {
+    process.off('SIGTERM', cancel);
+    process.off('SIGINT', cancel);
   }
 }
 

@@ -100,6 +100,6 @@ export async function exportGgufAdapter(options: GgufAdapterExport): Promise<Ggu
     .u32('general.file_type', 0)
     .string('adapter.type', 'lora')
     .f32('adapter.lora.alpha', alpha);
-  const bytes = writeGguf(options.outFile, meta.map, tensors, options);
+  const bytes = await writeGguf(options.outFile, meta.map, tensors, options);
   return { tensors: tensors.length, bytes, modelDir, notes };
 }

@@ -130,7 +130,7 @@ export async function exportGgufModel(options: GgufModelExport): Promise<GgufMod
     tensors.push({ name, shape: entry.shape, type, data: () => tensorChunks(file, entry, type, heads) });
   }
   if (fellBack > 0) notes.push(`note: ${fellBack} weight(s) have rows that are not whole Q8_0 blocks of 32 and were written as F16`);
-  const bytes = writeGguf(options.outFile, meta.map, tensors, options);
+  const bytes = await writeGguf(options.outFile, meta.map, tensors, options);
   return { tensors: tensors.length, bytes, notes };
 }
 

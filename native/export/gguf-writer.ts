@@ -142,8 +142,11 @@ export interface WriteGgufOptions {
   cancelled?: () => boolean;
 }
 
-/** Writes a GGUF file atomically; returns its size in bytes. `general.alignment` in `metadata` sets the alignment. */
-export function writeGguf(path: string, metadata: ReadonlyMap<string, GgufValue>, tensors: readonly GgufTensor[], options: WriteGgufOptions = {}): number {
+/**
+ * Writes a GGUF file atomically; resolves to its size in bytes. `general.alignment` in `metadata` sets the alignment.
+ * Between tensors the event loop runs, so SIGINT/SIGTERM handlers (the UI's Cancel) can set `cancelled`.
+ */
+export async function writeGguf(path: string, metadata: ReadonlyMap<string, GgufValue>, tensors: readonly GgufTensor[], options: WriteGgufOptions = {}): Promise<number> {
   const alignmentValue = metadata.get('general.alignment');
   const alignment = alignmentValue && alignmentValue.type !== 'ARRAY' ? Number(alignmentValue.value) : GGUF_DEFAULT_ALIGNMENT;
   if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) throw new Error(`general.alignment must be a positive multiple of 8, got ${alignment}`);
@@ -159,7 +162,8 @@ export function writeGguf(path: string, metadata: ReadonlyMap<string, GgufValue>
   };
   try {
     write(head);
-    tensors.forEach((t, i) => {
+    for (const [i, t] of tensors.entries()) {
+      await new Promise((next) => setImmediate(next));
       if (options.cancelled?.()) throw new ExportCancelled();
       const produced = t.data();
       let written = 0;
@@ -170,7 +174,7 @@ export function writeGguf(path: string, metadata: ReadonlyMap<string, GgufValue>
       if (written !== sizes[i]) throw new Error(`GGUF tensor ${t.name}: produced ${written} bytes, its shape and type need ${sizes[i]}`);
       write(new Uint8Array(padTo(written, alignment)));
       options.onProgress?.(i + 1, tensors.length, t.name);
-    });
+    }
     fsyncSync(fd);
     closeSync(fd);
   } catch (error) {

@@ -96,6 +96,8 @@ export interface OllamaExport {
   /** With an adapter: the base GGUF plus a GGUF LoRA and an ADAPTER line. */
   adapterDir?: string;
   dtype: GgufDtype;
+  /** Checked between tensors; true stops the export (ExportCancelled) and leaves the old folder as it was. */
+  cancelled?: () => boolean;
 }
 
 export interface OllamaResult {
@@ -108,11 +110,11 @@ export async function exportOllama(options: OllamaExport): Promise<OllamaResult>
   const folder = loadModelFolder(options.modelDir);
   const staging = mkdtempSync(join(dirname(options.outDir), `.${basename(options.outDir)}.staging-`));
   try {
-    const model = await exportGgufModel({ modelDir: options.modelDir, outFile: join(staging, 'model.gguf'), dtype: options.dtype });
+    const model = await exportGgufModel({ modelDir: options.modelDir, outFile: join(staging, 'model.gguf'), dtype: options.dtype, cancelled: options.cancelled });
     const notes = [...model.notes];
     let adapter: string | undefined;
     if (options.adapterDir) {
-      const written = await exportGgufAdapter({ adapterDir: options.adapterDir, modelDir: options.modelDir, outFile: join(staging, 'adapter.gguf') });
+      const written = await exportGgufAdapter({ adapterDir: options.adapterDir, modelDir: options.modelDir, outFile: join(staging, 'adapter.gguf'), cancelled: options.cancelled });
       notes.push(...written.notes);
       adapter = 'adapter.gguf';
     }

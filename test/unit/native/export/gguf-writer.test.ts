@@ -10,7 +10,7 @@ import { GgufMetadata, writeGguf } from '../../../../native/export/gguf-writer';
 import { dequantizeQ8_0, encodeTensor, quantizeQ8_0 } from '../../../../native/export/gguf-quant';
 import { readGguf } from './gguf-read';
 
-test('GGUF writer: header, every KV type, tensor infos and aligned data read back', () => {
+test('GGUF writer: header, every KV type, tensor infos and aligned data read back', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gguf-writer-'));
   try {
     for (const alignment of [32, 64]) {
@@ -25,7 +25,7 @@ test('GGUF writer: header, every KV type, tensor infos and aligned data read bac
       const a = Float32Array.from({ length: 3 * 5 }, (_, i) => i - 7);
       const b = Float32Array.from({ length: 2 * 64 }, (_, i) => Math.sin(i));
       const path = join(dir, `m${alignment}.gguf`);
-      const size = writeGguf(path, meta.map, [
+      const size = await writeGguf(path, meta.map, [
         { name: 'a.weight', shape: [3, 5], type: 'F32', data: () => encodeTensor(a, 'F32') },
         { name: 'b.weight', shape: [2, 64], type: 'Q8_0', data: () => [quantizeQ8_0(b.subarray(0, 64)), quantizeQ8_0(b.subarray(64))] },
         { name: 'c.bias', shape: [5], type: 'F16', data: () => encodeTensor(Float32Array.of(1, 2, 3, 0.5, -4), 'F16') },
@@ -75,14 +75,20 @@ test('Q8_0: scale max|x|/127 as f16, values rounded half away from zero (ggml qu
   assert.deepEqual([...new Int8Array(quantizeQ8_0(new Float32Array(32)).buffer, 2, 32)], new Array(32).fill(0), 'an all-zero block stays zero');
 });
 
-test('GGUF writer: a tensor that fails or has the wrong size leaves no file and no temp file behind', () => {
+test('GGUF writer: a tensor that fails, has the wrong size or is cancelled leaves no file and no temp file behind', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gguf-writer-'));
   try {
     const meta = new GgufMetadata().string('general.architecture', 'llama');
     const path = join(dir, 'x.gguf');
-    assert.throws(() => writeGguf(path, meta.map, [{ name: 'a', shape: [4], type: 'F32', data: () => { throw new Error('disk gone'); } }]), /disk gone/);
-    assert.throws(() => writeGguf(path, meta.map, [{ name: 'a', shape: [4], type: 'F32', data: () => new Uint8Array(12) }]), /produced 12 bytes.*need 16/);
-    assert.throws(() => writeGguf(path, meta.map, [{ name: 'a', shape: [2, 40], type: 'Q8_0', data: () => new Uint8Array(0) }]), /multiple of 32/);
+    await assert.rejects(writeGguf(path, meta.map, [{ name: 'a', shape: [4], type: 'F32', data: () => { throw new Error('disk gone'); } }]), /disk gone/);
+    await assert.rejects(writeGguf(path, meta.map, [{ name: 'a', shape: [4], type: 'F32', data: () => new Uint8Array(12) }]), /produced 12 bytes.*need 16/);
+    await assert.rejects(writeGguf(path, meta.map, [{ name: 'a', shape: [2, 40], type: 'Q8_0', data: () => new Uint8Array(0) }]), /multiple of 32/);
+    // Cancel after the first tensor: the second is never produced.
+    let produced = 0;
+    let stop = false;
+    const tensor = (name: string) => ({ name, shape: [4], type: 'F32' as const, data: () => { produced++; return new Uint8Array(16); } });
+    await assert.rejects(writeGguf(path, meta.map, [tensor('a'), tensor('b')], { cancelled: () => stop, onProgress: () => { stop = true; } }), (e: Error) => e.name === 'ExportCancelled');
+    assert.equal(produced, 1);
     assert.equal(existsSync(path), false);
     assert.deepEqual(readdirSync(dir), []);
   } finally {
