@@ -102,6 +102,8 @@ export type TrainingHostMessage =
   | { type: 'problems'; problems: FieldProblem[] }
   /** The run was created and its worker spawned. */
   | { type: 'started'; runDir: string }
+  /** "Run on a Cluster…" wrote its folder: where, and what to know (settings that did not map). */
+  | { type: 'exported'; out: string; notes: string[] }
   | { type: 'error'; message: string };
 
 export type TrainingWebviewMessage =
@@ -117,6 +119,8 @@ export type TrainingWebviewMessage =
   | { type: 'start'; values: Partial<RunConfig> }
   | { type: 'savePreset'; values: Partial<RunConfig> }
   | { type: 'loadPreset' }
+  /** Run on a Cluster…: export the form's settings for Axolotl, LLaMA-Factory or TRL (the host asks which, and where). */
+  | { type: 'exportCluster'; values: Partial<RunConfig> }
   /** Show a dataset's problems (opens the file; its diagnostics are in Problems). */
   | { type: 'openDataset'; path: string };
 
@@ -232,7 +236,7 @@ export function isTrainingWebviewMessage(v: unknown): v is TrainingWebviewMessag
     case 'inspectModel': return isStr(v.dir) && v.dir !== '';
     case 'browse': return typeof v.field === 'string' && PATH_FIELDS.includes(v.field);
     case 'datasetStats': return isStr(v.path) && v.path !== '' && (v.model === undefined || isStr(v.model)) && isCount(v.maxSeqLen);
-    case 'start': case 'savePreset': return isValues(v.values);
+    case 'start': case 'savePreset': case 'exportCluster': return isValues(v.values);
     case 'openDataset': return isStr(v.path) && v.path !== '';
     default: return false;
   }
@@ -257,7 +261,7 @@ export function isCompareWebviewMessage(v: unknown): v is CompareWebviewMessage 
   }
 }
 
-const TRAINING_HOST: readonly string[] = ['init', 'model', 'datasets', 'dataset', 'devices', 'path', 'preset', 'problems', 'started', 'error'] satisfies TrainingHostMessage['type'][];
+const TRAINING_HOST: readonly string[] = ['init', 'model', 'datasets', 'dataset', 'devices', 'path', 'preset', 'problems', 'started', 'exported', 'error'] satisfies TrainingHostMessage['type'][];
 const DASHBOARD_HOST: readonly string[] = ['init', 'event', 'state', 'overlay'] satisfies DashboardHostMessage['type'][];
 const COMPARE_HOST: readonly string[] = ['init', 'path', 'queued', 'token', 'done', 'error'] satisfies CompareHostMessage['type'][];
 
@@ -273,6 +277,7 @@ export function isTrainingHostMessage(v: unknown): v is TrainingHostMessage {
     case 'path': return typeof v.field === 'string' && PATH_FIELDS.includes(v.field) && isStr(v.path);
     case 'preset': return isValues(v.values);
     case 'problems': return Array.isArray(v.problems) && v.problems.every((p) => isRec(p) && isStr(p.field) && isStr(p.message, 100_000));
+    case 'exported': return isStr(v.out) && Array.isArray(v.notes) && v.notes.every((n) => isStr(n, 100_000));
     default: return true;
   }
 }

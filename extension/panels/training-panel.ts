@@ -15,6 +15,7 @@ import { loadTokenizer } from '../../native/model/tokenizer';
 import { isTrainingWebviewMessage, WEBVIEW_PROTOCOL_VERSION, type DatasetInfo, type TrainingHostMessage, type TrainingWebviewMessage } from '../../webview/protocol';
 import { presetFromConfig, readPreset } from '../../webview/training-panel/form';
 import { summarizeDataset } from './dataset-summary';
+import { exportFromPanel, type Choice } from './cluster-export';
 import { listDevices } from './devices';
 import { inspectModel } from './model-inspect';
 import { computeParams, modelReaders } from './model-readers';
@@ -105,6 +106,8 @@ class TrainingPanel {
         return this.savePreset(message.values);
       case 'loadPreset':
         return this.loadPreset();
+      case 'exportCluster':
+        return this.exportCluster(message.values);
       case 'openDataset':
         await vscode.window.showTextDocument(vscode.Uri.file(message.path), { preview: false });
         await vscode.commands.executeCommand('workbench.actions.view.problems');
@@ -200,6 +203,22 @@ class TrainingPanel {
     this.post({ type: 'started', runDir });
     openDashboard(this.ctx, runDir);
     this.dispose();
+  }
+
+  /** Run on a Cluster…: asks the trainer, the parallelism and a new folder, then writes the export (cluster-export.ts). */
+  private async exportCluster(values: Partial<RunConfig>): Promise<void> {
+    const answer = await exportFromPanel(values, {
+      pick: async <T>(choices: readonly Choice<T>[], placeHolder: string) =>
+        (await vscode.window.showQuickPick(choices.map((c) => ({ label: c.label, detail: c.detail, value: c.value })), { placeHolder }))?.value,
+      folder: async (suggested) => (await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(suggested), title: 'New folder for the cluster export', saveLabel: 'Export here' }))?.fsPath,
+    });
+    if (!answer) return;
+    this.post(answer);
+    if (answer.type === 'exported') {
+      void vscode.window.showInformationMessage(answer.notes.join(' — '), 'Open README').then((choice) => {
+        if (choice) void vscode.window.showTextDocument(vscode.Uri.file(join(answer.out, 'README.md')));
+      });
+    }
   }
 
   private async savePreset(values: Partial<RunConfig>): Promise<void> {

@@ -164,6 +164,16 @@ const loadButton = document.createElement('vscode-button');
 loadButton.secondary = true;
 loadButton.textContent = 'Load preset…';
 loadButton.addEventListener('click', () => post({ type: 'loadPreset' }));
+const clusterButton = document.createElement('vscode-button');
+clusterButton.secondary = true;
+clusterButton.textContent = 'Run on a Cluster…';
+clusterButton.title = 'Export these settings and the data for Axolotl, LLaMA-Factory or TRL with DeepSpeed or FSDP, with launch scripts for one node or several';
+clusterButton.addEventListener('click', () => {
+  showAll = true;
+  notice = '';
+  post({ type: 'exportCluster', values: validateForm(form).config });
+  refresh();
+});
 const summary = h('div', 'summary');
 summary.setAttribute('role', 'status');
 
@@ -182,7 +192,7 @@ app.append(
     h('h3', '', 'Target modules'), targets.element, targetProblem, estimateBox),
   section('Training', h('div', 'grid', ...hyper.map((f) => f.row)), advancedBox),
   section('Device and output', deviceField.row, outField.row),
-  h('div', 'actions', startButton, saveButton, loadButton, summary),
+  h('div', 'actions', startButton, saveButton, loadButton, clusterButton, summary),
 );
 
 // ---- behaviour -------------------------------------------------------------------------------------------------
@@ -289,6 +299,7 @@ function refresh(): void {
   targets.setDisabled(disabled);
   saveButton.disabled = disabled;
   loadButton.disabled = disabled;
+  clusterButton.disabled = disabled;
 }
 
 function start(): void {
@@ -372,6 +383,9 @@ function onMessage(message: TrainingHostMessage): void {
     case 'started':
       startButton.disabled = false;
       notice = `started: ${message.runDir}`;
+      break;
+    case 'exported':
+      notice = message.notes.join(' · ');
       break;
     case 'error':
       startButton.disabled = false;
