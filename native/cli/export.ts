@@ -11,6 +11,7 @@ import { adapterBaseDir, exportGgufAdapter } from '../export/gguf-adapter';
 import { mergeAdapter } from '../model/merge';
 import { exportOllama } from '../export/ollama';
 import { ExportCancelled } from '../export/gguf-writer';
+import { CLUSTER_FORMATS } from './export-cluster';
 
 export interface ExportFlags {
   format?: string;
@@ -20,6 +21,12 @@ export interface ExportFlags {
   out?: string;
   dtype?: string;
   json?: boolean;
+  /** Cluster formats: a settings file instead of --run, the data beside it, and how to shard. */
+  config?: string;
+  data?: string;
+  evalData?: string;
+  deepspeed?: string;
+  fsdp?: boolean;
 }
 
 export interface ExportResult {
@@ -112,6 +119,7 @@ export const FORMATS: Record<string, ExportFormat> = {
       };
     },
   },
+  ...CLUSTER_FORMATS,
 };
 
 export async function exportCommand(flags: ExportFlags): Promise<ExportResult> {
@@ -150,6 +158,11 @@ export function register(program: Command): void {
     .option('--adapter <dir>', 'PEFT adapter folder (same as --run)')
     .option('--out <path>', 'file or folder to write')
     .option('--dtype <dtype>', 'GGUF tensor type: f16, bf16 or q8_0', 'f16')
+    .option('--config <file>', 'cluster formats: settings file (.lora.json preset or training_config.json) instead of --run')
+    .option('--data <file.jsonl>', 'cluster formats: training data, when --config has none')
+    .option('--eval-data <file.jsonl>', 'cluster formats: evaluation data')
+    .option('--deepspeed <stage>', 'cluster formats: DeepSpeed zero2 or zero3 (default: plain data parallel)')
+    .option('--fsdp', 'cluster formats: PyTorch FSDP instead of DeepSpeed')
     .option('--json', 'print one JSON line with the result', false)
     .action(async (flags: ExportFlags) => {
       await exportCommand(flags);
