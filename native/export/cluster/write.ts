@@ -74,7 +74,10 @@ export function exportSettings(request: ClusterExportRequest): { config: RunConf
   const { config, problems } = resolveRunConfig({ ...given, out: request.out }, { exists: existsAs });
   if (problems.length > 0) {
     const list = problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
-    throw new UserError(`the settings of ${source} cannot be exported (${problems.length}):\n${list}`, { fix: 'fix them, or give --model DIR / --data FILE for a preset without them' });
+    const missingPaths = problems.some((p) => p.field === 'model' || p.field === 'data');
+    throw new UserError(`the settings of ${source} cannot be exported (${problems.length}):\n${list}`, {
+      fix: missingPaths ? 'fix them; a preset names no model or data: give --model DIR and --data FILE' : 'fix them (LoRA Studio would refuse to train them too)',
+    });
   }
   return { config, source };
 }
