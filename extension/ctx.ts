@@ -10,6 +10,7 @@ import { writeJsonAtomic } from '../native/util/atomic-write';
 import { onConfigChange, readConfig, type Config } from './config';
 import type { PanelContext } from './panels/panel-context';
 import { listRuns, pidAlive, readRun, type RunSummary } from './runs/run-store';
+import { endReport, type StopOutcome } from './runs/stop-report';
 import { StaleRuns, type RunsChange } from './runs/run-changes';
 import { RUN_POLL_MS, RunFolderPoller } from './runs/run-watch';
 import { readExternalRun } from './runs/external-run';
@@ -28,6 +29,8 @@ export class Ctx implements PanelContext {
   private readonly listeners = new Map<string, Set<(event: WorkerEvent) => void>>();
   /** Per live run: the pace of all its steps, for the ETA of the step lines logged. */
   private readonly paces = new Map<string, StepPace>();
+  /** Runs this window is stopping (0) or stopped (when): their end is told once, by the stop's report. */
+  private readonly stopping = new Map<string, number>();
   private readonly runsChanged = new vscode.EventEmitter<RunsChange>();
   /** Fires (debounced) when runs' files or live state may have changed: which runs, or all of them. */
   readonly onDidChangeRuns = this.runsChanged.event;
@@ -175,10 +178,18 @@ export class Ctx implements PanelContext {
     await this.spawn(runDir, ['--resume']);
   }
 
+  /** Stops a run, then says what really happened, from its run folder (stop-report.ts). */
   async stopRun(runDir: string): Promise<void> {
-    const outcome = await this.workers.stop(runDir);
+    this.stopping.set(runDir, 0);
+    let outcome: StopOutcome;
+    try {
+      outcome = await this.workers.stop(runDir);
+    } finally {
+      this.stopping.set(runDir, Date.now());
+    }
     this.log.appendLine(`[${basename(runDir)}] stop: ${outcome}`);
     this.changed();
+    this.showEnd(runDir, outcome);
   }
 
   onRunEvent(runDir: string, listener: (event: WorkerEvent) => void): vscode.Disposable {
@@ -247,11 +258,21 @@ export class Ctx implements PanelContext {
       });
       return;
     }
-    const what = event.reason === 'completed' ? `LoRA training finished after ${event.step} steps.` : `LoRA training stopped at step ${event.step} (checkpoint saved).`;
-    void vscode.window.showInformationMessage(what, 'Open Adapter', 'Merge', 'Compare', 'Show Log').then((choice) => {
-      if (choice === 'Open Adapter') void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(event.adapter));
-      if (choice === 'Merge') void vscode.commands.executeCommand('loraStudio.mergeAdapter', vscode.Uri.file(event.adapter));
-      if (choice === 'Compare') void vscode.commands.executeCommand('loraStudio.compare', vscode.Uri.file(event.adapter));
+    // A run this window is stopping (or stopped in the last seconds: the event may trail the exit) is told by the stop.
+    const stopped = this.stopping.get(runDir);
+    if (stopped !== undefined && (stopped === 0 || Date.now() - stopped < 10_000)) return;
+    this.showEnd(runDir, 'ended');
+  }
+
+  /** The end of a run as its folder tells it, with the actions that fit (an adapter: open, merge, compare). */
+  private showEnd(runDir: string, outcome: StopOutcome): void {
+    const report = endReport(readRun(runDir), outcome);
+    const actions = report.hasAdapter ? ['Open Adapter', 'Merge', 'Compare', 'Show Log'] : ['Show Log'];
+    const show = report.severity === 'error' ? vscode.window.showErrorMessage : report.severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    void show(report.message, ...actions).then((choice) => {
+      if (choice === 'Open Adapter') void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(runDir));
+      if (choice === 'Merge') void vscode.commands.executeCommand('loraStudio.mergeAdapter', vscode.Uri.file(runDir));
+      if (choice === 'Compare') void vscode.commands.executeCommand('loraStudio.compare', vscode.Uri.file(runDir));
       if (choice === 'Show Log') void vscode.commands.executeCommand('loraStudio.showLog', runDir);
     });
   }

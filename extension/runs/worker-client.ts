@@ -30,6 +30,26 @@ export interface WorkerClientHandlers {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Whether process `pid` is gone within `ms` (polled). */
+async function exitsWithin(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (pidAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+/** Sends `name` to `pid`; false when the process is already gone. */
+function signal(pid: number, name: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A worker that could not be attached after spawning; `exited` tells a dead worker from a slow one. */
 export class WorkerStartError extends Error {
   constructor(message: string, readonly exited: boolean) {
@@ -144,25 +164,18 @@ export class WorkerClient {
 
   /**
    * Asks the worker to save a checkpoint and exit; if it is not attached, or still alive after `graceMs`, sends
-   * SIGTERM. Resolves once the process is gone (or SIGTERM was sent).
+   * SIGTERM (the worker saves and exits on it too); if it is still alive `termMs` later, kills it (SIGKILL: its last
+   * complete checkpoint stays intact, checkpoints being committed by rename). Resolves once the process is gone with
+   * how: 'not-running' (it had ended before), 'stopped' (by the command), 'terminated' (by SIGTERM), 'killed'.
    */
-  async stop(runDir: string, graceMs = 120_000): Promise<'stopped' | 'terminated' | 'not-running'> {
+  async stop(runDir: string, graceMs = 120_000, termMs = 60_000): Promise<'stopped' | 'terminated' | 'killed' | 'not-running'> {
     // worker.json may not exist yet for a worker that was just spawned and is already listening.
     const pid = readWorkerInfo(runDir)?.pid ?? this.spawned.get(runDir);
     if (pid === undefined || !pidAlive(pid)) return 'not-running';
-    if (this.send(runDir, { type: 'stop' })) {
-      const deadline = Date.now() + graceMs;
-      while (Date.now() < deadline) {
-        if (!pidAlive(pid)) return 'stopped';
-        await sleep(100);
-      }
-    }
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      return 'stopped'; // it exited between the check and the signal
-    }
-    return 'terminated';
+    if (this.send(runDir, { type: 'stop' }) && (await exitsWithin(pid, graceMs))) return 'stopped';
+    if (!signal(pid, 'SIGTERM')) return 'stopped'; // it exited between the check and the signal
+    if (await exitsWithin(pid, termMs)) return 'terminated';
+    return signal(pid, 'SIGKILL') ? 'killed' : 'terminated';
   }
 
   /** Closes the sockets; the workers keep training (a reloaded window re-attaches). */

@@ -1,7 +1,7 @@
 // A stand-in training worker for worker-client tests: serves the real run socket (native/train/ipc.ts), writes
 // worker.json and status.json like the real worker, a step event and metrics.jsonl line every FAKE_STEP_MS (30)
 // of FAKE_TOTAL (1000), and obeys FAKE_MODE: 'normal' (stop → done + exit 0), 'exit-early' (fails before
-// listening), 'ignore-stop' (only SIGTERM ends it).
+// listening), 'ignore-stop' (only SIGTERM ends it), 'hung' (neither stop nor SIGTERM: only SIGKILL ends it).
 import { appendFileSync, rmSync } from 'node:fs';
 import { WORKER_PROTOCOL_VERSION, type WorkerEvent } from '../../../../native/protocol';
 import { serveRunSocket } from '../../../../native/train/ipc';
@@ -11,6 +11,7 @@ import { writeJsonAtomic } from '../../../../native/util/atomic-write';
 const runDir = process.argv[2];
 const mode = process.env.FAKE_MODE ?? 'normal';
 console.log(`fake worker starting in ${runDir} args=${process.argv.slice(3).join(' ')}`);
+if (mode === 'hung') process.on('SIGTERM', () => console.log('fake worker: SIGTERM ignored'));
 if (mode === 'exit-early') {
   console.error('fake worker: model folder not found');
   process.exit(3);
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   let step = 0;
   const server = await serveRunSocket(runDir, (command) => {
     if (command.type === 'ping') server.broadcast({ type: 'status', phase: 'training', message: `pong at ${step}` });
-    if (command.type === 'stop' && mode !== 'ignore-stop') void finish();
+    if (command.type === 'stop' && mode === 'normal') void finish();
   });
   // FAKE_WORKER_JSON_DELAY_MS widens the real worker's window between listening and writing worker.json.
   await new Promise((resolve) => setTimeout(resolve, Number(process.env.FAKE_WORKER_JSON_DELAY_MS ?? 0)));

@@ -91,6 +91,21 @@ test('a worker that ignores stop is terminated with SIGTERM after the grace peri
   }
 });
 
+test('a worker that ignores stop and SIGTERM is killed, and the stop says so', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'wc-'));
+  const host = client('hung');
+  const pid = await host.spawn(runDir);
+  try {
+    assert.equal(await host.stop(runDir, 300, 300), 'killed');
+    await until(() => !pidAlive(pid));
+    assert.match(readFileSync(runPaths(runDir).log, 'utf8'), /SIGTERM ignored/, 'SIGTERM came first');
+  } finally {
+    if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    host.dispose();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+});
+
 test('a worker stopped before it has written worker.json is still found (by the pid the client spawned)', async () => {
   const runDir = mkdtempSync(join(tmpdir(), 'wc-'));
   const host = client('ignore-stop', [], [], { FAKE_WORKER_JSON_DELAY_MS: '2000' });
