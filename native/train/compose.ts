@@ -108,6 +108,9 @@ export async function composeAdapters(opts: ComposeOptions): Promise<ComposeReco
     stopIfCancelled();
     if (!Number.isFinite(best.objective)) throw new Error('every evaluation of the few-shot loss was NaN or infinite');
     const weights = canonicalSign(best.weights); // w and −w compose the same adapter
+    if (weights.every((w) => w === 0)) {
+      status(`no weighting of these adapters beat the base model on these examples in ${opts.steps} evaluations: the composed adapter is empty (all weights 0) — try more --steps or other adapters`);
+    }
 
     const record: ComposeRecord = {
       method: 'lorahub', composition: 'A = sum(w_i * A_i), B = sum(w_i * B_i)', base_model: model.dir,

@@ -129,3 +129,11 @@ test('compose --quantization nf4: the loss runs on the base\'s NF4 copy (another
     delete process.env.LORA_STUDIO_CACHE;
   }
 });
+
+test('compose: when no weighting beats the base model, the empty result (all weights 0) is said, not only written', async () => {
+  // An L1 penalty far above any loss difference the adapters make: every nonzero weight loses to w = 0.
+  const { stdout, stderr, error } = await run(flags({ l1: '100', out: join(root, 'empty'), steps: '3' }));
+  assert.equal(error, undefined);
+  assert.match(stdout, /weights \[0\.000, 0\.000\]/);
+  assert.match(stderr, /no weighting of these adapters beat the base model on these examples in 3 evaluations: the composed adapter is empty/);
+});
