@@ -182,25 +182,41 @@ test('records become the text LoRA Studio trains on: conversations with a chat t
   assert.throws(() => buildClusterExport({ trainer: 'axolotl', parallelism: 'ddp', config: base, model: { name: 'm', isPath: true, hasChatTemplate: false }, train: records, eval: [], source: 's' }), /no chat template/);
 });
 
-const python = spawnSync('python3', ['-c', 'import yaml, ast'], { encoding: 'utf8' });
+const hasPython = spawnSync('python3', ['-c', 'import ast'], { encoding: 'utf8' });
+const hasYaml = spawnSync('python3', ['-c', 'import yaml'], { encoding: 'utf8' });
+const why = (run: ReturnType<typeof spawnSync>) => String(run.stderr || run.error?.message || '').trim().split('\n').pop();
 
-test('config.yaml and accelerate.yaml read back in PyYAML as the values written; train.py and lf_train.py parse as Python', (t) => {
-  if (python.status !== 0) {
-    t.skip(`python3 with PyYAML is not available (${(python.stderr || python.error?.message || '').trim().split('\n').pop()}); the YAML and Python syntax checks need it`);
+/** Runs python3 on the export's files: .py files are parsed (ast), .yaml files loaded with PyYAML and returned. */
+function checkInPython(files: Record<string, string>, label: string, withYaml: boolean): Record<string, unknown> {
+  const chosen = Object.keys(files).filter((f) => f.endsWith('.py') || (withYaml && f.endsWith('.yaml')));
+  const script = 'import ast, json, sys\nfiles = json.load(sys.stdin)\nout = {}\nfor name, text in files.items():\n    if name.endswith(".py"):\n        ast.parse(text, filename=name)\n    else:\n        import yaml\n        out[name] = yaml.safe_load(text)\nprint(json.dumps(out))\n';
+  const run = spawnSync('python3', ['-c', script], { input: JSON.stringify(Object.fromEntries(chosen.map((f) => [f, files[f]]))), encoding: 'utf8' });
+  assert.equal(run.status, 0, `${label}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as Record<string, unknown>;
+}
+
+test('train.py (TRL) and lf_train.py (LLaMA-Factory with FSDP) parse as Python', (t) => {
+  if (hasPython.status !== 0) {
+    t.skip(`python3 is not available (${why(hasPython)}); the Python syntax check needs it`);
     return;
   }
-  const check = (files: Record<string, string>, label: string) => {
-    const yamlFiles = Object.keys(files).filter((f) => f.endsWith('.yaml'));
-    const pyFiles = Object.keys(files).filter((f) => f.endsWith('.py'));
-    const script = 'import ast, json, sys, yaml\nfiles = json.load(sys.stdin)\nout = {}\nfor name, text in files.items():\n    if name.endswith(".py"):\n        ast.parse(text, filename=name)\n    else:\n        out[name] = yaml.safe_load(text)\nprint(json.dumps(out))\n';
-    const run = spawnSync('python3', ['-c', script], { input: JSON.stringify(Object.fromEntries([...yamlFiles, ...pyFiles].map((f) => [f, files[f]]))), encoding: 'utf8' });
-    assert.equal(run.status, 0, `${label}: ${run.stderr}`);
-    return JSON.parse(run.stdout) as Record<string, unknown>;
-  };
+  checkInPython(build('trl', 'zero3', base).files, 'trl', false);
+  const lfFiles = build('llamafactory', 'fsdp', base).files;
+  assert.ok('lf_train.py' in lfFiles);
+  checkInPython(lfFiles, 'llamafactory', false);
+});
+
+test('config.yaml and accelerate.yaml read back in PyYAML (as Axolotl and LLaMA-Factory read them) as the values written', (t) => {
+  if (hasYaml.status !== 0) {
+    t.skip(`python3 with PyYAML is not available (${why(hasYaml)}); the YAML read-back needs it`);
+    return;
+  }
   const small = { ...base, learning_rate: 1e-5, weight_decay: 1e-7, lora_dropout: 0.1 };
-  const ax = check(build('axolotl', 'fsdp', small).files, 'axolotl');
+  const ax = checkInPython(build('axolotl', 'fsdp', small).files, 'axolotl', true);
   const expected = axolotlConfig({ config: small, model: 'Qwen/Qwen2.5-0.5B', shape: 'messages', parallelism: 'fsdp', hasEval: false }).yaml;
   assert.deepEqual(ax['config.yaml'], JSON.parse(JSON.stringify(expected)));
-  assert.equal(typeof (ax['config.yaml'] as { learning_rate: unknown }).learning_rate, 'number');
-  for (const trainer of ['llamafactory', 'trl'] as const) check(build(trainer, 'fsdp', VARIANTS['qlora+dora+rslora+lora+']).files, trainer);
+  assert.equal(typeof (ax['config.yaml'] as { weight_decay: unknown }).weight_decay, 'number', '1e-7 is a float in YAML 1.1 (written 1.0e-07)');
+  const lfy = checkInPython(build('llamafactory', 'fsdp', VARIANTS['qlora+dora+rslora+lora+']).files, 'llamafactory', true);
+  assert.equal((lfy['accelerate.yaml'] as { distributed_type: string }).distributed_type, 'FSDP');
+  assert.equal((lfy['config.yaml'] as { lora_target: string }).lora_target, 'all');
 });
