@@ -63,7 +63,8 @@ export async function composeAdapters(opts: ComposeOptions): Promise<ComposeReco
   const hub = loadHubAdapters(opts.adapters.map((a) => resolve(a)), model);
 
   status(`tokenizing ${opts.data}…`);
-  const records = await readDatasetRecords(opts.data);
+  const records = await readDatasetRecords(opts.data, { stopRequested: () => opts.cancelled?.() ?? false });
+  stopIfCancelled(); // a stop ends the read early, with the records read so far
   // Chat templates render in bounded workers, as training's do (a hostile template cannot hang the process).
   const tokenized = await tokenizeRecordsBounded(model.tokenizer, records, { trainOnPrompt: false, maxSeqLen: opts.maxSeqLen }, { stopRequested: () => opts.cancelled?.() ?? false, dataFile: opts.data });
   stopIfCancelled();
