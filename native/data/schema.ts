@@ -1,8 +1,10 @@
 // The dataset record schema: one JSONL line → a typed record (alpaca or chat) or located problems. Pure: the CLI
 // validator, the editor diagnostics and the trainer all use this one function, so they can never disagree.
 // JSON is parsed with jsonc-parser (strict: no comments, no trailing commas) because JSON.parse neither reports the
-// column of a syntax error nor notices duplicate keys (it silently keeps the last one).
-import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
+// column of a syntax error nor notices duplicate keys (it silently keeps the last one); json-tree.ts keeps that linear
+// on long strings.
+import { printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
+import { literalEnd, parseJsonTree } from './json-tree';
 import type { ChatMessage, ChatRole, DatasetFormat, DatasetRecord } from './records';
 
 export type Severity = 'error' | 'warning';
@@ -42,32 +44,20 @@ function kindOf(node: JsonNode | undefined): string {
 /** Records are shallow (a chat record is 4 levels); the parser recurses per level, so depth is checked first. */
 export const MAX_NESTING = 64;
 
-/**
- * The first bracket past MAX_NESTING levels, found by a linear scan that skips strings; undefined if none. A string is
- * skipped with indexOf (native speed: a record is mostly long strings), a quote being escaped when an odd number of
- * backslashes precede it.
- */
+/** The first bracket past MAX_NESTING levels, found by a linear scan that skips strings; undefined if none. */
 function tooDeep(text: string): { offset: number } | undefined {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 34) {
-      let close = text.indexOf('"', i + 1);
-      while (close !== -1 && escaped(text, close)) close = text.indexOf('"', close + 1);
-      if (close === -1) return undefined; // an unterminated string: the parser reports it
-      i = close;
+      const end = literalEnd(text, i);
+      if (end === -1) return undefined; // an unterminated string: the parser reports it
+      i = end - 1;
     } else if (c === 123 || c === 91) {
       if (++depth > MAX_NESTING) return { offset: i };
     } else if (c === 125 || c === 93) depth--;
   }
   return undefined;
-}
-
-/** True when the character at `at` follows an odd run of backslashes. */
-function escaped(text: string, at: number): boolean {
-  let slashes = 0;
-  while (text.charCodeAt(at - 1 - slashes) === 92) slashes++;
-  return slashes % 2 === 1;
 }
 
 /** Parses one line (without its newline). `line` is its 1-based number, for the problems' locations. */
@@ -82,7 +72,7 @@ export function parseRecord(text: string, line: number): ParsedRecord {
     return { problems };
   }
   const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const root = parseJsonTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   if (errors.length > 0 || !root) {
     // Only the first syntax error: later ones are usually consequences of it.
     const first = errors[0];
