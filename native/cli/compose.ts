@@ -1,8 +1,8 @@
 // lora-studio compose --model DIR --adapters A1,A2,… --data few.jsonl --out DIR [--steps 40] [--l1 0.05] [--seed N]
 // [--json]: LoRAHub (native/train/compose.ts) — a weighted element-wise composition of existing LoRA adapters, its
 // weights found by a gradient-free search on a few examples, written as a PEFT LoRA adapter. Progress goes to stderr
-// as text, or to stdout as the NDJSON lines of native/train/compose-events.ts with --json; SIGTERM/SIGINT cancel
-// between evaluations and leave nothing behind.
+// as text, or to stdout as the NDJSON lines of native/train/compose-events.ts with --json; SIGTERM/SIGINT stop it
+// between evaluations (or while reading and tokenizing), leave nothing behind and exit 143/130.
 import type { Command } from 'commander';
 import type { DeviceChoice } from '../protocol';
 import { UserError } from '../util/errors';
@@ -11,6 +11,7 @@ import type { ComposeEvent } from '../train/compose-events';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
 import { systemDiscoveryIo } from '../engine/cuda-io';
 import { adapterRunQuantization } from '../train/run-dir';
+import { EXIT_SIGNAL } from './exit';
 
 export interface ComposeFlags {
   model: string;
@@ -78,24 +79,32 @@ export async function composeCommand(flags: ComposeFlags, write: (line: string) 
   const emit = (event: ComposeEvent) => (flags.json ? write(JSON.stringify(event) + '\n') : log(composeEventText(event) + '\n'));
   if (device.notice) emit({ type: 'status', message: device.notice });
   const quantization = composeQuantization(flags.quantization, adapters, (message) => emit({ type: 'status', message }));
-  let cancelled = false;
-  const cancel = () => {
-    cancelled = true;
+  let signal: keyof typeof EXIT_SIGNAL | undefined;
+  const onSignal = (name: keyof typeof EXIT_SIGNAL) => {
+    signal ??= name;
   };
-  process.on('SIGTERM', cancel);
-  process.on('SIGINT', cancel);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
-    const result = await composeAdapters({ model: flags.model, adapters, data: flags.data, out: flags.out, steps, l1, seed, maxSeqLen, device, quantization, emit, cancelled: () => cancelled });
+    const result = await composeAdapters({ model: flags.model, adapters, data: flags.data, out: flags.out, steps, l1, seed, maxSeqLen, device, quantization, emit, cancelled: () => signal !== undefined });
     const done: ComposeEvent = { type: 'done', out: result.out, weights: result.adapters.map((a) => a.weight), loss: result.loss, objective: result.objective, uniform_loss: result.uniform_loss, base_loss: result.base_loss };
     if (flags.json) emit(done);
     else write(composeEventText(done) + '\n');
   } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (signal) {
+      // Stopped cleanly between evaluations: 128 + the signal's number, as validate and train end on one.
+      if (flags.json) emit({ type: 'error', message: `stopped by ${signal}; nothing was written` });
+      else log(`compose: stopped by ${signal}; nothing was written\n`);
+      process.exitCode = EXIT_SIGNAL[signal];
+      return;
+    }
     // Without --json the CLI's error handler prints the failure once (with where and how to fix it).
-    if (flags.json) emit({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    if (flags.json) emit({ type: 'error', message });
     throw error;
   } finally {
-    process.off('SIGTERM', cancel);
-    process.off('SIGINT', cancel);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
   }
 }
 
