@@ -19,7 +19,7 @@ export interface LoraTarget {
 }
 
 /** PEFT's match: the full name equals the entry, or ends with "." + entry (so 'proj' matches nothing). */
-function selects(baseName: string, key: string): boolean {
+export function selects(baseName: string, key: string): boolean {
   return baseName === key || baseName.endsWith(`.${key}`);
 }
 

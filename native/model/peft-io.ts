@@ -15,7 +15,7 @@ import type { RunConfig } from '../protocol';
 import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { f32ToBf16, f32ToF16, openSafetensors, readTensorF32, writeSafetensors, type TensorToWrite } from './safetensors';
-import { targetModuleNames, type LoraTarget } from './lora';
+import { selects, targetModuleNames, type LoraTarget } from './lora';
 import type { AdaLoraSettings } from './adalora-settings';
 import { adaloraConfigFields, adaloraTensors, readAdaLoraAdapter } from './adalora-io';
 import { baseModelName } from './hub-id';
@@ -170,6 +170,7 @@ export function readPeftAdapter(dir: string): ReadAdapter {
     entry[match[2] as 'A' | 'B'] = name;
     parts.set(match[1], entry);
   }
+  checkTensorsTargeted(config, [...parts.keys()], configPath);
   const weights: ReadAdapter['weights'] = new Map();
   for (const [baseName, { A, B, m }] of parts) {
     if (!A || !B) throw new UserError(`${baseName} has lora_${A ? 'A' : 'B'} but not lora_${A ? 'B' : 'A'}`, { where: { file: weightsPath }, fix: 'the adapter is incomplete; save it again' });
@@ -198,6 +199,21 @@ export function readPeftAdapter(dir: string): ReadAdapter {
   }
   const scaling = config.use_rslora ? config.lora_alpha / Math.sqrt(config.r) : config.lora_alpha / config.r;
   return { config, r: config.r, scaling, weights };
+}
+
+/**
+ * The config must name the modules its tensors adapt, as PEFT requires to load it (a list: exact or suffix match; a
+ * string other than all-linear is PEFT's regex, left to PEFT). An adapter whose config and tensors disagree was edited
+ * or mixed up: applying the tensors anyway would merge what the config says is not there.
+ */
+function checkTensorsTargeted(config: PeftAdapterConfig, baseNames: readonly string[], configPath: string): void {
+  if (!Array.isArray(config.target_modules)) return;
+  const keys = config.target_modules;
+  const stray = baseNames.find((name) => !keys.some((key) => typeof key === 'string' && selects(name, key)));
+  if (stray === undefined) return;
+  throw new UserError(`target_modules ${JSON.stringify(keys)} does not select ${stray}, which the adapter's tensors adapt`, {
+    where: { file: configPath, field: 'target_modules' }, fix: 'restore the adapter_config.json saved with these tensors (its target_modules names the adapted modules)',
+  });
 }
 
 /**

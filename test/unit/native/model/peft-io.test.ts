@@ -81,9 +81,17 @@ test('reads .default. names; refuses use_dora without magnitudes, rank_pattern a
     const back = readPeftAdapter(dir);
     assert.equal(back.scaling, 4 / Math.sqrt(2));
     assert.deepEqual(back.weights.get('m.q_proj'), { A, B, r: 2, in: 2, out: 3 });
-    for (const bad of [{ use_dora: true }, { rank_pattern: { q_proj: 8 } }, { peft_type: 'IA3' }]) {
+    for (const bad of [{ use_dora: true }, { rank_pattern: { q_proj: 8 } }, { peft_type: 'IA3' }, { target_modules: ['c_attn'] }]) {
       writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify({ ...base, ...bad }));
       assert.throws(() => readPeftAdapter(dir), (e: unknown) => e instanceof UserError && e.message.includes(ADAPTER_CONFIG));
+    }
+    // A config that does not name the adapted module (PEFT would not load it) names the module; a regex string or
+    // all-linear is not checked here.
+    writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify({ ...base, target_modules: ['k_proj'] }));
+    assert.throws(() => readPeftAdapter(dir), /target_modules \["k_proj"\] does not select m\.q_proj/);
+    for (const target_modules of ['all-linear', '.*q_proj', ['m.q_proj']]) {
+      writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify({ ...base, target_modules }));
+      assert.doesNotThrow(() => readPeftAdapter(dir), JSON.stringify(target_modules));
     }
     writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify(base));
     writeSafetensors(join(dir, ADAPTER_WEIGHTS), [{ name: 'base_model.model.lm_head.weight', dtype: 'F32', shape: [2], data: new Float32Array(2) }]);
