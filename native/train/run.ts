@@ -54,7 +54,13 @@ async function tokenizeFile(
   report: (message: string) => void,
   what: string,
 ): Promise<{ examples: TokenizedExample[]; truncated: number } | null> {
-  const records = await readDatasetRecords(path);
+  let records: Awaited<ReturnType<typeof readDatasetRecords>>;
+  try {
+    records = await readDatasetRecords(path, { stopRequested: io.stopRequested });
+  } catch (error) {
+    if (error instanceof Error && error.name === 'AbortError') return null; // stopped while reading: nothing written yet
+    throw error;
+  }
   report(`tokenizing ${fmt(records.length)} ${what}…`);
   let lastReport = Date.now();
   const result = await tokenizeRecordsBounded(model.tokenizer, records, { trainOnPrompt: config.train_on_prompt, maxSeqLen: config.max_seq_len }, {
