@@ -3,7 +3,8 @@
 // with our own decoder. The fixture is stored in float16 so the f16 export is lossless and only arithmetic differs
 // (llama.cpp rounds activations to f16 for f16 weights); init std 0.1 instead of HF's 0.02 so a tiny random model does
 // not just repeat its last token, and seed 3, whose top-2 logit margins stay above 1e-3 (printed) — the ids must be
-// equal for all 16 steps unless a step's margin is below 1e-3. Q8_0 must agree on most tokens; the figure is printed.
+// equal for all 16 steps unless a step's margin is below 1e-3. Q8_0 and bf16 must agree on most tokens (printed). A
+// SentencePiece-style tokenizer (Llama 2's) must split text as tokenizer.json does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ const PROMPT = [5, 17, 300, 42, 999, 7];
 const STEPS = 16;
 
 for (const arch of ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'MistralForCausalLM'] as Architecture[]) {
-  test(`GGUF export (${arch}): llama.cpp greedy ids equal ours for f16, mostly for q8_0`, async () => {
+  test(`GGUF export (${arch}): llama.cpp greedy ids equal ours for f16, mostly for q8_0 and bf16`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gguf-model-'));
     try {
       const modelDir = join(dir, 'model');
@@ -40,6 +41,18 @@ for (const arch of ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 
       const agree = quantized.filter((id, i) => id === ours.ids[i]).length;
       console.log(`${arch} q8_0: ${agree}/${STEPS} ids equal to ours`);
       assert.ok(agree > STEPS / 2, `q8_0 agrees on only ${agree}/${STEPS}: ours ${ours.ids.join(' ')}, llama.cpp ${quantized.join(' ')}`);
+
+      // bf16 from a bfloat16 copy of the fixture (lossless): llama.cpp rounds activations to bf16 for bf16 weights, 8
+      // bits of mantissa, so near ties may flip: most tokens must agree.
+      const bf16Dir = join(dir, 'model-bf16');
+      makeTinyModel(bf16Dir, { ...TINY_PRESETS[arch], dtype: 'bfloat16', seed: 3, std: 0.1 });
+      const oursBf16 = await ourGreedy(bf16Dir, PROMPT, STEPS);
+      const bf16 = join(dir, 'model-bf16.gguf');
+      await exportGgufModel({ modelDir: bf16Dir, outFile: bf16, dtype: 'bf16' });
+      const halves = await llamaCppGreedy(bf16, PROMPT, STEPS);
+      const agreeBf16 = halves.filter((id, i) => id === oursBf16.ids[i]).length;
+      console.log(`${arch} bf16: ${agreeBf16}/${STEPS} ids equal to ours`);
+      assert.ok(agreeBf16 > STEPS / 2, `bf16 agrees on only ${agreeBf16}/${STEPS}: ours ${oursBf16.ids.join(' ')}, llama.cpp ${halves.join(' ')}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -29,7 +29,8 @@ export async function llamaCppGreedy(modelPath: string, prompt: number[], count:
     });
     try {
       const out: number[] = [];
-      for await (const token of context.getSequence().evaluate(prompt.map((t) => t as never), { temperature: 0 })) {
+      // yieldEogToken: an end-of-generation id (<|im_end|>, …) is yielded and decoding goes on, as ours does with no stop ids.
+      for await (const token of context.getSequence().evaluate(prompt.map((t) => t as never), { temperature: 0, yieldEogToken: true })) {
         out.push(Number(token));
         if (out.length >= count) break;
       }
