@@ -89,6 +89,13 @@ test('GGUF writer: a tensor that fails, has the wrong size or is cancelled leave
     const tensor = (name: string) => ({ name, shape: [4], type: 'F32' as const, data: () => { produced++; return new Uint8Array(16); } });
     await assert.rejects(writeGguf(path, meta.map, [tensor('a'), tensor('b')], { cancelled: () => stop, onProgress: () => { stop = true; } }), (e: Error) => e.name === 'ExportCancelled');
     assert.equal(produced, 1);
+    // A signal handler runs on the event loop: a write that never yields (as a synchronous loop did) would not see it.
+    // An immediate queued before the write stands in for SIGTERM's handler; it must stop the write before any tensor.
+    produced = 0;
+    let signalled = false;
+    setImmediate(() => { signalled = true; });
+    await assert.rejects(writeGguf(path, meta.map, [tensor('a'), tensor('b')], { cancelled: () => signalled }), (e: Error) => e.name === 'ExportCancelled');
+    assert.equal(produced, 0);
     assert.equal(existsSync(path), false);
     assert.deepEqual(readdirSync(dir), []);
   } finally {
