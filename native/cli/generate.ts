@@ -9,7 +9,7 @@ import { UserError } from '../util/errors';
 import { loadModelFolder } from '../model/model-folder';
 import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
 import { generate, type GenerationStats } from '../model/generate';
-import { instructionPrompt } from '../data/template';
+import { instructionPromptBounded } from '../data/template-pool';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
 import { systemDiscoveryIo } from '../engine/cuda-io';
 import { adapterRunQuantization } from '../train/run-dir';
@@ -60,7 +60,8 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
   const topP = numberFlag('top-p', flags.topP, defaults.top_p ?? 1, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
   const seed = numberFlag('seed', flags.seed, 0, Number.isInteger, 'a whole number');
   const device = resolveDevice(flags.device as DeviceChoice, discoverCuda(systemDiscoveryIo()));
-  const prompt = flags.prompt ?? instructionPrompt(model.tokenizer, flags.instruction!, flags.input);
+  // The chat template is the model folder's code: rendered in a bounded template worker (data/template-pool.ts).
+  const prompt = flags.prompt ?? await instructionPromptBounded(model.tokenizer, flags.instruction!, flags.input);
   const quantization = generationQuantization(flags, (note) => process.stderr.write(`${note}\n`));
   const once = async (adapterDir: string | undefined, onPiece?: (piece: string) => void): Promise<Outcome> => {
     let text = '';

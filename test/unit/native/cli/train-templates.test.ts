@@ -1,4 +1,4 @@
-// `lora-studio train` with hostile chat templates and a signal while tokenizing (issue 19, items 4 and 7): an endless
+// `lora-studio train` (and `generate`) with hostile chat templates and a signal while tokenizing (issue 19, items 4 and 7): an endless
 // range, nested loops and a huge string end with exit 1 and a message naming the template's file, the limit and the
 // fix, within seconds; SIGINT during the tokenizing of a large dataset stops within a few seconds with exit 0, a
 // run folder saying "stopped while tokenizing" and nothing half-written. Runs the built CLI (dist/cli.js).
@@ -45,6 +45,14 @@ for (const [name, template, limit] of [
     assert.ok(performance.now() - started < 100_000);
   });
 }
+
+test('generate --instruction with a chat template with nested loops: exit 1 naming the template and the limit', () => {
+  const model = modelWithTemplate('generate-loops', '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}');
+  const result = spawnSync(process.execPath, ['dist/cli.js', 'generate', '--model', model, '--instruction', 'Say hi.', '--max-new-tokens', '2', '--device', 'cpu'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(result.status, 1, `exit ${result.status} ${result.signal ?? ''}\n${result.stderr}`);
+  assert.ok(result.stderr.includes(`${join(model, 'tokenizer_config.json')}: chat_template: the chat template did not finish within 5 s`), result.stderr);
+  assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
+});
 
 test('SIGINT while tokenizing a large dataset stops promptly: exit 0, status "stopped while tokenizing", nothing half-written', async (t) => {
   const model = makeTinyModel(join(root, 'plain-model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 2 }).dir;
