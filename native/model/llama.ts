@@ -11,6 +11,7 @@ import { doraMagnitudeName, doraOutput, doraWeightNorm } from './dora';
 import { baseDeltaTerm } from './base-delta';
 import { orthRegularization, svdDelta } from './adalora';
 import { adaloraEName } from './adalora-settings';
+import { PROMPT_EMBEDDINGS, type VirtualTokens } from './prompt-learning';
 
 /** One adapted linear module: LoRA A [r, in], B [out, r] on the HF module `baseName`. */
 export interface LoraSite {
@@ -29,8 +30,11 @@ export interface LlamaGraphOptions {
    * `scaling` the whole multiplier s / (ranknum + 1e-5), and the loss gains the orthogonal regularization.
    * `baseDeltaRank` R > 0: each site's frozen base is W + s·B_d·A_d, A_d [R, in] and B_d [out, R] graph inputs
    * (native/model/base-delta.ts: PiSSA's residual, ReLoRA's merged cycles).
+   * `virtual`: prompt or prefix tuning (native/model/prompt-learning.ts): the trainable 'prompt_embeddings' prepended
+   * as input embeddings (prompt; the graph's positions are then N + length) or as every layer's first keys/values
+   * (prefix; not with `kv`, where the host seeds its cache with them instead).
    */
-  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; adalora?: { orthRegWeight: number }; baseDeltaRank?: number };
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; adalora?: { orthRegWeight: number }; baseDeltaRank?: number; virtual?: VirtualTokens };
   /** 'loss' adds labels and a scalar 'loss' output; 'logits' outputs logits [B, T, V] only (generation). */
   mode: 'loss' | 'logits';
   /** Each decoder layer a recomputed segment (GraphSink.checkpoint): the backward pass rebuilds it from its input. */
@@ -81,13 +85,13 @@ export function ropeInvFreq(config: Pick<ModelConfig, 'head_dim' | 'rope_theta' 
   });
 }
 
-/** cos and sin tables [T, D] laid out as HF's cat(freqs, freqs). */
-function ropeTables(config: ModelConfig, T: number): { cos: Float64Array; sin: Float64Array } {
+/** cos and sin tables [T, D] of positions from … from+T-1, laid out as HF's cat(freqs, freqs). */
+function ropeTables(config: ModelConfig, T: number, from = 0): { cos: Float64Array; sin: Float64Array } {
   const D = config.head_dim, inv = ropeInvFreq(config);
   const cos = new Float64Array(T * D), sin = new Float64Array(T * D);
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < D; i++) {
-      const angle = t * inv[i % (D / 2)];
+      const angle = (from + t) * inv[i % (D / 2)];
       cos[t * D + i] = Math.cos(angle);
       sin[t * D + i] = Math.sin(angle);
     }
@@ -98,7 +102,13 @@ function ropeTables(config: ModelConfig, T: number): { cos: Float64Array; sin: F
 /** Builds the graph into `g`; returns the names of the trainable params in a stable order (A, B, then DoRA's m or AdaLoRA's E per site). */
 export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: LlamaGraphOptions): string[] {
   const { hidden_size: E, num_attention_heads: H, num_key_value_heads: KV, head_dim: D, intermediate_size: I, vocab_size: Vocab } = config;
-  const B = opts.batch, T = opts.length, N = B * T;
+  // Prompt tuning prepends P virtual tokens to the sequence (T counts them); prefix tuning prepends F keys/values to
+  // every layer's attention, the tokens then sitting at positions F … F+T-1 (transformers' cache_position after a
+  // cache of F, as PEFT's prefix forward has it).
+  const virtual = opts.lora.virtual;
+  if (virtual && opts.kv && virtual.kind === 'prefix') throw new Error('prefix tuning with a KV cache: seed the cache with its keys/values instead');
+  const P = virtual?.kind === 'prompt' ? virtual.tokens : 0, F = virtual?.kind === 'prefix' ? virtual.tokens : 0;
+  const B = opts.batch, Tin = opts.length, T = Tin + P, N = B * T;
   const eps = g.constant([Math.fround(config.rms_norm_eps)], []);
   const sites = new Map(opts.lora.sites.map((s, stream) => [s.baseName, { ...s, stream }]));
   const dropoutSeed = opts.lora.dropout > 0 ? g.input('dropout_seed', 'int64', []) : undefined;
@@ -156,19 +166,22 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     return doraOutput(g, y, baseResult, upScaled, m, norm);
   };
 
-  const inputIds = g.input('input_ids', 'int64', [B, T]);
+  const inputIds = g.input('input_ids', 'int64', [B, Tin]);
 
-  // Additive mask [B, 1, T, T]: causal constant plus key padding from attention_mask.
+  // Additive mask [B, 1, T, F+T]: causal constant plus key padding from attention_mask; the virtual tokens are never
+  // padding (PEFT concatenates ones to the attention mask) and every token sees the F prefix keys.
   const past = opts.kv?.past ?? 0;
   const additiveMask = () => {
-    const causal = new Float64Array(T * T);
-    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) causal[i * T + j] = MASK_VALUE;
-    const attentionMask = g.input('attention_mask', 'int64', [B, T]);
-    const keyPad = g.op('Mul', [g.op('Sub', [g.constant([1], []), g.toFloat(attentionMask)]), g.constant([MASK_VALUE], [])]);
-    return g.op('Add', [g.constant(causal, [T, T]), reshape(keyPad, B, 1, 1, T)]);
+    const K = F + T;
+    const causal = new Float64Array(T * K);
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) causal[i * K + F + j] = MASK_VALUE;
+    const attentionMask = g.input('attention_mask', 'int64', [B, Tin]);
+    const tokenPad = g.op('Mul', [g.op('Sub', [g.constant([1], []), g.toFloat(attentionMask)]), g.constant([MASK_VALUE], [])]);
+    const keyPad = P + F > 0 ? g.op('Concat', [g.constant(new Float64Array(B * (P + F)), [B, P + F]), tokenPad], { axis: 1 }) : tokenPad;
+    return g.op('Add', [g.constant(causal, [T, K]), reshape(keyPad, B, 1, 1, K)]);
   };
   const mask = opts.kv ? g.input('attn_bias', 'float', [B, 1, T, past + T]) : additiveMask();
-  const { cos, sin } = opts.kv ? { cos: new Float64Array(0), sin: new Float64Array(0) } : ropeTables(config, T);
+  const { cos, sin } = opts.kv ? { cos: new Float64Array(0), sin: new Float64Array(0) } : ropeTables(config, T, F);
   const cosT = opts.kv ? g.input('rope_cos', 'float', [T, D]) : g.constant(cos, [T, D]);
   const sinT = opts.kv ? g.input('rope_sin', 'float', [T, D]) : g.constant(sin, [T, D]);
   const halfStarts = [g.constInt([0], [1]), g.constInt([D / 2], [1])];
@@ -193,8 +206,16 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     const expanded = g.op('Expand', [reshape(x, B, KV, 1, S, D), shape(B, KV, H / KV, S, D)]);
     return reshape(expanded, B, H, S, D);
   };
-  /** With a KV cache: emits this call's k/v and prepends the cached ones. */
+  // Prefix tuning's keys and values of layer l: rows 2l and 2l+1 of each virtual token's [L·2, KV, D] view, [B, KV, F, D].
+  const prefix = F > 0 ? (() => {
+    const table = g.param(PROMPT_EMBEDDINGS, [F, config.num_hidden_layers * 2 * KV * D]);
+    params.push(PROMPT_EMBEDDINGS);
+    const byRow = g.op('Transpose', [reshape(table, F, config.num_hidden_layers * 2, KV, D)], { perm: [1, 2, 0, 3] });
+    return (row: number) => g.op('Expand', [g.op('Slice', [byRow, g.constInt([row]), g.constInt([row + 1]), g.constInt([0])]), shape(B, KV, F, D)]);
+  })() : undefined;
+  /** Prefix tuning prepends the layer's virtual keys/values; with a KV cache, emits this call's k/v and prepends the cached ones. */
   const withCache = (x: V, kind: 'key' | 'value', layer: number) => {
+    if (prefix) return g.op('Concat', [prefix(2 * layer + (kind === 'key' ? 0 : 1)), x], { axis: 2 });
     if (!opts.kv) return x;
     g.output(`present_${kind}.${layer}`, x);
     if (past === 0) return x;
@@ -221,7 +242,13 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     return g.op('Concat', blocks, { axis: 2 });
   };
 
-  let h = reshape(g.toFloat(g.op('Gather', [embedTable, inputIds], { axis: 0 })), N, E);
+  const tokenEmbeddings = g.toFloat(g.op('Gather', [embedTable, inputIds], { axis: 0 }));
+  // Prompt tuning: the virtual tokens' embeddings before each sequence's own (PEFT: cat((prompts, inputs_embeds), 1)).
+  const prompts = P > 0 ? g.param(PROMPT_EMBEDDINGS, [P, E]) : undefined;
+  if (prompts) params.push(PROMPT_EMBEDDINGS);
+  let h = prompts
+    ? reshape(g.op('Concat', [g.op('Expand', [reshape(prompts, 1, P, E), shape(B, P, E)]), tokenEmbeddings], { axis: 1 }), N, E)
+    : reshape(tokenEmbeddings, N, E);
   const scale = g.constant([1 / Math.sqrt(D)], []);
   const layer = (l: number, h: V, seed: V | undefined): V => {
     const p = `model.layers.${l}`;
@@ -232,7 +259,7 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
     const q = heads(linear(x, `${p}.self_attn.q_proj`, E, H * D, bias, seed), H, config.qk_norm ? `${p}.self_attn.q_norm.weight` : undefined);
     const k = heads(linear(x, `${p}.self_attn.k_proj`, E, KV * D, bias, seed), KV, config.qk_norm ? `${p}.self_attn.k_norm.weight` : undefined);
     const v = heads(linear(x, `${p}.self_attn.v_proj`, E, KV * D, bias, seed), KV);
-    const S = past + T;
+    const S = past + F + T;
     const kT = g.op('Transpose', [repeatKv(withCache(rope(k), 'key', l), S)], { perm: [0, 1, 3, 2] });
     const attn = attention(rope(q), kT, repeatKv(withCache(v, 'value', l), S), S);
     const merged = reshape(g.op('Transpose', [attn], { perm: [0, 2, 1, 3] }), N, H * D);
@@ -276,7 +303,11 @@ export function buildLlamaGraph<V>(g: GraphSink<V>, config: ModelConfig, opts: L
   };
   // Masked mean cross-entropy over pre-shifted labels: LogSoftmax + GatherElements (CUDA-friendly, no SCE op), summed
   // chunk by chunk of tokens so that only one chunk's [tokens, vocab] logits exist at a time.
-  const labels = reshape(g.input('labels', 'int64', [B, T]), N, 1);
+  // Prompt tuning: the virtual positions have no targets (PEFT prepends -100 labels). PEFT's labels are not shifted
+  // yet, so its last virtual position predicts the first token when that token is labelled; ours are pre-shifted and
+  // the first token is never a target (it is a prompt token unless train_on_prompt).
+  const tokenLabels = g.input('labels', 'int64', [B, Tin]);
+  const labels = reshape(P > 0 ? g.op('Concat', [g.constInt(new Array<number>(B * P).fill(-100), [B, P]), tokenLabels], { axis: 1 }) : tokenLabels, N, 1);
   const valid = g.op('Not', [g.op('Equal', [labels, g.constInt([-100], [])])]);
   const count = g.op('Max', [g.op('ReduceSum', [g.toFloat(valid), g.constInt([0, 1], [2])], { keepdims: 0 }), g.constant([1], [])]);
   const chunk = Math.min(N, Math.max(1, opts.lossChunkTokens ?? N));

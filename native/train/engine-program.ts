@@ -11,6 +11,7 @@ import { buildLlamaGraph, type LoraSite } from '../model/llama';
 import { doraMagnitudeName } from '../model/dora';
 import { adaloraEName } from '../model/adalora-settings';
 import { baseDeltaAName, baseDeltaBName } from '../model/base-delta';
+import { PROMPT_EMBEDDINGS, virtualWidth, type VirtualTokens } from '../model/prompt-learning';
 import { lossChunkTokens } from '../model/block-sizes';
 import { storeWeightSources } from '../model/weight-sources';
 import { OnnxGraphSink, type ComputeDtype, type WeightSource } from '../engine/onnx-export';
@@ -27,8 +28,8 @@ export interface ProgramSpec {
   config: ModelConfig;
   batch: number;
   length: number;
-  /** `dropout`: LoRA dropout probability (0: none); `dora`: DoRA magnitudes (native/model/dora.ts); `adalora`: AdaLoRA's Λ and orthogonal regularization (native/model/adalora.ts); `baseDeltaRank`: the frozen base term's rank (native/model/base-delta.ts). */
-  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; adalora?: { orthRegWeight: number }; baseDeltaRank?: number };
+  /** `dropout`: LoRA dropout probability (0: none); `dora`: DoRA magnitudes (native/model/dora.ts); `adalora`: AdaLoRA's Λ and orthogonal regularization (native/model/adalora.ts); `baseDeltaRank`: the frozen base term's rank (native/model/base-delta.ts); `virtual`: prompt/prefix tuning's virtual tokens (native/model/prompt-learning.ts). */
+  lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; adalora?: { orthRegWeight: number }; baseDeltaRank?: number; virtual?: VirtualTokens };
   device: ResolvedProvider;
   /** float32 by default; float64 for gradient checks. */
   dtype?: ComputeDtype;
@@ -150,6 +151,8 @@ export const engineProgram: ProgramFactory = async (spec) => {
     [`${s.baseName}.lora_A`, [spec.lora.r, s.in]], [`${s.baseName}.lora_B`, [s.out, spec.lora.r]], [doraMagnitudeName(s.baseName), [s.out]],
     [adaloraEName(s.baseName), [spec.lora.r, 1]],
   ]));
+  const virtual = spec.lora.virtual;
+  if (virtual) shapes.set(PROMPT_EMBEDDINGS, [virtual.tokens, virtualWidth(spec.config, virtual.kind)]);
   // The frozen base term's A_d [R, in] and B_d [out, R] (native/model/base-delta.ts) arrive in `params` too.
   const deltaRank = spec.lora.baseDeltaRank ?? 0;
   const deltaShapes = deltaRank > 0

@@ -92,13 +92,13 @@ export function ropeInvFreq(cfg: RefConfig): Float64Array {
 }
 
 /** Applies RoPE in place to x laid out [T, heads, D]: x·cos + rotate_half(x)·sin, rotate_half(x) = cat(-x2, x1). */
-function applyRope(x: Float64Array, T: number, heads: number, D: number, invFreq: Float64Array): void {
+function applyRope(x: Float64Array, T: number, heads: number, D: number, invFreq: Float64Array, from = 0): void {
   const half = D / 2;
   for (let t = 0; t < T; t++) {
     for (let h = 0; h < heads; h++) {
       const base = (t * heads + h) * D;
       for (let i = 0; i < half; i++) {
-        const angle = t * invFreq[i];
+        const angle = (from + t) * invFreq[i];
         const c = Math.cos(angle), s = Math.sin(angle);
         const x1 = x[base + i], x2 = x[base + half + i];
         x[base + i] = x1 * c - x2 * s;
@@ -141,16 +141,33 @@ function adapted(x: Float64Array, rows: number, inF: number, outF: number, w: Re
   return y;
 }
 
-/** Logits [B, T, V] for input ids [B][T] and attention mask [B][T] (1 = token, 0 = padding). */
-export function referenceLogits(cfg: RefConfig, w: RefWeights, inputIds: number[][], attentionMask: number[][], lora?: RefLora): Float64Array {
+/**
+ * Prompt or prefix tuning as PEFT's PeftModelForCausalLM.forward runs them: `embeddings` [N, hidden] prepended to the
+ * input embeddings with an attention mask of ones (prompt), or [N, L·2·KV·D] viewed per token as [L·2, KV, D] and
+ * given to the model as past_key_values (prefix: keys as they are, the tokens at positions N …).
+ */
+export interface RefVirtual {
+  kind: 'prompt' | 'prefix';
+  tokens: number;
+  embeddings: Float64Array;
+}
+
+/**
+ * Logits [B, T, V] for input ids [B][T] and attention mask [B][T] (1 = token, 0 = padding); with a prompt-tuning
+ * `virtual`, [B, N + T, V] (the virtual positions first, as the model PEFT calls returns them).
+ */
+export function referenceLogits(cfg: RefConfig, w: RefWeights, inputIds: number[][], attentionMask: number[][], lora?: RefLora, virtual?: RefVirtual): Float64Array {
   const { hidden_size: E, num_attention_heads: H, num_key_value_heads: KV, head_dim: D, intermediate_size: I, vocab_size: V } = cfg;
-  const B = inputIds.length, T = inputIds[0].length;
+  const P = virtual?.kind === 'prompt' ? virtual.tokens : 0, F = virtual?.kind === 'prefix' ? virtual.tokens : 0;
+  const B = inputIds.length, T = inputIds[0].length + P;
   const invFreq = ropeInvFreq(cfg);
   const out = new Float64Array(B * T * V);
   const embed = weight(w, 'model.embed_tokens.weight');
   for (let b = 0; b < B; b++) {
     let h: Float64Array = new Float64Array(T * E);
-    for (let t = 0; t < T; t++) h.set(embed.subarray(inputIds[b][t] * E, (inputIds[b][t] + 1) * E), t * E);
+    if (P > 0) h.set(virtual!.embeddings.subarray(0, P * E), 0);
+    for (let t = P; t < T; t++) h.set(embed.subarray(inputIds[b][t - P] * E, (inputIds[b][t - P] + 1) * E), t * E);
+    const keyAllowed = (j: number) => j < P || attentionMask[b][j - P] !== 0;
     for (let l = 0; l < cfg.num_hidden_layers; l++) {
       const p = `model.layers.${l}`;
       const x = rmsNorm(h, E, weight(w, `${p}.input_layernorm.weight`), cfg.rms_norm_eps);
@@ -162,28 +179,31 @@ export function referenceLogits(cfg: RefConfig, w: RefWeights, inputIds: number[
         q = rmsNorm(q, D, weight(w, `${p}.self_attn.q_norm.weight`), cfg.rms_norm_eps);
         k = rmsNorm(k, D, weight(w, `${p}.self_attn.k_norm.weight`), cfg.rms_norm_eps);
       }
-      applyRope(q, T, H, D, invFreq);
-      applyRope(k, T, KV, D, invFreq);
+      applyRope(q, T, H, D, invFreq, F);
+      applyRope(k, T, KV, D, invFreq, F);
+      // Prefix tuning: the layer's virtual keys/values (row 2l and 2l+1 of each token's [L·2, KV, D] view) come first.
+      const pastAt = (j: number, hk: number, d: number, which: 0 | 1) =>
+        virtual!.embeddings[j * cfg.num_hidden_layers * 2 * KV * D + ((2 * l + which) * KV + hk) * D + d];
       const attn = new Float64Array(T * H * D);
       const groups = H / KV; // repeat_kv: query head hq reads kv head floor(hq / groups)
-      const scores = new Float64Array(T);
+      const scores = new Float64Array(F + T);
       for (let hq = 0; hq < H; hq++) {
         const hk = Math.floor(hq / groups);
         for (let i = 0; i < T; i++) {
           let max = -Infinity;
-          for (let j = 0; j < T; j++) {
+          for (let j = 0; j < F + T; j++) {
             let s = 0;
-            for (let d = 0; d < D; d++) s += q[(i * H + hq) * D + d] * k[(j * KV + hk) * D + d];
+            for (let d = 0; d < D; d++) s += q[(i * H + hq) * D + d] * (j < F ? pastAt(j, hk, d, 0) : k[((j - F) * KV + hk) * D + d]);
             s /= Math.sqrt(D);
-            if (j > i || attentionMask[b][j] === 0) s += MASK_VALUE;
+            if (j >= F && (j - F > i || !keyAllowed(j - F))) s += MASK_VALUE;
             scores[j] = s;
             if (s > max) max = s;
           }
           let sum = 0;
-          for (let j = 0; j < T; j++) { scores[j] = Math.exp(scores[j] - max); sum += scores[j]; }
-          for (let j = 0; j < T; j++) {
+          for (let j = 0; j < F + T; j++) { scores[j] = Math.exp(scores[j] - max); sum += scores[j]; }
+          for (let j = 0; j < F + T; j++) {
             const pj = scores[j] / sum;
-            for (let d = 0; d < D; d++) attn[(i * H + hq) * D + d] += pj * v[(j * KV + hk) * D + d];
+            for (let d = 0; d < D; d++) attn[(i * H + hq) * D + d] += pj * (j < F ? pastAt(j, hk, d, 1) : v[((j - F) * KV + hk) * D + d]);
           }
         }
       }
