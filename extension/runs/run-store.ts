@@ -14,6 +14,7 @@ import {
   type RunStatus,
   type WorkerInfo,
 } from '../../native/train/run-dir';
+import { pidAlive } from '../../native/util/pid-alive';
 import { isExternalRun, readExternalRun } from './external-run';
 
 export interface RunSummary {
@@ -41,16 +42,7 @@ export interface RunSummary {
   adapterDir?: string;
 }
 
-/** Signal 0 checks a pid without touching it; EPERM means it exists but is someone else's. */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { pidAlive };
 
 /** The last complete line of a file, reading at most `maxBytes` from its end (metrics.jsonl may be large). */
 export function readLastLine(path: string, maxBytes = 16384): string | undefined {

@@ -36,6 +36,7 @@ export async function mergeCommand(flags: MergeFlags): Promise<void> {
       modelDir: resolve(flags.model!), adapterDir: resolve(flags.adapter!), outDir: out,
       cancelled: () => cancelled,
       dtype,
+      onLeftoverRemoved: (path) => process.stderr.write(`removed ${path}, left by a merge that was killed\n`),
       onProgress: (p) => {
         if (flags.json) print({ type: 'progress', ...p });
         else {

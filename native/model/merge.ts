@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../util/errors';
 import { commitFolderAtomic } from '../util/atomic-write';
+import { pidAlive } from '../util/pid-alive';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openWeights, readTensorBytes, ST_DTYPE_BYTES, type SafetensorsFile, type StEntry } from './safetensors';
 import { readPeftAdapter } from './peft-io';
 import { requireModelDir } from './model-folder';
@@ -29,6 +30,32 @@ export interface MergeOptions {
   cancelled?: () => boolean;
   /** dtype of the merged float tensors: 'same' (default) keeps each tensor's dtype. */
   dtype?: MergeDtype;
+  /** Told of each folder a killed merge left beside the output folder, as it is removed. */
+  onLeftoverRemoved?: (path: string) => void;
+}
+
+/** A merge writes into `.<out>.merging-<pid>-<hex>` beside its output folder and renames it into place at the end. */
+const MERGING = /^\..+\.merging-(\d+)-[0-9a-f]+$/;
+
+/**
+ * Removes the staging folders in `parent` whose merge process is gone (killed before its rename): a live merge's
+ * folder, named with its pid, is left alone. Returns the folders removed.
+ */
+export function removeMergeLeftovers(parent: string, isAlive: (pid: number) => boolean = pidAlive): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = MERGING.exec(name);
+    if (!match || isAlive(Number(match[1]))) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+    removed.push(join(parent, name));
+  }
+  return removed;
 }
 
 export type MergeDtype = 'same' | 'f32' | 'f16' | 'bf16';
@@ -157,7 +184,8 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
     }
     if (!['F32', 'F16', 'BF16'].includes(found.entry.dtype)) throw new UserError(`${baseName}.weight is ${found.entry.dtype}; only float weights can be merged`, { where: { file: found.file.path } });
   }
-  const staging = join(dirname(outDir), `.${basename(outDir)}.merging-${randomBytes(3).toString('hex')}`);
+  for (const leftover of removeMergeLeftovers(dirname(outDir))) options.onLeftoverRemoved?.(leftover);
+  const staging = join(dirname(outDir), `.${basename(outDir)}.merging-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(staging, { recursive: true });
   try {
     const total = weights.names().length;

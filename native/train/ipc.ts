@@ -3,7 +3,7 @@
 // that spawned the worker, and a reloaded window must re-attach. Unix socket paths are limited to ~107 bytes, so the
 // path is a short hash of the run folder under the temp folder (a named pipe on Windows).
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -67,8 +67,50 @@ export class NdjsonDecoder {
   }
 }
 
+/**
+ * Removes the sockets in `folder` that nothing listens on any more (their worker was killed: a clean exit removes its
+ * own), except `keep`. A socket younger than `minAgeMs` is left alone: its worker may be between creating and listening.
+ */
+export async function removeStaleSockets(folder = socketFolder(), keep?: string, minAgeMs = 10_000): Promise<string[]> {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((n) => n.endsWith('.sock'))) {
+    const path = join(folder, name);
+    if (path === keep) continue;
+    try {
+      const stats = lstatSync(path);
+      if (!stats.isSocket() || Date.now() - stats.mtimeMs < minAgeMs) continue;
+    } catch {
+      continue;
+    }
+    if (await refusesConnections(path)) {
+      rmSync(path, { force: true });
+      removed.push(path);
+    }
+  }
+  return removed;
+}
+
+function refusesConnections(path: string): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolvePromise(false);
+    });
+    probe.once('error', (error: NodeJS.ErrnoException) => resolvePromise(error.code === 'ECONNREFUSED'));
+  });
+}
+
 export interface RunSocketServer {
   socketPath: string;
+  /** Sockets of killed workers removed from the socket folder before this one was made. */
+  staleSocketsRemoved: string[];
   broadcast(event: WorkerEvent): void;
   close(): Promise<void>;
 }
@@ -86,7 +128,7 @@ export const STEP_BACKLOG_BYTES = 64 * 1024;
 /** How long a closing worker waits for hosts to take the events still queued for them. */
 export const CLOSE_GRACE_MS = 2000;
 
-export function serveRunSocket(
+export async function serveRunSocket(
   runDir: string,
   onCommand: (command: WorkerCommand) => void,
   options: { maxUnreadBytes?: number; stepBacklogBytes?: number } = {},
@@ -94,9 +136,11 @@ export function serveRunSocket(
   const maxUnread = options.maxUnreadBytes ?? MAX_UNREAD_BYTES;
   const stepBacklog = options.stepBacklogBytes ?? STEP_BACKLOG_BYTES;
   const socketPath = runSocketPath(runDir);
+  let staleSocketsRemoved: string[] = [];
   if (process.platform !== 'win32') {
     ensurePrivateSocketFolder();
-    rmSync(socketPath, { force: true }); // a stale socket of a killed worker
+    rmSync(socketPath, { force: true }); // a stale socket of a killed worker of this run (the run's lock is ours)
+    staleSocketsRemoved = await removeStaleSockets(socketFolder(), socketPath);
   }
   const clients = new Set<Socket>();
   const server = createServer((socket) => {
@@ -117,6 +161,7 @@ export function serveRunSocket(
       server.unref(); // the socket alone never keeps a finished worker alive
       resolvePromise({
         socketPath,
+        staleSocketsRemoved,
         broadcast(event) {
           const line = JSON.stringify(event) + '\n';
           for (const client of clients) {

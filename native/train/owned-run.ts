@@ -54,6 +54,7 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
     lock.release();
     throw error;
   }
+  for (const stale of server.staleSocketsRemoved) options.log(`removed ${stale}, the socket of a worker that was killed`);
   const info: WorkerInfo = { pid: process.pid, socket: server.socketPath, started_at: new Date().toISOString(), protocol: WORKER_PROTOCOL_VERSION };
   writeJsonAtomic(runPaths(runDir).worker, info);
 

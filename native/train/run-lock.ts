@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors';
+import { pidAlive } from '../util/pid-alive';
 
 export interface RunLockInfo {
   pid: number;
@@ -14,15 +15,6 @@ export interface RunLockInfo {
 }
 
 export const runLockPath = (runDir: string) => join(runDir, 'run.lock');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readLock(path: string): RunLockInfo | undefined {
   try {
@@ -58,7 +50,7 @@ export interface RunLock {
  * Takes the run folder's lock for this process (again, if this process already holds it). Throws a UserError naming
  * the holder when another live process trains the folder, or one on another host may.
  */
-export function acquireRunLock(runDir: string, isAlive: (pid: number) => boolean = alive): RunLock {
+export function acquireRunLock(runDir: string, isAlive: (pid: number) => boolean = pidAlive): RunLock {
   mkdirSync(runDir, { recursive: true });
   const path = runLockPath(runDir);
   const mine: RunLockInfo = { pid: process.pid, host: hostname(), started_at: new Date().toISOString() };

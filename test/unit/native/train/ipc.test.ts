@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerCommand, WorkerEvent } from '../../../../native/protocol';
-import { CLOSE_GRACE_MS, connectRunSocket, NdjsonDecoder, runSocketPath, serveRunSocket } from '../../../../native/train/ipc';
+import { CLOSE_GRACE_MS, connectRunSocket, NdjsonDecoder, removeStaleSockets, runSocketPath, serveRunSocket } from '../../../../native/train/ipc';
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -122,4 +123,30 @@ test('closing the server does not wait for a host that never reads (a finished w
   await server.close();
   assert.ok(Date.now() - started < CLOSE_GRACE_MS + 2000, `closed after ${Date.now() - started} ms`);
   frozen.destroy();
+});
+
+test('sockets of killed workers are removed; a live one, a young one and files that are not sockets stay', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'ipc-stale-'));
+  const path = (name: string) => join(folder, `${name}.sock`);
+  // A worker killed with SIGKILL leaves its socket file: nothing listens on it any more.
+  const killed = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path('killed'))}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((resolve) => killed.stdout.once('data', () => resolve()));
+  killed.kill('SIGKILL');
+  await new Promise((resolve) => killed.on('exit', resolve));
+  const young = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path('young'))}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((resolve) => young.stdout.once('data', () => resolve()));
+  young.kill('SIGKILL');
+  await new Promise((resolve) => young.on('exit', resolve));
+  const live = createServer();
+  await new Promise<void>((resolve) => live.listen(path('live'), resolve));
+  writeFileSync(path('not-a-socket'), 'x');
+  const old = new Date(Date.now() - 60_000);
+  for (const name of ['killed', 'live', 'not-a-socket']) utimesSync(path(name), old, old);
+  try {
+    assert.deepEqual(await removeStaleSockets(folder, undefined, 10_000), [path('killed')]);
+    assert.deepEqual(['killed', 'young', 'live', 'not-a-socket'].map((name) => existsSync(path(name))), [false, true, true, true]);
+    assert.deepEqual(await removeStaleSockets(folder, path('young'), 0), [], 'the caller\'s own path is kept');
+  } finally {
+    live.close();
+  }
 });
