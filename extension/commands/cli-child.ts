@@ -1,20 +1,39 @@
 // A `lora-studio <command> --json` child process for a long action (merge, compose): spawned with the extension's
-// environment, its NDJSON stdout handed over line by line, its stderr logged, SIGTERM on cancel. The work never runs
-// in the extension host.
+// environment, its NDJSON stdout handed over line by line, its stderr logged, SIGTERM on cancel (SIGKILL if it is
+// still running KILL_AFTER_MS later). The work never runs in the extension host.
 import * as vscode from 'vscode';
 import { spawn } from 'node:child_process';
 import type { Ctx } from '../ctx';
+import type { CancelledEnd } from './cancel-report';
+
+/** How long a cancelled child may take to stop (the CLI stops between tensors or records) before it is killed. */
+export const KILL_AFTER_MS = 10_000;
+
+/** A cancel that took effect: how the child ended (cancel-report.ts says what that means). */
+export class CliCancelled extends vscode.CancellationError {
+  constructor(readonly end: CancelledEnd) {
+    super();
+  }
+}
 
 /**
- * Runs `node <args>` (args[0]: the bundled cli.js). Resolves with the exit code and stderr when the child ends;
- * rejects with CancellationError after a cancel.
+ * Runs `node <args>` (args[0]: the bundled cli.js). Resolves with the exit code and stderr when the child ends —
+ * also after a cancel that came too late (the child exited 0: `cancelled` is then true); rejects with CliCancelled
+ * (a CancellationError) when the cancel stopped or killed it.
  */
-export function runCliJson(ctx: Ctx, args: string[], onLine: (line: string) => void, token: vscode.CancellationToken): Promise<{ code: number | null; stderr: string }> {
+export function runCliJson(ctx: Ctx, args: string[], onLine: (line: string) => void, token: vscode.CancellationToken): Promise<{ code: number | null; stderr: string; cancelled: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env: ctx.childEnv(), windowsHide: true });
     let buffer = '';
     let stderr = '';
-    const cancel = token.onCancellationRequested(() => child.kill('SIGTERM'));
+    let killed = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const cancel = token.onCancellationRequested(() => {
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => {
+        killed = child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
+      }, KILL_AFTER_MS);
+    });
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       buffer += chunk;
@@ -29,13 +48,16 @@ export function runCliJson(ctx: Ctx, args: string[], onLine: (line: string) => v
     });
     child.on('error', (error) => {
       cancel.dispose();
+      clearTimeout(killTimer);
       reject(error);
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       cancel.dispose();
+      clearTimeout(killTimer);
       if (buffer.trim()) onLine(buffer);
-      if (token.isCancellationRequested) reject(new vscode.CancellationError());
-      else resolve({ code, stderr });
+      const cancelled = token.isCancellationRequested;
+      if (cancelled && code !== 0) reject(new CliCancelled({ code, signal, killed }));
+      else resolve({ code, stderr, cancelled });
     });
   });
 }

@@ -2,12 +2,13 @@
 // cancellable progress notification; the merged folder is revealed when done. Merging never runs in the host.
 import * as vscode from 'vscode';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { readRunConfig } from '../../native/train/run-dir';
 import type { Ctx } from '../ctx';
 import { pathFromArg, requireTrust } from './args';
 import { mergeArgs, parseMergeLine, suggestedMergeOut } from './merge-lines';
-import { runCliJson } from './cli-child';
+import { CliCancelled, runCliJson } from './cli-child';
+import { cancelReport } from './cancel-report';
 
 function baseModelOf(adapterDir: string): string | undefined {
   const fromRun = readRunConfig(adapterDir)?.model;
@@ -57,11 +58,11 @@ async function pickOutput(adapterDir: string, modelDir: string, runsFolder: stri
   return out?.trim() || undefined;
 }
 
-async function runMerge(ctx: Ctx, request: { model: string; adapter: string; out: string }, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<string> {
+async function runMerge(ctx: Ctx, request: { model: string; adapter: string; out: string }, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<{ out: string; cancelled: boolean }> {
   ctx.log.appendLine(`merge: ${basename(request.adapter)} into ${request.model} → ${request.out}`);
   let reported = 0;
   let outcome: { out?: string; error?: string } = {};
-  const { code, stderr } = await runCliJson(ctx, mergeArgs(ctx.distPath('cli.js'), request), (line) => {
+  const { code, stderr, cancelled } = await runCliJson(ctx, mergeArgs(ctx.distPath('cli.js'), request), (line) => {
     const parsed = parseMergeLine(line);
     if (!parsed) {
       if (line.trim()) ctx.log.appendLine(`merge: ${line}`);
@@ -74,7 +75,7 @@ async function runMerge(ctx: Ctx, request: { model: string; adapter: string; out
     } else if (parsed.type === 'done') outcome = { out: parsed.out };
     else outcome = { error: parsed.message };
   }, token);
-  if (code === 0 && !outcome.error) return outcome.out ?? request.out;
+  if (code === 0 && !outcome.error) return { out: outcome.out ?? request.out, cancelled };
   throw new Error(outcome.error ?? (stderr.trim() || `lora-studio merge exited with code ${code}`));
 }
 
@@ -91,7 +92,7 @@ export const mergeAdapter = (ctx: Ctx) => async (arg?: unknown) => {
   const out = await pickOutput(adapterDir, model, ctx.config.runsFolder);
   if (!out) return;
   try {
-    const merged = await vscode.window.withProgress(
+    const { out: merged, cancelled } = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Merging ${basename(adapterDir)}`, cancellable: true },
       (progress, token) => {
         progress.report({ message: 'starting: reading the adapter and base model…' });
@@ -100,11 +101,15 @@ export const mergeAdapter = (ctx: Ctx) => async (arg?: unknown) => {
     );
     const uri = vscode.Uri.file(merged);
     if (vscode.workspace.getWorkspaceFolder(uri)) await vscode.commands.executeCommand('revealInExplorer', uri);
-    const choice = await vscode.window.showInformationMessage(`Merged model written to ${merged}`, 'Reveal in OS');
+    // A cancel that came too late: the merge finished, and the message says so rather than "cancelled".
+    const said = cancelled ? cancelReport('merge', merged, { code: 0, signal: null, killed: false }, true).message : `Merged model written to ${merged}`;
+    const choice = await vscode.window.showInformationMessage(said, 'Reveal in OS');
     if (choice) await vscode.commands.executeCommand('revealFileInOS', uri);
   } catch (error) {
-    if (error instanceof vscode.CancellationError) {
-      void vscode.window.showInformationMessage('Merge cancelled; no output folder was written.');
+    if (error instanceof CliCancelled) {
+      const holds = existsSync(out) && readdirSync(out).length > 0;
+      const report = cancelReport('merge', out, error.end, holds, join(dirname(out), `.${basename(out)}.merging-*`));
+      void (report.severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage)(report.message);
       return;
     }
     throw error;
