@@ -1,11 +1,11 @@
 // What the training panel shows about a *.jsonl dataset: its format, record and error counts, the first error
 // (line: message), and — once a model is chosen — token-length statistics against max_seq_len. Streams the file
-// line by line through the one JSONL line reader, native/data/line-index.ts (no vscode; tested on temp files). Records are parsed by native/data/schema.ts, the validator's own
+// line by line through the one JSONL line reader, native/data/line-reader.ts (no vscode; tested on temp files). Records are parsed by native/data/schema.ts, the validator's own
 // parser, so the counts match the Problems panel and `lora-studio validate`.
 import type { DatasetRecord } from '../../native/data/records';
 import { LengthCollector, summarize } from '../../native/data/dataset-stats';
 import { parseRecord } from '../../native/data/schema';
-import { forEachLine } from '../../native/data/line-index';
+import { forEachLine } from '../../native/data/line-reader';
 import type { DatasetInfo } from '../../webview/protocol';
 
 export interface SummaryOptions {

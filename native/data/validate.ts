@@ -1,4 +1,4 @@
-// Validates a whole JSONL dataset, streaming (one chunk plus the longest line in memory, read by line-index.ts's
+// Validates a whole JSONL dataset, streaming (one chunk plus the longest line in memory, read by line-reader.ts's
 // forEachLine, the one line reader; cancellable between chunks): splits on \n only (U+2028 inside a string is not a
 // line break), accepts CRLF and a UTF-8 BOM, skips blank lines (a warning when they sit between records), checks each
 // line's bytes are UTF-8, parses each line with the record schema, and reports a record whose format differs from the
@@ -7,7 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import type { DatasetFormat, LocatedRecord } from './records';
 import { parseRecord, type DatasetProblem } from './schema';
 import { UserError } from '../util/errors';
-import { forEachLine, MAX_LINE_BYTES } from './line-index';
+import { forEachLine, MAX_LINE_BYTES } from './line-reader';
 
 export type FileFormat = DatasetFormat | 'mixed' | 'unknown';
 
