@@ -1,6 +1,6 @@
 // lora-studio train: a RunConfig from flags (or --resume DIR), written to the run folder, then the same run the
 // VS Code worker performs (native/train/owned-run.ts), printing WorkerEvents as text or, with --json, as NDJSON lines.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RunConfig } from '../protocol';
@@ -8,7 +8,7 @@ import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { existsAs } from '../util/fs-checks';
 import { assertValidRunConfig, resolveRunConfig } from '../train/config';
-import { latestCheckpoint, runPaths } from '../train/run-dir';
+import { latestCheckpoint, readRunConfigForResume, runPaths } from '../train/run-dir';
 import { formatEvent, StepPace } from '../train/event-text';
 import { trainOwnedRun } from '../train/owned-run';
 import { acquireRunLock, type RunLock } from '../train/run-lock';
@@ -32,7 +32,7 @@ function configFor(flags: TrainFlags, explicit: ReadonlySet<keyof TrainFlags>, l
     if (!checkpoint) {
       throw new UserError(`${dir} has no complete checkpoint to resume from`, { where: { file: dir }, fix: 'start the run again without --resume' });
     }
-    const saved = JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
+    const saved = readRunConfigForResume(dir);
     const config = resumeConfig(saved, flags, explicit, checkpoint.step);
     if (config.max_steps !== saved.max_steps || config.num_epochs !== saved.num_epochs) {
       assertValidRunConfig(config, { exists: existsAs });

@@ -211,7 +211,7 @@ function checkTensorsTargeted(config: PeftAdapterConfig, baseNames: readonly str
   const keys = config.target_modules;
   const stray = baseNames.find((name) => !keys.some((key) => typeof key === 'string' && selects(name, key)));
   if (stray === undefined) return;
-  throw new UserError(`target_modules ${JSON.stringify(keys)} does not select ${stray}, which the adapter's tensors adapt`, {
+  throw new UserError(`${JSON.stringify(keys)} does not select ${stray}, which the adapter's tensors adapt`, {
     where: { file: configPath, field: 'target_modules' }, fix: 'restore the adapter_config.json saved with these tensors (its target_modules names the adapted modules)',
   });
 }

@@ -13,6 +13,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MetricRecord, RunConfig } from '../protocol';
 import { writeJsonAtomic } from '../util/atomic-write';
+import { UserError } from '../util/errors';
 
 export type RunState = 'pending' | 'running' | 'completed' | 'stopped' | 'failed';
 
@@ -60,6 +61,29 @@ function readJson<T>(path: string): T | undefined {
 }
 
 export const readRunConfig = (runDir: string): RunConfig | undefined => readJson<RunConfig>(runPaths(runDir).config);
+
+/**
+ * The run's training_config.json for a resume, or a UserError naming it when it is not a JSON object (a file cut
+ * short by a full disk or an edit): a resume must not guess settings, and a SyntaxError is no message for a user.
+ */
+export function readRunConfigForResume(runDir: string): RunConfig {
+  const path = runPaths(runDir).config;
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error; // I/O errors keep their code (native/cli/exit.ts names them)
+    value = error;
+  }
+  if (value instanceof SyntaxError || typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const why = value instanceof SyntaxError ? `is not valid JSON (${value.message})` : 'does not hold a JSON object';
+    throw new UserError(`${why}: the run's settings cannot be read`, {
+      where: { file: path },
+      fix: 'restore the file (it holds the options the run was started with; checkpoints/step-N/trainer_state.json keeps its fingerprint) or start a new run',
+    });
+  }
+  return value as RunConfig;
+}
 
 /**
  * The base quantization an adapter was trained with: its run's training_config.json, in the adapter folder (a run) or

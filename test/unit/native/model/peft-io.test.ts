@@ -88,7 +88,7 @@ test('reads .default. names; refuses use_dora without magnitudes, rank_pattern a
     // A config that does not name the adapted module (PEFT would not load it) names the module; a regex string or
     // all-linear is not checked here.
     writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify({ ...base, target_modules: ['k_proj'] }));
-    assert.throws(() => readPeftAdapter(dir), /target_modules \["k_proj"\] does not select m\.q_proj/);
+    assert.throws(() => readPeftAdapter(dir), /target_modules: \["k_proj"\] does not select m\.q_proj/);
     for (const target_modules of ['all-linear', '.*q_proj', ['m.q_proj']]) {
       writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify({ ...base, target_modules }));
       assert.doesNotThrow(() => readPeftAdapter(dir), JSON.stringify(target_modules));
