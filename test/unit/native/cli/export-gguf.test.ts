@@ -31,7 +31,8 @@ test('export --format gguf --run: the run merged into its base; gguf-adapter wri
     writePeftAdapter(run, { config: { r: 2, lora_alpha: 4, lora_dropout: 0, use_rslora: false }, baseModel: modelDir, targets, weights, dtype: 'float32' });
     process.stdout.write = () => true;
     const base = await exportCommand({ format: 'gguf', model: modelDir, out: join(dir, 'out', 'base.gguf'), dtype: 'f16' });
-    const merged = await exportCommand({ format: 'gguf', run, out: join(dir, 'out', 'merged.gguf'), dtype: 'f16' });
+    // Into a folder that does not exist yet (the temporary merge folder goes beside the output).
+    const merged = await exportCommand({ format: 'gguf', run, out: join(dir, 'new', 'sub', 'merged.gguf'), dtype: 'f16' });
     const adapter = await exportCommand({ format: 'gguf-adapter', run });
     process.stdout.write = write;
     assert.equal(adapter.out, join(run, 'adapter.gguf'));
@@ -40,7 +41,7 @@ test('export --format gguf --run: the run merged into its base; gguf-adapter wri
     // q_proj of layer 0 changed by the merge (F16: 64·64·2 bytes), k_proj did not.
     assert.notDeepEqual(tensorBytes(merged.out, 'blk.0.attn_q.weight', 8192), tensorBytes(base.out, 'blk.0.attn_q.weight', 8192));
     assert.deepEqual(tensorBytes(merged.out, 'blk.0.attn_k.weight', 4096), tensorBytes(base.out, 'blk.0.attn_k.weight', 4096));
-    assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['base.gguf', 'merged.gguf'], 'the temporary merge folder is gone');
+    assert.deepEqual(readdirSync(join(dir, 'new', 'sub')), ['merged.gguf'], 'the temporary merge folder is gone');
   } finally {
     process.stdout.write = write;
     rmSync(dir, { recursive: true, force: true });

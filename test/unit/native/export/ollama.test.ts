@@ -50,7 +50,7 @@ test('Ollama folder from a run: model.gguf, adapter.gguf and a Modelfile that na
       config: { r: 2, lora_alpha: 4, lora_dropout: 0, use_rslora: false }, baseModel: modelDir, targets, dtype: 'float32',
       weights: new Map(targets.map((t) => [t.baseName, { A: new Float32Array(2 * t.in).fill(0.1), B: new Float32Array(t.out * 2).fill(0.1) }])),
     });
-    const out = join(dir, 'ollama');
+    const out = join(dir, 'exports', 'ollama'); // its parent does not exist yet
     const result = await exportOllama({ outDir: out, modelDir, adapterDir: run, dtype: 'q8_0' });
     assert.equal(result.name, 'my-run');
     assert.deepEqual(readdirSync(out).sort(), ['Modelfile', 'adapter.gguf', 'model.gguf']);
@@ -58,7 +58,7 @@ test('Ollama folder from a run: model.gguf, adapter.gguf and a Modelfile that na
     assert.match(modelfile, /^FROM \.\/model\.gguf\nADAPTER \.\/adapter\.gguf\n# ChatML/m);
     assert.match(modelfile, /^PARAMETER stop "<\|im_end\|>"$/m);
     assert.match(modelfile, /^PARAMETER stop "<\|endoftext\|>"$/m);
-    assert.equal(readdirSync(dir).filter((n) => n.includes('staging')).length, 0, 'no staging folder left');
+    assert.deepEqual(readdirSync(join(dir, 'exports')), ['ollama'], 'no staging folder left');
     assert.ok(existsSync(join(out, 'model.gguf')));
     // What Ollama's template expands to for a system and a user message is what the model's own template renders.
     const ollamaPrompt = '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n';
