@@ -6,11 +6,15 @@ import type { DatasetRecord } from '../../native/data/records';
 import { LengthCollector, summarize } from '../../native/data/dataset-stats';
 import { parseRecord } from '../../native/data/schema';
 import { forEachLine } from '../../native/data/line-reader';
+import { indexLines, scanChunks } from '../../native/data/line-index';
 import type { DatasetInfo } from '../../webview/protocol';
 
 export interface SummaryOptions {
-  /** Tokens of a record as it will be trained (template applied); omitted → no token statistics. */
-  countTokens?: (record: DatasetRecord) => number;
+  /**
+   * Tokens of records as they will be trained (template applied), a batch at a time: the chat template runs in a
+   * template worker, not in the host's thread (native/data/template-pool.ts). Omitted → no token statistics.
+   */
+  countTokens?: (records: DatasetRecord[]) => Promise<number[]>;
   maxSeqLen: number;
   signal?: AbortSignal;
 }
@@ -20,7 +24,6 @@ export async function summarizeDataset(path: string, label: string, options: Sum
   let errors = 0;
   let firstError: string | undefined;
   const formats = new Set<string>();
-  const lengths = options.countTokens ? new LengthCollector() : undefined;
   let overLimit = 0;
   // The signal is checked between chunks (an AbortError); a line too long to decode counts as an error.
   await forEachLine(path, (bytes, line) => {
@@ -35,11 +38,6 @@ export async function summarizeDataset(path: string, label: string, options: Sum
     }
     records++;
     formats.add(parsed.record.format);
-    if (lengths && options.countTokens) {
-      const tokens = options.countTokens(parsed.record);
-      lengths.push(tokens);
-      if (tokens > options.maxSeqLen) overLimit++;
-    }
   }, {
     // 64 KiB chunks: the host's event loop gets a turn after each (tokenizing 4 MiB of records at once would block it).
     chunkBytes: 64 * 1024,
@@ -54,6 +52,26 @@ export async function summarizeDataset(path: string, label: string, options: Sum
     format: formats.size === 0 ? 'empty' : formats.size > 1 ? 'mixed' : (formats.values().next().value as 'alpaca' | 'chat'),
   };
   if (firstError) info.firstError = firstError;
+  let lengths: LengthCollector | undefined;
+  if (options.countTokens) {
+    // A second pass, chunk by chunk, that waits for each chunk's counts (the line reader's visitor cannot wait).
+    const count = options.countTokens;
+    lengths = new LengthCollector();
+    const collected = lengths;
+    const index = await indexLines(path, { signal: options.signal });
+    await scanChunks(index, async (_first, lines) => {
+      const valid: DatasetRecord[] = [];
+      for (const text of lines) {
+        if (text.trim() === '') continue;
+        const parsed = parseRecord(text, 0);
+        if (parsed.record && !parsed.problems.some((p) => p.severity === 'error')) valid.push(parsed.record);
+      }
+      for (const tokens of await count(valid)) {
+        collected.push(tokens);
+        if (tokens > options.maxSeqLen) overLimit++;
+      }
+    }, { signal: options.signal, chunkBytes: 256 * 1024 });
+  }
   const stats = lengths ? summarize(lengths.values()) : null;
   if (stats) info.tokens = { count: stats.count, min: stats.min, median: stats.median, p95: stats.p95, max: stats.max, overLimit, limit: options.maxSeqLen };
   return info;

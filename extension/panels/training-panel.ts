@@ -10,7 +10,7 @@ import { latestCheckpoint, readRunConfig } from '../../native/train/run-dir';
 import { writeJsonAtomic } from '../../native/util/atomic-write';
 import { existsAs } from '../../native/util/fs-checks';
 import type { DatasetRecord } from '../../native/data/records';
-import { tokenizeRecord } from '../../native/data/template';
+import { TemplatePool } from '../../native/data/template-pool';
 import { loadTokenizer } from '../../native/model/tokenizer';
 import { isTrainingWebviewMessage, WEBVIEW_PROTOCOL_VERSION, type DatasetInfo, type TrainingHostMessage, type TrainingWebviewMessage } from '../../webview/protocol';
 import { presetFromConfig, readPreset } from '../../webview/training-panel/form';
@@ -93,8 +93,12 @@ class TrainingPanel {
         return this.browse(message.field);
       case 'datasetStats': {
         const label = this.label(message.path);
-        const countTokens = message.model ? tokenCounter(message.model, this.ctx) : undefined;
-        this.post({ type: 'dataset', dataset: await summarizeDataset(message.path, label, { maxSeqLen: message.maxSeqLen, countTokens, signal: this.scans.signal }) });
+        const counter = message.model ? tokenCounter(message.model, this.ctx) : undefined;
+        try {
+          this.post({ type: 'dataset', dataset: await summarizeDataset(message.path, label, { maxSeqLen: message.maxSeqLen, countTokens: counter?.count, signal: this.scans.signal }) });
+        } finally {
+          await counter?.dispose();
+        }
         return;
       }
       case 'refreshDevices':
@@ -249,12 +253,16 @@ class TrainingPanel {
 
 /**
  * Tokens per record exactly as training will see them (the model's tokenizer and chat or Alpaca template, nothing
- * truncated); undefined when the tokenizer cannot load (the inspect line already says why).
+ * truncated), counted in a template worker (the chat template is the model folder's code: never run in the host's
+ * thread); undefined when the tokenizer cannot load (the inspect line already says why). The pool lives for one summary.
  */
-function tokenCounter(modelDir: string, ctx: PanelContext): ((record: DatasetRecord) => number) | undefined {
+function tokenCounter(modelDir: string, ctx: PanelContext): { count: (records: DatasetRecord[]) => Promise<number[]>; dispose(): Promise<void> } | undefined {
   try {
-    const tokenizer = loadTokenizer(modelDir);
-    return (record) => tokenizeRecord(record, tokenizer, { trainOnPrompt: true, maxSeqLen: Number.MAX_SAFE_INTEGER }).inputIds.length;
+    const pool = new TemplatePool(loadTokenizer(modelDir), 1);
+    return {
+      count: (records) => pool.tokenLengths(records.map((record, i) => ({ line: i + 1, record }))),
+      dispose: () => pool.dispose(),
+    };
   } catch (error) {
     ctx.log.appendLine(`token statistics: ${errorText(error)}`);
     return undefined;

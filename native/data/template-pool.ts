@@ -265,6 +265,18 @@ export class TemplatePool {
     return { examples, truncatedCount: all.filter((e) => e.truncated).length, untrainableCount: all.length - examples.length };
   }
 
+  /** Tokens of each record as training encodes it with the prompt trained on and nothing cut (the panel's statistics). */
+  async tokenLengths(records: LocatedRecord[]): Promise<number[]> {
+    const lengths: number[] = [];
+    for (let i = 0; i < records.length; i += BATCH) {
+      const reply = await this.request({ kind: 'tokenize', records: records.slice(i, i + BATCH), opts: { trainOnPrompt: true, maxSeqLen: Number.MAX_SAFE_INTEGER } });
+      if (reply.kind === 'error') throw recordError(reply.error, reply.line);
+      if (reply.kind !== 'tokenize') throw new Error(`template worker answered ${reply.kind} to tokenize`);
+      lengths.push(...unpackExamples(reply.packed).map((e) => e.inputIds.length));
+    }
+    return lengths;
+  }
+
   /** The training text of each record as segments (recordSegments), or that record's own error (previews show it in place). */
   async segments(records: LocatedRecord[]): Promise<SegmentsResult[]> {
     const out: SegmentsResult[] = [];

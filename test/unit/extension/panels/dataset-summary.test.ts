@@ -43,7 +43,7 @@ test('mixed and empty files', async () => {
 
 test('token statistics with a counter, and how many exceed max_seq_len', async () => {
   const path = file('t.jsonl', [10, 20, 30, 40, 50].map((n) => JSON.stringify({ instruction: 'x'.repeat(n), output: 'y' })));
-  const countTokens = (r: DatasetRecord) => (r.format === 'alpaca' ? r.instruction.length : 0);
+  const countTokens = async (records: DatasetRecord[]) => records.map((r) => (r.format === 'alpaca' ? r.instruction.length : 0));
   const info = await summarizeDataset(path, 't', { countTokens, maxSeqLen: 35 });
   assert.deepEqual(info.tokens, { count: 5, min: 10, median: 30, p95: 48, max: 50, overLimit: 2, limit: 35 });
 });

@@ -36,6 +36,18 @@ test('pooled tokenizing equals tokenizeRecord record by record, in order, over s
   assert.equal(result.untrainableCount, 0);
 });
 
+test('tokenLengths: every record\'s length as training encodes it with the prompt trained and nothing cut (the panel\'s statistics)', async () => {
+  const tok = createTokenizer(files.tokenizer, files.config, '/none');
+  const input = records(300);
+  const pool = new TemplatePool(tok, 1);
+  try {
+    const full = { trainOnPrompt: true, maxSeqLen: Number.MAX_SAFE_INTEGER };
+    assert.deepEqual(await pool.tokenLengths(input), input.map(({ record }) => tokenizeRecord(record, tok, full).inputIds.length));
+  } finally {
+    await pool.dispose();
+  }
+});
+
 /** A model folder whose tokenizer_config.json has `template` as its chat template. */
 function hostileTokenizer(template: string, asJinjaFile = false) {
   const dir = mkdtempSync(join(tmpdir(), 'hostile-template-'));
