@@ -52,6 +52,9 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
     throw new UserError('pass exactly one of --prompt TEXT (raw text) or --instruction TEXT (formatted with the chat or Alpaca template)');
   }
   if (flags.input !== undefined && flags.instruction === undefined) throw new UserError('--input goes with --instruction', { fix: 'add --instruction TEXT' });
+  // The template wraps an empty instruction in its markup, so the prompt is not empty: an unset shell variable
+  // (--instruction "$Q") would otherwise generate from nothing and look like an answer.
+  if (flags.instruction !== undefined && flags.instruction.trim() === '') throw new UserError('--instruction is empty', { fix: 'pass the instruction text (or --prompt TEXT for raw text)' });
   if (flags.streamJson && (flags.json || flags.compare)) throw new UserError('--stream-json goes alone: not with --json or --compare', { fix: 'drop --json / --compare' });
   const model = loadModelFolder(flags.model);
   const defaults = model.generation;

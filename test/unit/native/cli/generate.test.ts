@@ -79,6 +79,7 @@ test('generate refuses an empty prompt and a length past the model\'s positions 
     makeTinyModel(dir, { architecture: 'Qwen2ForCausalLM', layers: 1, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 600, tie: true, dtype: 'float32', seed: 2, std: 0.3 });
     const flags = { model: dir, seed: '0', device: 'cpu', json: true };
     await assert.rejects(generateCommand({ ...flags, prompt: '', maxNewTokens: '5' }, () => {}), /the prompt is empty/);
+    await assert.rejects(generateCommand({ ...flags, instruction: ' \n', maxNewTokens: '5' }, () => {}), /--instruction is empty/);
     await assert.rejects(generateCommand({ ...flags, prompt: 'Hello', maxNewTokens: '1000000000' }, () => {}),
       /the prompt \(\d+ tokens\) plus 1000000000 new tokens exceed the model's 4096 positions \(max_position_embeddings\) — pass --max-new-tokens \d+ or less/);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
