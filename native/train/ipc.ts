@@ -47,6 +47,26 @@ export function ensurePrivateSocketFolder(folder = socketFolder()): void {
   }
 }
 
+/**
+ * Removes what is at this run's socket path if it is a socket (left by a killed worker of this run); anything else
+ * there (a folder or file squatting the path) is refused by name rather than removed or crashed on.
+ */
+function removeOwnStaleSocket(socketPath: string): void {
+  let stats;
+  try {
+    stats = lstatSync(socketPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!stats.isSocket()) {
+    throw new UserError(`this run's control socket path is taken by a ${stats.isDirectory() ? 'folder' : 'file'} that is not a socket`, {
+      where: { file: socketPath }, fix: `remove ${socketPath} (nothing of LoRA Studio's is there) and start again, or set TMPDIR to a private folder`,
+    });
+  }
+  rmSync(socketPath, { force: true });
+}
+
 /** Splits a byte stream into JSON values, one per line; a partial last line waits for the next chunk. */
 export class NdjsonDecoder {
   private buffer = '';
@@ -139,7 +159,7 @@ export async function serveRunSocket(
   let staleSocketsRemoved: string[] = [];
   if (process.platform !== 'win32') {
     ensurePrivateSocketFolder();
-    rmSync(socketPath, { force: true }); // a stale socket of a killed worker of this run (the run's lock is ours)
+    removeOwnStaleSocket(socketPath); // a stale socket of a killed worker of this run (the run's lock is ours)
     staleSocketsRemoved = await removeStaleSockets(socketFolder(), socketPath);
   }
   const clients = new Set<Socket>();

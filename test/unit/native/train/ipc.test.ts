@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerCommand, WorkerEvent } from '../../../../native/protocol';
-import { CLOSE_GRACE_MS, connectRunSocket, NdjsonDecoder, removeStaleSockets, runSocketPath, serveRunSocket } from '../../../../native/train/ipc';
+import { CLOSE_GRACE_MS, connectRunSocket, ensurePrivateSocketFolder, NdjsonDecoder, removeStaleSockets, runSocketPath, serveRunSocket } from '../../../../native/train/ipc';
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -46,6 +46,18 @@ test('a worker serves events to two attached hosts and receives their commands; 
   for (const client of clients) client.close();
   await server.close();
   await assert.rejects(connectRunSocket(server.socketPath, { onEvent: () => undefined }));
+});
+
+test('a folder squatting the run\'s socket path is refused by name and left alone (it crashed with EISDIR)', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'ipc-'));
+  const path = runSocketPath(runDir);
+  ensurePrivateSocketFolder();
+  mkdirSync(path);
+  await assert.rejects(serveRunSocket(runDir, () => undefined), /control socket path is taken by a folder that is not a socket — remove /);
+  assert.ok(statSync(path).isDirectory(), 'not removed');
+  rmSync(path, { recursive: true });
+  const server = await serveRunSocket(runDir, () => undefined);
+  await server.close();
 });
 
 /** A raw connection that reads nothing until resumed: what a frozen or busy window looks like to the worker. */
