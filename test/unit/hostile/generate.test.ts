@@ -1,0 +1,57 @@
+// Hostile and clumsy `generate` calls: a 15,001-token prompt (it segfaulted), a prompt past max_position_embeddings,
+// --max-new-tokens 1e9 (it crashed allocating), an empty prompt, numbers out of range, an adapter that is missing, of
+// another model, or a folder that is not an adapter, and a chat template that never ends. Each is refused before
+// allocating, naming the flag or the file; a correct call prints text (exit 0).
+import { test } from 'node:test';
+import { join } from 'node:path';
+import { assertUnchanged, cli, expectOutcome, hostileFixture, snapshot, trainedRun } from './hostile-cli';
+
+const fx = hostileFixture('generate');
+const generate = (...flags: string[]) => cli(['generate', '--model', fx.model, '--device', 'cpu', ...flags]);
+
+test('a 15,001-token prompt, and a prompt that with --max-new-tokens passes max_position_embeddings, are refused', () => {
+  expectOutcome(generate('--prompt', 'hello '.repeat(15_001).trim(), '--max-new-tokens', '4'), 1, /max_position_embeddings|4096/, /prompt/);
+  expectOutcome(generate('--prompt', 'hello '.repeat(4000).trim(), '--max-new-tokens', '200'), 1, /4096/);
+});
+
+test('--max-new-tokens 1000000000, 0, -5 and "abc" are refused before anything is allocated', () => {
+  expectOutcome(generate('--prompt', 'Hello', '--max-new-tokens', '1000000000'), 1, /max-new-tokens|max_position_embeddings/, /4096/);
+  for (const bad of ['0', '-5', 'abc', '2.5']) expectOutcome(generate('--prompt', 'Hello', '--max-new-tokens', bad), 1, /--max-new-tokens must be a whole number ≥ 1/);
+});
+
+test('an empty prompt or instruction, and neither or both of --prompt and --instruction, are named', () => {
+  expectOutcome(generate('--prompt', ''), 1, /prompt/, /empty/);
+  expectOutcome(generate('--instruction', ''), 1, /--instruction is empty/);
+  expectOutcome(generate(), 1, /pass exactly one of --prompt TEXT .* or --instruction TEXT/);
+  expectOutcome(generate('--prompt', 'a', '--instruction', 'b'), 1, /pass exactly one of --prompt/);
+  expectOutcome(generate('--prompt', 'a', '--input', 'b'), 1, /--input goes with --instruction/);
+});
+
+test('--temperature -1 / NaN and --top-p 0 / 2 are refused naming the flag', () => {
+  expectOutcome(generate('--prompt', 'Hello', '--temperature', '-1'), 1, /--temperature/);
+  expectOutcome(generate('--prompt', 'Hello', '--temperature', 'NaN'), 1, /--temperature/);
+  expectOutcome(generate('--prompt', 'Hello', '--top-p', '0'), 1, /--top-p/);
+  expectOutcome(generate('--prompt', 'Hello', '--top-p', '2'), 1, /--top-p/);
+});
+
+test('an adapter that is missing, or a folder that is not an adapter, is named; the folder is not written to', () => {
+  expectOutcome(generate('--prompt', 'Hello', '--adapter', join(fx.root, 'no-such-adapter')), 1, /no-such-adapter/);
+  const before = snapshot(fx.model);
+  expectOutcome(generate('--prompt', 'Hello', '--adapter', fx.model), 1, /adapter_config\.json/);
+  assertUnchanged(before, fx.model);
+});
+
+test('a correct prompt with the trained adapter prints text, and --json is one object (exit 0)', () => {
+  const adapter = trainedRun(fx);
+  const before = snapshot(adapter);
+  expectOutcome(generate('--prompt', 'Hello', '--adapter', adapter, '--max-new-tokens', '3'), 0);
+  const json = generate('--prompt', 'Hello', '--max-new-tokens', '3', '--json');
+  expectOutcome(json, 0, /"prompt_tokens":/);
+  JSON.parse(json.stdout);
+  assertUnchanged(before, adapter);
+});
+
+test('a chat template that never ends is a located error in generate --instruction, in bounded time', () => {
+  const model = fx.copyModel('looping', (d) => fx.editJson(join(d, 'tokenizer_config.json'), (t) => (t.chat_template = '{% for i in range(1000000000) %}x{% endfor %}')));
+  expectOutcome(cli(['generate', '--model', model, '--device', 'cpu', '--instruction', 'Hi', '--max-new-tokens', '2']), 1, /tokenizer_config\.json: chat_template/);
+});
