@@ -10,6 +10,7 @@ import { initLora } from '../model/lora';
 import { alphaForRank, baseDeltaAName, baseDeltaBName, concatLowRank, type LowRank } from '../model/base-delta';
 import { oloraInit, parseLoraInit, pissaInit } from '../model/svd-init';
 import { pruneMoments, reloraRestartsAt } from './relora';
+import type { StopPoint } from './stop-point';
 
 export interface BaseTerm {
   /** The rank R of the frozen term now (0: none). */
@@ -40,12 +41,14 @@ export interface BaseTermOptions {
   weightOf(site: LoraSite): ArrayLike<number>;
   /** Progress lines (the SVDs of a large model take a while). */
   onStatus?(message: string): void;
+  /** Between two modules' SVDs a stop may end the start (native/train/stop-point.ts): an exact SVD takes seconds. */
+  stopPoint?: StopPoint;
 }
 
 const aName = (s: string) => `${s}.lora_A`;
 const bName = (s: string) => `${s}.lora_B`;
 
-export function createBaseTerm(config: RunConfig, sites: readonly LoraSite[], options: BaseTermOptions): BaseTerm {
+export async function createBaseTerm(config: RunConfig, sites: readonly LoraSite[], options: BaseTermOptions): Promise<BaseTerm> {
   const { r, scaling, state } = options;
   const init = parseLoraInit(config.init_lora_weights) ?? { kind: 'default' as const };
   const residual = init.kind !== 'default';
@@ -70,7 +73,8 @@ export function createBaseTerm(config: RunConfig, sites: readonly LoraSite[], op
     const label = init.kind === 'olora' ? 'OLoRA (QR)' : init.niter === undefined ? 'PiSSA (exact SVD: prefer pissa_niter_4 on large models)' : `PiSSA (randomized SVD, ${init.niter} power iterations)`;
     options.onStatus?.(`initializing ${sites.length} modules from their weights: ${label}…`);
     let last = started;
-    sites.forEach((s, i) => {
+    for (const [i, s] of sites.entries()) {
+      await options.stopPoint?.();
       const W = options.weightOf(s);
       const ab = init.kind === 'olora' ? oloraInit(W, s.out, s.in, r) : pissaInit(W, s.out, s.in, r, scaling, { niter: init.niter, seed: config.seed * 7919 + i });
       if (ab.converged === false) options.onStatus?.(`warning: the SVD of ${s.baseName} did not converge in ${ab.iterations} iterations; its PiSSA start is approximate`);
@@ -81,7 +85,7 @@ export function createBaseTerm(config: RunConfig, sites: readonly LoraSite[], op
         last = Date.now();
         options.onStatus?.(`${label}: ${i + 1}/${sites.length} modules (${((last - started) / 1000).toFixed(1)} s)`);
       }
-    });
+    }
     options.onStatus?.(`${label}: ${sites.length} modules in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 

@@ -61,16 +61,18 @@ function assertClean(out: string): void {
 
 const isStatus = (pattern: RegExp) => (event: WorkerEvent) => event.type === 'status' && pattern.test(event.message);
 
-for (const [moment, when, signal, delayMs] of [
+for (const [moment, when, signal, delayMs, extra] of [
   ['tokenizing done', isStatus(/^tokenized /), 'SIGINT', 0],
+  // PiSSA's exact SVDs (minutes per 4096² module): a stop comes between two modules.
+  ['initializing PiSSA', isStatus(/^initializing \d+ modules from their weights: PiSSA/), 'SIGTERM', 0, ['--init', 'pissa']],
   ['compiling the optimizer', isStatus(/^compiling the training graph/), 'SIGTERM', 0],
   ['compiling the first bucket', isStatus(/^compiling the program for micro-batches/), 'SIGINT', 0],
   // Later into the compile: building the graph, or inside the session's creation (a native call: the stop follows it).
   ['inside the first bucket compile', isStatus(/^compiling the program for micro-batches/), 'SIGINT', 400],
-] as const) {
+] as [string, (event: WorkerEvent) => boolean, NodeJS.Signals, number, string[]?][]) {
   test(`a signal while starting (${moment}) stops before the first step: exit 0, nothing trained or written, the same command starts again`, async (t) => {
     const out = join(root, moment.replace(/ /g, '-'));
-    const { code, events, stderr, seconds } = await interrupt(trainArgs(out), when, signal, delayMs);
+    const { code, events, stderr, seconds } = await interrupt([...trainArgs(out), ...(extra ?? [])], when, signal, delayMs);
     t.diagnostic(`${signal} at "${moment}": exited ${seconds.toFixed(2)} s after the signal`);
     assert.equal(code, 0, stderr);
     assert.ok(seconds <= STOP_BOUND_S, `stopped in ${seconds.toFixed(1)} s`);
