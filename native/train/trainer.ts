@@ -104,7 +104,8 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   const state = opts.state?.tensors;
   // DoRA's magnitude starts at ‖W‖_row of the weights the graph uses (an NF4 base: its dequantized values), as PEFT's
   // DoraLinearLayer.update_layer: with B = 0 the run starts exactly at the base model.
-  const source = opts.weights ? { weights: opts.weights, dir: opts.externalDataDir ?? model.dir } : { weights: storeWeightSources(model.weights, model.dir).weights, dir: model.dir };
+  const stored = opts.weights ? undefined : storeWeightSources(model.weights, model.dir);
+  const source = stored ? { weights: stored.weights, dir: stored.externalDataDir } : { weights: opts.weights!, dir: opts.externalDataDir ?? model.dir };
   // PiSSA/OLoRA's residual base and ReLoRA's merged cycles: a frozen low-rank term on W (native/train/base-term.ts).
   const baseTerm = await createBaseTerm(config, sites, {
     r, scaling, state, onStatus: opts.onStatus, stopPoint: opts.stopPoint,
