@@ -1,5 +1,5 @@
 // lora-studio: the command-line face of the training library (validate, inspect, train, merge, generate,
-// compose, export, doctor).
+// compose, compare-methods, export, doctor).
 // Each subcommand lives in native/cli/<name>.ts and registers itself on the commander program.
 import { Command, CommanderError, type Option } from 'commander';
 import { describeFailure, EXIT_USAGE } from './cli/exit';
@@ -11,6 +11,8 @@ import { register as registerGenerate } from './cli/generate';
 import { register as registerDoctor } from './cli/doctor';
 import { register as registerExport } from './cli/export';
 import { register as registerCompose } from './cli/compose';
+import { register as registerCompareMethods } from './cli/compare-methods';
+import { reportPeakRssOnExit } from './util/peak-rss';
 import { version } from '../package.json';
 
 export function buildProgram(): Command {
@@ -20,7 +22,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ optionDescription: describeOption })
     .exitOverride();
-  for (const register of [registerValidate, registerInspect, registerTrain, registerMerge, registerGenerate, registerCompose, registerExport, registerDoctor]) {
+  for (const register of [registerValidate, registerInspect, registerTrain, registerMerge, registerGenerate, registerCompose, registerCompareMethods, registerExport, registerDoctor]) {
     register(program);
   }
   return program;
@@ -37,6 +39,8 @@ export function describeOption(option: Option): string {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // compare-methods starts each method as `lora-studio train` and asks for its peak memory this way.
+  reportPeakRssOnExit();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
