@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import { UserError } from '../util/errors';
+import { speedUpTokenizer } from './tokenizer-speedups';
 import type { ChatMessage } from '../data/records';
 
 export type { ChatMessage };
@@ -109,6 +110,7 @@ export function tokenizerFromFiles(files: TokenizerFiles): TextTokenizer {
       where: { file: join(dir, 'tokenizer.json') }, fix: 'use the tokenizer.json of the model (written by the tokenizers library)',
     });
   }
+  speedUpTokenizer(inner);
   const idOf = (field: string): { text?: string; id?: number } => {
     const text = tokenText(tokenizerConfig[field]);
     if (text === undefined) return {};
