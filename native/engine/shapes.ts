@@ -114,6 +114,7 @@ export function inferMeta(op: string, inputs: ValueMeta[], attrs: Record<string,
     case 'GatherElements':
       return { shape: [...b.shape], kind: a.kind };
     case 'ScatterElements':
+    case 'ScatterND':
       return { shape: [...a.shape], kind: a.kind };
     case 'Pad': {
       const pads = intsOf(b, 'Pad pads');

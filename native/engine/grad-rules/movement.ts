@@ -54,10 +54,19 @@ export const GatherElements: GradRule = ({ g, node, dY }) => {
   return [g.op('ScatterElements', [zeros(g, g.shapeOf(data), dY), indices, dY], { axis, reduction: 'add' }), null];
 };
 
-/** Gather's data gradient (embedding rows) is not needed for LoRA (embeddings are frozen): refuse clearly. */
-export const Gather: GradRule = ({ needs }) => {
-  if (needs[0]) throw new Error('the gradient of Gather with respect to its data (a trainable embedding) is not implemented');
-  return [null, null];
+/**
+ * Gather(data, idx) on axis 0 (an embedding lookup): the gradient of the rows is dY scattered back into zeros of the
+ * table, adding where an id repeats (ScatterND with reduction 'add', opset 16). LISA trains the embedding table
+ * (native/train/lisa.ts); LoRA never asks for it. Other axes are not needed by the engine's graphs: refused.
+ */
+export const Gather: GradRule = ({ g, node, dY, needs }) => {
+  if (!needs[0]) return [null, null];
+  const [data, indices] = node.inputs;
+  const axis = Number(node.attrs.axis ?? 0);
+  if (axis !== 0) throw new Error(`the gradient of Gather on axis ${axis} with respect to its data is not implemented (only axis 0)`);
+  const idxShape = g.shapeOf(indices);
+  const ids = g.op('Reshape', [indices, g.constInt([...idxShape, 1], [idxShape.length + 1])]);
+  return [g.op('ScatterND', [zeros(g, g.shapeOf(data), dY), ids, dY], { reduction: 'add' }), null];
 };
 
 /**
