@@ -7,6 +7,7 @@ import type { PreviewModel, RenderSegments } from './preview-session';
 import { TemplatePool } from '../../native/data/template-pool';
 import { alpacaPrompt } from '../../native/data/template';
 import { loadTokenizer, type TextTokenizer } from '../../native/model/tokenizer';
+import { checkModelFileLinks, TOKENIZER_FILES } from '../../native/model/folder-links';
 
 /** Shown beside the disabled "tokens" option when the folder's tokenizer.json cannot be loaded. */
 export const TOKENIZER_MISSING = 'token counts need the model\'s tokenizer.json, which could not be loaded';
@@ -36,6 +37,8 @@ function chatTemplateOf(value: unknown): string | undefined {
 }
 
 export async function loadPreviewModel(folder: string): Promise<PreviewModel> {
+  // The folder's files are read only where they are (folder-links.ts): no link may lead out of it.
+  checkModelFileLinks(folder, TOKENIZER_FILES.map((name) => join(folder, name)));
   const file = join(folder, 'tokenizer_config.json');
   let text: string;
   try {

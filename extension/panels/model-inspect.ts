@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig } from '../../native/model/hf-config';
 import { UserError } from '../../native/util/errors';
+import { checkModelFileLinks } from '../../native/model/folder-links';
 import type { ModelInfo, ModuleInfo } from '../../webview/protocol';
 
 export interface InspectReaders {
@@ -20,6 +21,7 @@ const ATTENTION = /(^|\.)(self_attn|attn|attention)\./;
 
 export function inspectModel(dir: string, readers: InspectReaders, computeParams: (c: ModelConfig) => number): ModelInfo {
   const file = join(dir, 'config.json');
+  checkModelFileLinks(dir, [file]);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -12,6 +12,7 @@ import { existsAs } from '../../native/util/fs-checks';
 import type { DatasetRecord } from '../../native/data/records';
 import { TemplatePool } from '../../native/data/template-pool';
 import { loadTokenizer } from '../../native/model/tokenizer';
+import { checkModelFileLinks, TOKENIZER_FILES } from '../../native/model/folder-links';
 import { isTrainingWebviewMessage, WEBVIEW_PROTOCOL_VERSION, type DatasetInfo, type TrainingHostMessage, type TrainingWebviewMessage } from '../../webview/protocol';
 import { presetFromConfig, readPreset } from '../../webview/training-panel/form';
 import { summarizeDataset } from './dataset-summary';
@@ -258,6 +259,7 @@ class TrainingPanel {
  */
 function tokenCounter(modelDir: string, ctx: PanelContext): { count: (records: DatasetRecord[]) => Promise<number[]>; dispose(): Promise<void> } | undefined {
   try {
+    checkModelFileLinks(modelDir, TOKENIZER_FILES.map((name) => join(modelDir, name)));
     const pool = new TemplatePool(loadTokenizer(modelDir), 1);
     return {
       count: (records) => pool.tokenLengths(records.map((record, i) => ({ line: i + 1, record }))),

@@ -18,6 +18,9 @@ export function allowOutsideLinks(allowed = true): void {
   outsideLinksAllowed = allowed;
 }
 
+/** The files a tokenizer is loaded from (native/model/tokenizer.ts), for their readers to check first. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'] as const;
+
 /** The flag's help, the same on every command. */
 export const ALLOW_OUTSIDE_LINKS_HELP = 'read model files whose symbolic links lead out of the model folder (only for a folder you trust)';
 
@@ -52,11 +55,12 @@ function inside(root: string, path: string): boolean {
  */
 export function checkModelFileLinks(dir: string, files: readonly string[], allowed = outsideLinksAllowed): void {
   if (allowed) return;
-  const root = linkRoot(dir);
+  let root: string | undefined;
   const outside: string[] = [];
   let first: string | undefined;
   for (const file of files) {
     if (!existsSync(file)) continue;
+    root ??= linkRoot(dir);
     const real = realpathSync(file);
     if (inside(root, real)) continue;
     first ??= file;
@@ -64,10 +68,10 @@ export function checkModelFileLinks(dir: string, files: readonly string[], allow
     const link = lstatSync(file).isSymbolicLink() ? ` is a symbolic link to ${readlinkSync(file)}, which leads to ${real}` : ` leads to ${real}`;
     outside.push(`${relative(dir, file) || file}${link}`);
   }
-  if (!first) return;
+  if (!first || !root) return;
   const where = root === realpathSync(dir) ? `the model folder ${root}` : `the Hugging Face cache folder ${root}`;
   throw new UserError(`${outside.join('; ')} — outside ${where}`, {
     where: { file: first },
-    fix: 'copy the real file into the model folder in place of the link (cp --remove-destination "$(readlink -f FILE)" FILE), or, if you trust where the link leads, pass --allow-outside-links',
+    fix: 'copy the real file into the model folder in place of the link (cp --remove-destination "$(readlink -f FILE)" FILE), or, if you trust where the link leads, pass --allow-outside-links to the lora-studio command',
   });
 }

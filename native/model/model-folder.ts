@@ -7,7 +7,7 @@ import { parseHfConfig, type ModelConfig } from './hf-config';
 import { loadTokenizer, type TextTokenizer } from './tokenizer';
 import { openWeights, type WeightStore } from './safetensors';
 import { linearModules } from './linear-modules';
-import { checkModelFileLinks } from './folder-links';
+import { checkModelFileLinks, TOKENIZER_FILES } from './folder-links';
 import { checkTokenizerVocab } from './tokenizer-checks';
 
 export interface GenerationDefaults {
@@ -117,7 +117,7 @@ export function requireModelDir(dir: string): void {
 export function loadModelFolder(dir: string): ModelFolder {
   requireModelDir(dir);
   // Before anything is read: the files below, and the weights (openWeights checks its shards), stay in the folder.
-  checkModelFileLinks(dir, ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'].map((name) => join(dir, name)));
+  checkModelFileLinks(dir, ['config.json', 'generation_config.json', ...TOKENIZER_FILES].map((name) => join(dir, name)));
   const configFile = join(dir, 'config.json');
   if (!existsSync(configFile)) throw new UserError('config.json not found', { where: { file: configFile }, fix: 'pass the folder of a Hugging Face model; it must contain config.json' });
   const config = parseHfConfig(readJsonObject(configFile), configFile);

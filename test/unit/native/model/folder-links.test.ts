@@ -16,6 +16,8 @@ import { generate } from '../../../../native/model/generate';
 import { writePeftAdapter } from '../../../../native/model/peft-io';
 import { resolveTargets } from '../../../../native/model/lora';
 import { UserError } from '../../../../native/util/errors';
+import { inspectModel } from '../../../../extension/panels/model-inspect';
+import { loadPreviewModel } from '../../../../extension/datasets/preview-model';
 
 const root = mkdtempSync(join(tmpdir(), 'folder-links-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -140,4 +142,15 @@ test('lora-studio inspect refuses an outside link (exit 1) and reads it with --a
   const allowed = run('--allow-outside-links');
   assert.equal(allowed.status, 0, allowed.stderr);
   assert.match(allowed.stdout, /Qwen2ForCausalLM/);
+});
+
+test('the extension host reads no file through an outside link either: model inspection, Dataset Preview, token counts', async () => {
+  const dir = tiny(join(root, 'host'));
+  linkOut(dir, 'config.json', join(root, 'host-elsewhere'));
+  linkOut(dir, 'tokenizer_config.json', join(root, 'host-elsewhere'));
+  const readers = { parseConfig: () => { throw new Error('config.json was read'); }, linearModules: () => [] };
+  refused(() => inspectModel(dir, readers, () => 0), 'config.json is a symbolic link');
+  await assert.rejects(loadPreviewModel(dir), /tokenizer_config\.json is a symbolic link/);
+  // A folder that does not exist is still said as before (no link to judge).
+  await assert.rejects(loadPreviewModel(join(root, 'nope')), /no tokenizer_config\.json in the chosen folder/);
 });
