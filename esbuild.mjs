@@ -10,7 +10,7 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 // (jsonc-parser's lib/umd), while their "module" build bundles cleanly.
 const nodeResolution = { mainFields: ['module', 'main'] };
 
-const webviewEntries = ['training-panel', 'dashboard', 'dataset-preview', 'compare']
+const webviewEntries = ['training-panel', 'dashboard', 'dataset-preview', 'compare', 'compare-methods']
   .map((name) => ({ in: `webview/${name}/main.ts`, out: name }))
   .filter((entry) => existsSync(entry.in));
 

@@ -1,8 +1,10 @@
-// Host ⇄ webview messages of the training panel, the run dashboard and the compare view, defined once with guards.
+// Host ⇄ webview messages of the training panel, the run dashboard, the compare view and the Compare Methods view,
+// defined once with guards.
 // Each view has a union per direction keyed by `type`; the host `import`s this file, the webviews bundle it.
 // Only types come from native/protocol.ts and native/model/hf-config.ts, so nothing Node-side reaches the browser bundle.
 import type { ModelConfig } from '../native/model/hf-config';
 import type { DeviceChoice, MetricRecord, RunConfig, WorkerEvent } from '../native/protocol';
+import type { CompareResult, CompareSummary } from '../native/train/compare-events';
 
 /** Bumped whenever a message changes shape; every `init` carries it. */
 export const WEBVIEW_PROTOCOL_VERSION = 3;
@@ -121,6 +123,8 @@ export type TrainingWebviewMessage =
   | { type: 'loadPreset' }
   /** Run on a Cluster…: export the form's settings for Axolotl, LLaMA-Factory or TRL (the host asks which, and where). */
   | { type: 'exportCluster'; values: Partial<RunConfig> }
+  /** Compare Methods…: train each chosen method on the form's model and data and compare them (the host asks which). */
+  | { type: 'compareMethods'; values: Partial<RunConfig> }
   /** Show a dataset's problems (opens the file; its diagnostics are in Problems). */
   | { type: 'openDataset'; path: string };
 
@@ -209,6 +213,34 @@ export type CompareWebviewMessage =
   | { type: 'generate'; model: string; adapter: string; prompt: string; settings: GenerateSettings }
   | { type: 'cancel' };
 
+// ---- compare methods -----------------------------------------------------------------------------------------
+
+/** A method's train-loss curve, from its run's metrics.jsonl: steps and losses, the same length. */
+export interface LossCurve {
+  steps: number[];
+  losses: number[];
+}
+
+export type CompareMethodsHostMessage =
+  /** The comparison asked for: its methods in order (each shown pending until it runs), steps, model and data. */
+  | { type: 'init'; protocol: number; methods: { method: string; label: string }[]; steps: number; model: string; data: string; out: string }
+  /** A method's run started in `runDir`. */
+  | { type: 'method'; method: string; runDir: string }
+  /** A step of the running method (its curve grows live). */
+  | { type: 'progress'; method: string; step: number; totalSteps: number; loss: number }
+  /** A method's row, and its whole curve read back from its run folder (the truth, not the streamed steps). */
+  | { type: 'result'; result: CompareResult; curve: LossCurve }
+  | { type: 'summary'; summary: CompareSummary }
+  /** The comparison ended: completed, stopped (Cancel) or failed (`message` says why). */
+  | { type: 'ended'; outcome: 'completed' | 'stopped' | 'failed'; message: string };
+
+export type CompareMethodsWebviewMessage =
+  | { type: 'ready' }
+  /** Stop the running method's run (cleanly) and the methods after it. */
+  | { type: 'cancel' }
+  /** Open a method's run in the dashboard. */
+  | { type: 'openRun'; runDir: string };
+
 // ---- guards --------------------------------------------------------------------------------------------------
 
 type Rec = Record<string, unknown>;
@@ -236,7 +268,7 @@ export function isTrainingWebviewMessage(v: unknown): v is TrainingWebviewMessag
     case 'inspectModel': return isStr(v.dir) && v.dir !== '';
     case 'browse': return typeof v.field === 'string' && PATH_FIELDS.includes(v.field);
     case 'datasetStats': return isStr(v.path) && v.path !== '' && (v.model === undefined || isStr(v.model)) && isCount(v.maxSeqLen);
-    case 'start': case 'savePreset': case 'exportCluster': return isValues(v.values);
+    case 'start': case 'savePreset': case 'exportCluster': case 'compareMethods': return isValues(v.values);
     case 'openDataset': return isStr(v.path) && v.path !== '';
     default: return false;
   }
@@ -261,9 +293,20 @@ export function isCompareWebviewMessage(v: unknown): v is CompareWebviewMessage 
   }
 }
 
+export function isCompareMethodsWebviewMessage(v: unknown): v is CompareMethodsWebviewMessage {
+  if (!isRec(v) || typeof v.type !== 'string') return false;
+  switch (v.type) {
+    case 'ready': case 'cancel': return true;
+    case 'openRun': return isStr(v.runDir) && v.runDir !== '';
+    default: return false;
+  }
+}
+
 const TRAINING_HOST: readonly string[] = ['init', 'model', 'datasets', 'dataset', 'devices', 'path', 'preset', 'problems', 'started', 'exported', 'error'] satisfies TrainingHostMessage['type'][];
 const DASHBOARD_HOST: readonly string[] = ['init', 'event', 'state', 'overlay'] satisfies DashboardHostMessage['type'][];
 const COMPARE_HOST: readonly string[] = ['init', 'path', 'queued', 'token', 'done', 'error'] satisfies CompareHostMessage['type'][];
+
+const COMPARE_METHODS_HOST: readonly string[] = ['init', 'method', 'progress', 'result', 'summary', 'ended'] satisfies CompareMethodsHostMessage['type'][];
 
 /** What the training panel accepts: the tag and the fields it dispatches on. */
 export function isTrainingHostMessage(v: unknown): v is TrainingHostMessage {
@@ -305,5 +348,21 @@ export function isCompareHostMessage(v: unknown): v is CompareHostMessage {
     case 'token': return (v.side === 'base' || v.side === 'adapter') && typeof v.text === 'string';
     case 'done': return (v.side === 'base' || v.side === 'adapter') && isNum(v.tokens) && isNum(v.seconds);
     default: return true;
+  }
+}
+
+const isCurve = (v: unknown): v is LossCurve => isRec(v) && Array.isArray(v.steps) && Array.isArray(v.losses) && v.steps.length === v.losses.length;
+
+/** What the Compare Methods view accepts: the tag and the fields it draws from. */
+export function isCompareMethodsHostMessage(v: unknown): v is CompareMethodsHostMessage {
+  if (!isRec(v) || typeof v.type !== 'string' || !COMPARE_METHODS_HOST.includes(v.type)) return false;
+  switch (v.type) {
+    case 'init': return v.protocol === WEBVIEW_PROTOCOL_VERSION && Array.isArray(v.methods) && v.methods.every((m) => isRec(m) && isStr(m.method) && isStr(m.label)) && isCount(v.steps);
+    case 'method': return isStr(v.method) && isStr(v.runDir);
+    case 'progress': return isStr(v.method) && isCount(v.step) && isCount(v.totalSteps) && typeof v.loss === 'number';
+    case 'result': return isRec(v.result) && v.result.type === 'result' && isStr(v.result.method) && isCurve(v.curve);
+    case 'summary': return isRec(v.summary) && v.summary.type === 'summary';
+    case 'ended': return (v.outcome === 'completed' || v.outcome === 'stopped' || v.outcome === 'failed') && isStr(v.message, 100_000);
+    default: return false;
   }
 }

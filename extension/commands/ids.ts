@@ -12,6 +12,7 @@ export const COMMAND_IDS = [
   'loraStudio.composeAdapters',
   'loraStudio.exportGguf',
   'loraStudio.compare',
+  'loraStudio.compareMethods',
   'loraStudio.refreshRuns',
   'loraStudio.openDatasetPreview',
   'loraStudio.watchExternalRun',

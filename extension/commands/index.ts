@@ -5,6 +5,7 @@ import type { Ctx } from '../ctx';
 import { COMMAND_IDS, type CommandId } from './ids';
 import { mergeAdapter } from './merge';
 import { composeAdapters } from './compose';
+import { compareMethods } from './compare-methods';
 import { exportGguf } from './export-gguf';
 import { deleteRun, openDashboardCommand, openRunFolder, refreshRuns, resumeRun, showLog, stopRun } from './runs';
 import { compare, openDatasetPreview, startTraining } from './training';
@@ -25,6 +26,7 @@ const FACTORIES: Record<CommandId, CommandFactory> = {
   'loraStudio.composeAdapters': composeAdapters,
   'loraStudio.exportGguf': exportGguf,
   'loraStudio.compare': compare,
+  'loraStudio.compareMethods': compareMethods,
   'loraStudio.refreshRuns': refreshRuns,
   'loraStudio.openDatasetPreview': openDatasetPreview,
   'loraStudio.watchExternalRun': watchExternalRun,

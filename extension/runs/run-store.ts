@@ -1,7 +1,7 @@
 // The run store: every run folder under the runs folder, read from its files (the run folder is the truth).
 // No vscode here, so it is tested on real folders; the Runs view and status bar render what it returns.
 import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { MetricRecord, RunConfig } from '../../native/protocol';
 import {
   hasAdapter,
@@ -147,11 +147,27 @@ export function isRunFolder(runDir: string): boolean {
   return existsSync(runPaths(runDir).config);
 }
 
+/**
+ * Where Compare Methods puts its comparisons: beside the runs folder (as Compose's `composed`), one folder per
+ * comparison holding a run folder per method — `lora-studio compare-methods`' default when run in the workspace.
+ */
+export const comparisonsFolder = (runsRoot: string): string => join(dirname(resolve(runsRoot)), 'compare');
+
+const subfolders = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name)) : []);
+
+/** The run folders the Runs view shows: the runs folder's own and each comparison's methods (comparisonsFolder). */
+export function runFolderPaths(runsRoot: string): string[] {
+  return [...subfolders(runsRoot), ...subfolders(comparisonsFolder(runsRoot)).flatMap(subfolders)].filter(isRunFolder);
+}
+
 export function listRuns(runsRoot: string, isAlive: (pid: number) => boolean = pidAlive): RunSummary[] {
-  if (!existsSync(runsRoot)) return [];
-  return readdirSync(runsRoot, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && isRunFolder(join(runsRoot, entry.name)))
-    .map((entry) => readRun(join(runsRoot, entry.name), isAlive))
+  const compared = comparisonsFolder(runsRoot);
+  return runFolderPaths(runsRoot)
+    .map((dir) => {
+      const run = readRun(dir, isAlive);
+      // A comparison's runs are named by their method: the comparison's name tells them apart.
+      return resolve(dirname(dirname(dir))) === compared ? { ...run, id: `${basename(dirname(dir))}/${run.id}` } : run;
+    })
     .sort((a, b) => b.createdMs - a.createdMs || b.id.localeCompare(a.id));
 }
 

@@ -3,10 +3,9 @@
 // make the views faster: a host that read a worker's events too slowly, a reload, a worker killed, a run that ended while
 // no window was attached, or a watcher that missed a rename all end with the views showing the files' state within one
 // poll. No vscode here, so it is tested on real run folders.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { readWorkerInfo, runPaths } from '../../native/train/run-dir';
-import { isRunFolder, pidAlive } from './run-store';
+import { pidAlive, runFolderPaths } from './run-store';
 import { externalStamp, isExternalRun } from './external-run';
 
 /** How often the views re-check the run folders (the UI converges to the files within about this long). */
@@ -46,9 +45,7 @@ export class RunFolderPoller {
    * first poll, or a new root, reports the list).
    */
   poll(root: string | undefined, external: readonly string[] = []): RunFolderChanges {
-    const own = root && existsSync(root)
-      ? readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(root, e.name)).filter(isRunFolder)
-      : [];
+    const own = root ? runFolderPaths(root) : [];
     const dirs = [...own, ...external.filter((dir) => !own.includes(dir))];
     const next = new Map(dirs.map((dir) => [dir, runStamp(dir, this.isAlive)]));
     const listChanged = root !== this.root || next.size !== this.stamps.size || dirs.some((dir) => !this.stamps.has(dir));

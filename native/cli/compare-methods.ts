@@ -5,15 +5,15 @@
 // tokens/s, final train and eval loss. --json prints the NDJSON lines of CompareEvent (a `result` per method, then a
 // `summary`). Ctrl-C (SIGINT) or SIGTERM stops the current method's run cleanly and prints the table of what ran.
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { parameterCount } from '../model/model-folder';
 import { openWeights } from '../model/safetensors';
-import { compareSummary, compareTable, knownCompareMethods, methodSetup, parseMethodList } from '../train/compare-methods';
+import { comparisonId, compareSummary, compareTable, knownCompareMethods, methodSetup, parseMethodList } from '../train/compare-methods';
 import type { CompareEvent, CompareResult } from '../train/compare-events';
-import { addTrainOptions } from './train-options';
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { engineMethods } from './method-choices';
 import { runMethod, type CliCommand, type MethodRun } from '../train/compare-runner';
 import { DEFAULT_RUN_OPTIONS } from '../protocol';
 import { EXIT_SIGNAL } from './exit';
@@ -42,12 +42,6 @@ function wholeFlag(flag: string, value: string, min: number, example: string): n
   return n;
 }
 
-/** A new comparison folder's name: the time and the model, sortable (as run ids are). */
-export function comparisonId(model: string, now = new Date()): string {
-  const stamp = now.toISOString().slice(0, 19).replace('T', '_').replace(/:/g, '-');
-  return `${stamp}_${basename(model).replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 40) || 'model'}`;
-}
-
 /** The comparison's `train` flags shared by every method: same data, steps, seed, rank and batches. */
 export function commonTrainArgs(f: { model: string; data: string; evalData?: string; evalSplit: string; steps: number; seqLen: number; rank: number; lr: string; batchSize: string; targetModules: string; seed: string; device: string }): string[] {
   return [
@@ -58,15 +52,6 @@ export function commonTrainArgs(f: { model: string; data: string; evalData?: str
     // no checkpoints but the final one, and evaluation once, at the end, so no step's time holds an eval pass.
     '--warmup-steps', String(Math.round(f.steps / 10)), '--save-every', '0', '--eval-every', '0',
   ];
-}
-
-/**
- * The engine's methods as `lora-studio train --method` accepts them: its choices are the MethodName union of
- * native/protocol.ts at run time, so a method the engine gains is known here without an edit.
- */
-export function engineMethods(): string[] {
-  const option = addTrainOptions(new Command('train')).options.find((o) => o.long === '--method');
-  return option?.argChoices ? [...option.argChoices] : ['lora'];
 }
 
 /** This process's own command line, to start `lora-studio train` the same way (bundled cli.js, or tsx in development). */

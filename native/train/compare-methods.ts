@@ -9,6 +9,13 @@ import { finalTrainLoss, lastEvalLoss, LAST_STEPS, medianStepSeconds, medianToke
 /** LoRA variants that are settings of method 'lora' (PEFT's use_dora, init_lora_weights, …), not methods of their own. */
 const LORA_VARIANTS = ['dora', 'qlora', 'pissa', 'relora'] as const;
 
+/** A new comparison folder's name: the time and the model, sortable (as run ids are). */
+export function comparisonId(model: string, now = new Date()): string {
+  const stamp = now.toISOString().slice(0, 19).replace('T', '_').replace(/:/g, '-');
+  const name = model.split(/[\\/]/).filter((part) => part !== '').at(-1) ?? '';
+  return `${stamp}_${name.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 40) || 'model'}`;
+}
+
 /** Every method a comparison can run: the engine's methods (train's --method choices, the MethodName union) and the LoRA variants. */
 export function knownCompareMethods(engineMethods: readonly string[]): string[] {
   return [...engineMethods, ...LORA_VARIANTS.filter((v) => !engineMethods.includes(v))];
@@ -137,8 +144,8 @@ export function formatSize(n: number): string {
   return `${(n / 1024).toFixed(1)} KiB`;
 }
 
-/** The table: a row per method, numbers right-aligned, padded so the plain text reads as a table too (markdown). */
-export function compareTable(rows: readonly CompareResult[]): string {
+/** The table's header, a row of cells per method and the notes under it: the text table and the Compare Methods view show these. */
+export function compareCells(rows: readonly CompareResult[]): { header: string[]; cells: string[][]; notes: string[] } {
   const header = ['method', 'trainable params', 'output size', 'peak RSS', 'median step', 'tokens/s', `train loss (last ${LAST_STEPS})`, 'eval loss'];
   // AdaLoRA's losses are shown less its regularization (comparable with the others), marked *; the note says so.
   const loss = (v: number | null, r: CompareResult) => (v === null ? '—' : `${crossEntropy(v, r)!.toFixed(4)}${r.orth_reg_penalty !== undefined ? '*' : ''}`);
@@ -149,11 +156,16 @@ export function compareTable(rows: readonly CompareResult[]): string {
     or(r.output_bytes, formatSize), or(r.peak_rss_bytes, formatSize), or(r.median_step_ms, (ms) => `${Math.round(ms)} ms`),
     or(r.tokens_per_s, (t) => grouped(t)), loss(r.final_train_loss, r), loss(r.final_eval_loss, r),
   ]);
+  const notes = rows.filter((r) => r.orth_reg_penalty !== undefined).map((r) =>
+    `* ${r.label}: less PEFT's orthogonal regularization, ${r.orth_reg_penalty!.toFixed(4)} at the final weights, which its logged losses include`);
+  return { header, cells, notes };
+}
+
+/** The table as markdown: numbers right-aligned, padded so the plain text reads as a table too. */
+export function compareTable(rows: readonly CompareResult[]): string {
+  const { header, cells, notes } = compareCells(rows);
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c].length)));
   const line = (row: string[]) => `| ${row.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join(' | ')} |`;
   const rule = `|${widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  const notes = rows.filter((r) => r.orth_reg_penalty !== undefined).map((r) =>
-    `* ${r.label}: less PEFT's orthogonal regularization, ${r.orth_reg_penalty!.toFixed(4)} at the final weights, which its logged losses include`);
   return [line(header), rule, ...cells.map(line), ...notes].join('\n');
 }
-

@@ -174,6 +174,11 @@ clusterButton.addEventListener('click', () => {
   post({ type: 'exportCluster', values: validateForm(form).config });
   refresh();
 });
+const compareButton = document.createElement('vscode-button');
+compareButton.secondary = true;
+compareButton.textContent = 'Compare Methods…';
+compareButton.title = 'Train several methods (LoRA, DoRA, QLoRA, AdaLoRA…) for the same steps on this model and data and compare their size, memory, speed and loss';
+compareButton.addEventListener('click', () => post({ type: 'compareMethods', values: validateForm(form).config }));
 const summary = h('div', 'summary');
 summary.setAttribute('role', 'status');
 
@@ -192,7 +197,7 @@ app.append(
     h('h3', '', 'Target modules'), targets.element, targetProblem, estimateBox),
   section('Training', h('div', 'grid', ...hyper.map((f) => f.row)), advancedBox),
   section('Device and output', deviceField.row, outField.row),
-  h('div', 'actions', startButton, saveButton, loadButton, clusterButton, summary),
+  h('div', 'actions', startButton, saveButton, loadButton, clusterButton, compareButton, summary),
 );
 
 // ---- behaviour -------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { listRuns, newRunId, pidAlive, readLastLine, readRun } from '../../../../extension/runs/run-store';
+import { comparisonsFolder, listRuns, newRunId, pidAlive, readLastLine, readRun, runFolderPaths } from '../../../../extension/runs/run-store';
+import { RunFolderPoller } from '../../../../extension/runs/run-watch';
 import { makeRuns, metric } from './run-fixtures';
 
 const worker = (pid: number) => ({ pid, socket: '/tmp/x.sock', started_at: '2026-01-01T00:00:00Z' });
@@ -81,4 +82,18 @@ test('run ids: the training panel\'s (no model yet) is the time and "run"; ids s
   const ids = times.map((t) => newRunId('/m/x', new Date(t)));
   assert.deepEqual([...ids].sort(), ids);
   assert.equal(new Set(ids).size, ids.length);
+});
+
+test('Compare Methods\' runs are listed too: each comparison\'s method folders beside the runs folder, named comparison/method, and polled', () => {
+  const root = makeRuns([{ id: 'runs/a' }, { id: 'compare/2026-11-29_x/lora' }, { id: 'compare/2026-11-29_x/dora' }, { id: 'compare/2026-11-29_x/notes' }]);
+  rmSync(join(root, 'compare', '2026-11-29_x', 'notes', 'training_config.json'));
+  const runs = join(root, 'runs');
+  assert.equal(comparisonsFolder(runs), join(root, 'compare'));
+  assert.deepEqual(runFolderPaths(runs).sort(), [join(root, 'compare', '2026-11-29_x', 'dora'), join(root, 'compare', '2026-11-29_x', 'lora'), join(runs, 'a')]);
+  assert.deepEqual(listRuns(runs).map((run) => run.id).sort(), ['2026-11-29_x/dora', '2026-11-29_x/lora', 'a']);
+  const poller = new RunFolderPoller(() => false);
+  poller.poll(runs);
+  appendFileSync(join(root, 'compare', '2026-11-29_x', 'dora', 'metrics.jsonl'), `${JSON.stringify(metric(1))}\n`);
+  assert.deepEqual(poller.poll(runs).changed, [join(root, 'compare', '2026-11-29_x', 'dora')], 'a comparison\'s run is watched like the others');
+  rmSync(root, { recursive: true });
 });

@@ -18,7 +18,7 @@ import { medianStepSeconds } from '../../../../native/train/method-metrics';
 import { latestCheckpoint, readMetrics, readRunStatus } from '../../../../native/train/run-dir';
 import { knownCompareMethods } from '../../../../native/train/compare-methods';
 import { parseCompareLine, type CompareEvent, type CompareResult, type CompareSummary } from '../../../../native/train/compare-events';
-import { engineMethods } from '../../../../native/cli/compare-methods';
+import { engineMethods } from '../../../../native/cli/method-choices';
 
 const root = mkdtempSync(join(tmpdir(), 'compare-methods-'));
 const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, dtype: 'float32', seed: 5 }).dir;

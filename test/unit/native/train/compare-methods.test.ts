@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { isUserError } from '../../../../native/util/errors';
 import { compareResult, compareSummary, compareTable, knownCompareMethods, methodSetup, parseMethodList, type RunNumbers } from '../../../../native/train/compare-methods';
 import { parseCompareLine, type CompareResult } from '../../../../native/train/compare-events';
-import { engineMethods } from '../../../../native/cli/compare-methods';
+import { engineMethods } from '../../../../native/cli/method-choices';
 
 test('known methods: every method train --method accepts (the engine\'s union), then the LoRA variants', () => {
   const known = knownCompareMethods(engineMethods());
