@@ -70,11 +70,39 @@ interface Planned {
 
 /** The NF4 cache of `model`, made (or remade, if stale or corrupt) when needed. */
 export function ensureNf4Cache(model: ModelFolder, options: Nf4CacheOptions = {}): Nf4Cache {
+  const stages = cacheStages(model, options);
+  for (;;) {
+    const next = stages.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * ensureNf4Cache with `stopPoint` awaited between tensors and between 16 MiB pieces of the checksum: quantizing a
+ * large model takes minutes, and a run's start must stop on SIGINT/SIGTERM. What a stop interrupts is removed (the
+ * temp file); a cache is only ever used once its manifest says it is complete.
+ */
+export async function ensureNf4CacheStopping(model: ModelFolder, options: Nf4CacheOptions & { stopPoint: () => Promise<void> }): Promise<Nf4Cache> {
+  const stages = cacheStages(model, options);
+  for (;;) {
+    try {
+      await options.stopPoint();
+    } catch (error) {
+      stages.throw(error); // the stage cleans up where it stands and rethrows
+      throw error;
+    }
+    const next = stages.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** The cache's work in stages: a yield between tensors and between pieces of the checksum. */
+function* cacheStages(model: ModelFolder, options: Nf4CacheOptions): Generator<void, Nf4Cache> {
   const dir = join(options.root ?? userCacheRoot(), 'nf4', nf4CacheKey(model));
-  const problem = checkCache(dir);
+  const problem = yield* checkCache(dir);
   let made = false;
   if (problem !== undefined) {
-    buildCache(model, dir, options.onProgress);
+    yield* buildCache(model, dir, options.onProgress);
     made = true;
   }
   const file = openSafetensors(join(dir, FILE));
@@ -94,7 +122,7 @@ export function ensureNf4Cache(model: ModelFolder, options: Nf4CacheOptions = {}
 }
 
 /** undefined when the cache in `dir` is complete and intact; else why not ('' when there is none yet). */
-function checkCache(dir: string): string | undefined {
+function* checkCache(dir: string): Generator<void, string | undefined> {
   const manifestPath = join(dir, MANIFEST), filePath = join(dir, FILE);
   if (!existsSync(manifestPath) || !existsSync(filePath)) return '';
   let manifest: { format?: string; sha256?: string; bytes?: number };
@@ -106,17 +134,20 @@ function checkCache(dir: string): string | undefined {
   if (manifest.format !== FORMAT) return `it has format ${JSON.stringify(manifest.format)}, not ${FORMAT}`;
   const size = statSync(filePath).size;
   if (manifest.bytes !== size) return `its file has ${size} bytes, the manifest says ${manifest.bytes}`;
-  if (sha256File(filePath) !== manifest.sha256) return 'its checksum does not match (the file was damaged or changed)';
+  if ((yield* sha256File(filePath)) !== manifest.sha256) return 'its checksum does not match (the file was damaged or changed)';
   return undefined;
 }
 
-function sha256File(path: string): string {
+function* sha256File(path: string): Generator<void, string> {
   const hash = createHash('sha256');
   const fd = openSync(path, 'r');
   try {
     const buffer = Buffer.alloc(16 * 2 ** 20);
     let read: number;
-    while ((read = readSync(fd, buffer, 0, buffer.length, null)) > 0) hash.update(buffer.subarray(0, read));
+    while ((read = readSync(fd, buffer, 0, buffer.length, null)) > 0) {
+      hash.update(buffer.subarray(0, read));
+      yield;
+    }
   } finally {
     closeSync(fd);
   }
@@ -139,7 +170,7 @@ function copyRange(path: string, offset: number, length: number, write: (bytes: 
   }
 }
 
-function buildCache(model: ModelFolder, dir: string, onProgress?: Nf4CacheOptions['onProgress']): void {
+function* buildCache(model: ModelFolder, dir: string, onProgress?: Nf4CacheOptions['onProgress']): Generator<void, void> {
   const quantized = nf4WeightNames(model);
   const plan: Planned[] = [];
   for (const file of model.weights.files) {
@@ -193,7 +224,8 @@ function buildCache(model: ModelFolder, dir: string, onProgress?: Nf4CacheOption
   try {
     write(prefix);
     write(Buffer.from(json, 'utf8'));
-    plan.forEach((t, i) => {
+    for (const [i, t] of plan.entries()) {
+      yield;
       const found = model.weights.entry(t.name)!;
       if (!t.quantize) copyRange(found.file.path, found.entry.offset, found.entry.length, write);
       else {
@@ -202,7 +234,7 @@ function buildCache(model: ModelFolder, dir: string, onProgress?: Nf4CacheOption
         write(new Uint8Array(q.absmax.buffer, q.absmax.byteOffset, q.absmax.byteLength));
       }
       onProgress?.(i + 1, plan.length, t.name);
-    });
+    }
     fsyncSync(fd);
     const bytes = fstatSync(fd).size;
     closeSync(fd);

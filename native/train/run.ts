@@ -21,8 +21,8 @@ import { assertValidRunConfig } from './config';
 import { existsAs } from '../util/fs-checks';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
 import { systemDiscoveryIo } from '../engine/cuda-io';
-import { ensureNf4Cache, userCacheRoot, type Nf4Cache } from '../model/nf4-cache';
-import { isRunStopped, stopPointFor } from './stop-point';
+import { ensureNf4CacheStopping, userCacheRoot, type Nf4Cache } from '../model/nf4-cache';
+import { isRunStopped, stopPointFor, type StopPoint } from './stop-point';
 
 export interface RunIo {
   emit(event: WorkerEvent): void;
@@ -179,7 +179,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   try {
     await stopPoint();
     status('compiling', `compiling the training graph (${targets.length} LoRA modules, r=${config.r}) for ${deviceLabel}…`);
-    const quantized = config.quantization === 'nf4' ? quantizeBase(model, status) : undefined;
+    const quantized = config.quantization === 'nf4' ? await quantizeBase(model, status, stopPoint) : undefined;
     trainer = await createTrainer(model, config, {
       device, targets, state: checkpoint?.trainer, weights: quantized?.weights, externalDataDir: quantized?.dir,
       onStatus: (message) => status('compiling', message), totalSteps: total, stopPoint,
@@ -215,11 +215,15 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   }
 }
 
-/** The NF4 copy of the base (made once into the user cache, reused later), reporting progress as status events. */
-function quantizeBase(model: ModelFolder, status: (phase: 'quantizing', message: string) => void): Nf4Cache {
+/**
+ * The NF4 copy of the base (made once into the user cache, reused later), reporting progress as status events; a stop
+ * comes between tensors (quantizing a large model takes minutes).
+ */
+async function quantizeBase(model: ModelFolder, status: (phase: 'quantizing', message: string) => void, stopPoint: StopPoint): Promise<Nf4Cache> {
   let last = 0;
   status('quantizing', `checking the NF4 cache of ${model.dir} (${userCacheRoot()})…`);
-  const cache = ensureNf4Cache(model, {
+  const cache = await ensureNf4CacheStopping(model, {
+    stopPoint,
     onProgress: (done, total) => {
       if (done !== total && Date.now() - last < 1000) return;
       last = Date.now();

@@ -14,6 +14,7 @@ import { runLockPath } from '../../../../native/train/run-lock';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
 
 const root = mkdtempSync(join(tmpdir(), 'train-signals-'));
+process.env.LORA_STUDIO_CACHE = join(root, 'cache'); // the NF4 copies of the runs below (inherited by the CLI)
 // Four layers: compiling takes long enough (hundreds of ms to seconds) for a signal to land inside it.
 const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.Qwen2ForCausalLM, layers: 4, dtype: 'float32', seed: 3 }).dir;
 const data = join(root, 'data.jsonl');
@@ -65,6 +66,8 @@ for (const [moment, when, signal, delayMs, extra] of [
   ['tokenizing done', isStatus(/^tokenized /), 'SIGINT', 0],
   // PiSSA's exact SVDs (minutes per 4096² module): a stop comes between two modules.
   ['initializing PiSSA', isStatus(/^initializing \d+ modules from their weights: PiSSA/), 'SIGTERM', 0, ['--init', 'pissa']],
+  // Quantizing a large base to NF4 takes minutes: a stop comes between tensors, and a half-made cache is never used.
+  ['quantizing to NF4', isStatus(/^checking the NF4 cache/), 'SIGINT', 0, ['--quantization', 'nf4']],
   ['compiling the optimizer', isStatus(/^compiling the training graph/), 'SIGTERM', 0],
   ['compiling the first bucket', isStatus(/^compiling the program for micro-batches/), 'SIGINT', 0],
   // Later into the compile: building the graph, or inside the session's creation (a native call: the stop follows it).
@@ -85,6 +88,8 @@ for (const [moment, when, signal, delayMs, extra] of [
     assert.equal(existsSync(join(out, 'adapter_model.safetensors')), false, 'no untrained adapter is written');
     assert.equal(latestCheckpoint(out), undefined);
     assertClean(out);
+    const cacheFiles = existsSync(join(root, 'cache')) ? readdirSync(join(root, 'cache'), { recursive: true }).map(String) : [];
+    assert.deepEqual(cacheFiles.filter((name) => name.endsWith('.tmp')), [], 'no half-written NF4 cache file');
     if (moment === 'compiling the first bucket') {
       const again = spawnSync(process.execPath, [...trainArgs(out).slice(0, -1).filter((a) => a !== '100000' && a !== '--max-steps'), '--max-steps', '1'], { encoding: 'utf8', timeout: 300_000 });
       assert.equal(again.status, 0, again.stderr);

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel } from '../../../fixtures/tiny-model/index';
 import { loadModelFolder } from '../../../../native/model/model-folder';
-import { ensureNf4Cache, nf4WeightNames, userCacheRoot } from '../../../../native/model/nf4-cache';
+import { ensureNf4Cache, ensureNf4CacheStopping, nf4WeightNames, userCacheRoot } from '../../../../native/model/nf4-cache';
+import { RunStopped } from '../../../../native/train/stop-point';
 import { quantizeNf4 } from '../../../../native/engine/nf4';
 import { dequantizeNf4 } from '../engine/nf4-reference';
 import { openSafetensors, readTensorBytes, readTensorF32, writeSafetensors } from '../../../../native/model/safetensors';
@@ -138,6 +139,34 @@ test('QLoRA trainer: its loss is the loss of the model with the dequantized weig
     assert.deepEqual(fromNf4, fromReference);
     await qlora.dispose();
     await plain.dispose();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a stop while the cache is made or checked leaves no half-made cache: the next start makes it, or uses the intact one', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nf4-stop-'));
+  try {
+    const modelDir = join(root, 'model');
+    makeTinyModel(modelDir, { ...SHAPE, dtype: 'bfloat16' });
+    const model = loadModelFolder(modelDir);
+    const cacheRoot = join(root, 'cache');
+    /** A stop point that stops at its `n`-th call. */
+    const stopAt = (n: number) => {
+      let calls = 0;
+      return async () => {
+        if (++calls >= n) throw new RunStopped();
+      };
+    };
+    const built: number[] = [];
+    await assert.rejects(ensureNf4CacheStopping(model, { root: cacheRoot, stopPoint: stopAt(6), onProgress: (done) => built.push(done) }), RunStopped);
+    assert.ok(built.length > 0 && built.length < nf4WeightNames(model).size, `stopped between tensors (after ${built.length})`);
+    const files = readdirSync(cacheRoot, { recursive: true }).map(String);
+    assert.deepEqual(files.filter((name) => name.endsWith('.tmp') || name.endsWith('manifest.json')), [], 'no temp file, no manifest');
+    const made = await ensureNf4CacheStopping(model, { root: cacheRoot, stopPoint: async () => {} });
+    assert.equal(made.made, true);
+    await assert.rejects(ensureNf4CacheStopping(model, { root: cacheRoot, stopPoint: stopAt(2) }), RunStopped, 'stopped while checking the checksum');
+    assert.equal(ensureNf4Cache(model, { root: cacheRoot }).made, false, 'the intact cache is used as it is');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
