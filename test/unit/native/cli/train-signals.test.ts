@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerEvent } from '../../../../native/protocol';
@@ -111,7 +111,15 @@ test('a signal after steps saves them; a signal while the resume compiles keeps 
   assert.ok(existsSync(join(out, 'adapter_model.safetensors')));
   assertClean(out);
 
+  // What a process killed mid-checkpoint or mid-write would have left: the resume removes it and says so.
+  const leftovers = [join(out, 'checkpoints', '.staging-step-99-4242-abcdef'), join(out, 'checkpoints', '.deleting-step-1-0a1b2c')];
+  for (const dir of leftovers) mkdirSync(dir, { recursive: true });
+  writeFileSync(join(out, '.status.json.4242.0a0b0c0d.tmp'), '{');
   const resume = await interrupt(['dist/cli.js', 'train', '--resume', out, '--json'], isStatus(/^compiling the program for micro-batches/), 'SIGTERM');
+  for (const dir of [...leftovers, join(out, '.status.json.4242.0a0b0c0d.tmp')]) {
+    assert.equal(existsSync(dir), false, `${dir} is removed`);
+    assert.match(resume.stderr, new RegExp(`removed ${dir.replace(/[.]/g, '\\.')}, left by a process that was killed`));
+  }
   t.diagnostic(`SIGTERM while the resume compiles: exited ${resume.seconds.toFixed(2)} s after the signal`);
   assert.equal(resume.code, 0, resume.stderr);
   assert.ok(resume.seconds <= STOP_BOUND_S, `stopped in ${resume.seconds.toFixed(1)} s`);
