@@ -36,9 +36,15 @@ function tryCreate(path: string, info: RunLockInfo): boolean {
   }
   try {
     writeSync(fd, JSON.stringify(info));
-  } finally {
+  } catch (error) {
+    // A full disk: no empty lock may stay behind to block the next attempt, and the error names the file.
     closeSync(fd);
+    rmSync(path, { force: true });
+    const e = error as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && e.path === undefined) e.path = path;
+    throw error;
   }
+  closeSync(fd);
   return true;
 }
 

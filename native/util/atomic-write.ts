@@ -36,6 +36,9 @@ export function writeFileAtomic(target: string, data: string | Uint8Array | read
   } catch (error) {
     closeSync(fd);
     rmSync(temp, { force: true });
+    // writeSync's errors (ENOSPC, EDQUOT, EIO) carry no path: name the file, so the user learns which disk is full.
+    const e = error as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && e.path === undefined) e.path = target;
     throw error;
   }
   closeSync(fd);

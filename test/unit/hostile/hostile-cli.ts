@@ -68,10 +68,11 @@ export async function endsWithin(run: { child: ChildProcess; exited: Promise<Cli
 }
 
 /**
- * The checks every case makes: it ended by itself with `code` (never 70 = internal bug, never a signal), each pattern
- * is found in its output, and stderr shows no stack trace.
+ * The checks every case makes: it ended by itself with `code` (never 70 = internal bug, never killed by a signal; a
+ * command stopped by SIGINT/SIGTERM may end with the shell's 130/143 itself), each pattern is found in its output,
+ * and stderr shows no stack trace.
  */
-export function expectOutcome(result: CliResult, code: 0 | 1 | 2, ...patterns: RegExp[]): void {
+export function expectOutcome(result: CliResult, code: 0 | 1 | 2 | 130 | 143, ...patterns: RegExp[]): void {
   const output = `${result.stdout}\n${result.stderr}`;
   assert.equal(result.error, undefined, `the command did not end by itself (${result.error?.message})`);
   assert.equal(result.signal, null, `ended by ${result.signal}:\n${output}`);
