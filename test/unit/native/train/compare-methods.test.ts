@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isUserError } from '../../../../native/util/errors';
-import { compareResult, compareSummary, compareTable, knownCompareMethods, methodSetup, parseMethodList, type RunNumbers } from '../../../../native/train/compare-methods';
+import { comparisonId, compareResult, compareSummary, compareTable, knownCompareMethods, methodSetup, parseMethodList, type RunNumbers } from '../../../../native/train/compare-methods';
 import { parseCompareLine, type CompareResult } from '../../../../native/train/compare-events';
 import { engineMethods } from '../../../../native/cli/method-choices';
 
@@ -112,4 +112,11 @@ test('--json lines: events by type; anything else (a log line, another tool\'s J
   assert.equal(parseCompareLine('{"type":"step","step":1}'), undefined);
   assert.equal(parseCompareLine('loading…'), undefined);
   assert.equal(parseCompareLine('null'), undefined);
+});
+
+test('a comparison\'s folder name: the UTC time and the model folder\'s name, made safe, on either separator', () => {
+  const now = new Date('2026-11-29T21:05:09Z');
+  assert.equal(comparisonId('/models/Qwen2.5 0.5B/', now), '2026-11-29_21-05-09_Qwen2.5-0.5B');
+  assert.equal(comparisonId('C:\\models\\llama', now), '2026-11-29_21-05-09_llama');
+  assert.equal(comparisonId('/', now), '2026-11-29_21-05-09_model');
 });
