@@ -8,7 +8,7 @@
 // `../../blobs/<sha256>`. A link that stays inside that repository's cache folder (the one holding snapshots/ and
 // blobs/) is fine. Anything else needs the user's word: `--allow-outside-links` on the commands that read models.
 import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative, isAbsolute } from 'node:path';
+import { basename, dirname, join, relative, isAbsolute, sep } from 'node:path';
 import { UserError } from '../util/errors';
 
 let outsideLinksAllowed = false;
@@ -46,7 +46,7 @@ function isDirectory(path: string): boolean {
 
 function inside(root: string, path: string): boolean {
   const rel = relative(root, path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 /**

@@ -37,9 +37,9 @@ test('exit 1 on a missing file (the input is wrong), 2 on no file at all (usage)
   assert.equal(cli().status, 2);
 });
 
-/** Resolves once `pid` has `file` open (the validation has started reading it), from Linux's /proc. */
+/** Resolves once `pid` has `file` open (the validation has started reading it), from Linux's /proc; at most 10 s. */
 async function waitUntilOpen(pid: number, file: string): Promise<void> {
-  for (;;) {
+  for (const started = Date.now(); Date.now() - started < 10_000; ) {
     const fds = (() => {
       try {
         return readdirSync(`/proc/${pid}/fd`);

@@ -120,6 +120,9 @@ test('links inside the folder are fine; allowOutsideLinks (the --allow-outside-l
   mkdirSync(join(dir, 'files'));
   renameSync(join(dir, 'tokenizer.json'), join(dir, 'files', 'tokenizer.json'));
   symlinkSync(join('files', 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  // A name that merely starts with two dots is still inside.
+  renameSync(join(dir, 'generation_config.json'), join(dir, '..generation.json'));
+  symlinkSync('..generation.json', join(dir, 'generation_config.json'));
   loadModelFolder(dir);
   linkOut(dir, 'config.json', join(root, 'trusted'));
   refused(() => loadModelFolder(dir), 'config.json is a symbolic link');
