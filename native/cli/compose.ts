@@ -12,6 +12,7 @@ import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
 import { systemDiscoveryIo } from '../engine/cuda-io';
 import { adapterRunQuantization } from '../train/run-dir';
 import { EXIT_SIGNAL } from './exit';
+import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
 
 export interface ComposeFlags {
   model: string;
@@ -123,5 +124,9 @@ export function register(program: Command): void {
     .option('--device <device>', 'auto | cpu | cuda | cuda:N', 'auto')
     .option('--quantization <q>', 'base weights for the loss: none | nf4 (default: nf4 when every adapter is from a QLoRA run)')
     .option('--json', 'print NDJSON progress and result', false)
-    .action(async (flags: ComposeFlags) => composeCommand(flags));
+    .option('--allow-outside-links', ALLOW_OUTSIDE_LINKS_HELP, false)
+    .action(async (flags: ComposeFlags & { allowOutsideLinks?: boolean }) => {
+      if (flags.allowOutsideLinks) allowOutsideLinks();
+      await composeCommand(flags);
+    });
 }

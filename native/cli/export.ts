@@ -12,6 +12,7 @@ import { mergeAdapter } from '../model/merge';
 import { exportOllama } from '../export/ollama';
 import { ExportCancelled } from '../export/gguf-writer';
 import { CLUSTER_FORMATS } from './export-cluster';
+import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
 
 export interface ExportFlags {
   format?: string;
@@ -165,7 +166,9 @@ export function register(program: Command): void {
     .option('--deepspeed <stage>', 'cluster formats: DeepSpeed zero2 or zero3 (default: plain data parallel)')
     .option('--fsdp', 'cluster formats: PyTorch FSDP instead of DeepSpeed')
     .option('--json', 'print one JSON line with the result', false)
-    .action(async (flags: ExportFlags) => {
+    .option('--allow-outside-links', ALLOW_OUTSIDE_LINKS_HELP, false)
+    .action(async (flags: ExportFlags & { allowOutsideLinks?: boolean }) => {
+      if (flags.allowOutsideLinks) allowOutsideLinks();
       await exportCommand(flags);
     });
 }
