@@ -7,7 +7,7 @@ import { WORKER_PROTOCOL_VERSION, type WorkerCommand, type WorkerEvent } from '.
 import { isUserError } from '../util/errors';
 import { ioErrorMessage } from '../cli/exit';
 import { writeJsonAtomic } from '../util/atomic-write';
-import { runPaths, writeRunStatus, type WorkerInfo } from './run-dir';
+import { latestCheckpoint, runPaths, writeRunStatus, type WorkerInfo } from './run-dir';
 import { runTraining } from './run';
 import { serveRunSocket } from './ipc';
 import { acquireRunLock } from './run-lock';
@@ -65,8 +65,26 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
     server.broadcast(event);
     options.onEvent(event);
   };
+  // Quitting at once on a second signal: the run folder still tells the truth — stopped, keeping its last complete
+  // checkpoint — rather than "running" with a dead worker.json and lock.
+  const recordQuit = (signal: NodeJS.Signals) => {
+    const kept = latestCheckpoint(runDir)?.step;
+    try {
+      writeRunStatus(runDir, {
+        state: 'stopped', step: last.step, total_steps: last.total,
+        message: `quit at once on a second ${signal}: ${kept !== undefined ? `the checkpoint at step ${kept} is kept, steps after it are not` : 'no checkpoint was saved'}`,
+      });
+      rmSync(runPaths(runDir).worker, { force: true });
+      lock.release();
+    } catch {
+      // Quitting anyway: a run whose worker is gone while status.json says running reads as interrupted.
+    }
+  };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopRequested) options.onRepeatedSignal?.(signal);
+    if (stopRequested && options.onRepeatedSignal) {
+      recordQuit(signal);
+      options.onRepeatedSignal(signal);
+    }
     requestStop(signal);
   };
   process.on('SIGTERM', onSignal);

@@ -104,15 +104,21 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   const state = opts.state?.tensors;
   // DoRA's magnitude starts at ‖W‖_row of the weights the graph uses (an NF4 base: its dequantized values), as PEFT's
   // DoraLinearLayer.update_layer: with B = 0 the run starts exactly at the base model.
-  const stored = opts.weights ? undefined : storeWeightSources(model.weights, model.dir);
-  const source = stored ? { weights: stored.weights, dir: stored.externalDataDir } : { weights: opts.weights!, dir: opts.externalDataDir ?? model.dir };
+  // Made on first use (DoRA, PiSSA/OLoRA read W): a run of plain LoRA, or a test's program with a config-only model,
+  // never opens the store.
+  let stored: ReturnType<typeof storeWeightSources> | undefined;
+  const source = () => {
+    if (opts.weights) return { weights: opts.weights, dir: opts.externalDataDir ?? model.dir };
+    stored ??= storeWeightSources(model.weights, model.dir);
+    return { weights: stored.weights, dir: stored.externalDataDir };
+  };
   // PiSSA/OLoRA's residual base and ReLoRA's merged cycles: a frozen low-rank term on W (native/train/base-term.ts).
   const baseTerm = await createBaseTerm(config, sites, {
     r, scaling, state, onStatus: opts.onStatus, stopPoint: opts.stopPoint,
-    weightOf: (s) => weightValues(source.weights(`${s.baseName}.weight`), source.dir),
+    weightOf: (s) => weightValues(source().weights(`${s.baseName}.weight`), source().dir),
   });
   const initial = state ? undefined : baseTerm.initial ?? (ada ? initAdaLora(sites, r, config.seed) : initLora(sites, r, config.seed));
-  const initialMagnitude = (s: LoraSite) => rowNorms(weightValues(source.weights(`${s.baseName}.weight`), source.dir), s.out, s.in);
+  const initialMagnitude = (s: LoraSite) => rowNorms(weightValues(source().weights(`${s.baseName}.weight`), source().dir), s.out, s.in);
   const params = new Map(names.map((n) => {
     if (state) return [n, required(state, n, size(n))];
     const site = sites.find((s) => n.startsWith(`${s.baseName}.`))!;
@@ -203,6 +209,9 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       const gradSum = new Map(names.map((n) => [n, new Float32Array(size(n))]));
       let loss = 0;
       for (let k = 0; k < microBatches.length; k++) {
+        // A step of long accumulation (thousands of micro-batches) may be stopped between them: the partial sum is
+        // dropped and the state stays the last step's (nothing has been applied yet).
+        if (k > 0) await stopPoint?.();
         // Token-weighted: the step's loss and gradient are the mean over all trained tokens of its micro-batches.
         const weight = counts[k] / total;
         const program = await programFor(microBatches[k], stopPoint);

@@ -72,6 +72,8 @@ for (const [moment, when, signal, delayMs, extra] of [
   ['compiling the first bucket', isStatus(/^compiling the program for micro-batches/), 'SIGINT', 0],
   // Later into the compile: building the graph, or inside the session's creation (a native call: the stop follows it).
   ['inside the first bucket compile', isStatus(/^compiling the program for micro-batches/), 'SIGINT', 400],
+  // A step of 20,000 micro-batches (a minute or more): the stop comes between two of them, the step is not taken.
+  ['in a step of long accumulation', isStatus(/^compiling the program for micro-batches/), 'SIGTERM', 5000, ['--grad-accum', '20000', '--max-steps', '10']],
 ] as [string, (event: WorkerEvent) => boolean, NodeJS.Signals, number, string[]?][]) {
   test(`a signal while starting (${moment}) stops before the first step: exit 0, nothing trained or written, the same command starts again`, async (t) => {
     const out = join(root, moment.replace(/ /g, '-'));
