@@ -4,13 +4,15 @@
 // checkpoint; a killed merge's staging folder is removed by the next merge.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { makeTinyModel, TINY_PRESETS } from '../../fixtures/tiny-model/index';
 import { writePeftAdapter } from '../../../native/model/peft-io';
 import { resolveTargets } from '../../../native/model/lora';
 import { loadModelFolder } from '../../../native/model/model-folder';
 import { readMetrics, readRunStatus, runPaths } from '../../../native/train/run-dir';
+import { runSocketPath } from '../../../native/train/ipc';
 import { FEW_RECORDS } from '../native/train/run-fixture';
 import { cli, cliInBackground, endsWithin, expectOutcome, hostileFixture, waitUntil } from './hostile-cli';
 
@@ -30,7 +32,7 @@ async function signalAt(args: string[], marker: RegExp | (() => boolean), signal
   await new Promise((r) => setTimeout(r, delayMs));
   const sent = Date.now();
   run.child.kill(signal);
-  const result = await endsWithin(run, 60_000, `after ${signal}`);
+  const result = await endsWithin(run, 30_000, `after ${signal}`);
   return { result, ms: Date.now() - sent };
 }
 
@@ -127,4 +129,19 @@ test('SIGINT while validating a large file ends it promptly (130), saying it sto
   if (result.status === 0) return; // it finished before the signal arrived: nothing to stop
   expectOutcome(result, 130, /stopped by SIGINT/);
   assert.ok(ms < PROMPT_MS, `${ms} ms`);
+});
+
+test('the socket of a worker killed with -9 is removed by the next run, and said', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'hostile-tmp-'));
+  const killed = fx.path('killed');
+  const run = cliInBackground(trainArgs(killed), { TMPDIR: tmp });
+  await waitUntil('the run to train', () => existsSync(runPaths(killed).metrics) && readMetrics(killed).length > 0);
+  run.child.kill('SIGKILL');
+  await run.exited;
+  const socket = join(tmp, `lora-studio-${process.getuid!()}`, basename(runSocketPath(killed)));
+  assert.ok(existsSync(socket), 'a kill -9 leaves its socket');
+  utimesSync(socket, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000)); // older than a starting worker's
+  const next = cli(['train', '--model', fx.model, '--data', fx.data, '--out', fx.path('next'), '--max-steps', '1', '--batch-size', '2', '--max-seq-len', '32'], { env: { TMPDIR: tmp } });
+  expectOutcome(next, 0, new RegExp(`removed ${socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, the socket of a worker that was killed`));
+  assert.ok(!existsSync(socket));
 });
