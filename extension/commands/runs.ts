@@ -26,7 +26,8 @@ export const stopRun = (ctx: Ctx) => async (arg?: unknown) => {
   const runDir = await runFromArg(ctx, arg, 'Stop which run?', (run) => run.state === 'running');
   if (!runDir) return;
   await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Stopping ${basename(runDir)}: saving a checkpoint…` },
+    // What the stop kept is said when it is done (ctx.stopRun): a run stopped before its first step saves nothing.
+    { location: vscode.ProgressLocation.Notification, title: `Stopping ${basename(runDir)} (steps not yet checkpointed are saved first)…` },
     () => ctx.stopRun(runDir),
   );
 };
