@@ -91,11 +91,7 @@ test('a config.json that is a symlink out of the model folder is refused', () =>
   }, /config\.json/, /(link|outside)/i);
 });
 
-// onnxruntime refuses external data that resolves outside the model file's folder, and the shard links of a cache
-// snapshot resolve to ../../blobs: exit 70 in the first step (the link rule is helper B's, commit 1216482).
-const ORT_LINKS = 'helper B (model-folder links): onnxruntime\'s external-data check refuses the linked shard (exit 70)';
-
-test('a Hugging Face cache snapshot (files linked to ../../blobs) trains: the layout the hub itself makes (exit 0)', { todo: ORT_LINKS }, () => {
+test('a Hugging Face cache snapshot (files linked to ../../blobs) trains: the layout the hub itself makes (exit 0)', () => {
   const cache = join(fx.root, 'hub', 'models--tiny');
   mkdirSync(join(cache, 'blobs'), { recursive: true });
   mkdirSync(join(cache, 'snapshots', 'abc123'), { recursive: true });
@@ -114,7 +110,7 @@ test('a chat template looping 1e9 times, or nested loops, ends with a located er
   assert.ok(Date.now() - started < 100_000, 'both end within the template budget, not the case limit');
 });
 
-test('--allow-outside-links trains on a model whose weights are a link out of the folder (exit 0)', { todo: ORT_LINKS }, () => {
+test('--allow-outside-links trains on a model whose weights are a link out of the folder (exit 0)', () => {
   writeFileSync(join(fx.root, 'weights-elsewhere.safetensors'), readFileSync(join(fx.model, 'model.safetensors')));
   const dir = fx.copyModel('linked-weights', (d) => {
     renameSync(join(d, 'model.safetensors'), join(d, 'weights.orig'));
