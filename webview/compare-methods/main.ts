@@ -23,7 +23,7 @@ cancel.textContent = 'Cancel';
 cancel.secondary = true;
 cancel.addEventListener('click', () => post({ type: 'cancel' }));
 const table = h('table', 'methods');
-const chart = new Chart('Train loss per method');
+const chart = new Chart('Train loss per method (as logged)');
 const summary = h('div', 'summary');
 const notes = h('div', 'notes');
 app.append(h('div', 'head', h('div', 'title-row', title, cancel), where, status), table, notes, summary, chart.element);
@@ -69,7 +69,7 @@ function render(): void {
   const palette = themePalette();
   const colors = [palette.blue, palette.orange, palette.green, palette.red, palette.purple, palette.yellow];
   const series: SeriesSpec[] = state.methods.map((m, i) => ({ label: m.label, color: colors[i % colors.length], ...MAIN_STYLE, points: 'auto', spanGaps: true }));
-  chart.update({ title: 'Train loss per method', height: 280, log: false, format: formats.loss, xLabel: true, series }, chartTable(state.methods), 'The loss curves appear as the methods train.');
+  chart.update({ title: 'Train loss per method (as logged)', height: 280, log: false, format: formats.loss, xLabel: true, series }, chartTable(state.methods), 'The loss curves appear as the methods train.');
 }
 
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
