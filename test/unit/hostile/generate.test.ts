@@ -28,14 +28,14 @@ test('an empty prompt or instruction, and neither or both of --prompt and --inst
 });
 
 test('--temperature -1 / NaN and --top-p 0 / 2 are refused naming the flag', () => {
-  expectOutcome(generate('--prompt', 'Hello', '--temperature', '-1'), 1, /--temperature/);
+  expectOutcome(generate('--prompt', 'Hello', '--temperature', '-1'), 1, /--temperature must be a number ≥ 0 \(0 = greedy\), got "-1"/);
   expectOutcome(generate('--prompt', 'Hello', '--temperature', 'NaN'), 1, /--temperature/);
   expectOutcome(generate('--prompt', 'Hello', '--top-p', '0'), 1, /--top-p/);
-  expectOutcome(generate('--prompt', 'Hello', '--top-p', '2'), 1, /--top-p/);
+  expectOutcome(generate('--prompt', 'Hello', '--top-p', '2'), 1, /--top-p must be a number in \(0, 1\], got "2"/);
 });
 
 test('an adapter that is missing, or a folder that is not an adapter, is named; the folder is not written to', () => {
-  expectOutcome(generate('--prompt', 'Hello', '--adapter', join(fx.root, 'no-such-adapter')), 1, /no-such-adapter/);
+  expectOutcome(generate('--prompt', 'Hello', '--adapter', join(fx.root, 'no-such-adapter')), 1, /adapter_config\.json not found in .*no-such-adapter — choose a folder with a PEFT LoRA adapter/);
   const before = snapshot(fx.model);
   expectOutcome(generate('--prompt', 'Hello', '--adapter', fx.model), 1, /adapter_config\.json/);
   assertUnchanged(before, fx.model);
