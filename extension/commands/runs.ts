@@ -7,6 +7,7 @@ import type { Ctx } from '../ctx';
 import { openDashboard } from '../panels/dashboard-panel';
 import { openTrainingPanel } from '../panels/training-panel';
 import { requireTrust, runFromArg } from './args';
+import { canDelete, canStop } from '../runs/run-items';
 
 /** The log's last `maxBytes` (a long run's log can be large; the start of it is rarely what is wanted). */
 function readTail(path: string, maxBytes = 256 * 1024): string {
@@ -23,8 +24,12 @@ function readTail(path: string, maxBytes = 256 * 1024): string {
 }
 
 export const stopRun = (ctx: Ctx) => async (arg?: unknown) => {
-  const runDir = await runFromArg(ctx, arg, 'Stop which run?', (run) => run.state === 'running');
+  const runDir = await runFromArg(ctx, arg, 'Stop which run?', canStop);
   if (!runDir) return;
+  if (ctx.run(runDir).external) {
+    void vscode.window.showWarningMessage(`${basename(runDir)} is a watched external run: it trains elsewhere, so it is stopped there.`);
+    return;
+  }
   await vscode.window.withProgress(
     // What the stop kept is said when it is done (ctx.stopRun): a run stopped before its first step saves nothing.
     { location: vscode.ProgressLocation.Notification, title: `Stopping ${basename(runDir)} (steps not yet checkpointed are saved first)…` },
@@ -41,8 +46,12 @@ export const resumeRun = (ctx: Ctx) => async (arg?: unknown) => {
 };
 
 export const deleteRun = (ctx: Ctx) => async (arg?: unknown) => {
-  const runDir = await runFromArg(ctx, arg, 'Delete which run?', (run) => run.state !== 'running');
+  const runDir = await runFromArg(ctx, arg, 'Delete which run?', canDelete);
   if (!runDir) return;
+  if (ctx.run(runDir).external) {
+    void vscode.window.showWarningMessage(`${basename(runDir)} is a watched external run: its files are never deleted from here — use Stop Watching to remove it from the Runs view.`);
+    return;
+  }
   if (ctx.isRunLive(runDir)) {
     void vscode.window.showWarningMessage(`${basename(runDir)} is still training — stop it first.`);
     return;

@@ -86,6 +86,16 @@ export function runItem(run: RunSummary): RunItemData {
   };
 }
 
+/** Stop is for runs this machine trains: a watched external run has no worker here. */
+export function canStop(run: RunSummary): boolean {
+  return run.state === 'running' && !run.external;
+}
+
+/** Delete is for LoRA Studio's own runs: files trained elsewhere are never deleted from here (Stop Watching forgets them). */
+export function canDelete(run: RunSummary): boolean {
+  return run.state !== 'running' && !run.external;
+}
+
 /** A watched external run: marked as such, its menus those of a folder we only read (Merge, Compare, export, stop watching). */
 function externalItem(run: RunSummary): RunItemData {
   const progress = run.totalSteps > 0 ? `${run.step}/${run.totalSteps}${percent(run.step, run.totalSteps)}` : `step ${run.step}`;

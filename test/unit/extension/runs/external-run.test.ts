@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { externalRunProblem, isExternalRun } from '../../../../extension/runs/external-run';
 import { readRun } from '../../../../extension/runs/run-store';
 import { RunFolderPoller } from '../../../../extension/runs/run-watch';
-import { runChildren, runItem } from '../../../../extension/runs/run-items';
+import { canDelete, canStop, runChildren, runItem } from '../../../../extension/runs/run-items';
 import { dashboardInit } from '../../../../extension/panels/dashboard-data';
 import { makeRuns } from './run-fixtures';
 
@@ -39,6 +39,7 @@ test('a synced Trainer output folder: listed as external, its checkpoints and lo
     assert.deepEqual([run.external, run.state, run.step, run.totalSteps, run.last?.loss, run.adapterDir], [true, 'running', 3, 6, 2.4402, join(out, 'checkpoint-3')]);
     let item = runItem(run);
     assert.equal(item.contextValue, 'external.running', 'no Stop/Resume/Delete; Merge on the adapter row, not the run row');
+    assert.deepEqual([canStop(run), canDelete(run)], [false, false], 'the palette offers neither: it trains elsewhere');
     assert.match(item.description ?? '', /^external · 3\/6 \(50%\) · loss 2\.440$/);
     const adapter = runChildren(run).find((child) => child.kind === 'adapter')!;
     assert.deepEqual([adapter.path, adapter.contextValue, adapter.description], [join(out, 'checkpoint-3'), 'adapter', 'PEFT adapter (checkpoint-3)']);
@@ -58,6 +59,9 @@ test('a synced Trainer output folder: listed as external, its checkpoints and lo
     run = readRun(out);
     item = runItem(run);
     assert.deepEqual([run.state, item.contextValue, item.icon.id], ['completed', 'external.completed.adapter', 'pass']);
+    assert.equal(canDelete(run), false, 'a finished external run is not deletable from here either');
+    const ours = readRun(join(root, 'ours'));
+    assert.deepEqual([canStop(ours), canDelete(ours)], [false, true]);
     assert.equal(runChildren(run).find((child) => child.kind === 'adapter')!.path, out);
     assert.equal(dashboardInit(out, false, []).state, 'completed');
     assert.equal(poller.poll(root, []).listChanged, true, 'unwatched: the list changes');
