@@ -71,7 +71,8 @@ for (const [moment, when, signal, delayMs, extra] of [
   ['compiling the optimizer', isStatus(/^compiling the training graph/), 'SIGTERM', 0],
   ['compiling the first bucket', isStatus(/^compiling the program for micro-batches/), 'SIGINT', 0],
   // Later into the compile: building the graph, or inside the session's creation (a native call: the stop follows it).
-  ['inside the first bucket compile', isStatus(/^compiling the program for micro-batches/), 'SIGINT', 400],
+  // The long first step keeps a fast machine that compiled within 400 ms from finishing it before the signal.
+  ['inside the first bucket compile', isStatus(/^compiling the program for micro-batches/), 'SIGINT', 400, ['--grad-accum', '2000', '--max-steps', '10']],
   // A step of 20,000 micro-batches (a minute or more): the stop comes between two of them, the step is not taken.
   ['in a step of long accumulation', isStatus(/^compiling the program for micro-batches/), 'SIGTERM', 5000, ['--grad-accum', '20000', '--max-steps', '10']],
 ] as [string, (event: WorkerEvent) => boolean, NodeJS.Signals, number, string[]?][]) {
