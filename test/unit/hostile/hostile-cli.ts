@@ -25,13 +25,16 @@ export interface CliResult {
   error?: Error;
 }
 
-/** Runs `lora-studio ARGS` to its end. `env` is added to this process's;  */
-export function cli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): CliResult {
-  const result: SpawnSyncReturns<string> = spawnSync(process.execPath, ['dist/cli.js', ...args], {
-    encoding: 'utf8', timeout: options.timeoutMs ?? CASE_TIMEOUT_MS, env: { ...process.env, ...options.env }, input: options.input,
-    maxBuffer: 64 * 2 ** 20,
-  });
+/** How a finished command ended (also for the CLI run through setpriv, unshare or a shell). */
+export function resultOf(result: SpawnSyncReturns<string>): CliResult {
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr, error: result.error };
+}
+
+/** Runs `lora-studio ARGS` to its end; `env` is added to this process's. */
+export function cli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
+  return resultOf(spawnSync(process.execPath, ['dist/cli.js', ...args], {
+    encoding: 'utf8', timeout: options.timeoutMs ?? CASE_TIMEOUT_MS, env: { ...process.env, ...options.env }, maxBuffer: 64 * 2 ** 20,
+  }));
 }
 
 /** Starts `lora-studio ARGS` in the background; `output()` is what it printed so far (stdout and stderr). */

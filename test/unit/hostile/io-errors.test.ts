@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertUnchanged, cli, expectOutcome, hostileFixture, snapshot, TINY_TRAIN, type CliResult } from './hostile-cli';
+import { assertUnchanged, CASE_TIMEOUT_MS, cli, expectOutcome, hostileFixture, resultOf, snapshot, TINY_TRAIN, type CliResult } from './hostile-cli';
 
 const fx = hostileFixture('io');
 const root = process.platform === 'linux' && process.getuid?.() === 0;
@@ -22,8 +22,7 @@ const quote = (args: string[]) => args.map((a) => `'${a.replace(/'/g, `'\\''`)}'
 function onSmallDisk(mount: string, options: string, args: string[], setup = '', after = ''): CliResult {
   mkdirSync(mount, { recursive: true });
   const script = `mount -t tmpfs -o ${options} tmpfs ${mount} && ${setup} ${quote([process.execPath, 'dist/cli.js', ...args])}; code=$?; ${after || 'true'}; exit $code`;
-  const result = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: 120_000 });
-  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr, error: result.error };
+  return resultOf(spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: CASE_TIMEOUT_MS }));
 }
 
 test('a disk that fills up at the first checkpoint: exit 1 naming ENOSPC and the file, status "failed", no half checkpoint', { skip: canMount ? false : 'needs root for a private tmpfs (unshare -m)' }, () => {
@@ -55,10 +54,8 @@ test('as another user: an unreadable dataset and an --out folder in a folder of 
   chmodSync(secret, 0o600);
   const theirs = join(fx.root, 'theirs');
   mkdirSync(theirs, { mode: 0o755 });
-  const asNobody = (args: string[]) => {
-    const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'dist/cli.js', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, HOME: '/tmp' } });
-    return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr, error: result.error };
-  };
+  const asNobody = (args: string[]) => resultOf(spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'dist/cli.js', ...args],
+    { encoding: 'utf8', timeout: CASE_TIMEOUT_MS, env: { ...process.env, HOME: '/tmp' } }));
   expectOutcome(asNobody(['validate', secret]), 1, /secret-\d+\.jsonl: permission denied \(EACCES in open\)/);
   const writable = join(fx.root, 'nobody-may-write');
   mkdirSync(writable);
@@ -78,8 +75,7 @@ test('a path below a file (ENOTDIR) and a name too long (ENAMETOOLONG) are named
 
 test('with only 25 file descriptors a tiny run still trains (exit 0)', () => {
   const script = `ulimit -n 25 && exec ${quote([process.execPath, 'dist/cli.js', ...trainArgs(fx.path('few-fds'))])}`;
-  const result = spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: 120_000 });
-  expectOutcome({ status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr, error: result.error }, 0, /done after 2 steps/);
+  expectOutcome(resultOf(spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: CASE_TIMEOUT_MS })), 0, /done after 2 steps/);
 });
 
 test('a FIFO or /dev/zero as the dataset is refused as not a file, without blocking or reading forever', () => {
