@@ -10,8 +10,9 @@ export type SchedulerName = 'constant' | 'linear' | 'cosine';
 /**
  * The method field is a union so variants slot in behind one interface (DoRA is LoRA with `use_dora`, as in PEFT).
  * 'adalora': AdaLoRA (PEFT's AdaLoraConfig; the fields init_r … total_step below).
+ * 'lisa': LISA (lisa_layers, lisa_period; the LoRA fields are unused and the run's output is a model folder).
  */
-export type MethodName = 'lora' | 'adalora';
+export type MethodName = 'lora' | 'adalora' | 'lisa';
 
 /**
  * Every option of a run, resolved: this object is written verbatim as `training_config.json`.
@@ -75,6 +76,12 @@ export interface RunConfig {
   orth_reg_weight?: number;
   /** The step count of the budget schedule; absent: the run's total optimizer steps. */
   total_step?: number;
+  /**
+   * LISA (method 'lisa', Pan et al. 2024): the embeddings and head train always, lisa_layers (γ) decoder layers drawn
+   * uniformly every lisa_period (K) steps train in full; the output is a whole model folder. Absent: γ = 2, K = 20.
+   */
+  lisa_layers?: number;
+  lisa_period?: number;
   learning_rate: number;
   weight_decay: number;
   warmup_steps: number;

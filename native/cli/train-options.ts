@@ -5,6 +5,7 @@ import { DEFAULT_RUN_OPTIONS } from '../protocol';
 import { UserError } from '../util/errors';
 import { ALLOW_OUTSIDE_LINKS_HELP } from '../model/folder-links';
 import { DTYPE_NAMES_HELP, parseDtypeFlag } from './dtype-flag';
+import { LISA_DEFAULT_LAYERS, LISA_DEFAULT_PERIOD } from '../train/lisa-config';
 
 export interface TrainFlags {
   model?: string;
@@ -23,6 +24,8 @@ export interface TrainFlags {
   reloraPrune?: string;
   reloraWarmup?: string;
   method?: string;
+  lisaLayers?: string;
+  lisaPeriod?: string;
   initR?: string;
   targetR?: string;
   tinit?: string;
@@ -77,7 +80,9 @@ export function addTrainOptions(command: Command): Command {
     .option('--relora-every <steps>', 'ReLoRA: merge LoRA into the frozen base and restart it every N optimizer steps (the saved adapter of k cycles has rank k·r)')
     .option('--relora-prune <ratio>', 'ReLoRA: fraction of the AdamW state zeroed by magnitude at each restart (1 = full reset)', '0.99')
     .option('--relora-warmup <steps>', 'ReLoRA: learning-rate warmup steps after each restart (default: a tenth of --relora-every)')
-    .addOption(new Option('--method <name>', 'lora, or adalora: AdaLoRA (Zhang et al. 2023), an SVD-form adapter whose ranks are reallocated by importance (PEFT AdaLoraConfig)').choices(['lora', 'adalora']).default(d.method))
+    .addOption(new Option('--method <name>', 'lora, or adalora: AdaLoRA (Zhang et al. 2023), an SVD-form adapter whose ranks are reallocated by importance (PEFT AdaLoraConfig); lisa: the embeddings, the head and a few decoder layers sampled every few steps trained in full (Pan et al. 2024), saved as a model folder').choices(['lora', 'adalora', 'lisa']).default(d.method))
+    .option('--lisa-layers <n>', `LISA: decoder layers trained at a time, γ (default ${LISA_DEFAULT_LAYERS}, the paper's E+H+2L)`)
+    .option('--lisa-period <steps>', `LISA: optimizer steps between two samples of layers, K (default ${LISA_DEFAULT_PERIOD})`)
     .option('--init-r <r>', 'AdaLoRA: initial rank of every module (PEFT init_r, default 12)')
     .option('--target-r <r>', 'AdaLoRA: average final rank per module (PEFT target_r, default 8)')
     .option('--tinit <n>', 'AdaLoRA: steps before the rank budget starts to shrink (default 0)')
@@ -171,7 +176,18 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     quantization: (flags.quantization ?? 'none') as RunConfig['quantization'],
     save_dtype: flags.saveDtype ? parseDtypeFlag('save-dtype', flags.saveDtype) : d.save_dtype,
     ...adaloraFromFlags(flags),
+    ...lisaFromFlags(flags),
   };
+}
+
+/** LISA's fields from their flags, resolved to the defaults for --method lisa (saved configs say what ran). */
+function lisaFromFlags(flags: TrainFlags): Partial<RunConfig> {
+  const out: Partial<RunConfig> = {};
+  const lisa = flags.method === 'lisa';
+  if (flags.lisaLayers !== undefined || lisa) out.lisa_layers = number('lisa-layers', flags.lisaLayers, LISA_DEFAULT_LAYERS);
+  if (flags.lisaPeriod !== undefined || lisa) out.lisa_period = number('lisa-period', flags.lisaPeriod, LISA_DEFAULT_PERIOD);
+  if (lisa && flags.dropout === undefined) out.lora_dropout = 0; // no LoRA branch: saved configs read 0, not an ignored 0.05
+  return out;
 }
 
 /** AdaLoRA's fields from their flags: only those given (absent ones take PEFT's defaults when the run starts). */

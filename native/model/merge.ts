@@ -63,7 +63,7 @@ const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
 const TARGET: Record<Exclude<MergeDtype, 'same'>, StEntry['dtype']> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
 
 /** Files of the base folder that are copied unchanged (everything except the weights themselves). */
-function companionFiles(modelDir: string): string[] {
+export function companionFiles(modelDir: string): string[] {
   // Files only: a subfolder such as Llama 3's original/ holds the weights in another format, which the merge does not
   // update, so copying it would ship the unmerged model beside the merged one. A link to a file counts as the file
   // (the Hugging Face cache is all links) once it is known to stay in the folder: its content is what is copied.
@@ -90,7 +90,7 @@ function decode(entry: StEntry, bytes: Uint8Array): Float32Array {
   return entry.dtype === 'BF16' ? bf16ToF32(halves) : f16ToF32(halves);
 }
 
-function encode(dtype: StEntry['dtype'], values: Float32Array): Uint8Array {
+export function encode(dtype: StEntry['dtype'], values: Float32Array): Uint8Array {
   const typed = dtype === 'F32' ? values : dtype === 'BF16' ? f32ToBf16(values) : f32ToF16(values);
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
@@ -112,7 +112,7 @@ export function addLoraDelta(weight: Float32Array, A: Float32Array, B: Float32Ar
 }
 
 /** Writes one safetensors file with `file`'s tensors in order (names, shapes; dtypes per `dtypeOf`), streaming each tensor's bytes. */
-async function writeMergedFile(file: SafetensorsFile, target: string, dtypeOf: (entry: StEntry) => StEntry['dtype'], tensorBytes: (entry: StEntry) => Uint8Array): Promise<number> {
+export async function writeMergedFile(file: SafetensorsFile, target: string, dtypeOf: (entry: StEntry) => StEntry['dtype'], tensorBytes: (entry: StEntry) => Uint8Array): Promise<number> {
   const entries = [...file.entries.values()].sort((a, b) => a.offset - b.offset);
   const header: Record<string, unknown> = {};
   header.__metadata__ = { ...file.metadata, format: 'pt' };

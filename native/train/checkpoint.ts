@@ -36,7 +36,7 @@ export interface TrainerStateFile {
   saved_at: string;
 }
 
-export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization' | 'use_dora' | 'init_lora_weights' | 'relora_steps' | 'method' | 'init_r' | 'target_r' | 'tinit' | 'tfinal' | 'deltaT' | 'beta1' | 'beta2' | 'orth_reg_weight' | 'total_step'>;
+export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization' | 'use_dora' | 'init_lora_weights' | 'relora_steps' | 'method' | 'init_r' | 'target_r' | 'tinit' | 'tfinal' | 'deltaT' | 'beta1' | 'beta2' | 'orth_reg_weight' | 'total_step' | 'lisa_layers' | 'lisa_period'>;
 
 export function fingerprintOf(config: RunConfig): RunFingerprint {
   const { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt } = config;
@@ -52,6 +52,11 @@ export function fingerprintOf(config: RunConfig): RunFingerprint {
     for (const key of ['init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'beta1', 'beta2', 'orth_reg_weight', 'total_step'] as const) {
       if (config[key] !== undefined) (fingerprint as Record<string, unknown>)[key] = config[key];
     }
+  }
+  // LISA: its samples (and so the state's tensors) follow γ and K.
+  if (config.method === 'lisa') {
+    fingerprint.method = 'lisa';
+    for (const key of ['lisa_layers', 'lisa_period'] as const) if (config[key] !== undefined) (fingerprint as Record<string, unknown>)[key] = config[key];
   }
   return fingerprint as RunFingerprint;
 }

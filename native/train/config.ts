@@ -4,6 +4,7 @@ import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../protocol';
 import { UserError } from '../util/errors';
 import { ADALORA_DEFAULTS } from '../model/adalora-settings';
 import { parseLoraInit } from '../model/svd-init';
+import { validateLisa } from './lisa-config';
 
 export interface ConfigProblem {
   field: keyof RunConfig | 'config';
@@ -55,8 +56,9 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   }
   if (typeof config.out !== 'string' || config.out === '') problem('out', 'is required — choose an output folder');
 
-  if (config.method !== 'lora' && config.method !== 'adalora') problem('method', `unknown method ${JSON.stringify(config.method)}; supported: lora, adalora`);
+  if (config.method !== 'lora' && config.method !== 'adalora' && config.method !== 'lisa') problem('method', `unknown method ${JSON.stringify(config.method)}; supported: lora, adalora, lisa`);
   if (config.method === 'adalora') validateAdaLora(config, problem);
+  validateLisa(config, problem);
   intAtLeast('r', 1, 'typical values are 4–64');
   // Bounded as adapters are when read (peft-io.ts): alpha / r must stay a float32 scale, and 1e308 is only ever a typo.
   if (!isNum(config.lora_alpha) || config.lora_alpha <= 0 || config.lora_alpha > 1e6) problem('lora_alpha', `must be a positive number up to 1,000,000, got ${JSON.stringify(config.lora_alpha)} — commonly 2 × r`);

@@ -22,6 +22,7 @@ import { gradients } from '../engine/autodiff';
 import type { MatmulPrecision } from '../engine/precision';
 import type { MicroBatch } from './loop';
 import type { StopPoint } from './stop-point';
+import { trainingWeights } from './lisa';
 
 export interface ProgramSpec {
   model: ModelFolder;
@@ -30,6 +31,8 @@ export interface ProgramSpec {
   length: number;
   /** `dropout`: LoRA dropout probability (0: none); `dora`: DoRA magnitudes (native/model/dora.ts); `adalora`: AdaLoRA's Λ and orthogonal regularization (native/model/adalora.ts); `baseDeltaRank`: the frozen base term's rank (native/model/base-delta.ts); `virtual`: prompt/prefix tuning's virtual tokens (native/model/prompt-learning.ts). */
   lora: { r: number; scaling: number; sites: LoraSite[]; dropout: number; dora?: boolean; adalora?: { orthRegWeight: number }; baseDeltaRank?: number; virtual?: VirtualTokens };
+  /** Model weights trained in full, by HF name with their shapes (LISA, native/train/lisa.ts): graph inputs, not initializers. */
+  trainWeights?: ReadonlyMap<string, number[]>;
   device: ResolvedProvider;
   /** float32 by default; float64 for gradient checks. */
   dtype?: ComputeDtype;
@@ -99,11 +102,13 @@ function* trainingGraphStages(spec: ProgramSpec, weights: (name: string) => Weig
   const sink = new OnnxGraphSink(spec.dtype ?? 'float32', weights);
   const tape = new TapeSink(sink);
   const lora = kind === 'train' ? spec.lora : { ...spec.lora, dropout: 0 };
-  const params = buildLlamaGraph(tape, spec.config, {
+  const graph = spec.trainWeights ? trainingWeights(tape, spec.trainWeights) : tape;
+  const loraParams = buildLlamaGraph(graph, spec.config, {
     batch: spec.batch, length: spec.length, lora, mode: 'loss',
     checkpointLayers: spec.checkpointing ?? true, lossChunkTokens: spec.lossChunkTokens ?? lossChunkTokens(spec.config.vocab_size),
     attentionRows: spec.attentionRows, headRows: spec.headRows, precision: spec.precision,
   });
+  const params = [...loraParams, ...(spec.trainWeights?.keys() ?? [])];
   if (kind === 'train') {
     yield;
     const values = params.map((name) => tape.params.get(name)!);
@@ -151,6 +156,7 @@ export const engineProgram: ProgramFactory = async (spec) => {
     [`${s.baseName}.lora_A`, [spec.lora.r, s.in]], [`${s.baseName}.lora_B`, [s.out, spec.lora.r]], [doraMagnitudeName(s.baseName), [s.out]],
     [adaloraEName(s.baseName), [spec.lora.r, 1]],
   ]));
+  for (const [name, shape] of spec.trainWeights ?? []) shapes.set(name, shape);
   const virtual = spec.lora.virtual;
   if (virtual) shapes.set(PROMPT_EMBEDDINGS, [virtual.tokens, virtualWidth(spec.config, virtual.kind)]);
   // The frozen base term's A_d [R, in] and B_d [out, R] (native/model/base-delta.ts) arrive in `params` too.

@@ -3,6 +3,7 @@
 // adapter. Shared by the detached worker (native/worker.ts) and `lora-studio train`; I/O to the user goes through
 // `emit` (WorkerEvents), so both faces print the same thing.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { WORKER_PROTOCOL_VERSION, type RunConfig, type WorkerEvent } from '../protocol';
 import { UserError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic-write';
@@ -14,6 +15,8 @@ import { tokenizeRecordsBounded } from '../data/template-pool';
 import { planMicroBatches, splitEval } from '../data/batch';
 import { readDatasetRecords } from '../data/validate';
 import { createTrainer, type Trainer } from './trainer';
+import { createLisaTrainer, type LisaTrainer } from './lisa-trainer';
+import { LISA_MODEL_DIR, writeLisaModel } from './lisa-output';
 import { runTrainingLoop, totalSteps, type LoopState, type MicroBatch, type TrainingData } from './loop';
 import { fingerprintMismatches, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { latestCheckpoint, parseMetrics, runPaths, writeRunStatus } from './run-dir';
@@ -116,7 +119,8 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
 
   status('loading-model', `loading model ${config.model}…`);
   const model = loadModelFolder(config.model);
-  const targets = resolveTargets(model.config, config.target_modules);
+  // LISA trains whole layers: no module is adapted.
+  const targets = config.method === 'lisa' ? [] : resolveTargets(model.config, config.target_modules);
   checkModelBounds(config, model, targets);
   const device = resolveDevice(config.device, discoverCuda(systemDiscoveryIo()));
   const deviceLabel = device.provider === 'cuda' ? `cuda:${device.deviceId}` : 'the CPU';
@@ -175,12 +179,12 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
     writeFileSync(runPaths(runDir).metrics, ''); // a fresh start: no stale lines from an earlier failed attempt
   }
 
-  let trainer: Trainer;
+  let trainer: Trainer | LisaTrainer;
   try {
     await stopPoint();
     status('compiling', `compiling the training graph (${targets.length} LoRA modules, r=${config.r}) for ${deviceLabel}…`);
     const quantized = config.quantization === 'nf4' ? await quantizeBase(model, status, stopPoint) : undefined;
-    trainer = await createTrainer(model, config, {
+    trainer = config.method === 'lisa' ? await createLisaTrainer(model, config, { device, state: checkpoint?.trainer, onStatus: (message) => status('compiling', message), stopPoint }) : await createTrainer(model, config, {
       device, targets, state: checkpoint?.trainer, weights: quantized?.weights, externalDataDir: quantized?.dir,
       onStatus: (message) => status('compiling', message), totalSteps: total, stopPoint,
     });
@@ -193,7 +197,8 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
     resumed_from_step: checkpoint?.loop.step ?? 0, config, pid: process.pid,
   });
 
-  const writeAdapter = (dir: string) =>
+  // LISA: a checkpoint's state holds the trained weights; the run's output is the model folder <run>/model.
+  const writeAdapter = (dir: string) => 'updatedWeights' in trainer ? undefined :
     // PiSSA/OLoRA/ReLoRA save one plain LoRA of a larger rank for the original base (Trainer.adapterRank).
     writePeftAdapter(dir, { config: { ...config, ...trainer.adapterRank() }, baseModel: config.model, targets, weights: trainer.loraWeights(), dtype: config.save_dtype, adalora: trainer.adalora?.() });
   try {
@@ -204,6 +209,11 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
       memoryMb: () => Math.round(process.memoryUsage().rss / 2 ** 20),
       saveCheckpoint: async (loop) => saveCheckpoint(runDir, { config, loop, trainer: trainer.exportState(), shapes: trainer.stateShapes(), writeAdapter }),
       saveAdapter: async () => {
+        if ('updatedWeights' in trainer) {
+          emit({ type: 'status', phase: 'saving', message: `writing the trained model into ${join(runDir, LISA_MODEL_DIR)}…` });
+          await writeLisaModel(model, trainer.updatedWeights(), join(runDir, LISA_MODEL_DIR));
+          return;
+        }
         emit({ type: 'status', phase: 'saving', message: 'writing the adapter…' });
         writeAdapter(runDir);
       },
