@@ -1,5 +1,6 @@
 // Start training, compare, dataset preview: commands that open a panel or editor.
 import * as vscode from 'vscode';
+import { dirname } from 'node:path';
 import { readRunConfig } from '../../native/train/run-dir';
 import type { Ctx } from '../ctx';
 import { openCompare } from '../panels/compare-panel';
@@ -16,7 +17,8 @@ export const startTraining = (ctx: Ctx) => async (arg?: unknown) => {
 export const compare = (ctx: Ctx) => async (arg?: unknown) => {
   if (!requireTrust('run models')) return;
   const adapterDir = pathFromArg(arg, 'path');
-  const modelDir = adapterDir ? readRunConfig(adapterDir)?.model : undefined;
+  // A run's adapter is the run folder; LISA's trained model is <run>/model, compared against the run's base.
+  const modelDir = adapterDir ? (readRunConfig(adapterDir) ?? readRunConfig(dirname(adapterDir)))?.model : undefined;
   openCompare(ctx, { ...(adapterDir ? { adapterDir } : {}), ...(modelDir ? { modelDir } : {}) });
 };
 

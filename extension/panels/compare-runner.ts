@@ -2,6 +2,8 @@
 // output into token / done events (no vscode; tested with a stand-in script). The generation never runs in the
 // extension host: the CLI loads onnxruntime, the host only reads lines.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { GenerateStreamLine } from '../../native/protocol';
 import type { GenerateSettings } from '../../webview/protocol';
@@ -32,7 +34,10 @@ export function generateArgs(cli: string, request: { model: string; adapter?: st
   // The base side of a QLoRA adapter runs on the same NF4 base (the adapter side's CLI finds it on its own).
   const quantization = request.quantization && request.quantization !== 'none' ? ['--quantization', request.quantization] : [];
   // --instruction: the prompt is formatted with the model's chat (or Alpaca) template, as the adapter was trained.
-  return [cli, 'generate', '--model', request.model, ...(request.adapter ? ['--adapter', request.adapter] : []), '--instruction', request.prompt,
+  // A whole trained model (LISA's <run>/model: config.json, no adapter_config.json) is the other side's model itself.
+  const trainedModel = request.adapter && existsSync(join(request.adapter, 'config.json')) && !existsSync(join(request.adapter, 'adapter_config.json'));
+  const model = trainedModel ? ['--model', request.adapter!] : ['--model', request.model, ...(request.adapter ? ['--adapter', request.adapter] : [])];
+  return [cli, 'generate', ...model, '--instruction', request.prompt,
     '--max-new-tokens', String(s.maxNewTokens), '--temperature', String(s.temperature), '--top-p', String(s.topP), '--seed', String(s.seed), ...quantization, '--stream-json'];
 }
 

@@ -3,9 +3,10 @@
 import { basename } from 'node:path';
 import type { RunConfig } from '../../native/protocol';
 import type { RunSummary } from './run-store';
+import { LISA_DEFAULT_LAYERS, LISA_DEFAULT_PERIOD } from '../../native/train/lisa-config';
 
 export interface RunItemData {
-  kind: 'run' | 'checkpoint' | 'adapter' | 'info';
+  kind: 'run' | 'checkpoint' | 'adapter' | 'model' | 'info';
   /** The run folder this item belongs to. */
   runDir: string;
   /** The file or folder the item stands for (a checkpoint folder, the adapter folder). */
@@ -17,7 +18,7 @@ export interface RunItemData {
   icon: { id: string; color?: string };
   /**
    * Drives the menus in package.json: `run.<state>[.resumable][.adapter]`, `external.<state>[.adapter]` (a watched run
-   * trained elsewhere: no stop, resume or delete), `checkpoint`, `adapter`.
+   * trained elsewhere: no stop, resume or delete), `checkpoint`, `adapter`, `trainedModel` (LISA's model folder: Compare).
    */
   contextValue: string;
   collapsible: boolean;
@@ -56,6 +57,7 @@ export function runDescription(run: RunSummary): string {
 
 /** The method and its rank(s), as the run trains them: "DoRA r 8", "AdaLoRA r 12 → 8", "ReLoRA r 8 every 200 steps". */
 export function methodSummary(config: RunConfig): string {
+  if (config.method === 'lisa') return `LISA ${config.lisa_layers ?? LISA_DEFAULT_LAYERS} layers every ${config.lisa_period ?? LISA_DEFAULT_PERIOD} steps`;
   if (config.method === 'adalora') return `AdaLoRA r ${config.init_r ?? config.r} → ${config.target_r ?? '?'}`;
   const init = typeof config.init_lora_weights === 'string' ? config.init_lora_weights : undefined;
   const name = config.use_dora ? 'DoRA' : init?.startsWith('pissa') ? 'PiSSA' : init === 'olora' ? 'OLoRA' : config.relora_steps ? 'ReLoRA' : 'LoRA';
@@ -82,7 +84,7 @@ export function runItem(run: RunSummary): RunItemData {
     tooltip: lines.join('\n'),
     icon: STATE_ICON[run.state],
     contextValue: `run.${run.state}${resumable ? '.resumable' : ''}${run.hasAdapter ? '.adapter' : ''}`,
-    collapsible: run.checkpoints.length > 0 || run.hasAdapter || run.state === 'failed',
+    collapsible: run.checkpoints.length > 0 || run.hasAdapter || run.modelDir !== undefined || run.state === 'failed',
   };
 }
 
@@ -127,6 +129,14 @@ export function runChildren(run: RunSummary): RunItemData[] {
       description: adapterDir !== run.dir ? `PEFT adapter (${basename(adapterDir)})` : run.state === 'completed' ? 'PEFT adapter' : `PEFT adapter (step ${run.step})`,
       tooltip: `${adapterDir}\nadapter_config.json + adapter_model.safetensors — merge it, compare it, or load it with PEFT`,
       icon: { id: 'package' }, contextValue: 'adapter', collapsible: false,
+    });
+  }
+  if (run.modelDir) {
+    children.push({
+      kind: 'model', runDir: run.dir, path: run.modelDir, label: 'model',
+      description: run.state === 'completed' ? 'Hugging Face model' : `Hugging Face model (step ${run.step})`,
+      tooltip: `${run.modelDir}\nthe whole trained model (config, tokenizer, safetensors) — compare it, generate with it, or load it with transformers`,
+      icon: { id: 'package' }, contextValue: 'trainedModel', collapsible: false,
     });
   }
   for (const checkpoint of [...run.checkpoints].reverse()) {

@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { MetricRecord, RunConfig } from '../../native/protocol';
 import {
   hasAdapter,
+  trainedModelDir,
   listCheckpoints,
   readRunConfig,
   readRunStatus,
@@ -40,6 +41,8 @@ export interface RunSummary {
   external?: boolean;
   /** The folder of the newest adapter when it is not the run folder itself (an external run's latest checkpoint). */
   adapterDir?: string;
+  /** A whole trained model instead of an adapter (LISA's <run>/model). */
+  modelDir?: string;
 }
 
 export { pidAlive };
@@ -137,6 +140,7 @@ export function readRun(dir: string, isAlive: (pid: number) => boolean = pidAliv
     live,
     checkpoints,
     hasAdapter: hasAdapter(dir),
+    ...(trainedModelDir(dir) ? { modelDir: trainedModelDir(dir) } : {}),
     createdMs,
   };
 }

@@ -151,3 +151,9 @@ export function latestCheckpoint(runDir: string): { step: number; path: string }
 export function hasAdapter(dir: string): boolean {
   return existsSync(join(dir, 'adapter_config.json'));
 }
+
+/** The whole trained model a run wrote (LISA: <run>/model, a Hugging Face folder), when it has one. */
+export function trainedModelDir(dir: string): string | undefined {
+  const model = join(dir, 'model');
+  return existsSync(join(model, 'config.json')) ? model : undefined;
+}

@@ -1,7 +1,7 @@
 // Tests of extension/panels/compare-runner.ts with a stand-in CLI script (no model, no onnxruntime).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateArgs, parseGenerateLine, runGenerate, type GenerateLine } from '../../../../extension/panels/compare-runner';
@@ -29,6 +29,15 @@ test('arguments: adapter only when given, settings as flags, --stream-json last'
   const nf4 = generateArgs('/x/cli.js', { model: '/m', prompt: 'p', settings, quantization: 'nf4' });
   assert.deepEqual(nf4.slice(nf4.indexOf('--quantization'), nf4.indexOf('--quantization') + 2), ['--quantization', 'nf4']);
   assert.ok(!generateArgs('/x/cli.js', { model: '/m', prompt: 'p', settings, quantization: 'none' }).includes('--quantization'));
+});
+
+test('arguments: a whole trained model (LISA\'s <run>/model) on the other side is that side\'s model, not an adapter', () => {
+  const trained = join(dir, 'run', 'model');
+  mkdirSync(trained, { recursive: true });
+  writeFileSync(join(trained, 'config.json'), '{}');
+  assert.deepEqual(generateArgs('/x/cli.js', { model: '/base', adapter: trained, prompt: 'p', settings }).slice(2, 5), ['--model', trained, '--instruction']);
+  writeFileSync(join(trained, 'adapter_config.json'), '{}'); // an adapter folder that also has a config.json stays an adapter
+  assert.deepEqual(generateArgs('/x/cli.js', { model: '/base', adapter: trained, prompt: 'p', settings }).slice(2, 6), ['--model', '/base', '--adapter', trained]);
 });
 
 test('streams lines from a child process and resolves on exit 0', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { methodSummary, runChildren, runItem } from '../../../../extension/runs/run-items';
 import { DEFAULT_RUN_OPTIONS } from '../../../../native/protocol';
@@ -54,4 +54,19 @@ test('the run tooltip names the method and its ranks', () => {
   assert.equal(methodSummary({ ...base, init_lora_weights: 'pissa_niter_4' }), 'PiSSA r 8');
   assert.equal(methodSummary({ ...base, relora_steps: 200 }), 'ReLoRA r 8 every 200 steps');
   assert.equal(methodSummary({ ...base, method: 'adalora', init_r: 12, target_r: 8 }), 'AdaLoRA r 12 → 8');
+  assert.equal(methodSummary({ ...base, method: 'lisa', lisa_layers: 2, lisa_period: 20 }), 'LISA 2 layers every 20 steps');
+});
+
+test('a LISA run shows its trained model (not an adapter) with Compare in its menu', () => {
+  const root = makeRuns([{ id: 'lisa', status: { state: 'completed', step: 20, total_steps: 20 }, checkpoints: [20] }]);
+  mkdirSync(join(root, 'lisa', 'model'), { recursive: true });
+  writeFileSync(join(root, 'lisa', 'model', 'config.json'), '{}');
+  const run = readRun(join(root, 'lisa'), () => false);
+  assert.equal(runItem(run).contextValue, 'run.completed', 'no adapter: no Merge or Export on the run');
+  assert.ok(runItem(run).collapsible);
+  assert.deepEqual(runChildren(run).map((c) => [c.kind, c.label, c.contextValue, c.path]), [
+    ['model', 'model', 'trainedModel', join(root, 'lisa', 'model')],
+    ['checkpoint', 'step-20', 'checkpoint', join(root, 'lisa', 'checkpoints', 'step-20')],
+  ]);
+  rmSync(root, { recursive: true });
 });
