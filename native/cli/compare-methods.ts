@@ -138,7 +138,7 @@ export async function compareMethodsCommand(flags: CompareFlags, write: (text: s
   }
   if (signal) process.exitCode = EXIT_SIGNAL[signal];
   else if (results.some((r) => r.status === 'failed')) {
-    throw new UserError(`${results.filter((r) => r.status === 'failed').map((r) => `${r.method}: ${r.error}`).join('; ')}`, { fix: 'see each failed method\'s train.log or rerun it alone with lora-studio train' });
+    throw new UserError(`${results.filter((r) => r.status === 'failed').map((r) => `${r.method}: ${r.error}`).join('; ')}`, { fix: 'fix what the message names (a setting every method shares fails them all), or run the method alone with lora-studio train' });
   }
 }
 

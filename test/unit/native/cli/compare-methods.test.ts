@@ -96,6 +96,20 @@ test('SIGINT during a method: its run stops cleanly (checkpoint kept), the next 
   assert.deepEqual((lines.at(-1) as CompareSummary).stopped, true);
 });
 
+test('a method whose run fails: its row says why (numbers null, its process still measured), the summary follows, exit 1', () => {
+  const out = join(root, 'failing');
+  const run = spawnSync(process.execPath, [...base(out, 'lora', 2), '--target-modules', 'nosuch_proj'], { encoding: 'utf8' });
+  assert.equal(run.status, 1);
+  const lines = events(run.stdout);
+  const result = lines.find((e): e is CompareResult => e.type === 'result');
+  assert.equal(result?.status, 'failed');
+  assert.match(result.error ?? '', /target module "nosuch_proj" not in this Qwen2ForCausalLM/);
+  assert.deepEqual([result.trainable_params, result.output_bytes, result.median_step_ms, result.final_train_loss], [null, null, null, null]);
+  assert.ok(result.peak_rss_bytes! > 0);
+  assert.deepEqual((lines.at(-1) as CompareSummary).completed, []);
+  assert.match(run.stderr, /lora: target_modules: .*nosuch_proj/);
+});
+
 test('refusals before anything runs: unknown methods (with the known ones), a non-empty --out', () => {
   const unknown = spawnSync(process.execPath, base(join(root, 'never'), 'lora,vera', 2), { encoding: 'utf8' });
   assert.equal(unknown.status, 1);
