@@ -19,7 +19,7 @@ import { createLisaTrainer, type LisaTrainer } from './lisa-trainer';
 import { LISA_MODEL_DIR, writeLisaModel } from './lisa-output';
 import { runTrainingLoop, totalSteps, type LoopState, type MicroBatch, type TrainingData } from './loop';
 import { fingerprintMismatches, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { latestCheckpoint, parseMetrics, runPaths, writeRunStatus } from './run-dir';
+import { latestCheckpoint, parseMetrics, readMetrics, runPaths, writeRunStatus } from './run-dir';
 import { assertValidRunConfig } from './config';
 import { existsAs } from '../util/fs-checks';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
@@ -92,6 +92,18 @@ function truncateMetrics(runDir: string, step: number): void {
   if (!existsSync(path)) return;
   const kept = parseMetrics(readFileSync(path, 'utf8')).filter((record) => record.step <= step);
   writeFileAtomic(path, kept.map((record) => JSON.stringify(record) + '\n').join(''));
+}
+
+/**
+ * What a resume says of the steps up to its checkpoint that metrics.jsonl has no readable record of (a line cut by a
+ * kill or a full disk): the chart has a gap there, the training itself is unaffected. Undefined when none is missing.
+ */
+export function lostMetricsNote(runDir: string, step: number): string | undefined {
+  const have = new Set(readMetrics(runDir).map((record) => record.step));
+  const lost = Array.from({ length: step }, (_, i) => i + 1).filter((s) => !have.has(s));
+  if (lost.length === 0) return undefined;
+  const which = lost.length === 1 ? `step ${lost[0]}` : lost.length <= 5 ? `steps ${lost.join(', ')}` : `${lost.length} steps (${lost[0]} to ${lost[lost.length - 1]})`;
+  return `${runPaths(runDir).metrics} has no readable record of ${which} (a line cut by a kill or a full disk): the chart has a gap there; training resumes from the checkpoint at step ${step} as saved`;
 }
 
 export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome> {
@@ -175,6 +187,8 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
       });
     }
     truncateMetrics(runDir, checkpoint.loop.step);
+    const lost = lostMetricsNote(runDir, checkpoint.loop.step);
+    if (lost) status('loading-model', lost);
   } else if (existsSync(runPaths(runDir).metrics)) {
     writeFileSync(runPaths(runDir).metrics, ''); // a fresh start: no stale lines from an earlier failed attempt
   }
