@@ -44,7 +44,10 @@ export interface MethodRun {
 }
 
 /** The run folder's files that are bookkeeping, not output: what remains at its top level is the adapter (or model). */
-const BOOKKEEPING = new Set([...['config', 'status', 'worker', 'metrics', 'log'].map((k) => basename(runPaths('')[k as 'config'])), basename(runLockPath(''))]);
+const BOOKKEEPING = (() => {
+  const p = runPaths('');
+  return new Set([p.config, p.status, p.worker, p.metrics, p.log, runLockPath('')].map((path) => basename(path)));
+})();
 
 /** Bytes of a run's output: the plain files of its output folder (the run folder, or where `done` said), bookkeeping aside. */
 export function outputBytes(folder: string): number | undefined {
@@ -85,7 +88,7 @@ export function readMethodRun(request: Pick<MethodRunRequest, 'method' | 'runDir
   const status = end.done ? (end.done.reason === 'completed' ? 'completed' : 'stopped') : 'failed';
   return compareResult({
     method: request.method, runDir, status, records: readMetrics(runDir), stateTensors: state?.tensors,
-    outputBytes: end.done ? outputBytes(end.done.adapter) : undefined, peakRssBytes: end.peakRssBytes,
+    outputBytes: end.done ? outputBytes(end.done.model ?? end.done.adapter) : undefined, peakRssBytes: end.peakRssBytes,
     modelParams: request.modelParams, steps: request.steps, r: request.r, penalty, error: status === 'failed' ? end.error ?? 'the run ended without finishing' : undefined,
   });
 }
