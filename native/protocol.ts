@@ -152,8 +152,11 @@ export type WorkerEvent =
   | { type: 'eval'; step: number; eval_loss: number }
   /** A checkpoint folder was committed (renamed into place). */
   | { type: 'checkpoint'; step: number; path: string }
-  /** The run ended normally (completed) or on request (stopped); the adapter folder is complete. */
-  | { type: 'done'; adapter: string; reason: 'completed' | 'stopped'; step: number }
+  /**
+   * The run ended normally (completed) or on request (stopped); the adapter folder is complete. `model`: the whole
+   * trained model folder a method writes instead of an adapter (LISA's <run>/model); `adapter` is then the run folder.
+   */
+  | { type: 'done'; adapter: string; reason: 'completed' | 'stopped'; step: number; model?: string }
   /** The run failed; `message` says what, where and how to fix it. */
   | { type: 'error'; message: string; code?: string };
 

@@ -107,7 +107,7 @@ export function formatEvent(event: WorkerEvent, pace?: StepPace): string {
       return `checkpoint saved: ${event.path}`;
     case 'done':
       return event.reason === 'completed'
-        ? `done after ${event.step} steps; adapter: ${event.adapter}`
+        ? `done after ${event.step} steps; ${event.model ? `model: ${event.model}` : `adapter: ${event.adapter}`}`
         : `stopped at step ${event.step}; resume with: lora-studio train --resume ${event.adapter}`;
     case 'error':
       return `error: ${event.message}`;

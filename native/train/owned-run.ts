@@ -7,7 +7,7 @@ import { WORKER_PROTOCOL_VERSION, type WorkerCommand, type WorkerEvent } from '.
 import { isUserError } from '../util/errors';
 import { ioErrorMessage } from '../cli/exit';
 import { writeJsonAtomic } from '../util/atomic-write';
-import { latestCheckpoint, runPaths, writeRunStatus, type WorkerInfo } from './run-dir';
+import { latestCheckpoint, runPaths, trainedModelDir, writeRunStatus, type WorkerInfo } from './run-dir';
 import { runTraining } from './run';
 import { serveRunSocket } from './ipc';
 import { acquireRunLock } from './run-lock';
@@ -95,7 +95,8 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
     const ended = await runTraining(runDir, { emit, stopRequested: () => stopRequested });
     writeRunStatus(runDir, { state: ended.outcome, step: ended.step, total_steps: ended.total_steps, ...(ended.message ? { message: ended.message } : {}) });
     if (ended.message) options.log(ended.message);
-    emit({ type: 'done', adapter: runDir, reason: ended.outcome, step: ended.step });
+    const model = trainedModelDir(runDir);
+    emit({ type: 'done', adapter: runDir, reason: ended.outcome, step: ended.step, ...(model ? { model } : {}) });
     return { outcome: ended.outcome };
   } catch (error) {
     // An ordinary I/O error (a full disk while writing status.json or metrics.jsonl) is said with its path and cause;

@@ -73,6 +73,9 @@ test('a resume starts a new attempt; an end seen again changes nothing; sparse u
 test('stopped runs say how to resume; start says whether it resumed', () => {
   assert.match(formatEvent({ type: 'done', adapter: '/runs/a', reason: 'stopped', step: 7 }), /--resume \/runs\/a/);
   assert.match(formatEvent({ type: 'done', adapter: '/runs/a', reason: 'completed', step: 7 }), /done after 7 steps/);
+  // A run that wrote a whole model (LISA) names it instead of an adapter; a stopped one still resumes from its run folder.
+  assert.equal(formatEvent({ type: 'done', adapter: '/runs/a', reason: 'completed', step: 7, model: '/runs/a/model' }), 'done after 7 steps; model: /runs/a/model');
+  assert.match(formatEvent({ type: 'done', adapter: '/runs/a', reason: 'stopped', step: 7, model: '/runs/a/model' }), /--resume \/runs\/a$/);
   const config = {} as never;
   assert.match(formatEvent({ type: 'start', protocol: 1, run_dir: '/r', total_steps: 9, resumed_from_step: 3, config, pid: 1 }), /resuming \/r at step 3 of 9/);
 });
