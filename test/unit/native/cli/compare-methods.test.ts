@@ -108,6 +108,12 @@ test('a method whose run fails: its row says why (numbers null, its process stil
   assert.ok(result.peak_rss_bytes! > 0);
   assert.deepEqual((lines.at(-1) as CompareSummary).completed, []);
   assert.match(run.stderr, /lora: target_modules: .*nosuch_proj/);
+  // Without --json: progress on stderr, the table on stdout.
+  const text = spawnSync(process.execPath, [...base(join(root, 'failing-text'), 'lora', 2).filter((a) => a !== '--json'), '--target-modules', 'nosuch_proj'], { encoding: 'utf8' });
+  assert.equal(text.status, 1);
+  assert.match(text.stdout, /^\| method +\| trainable params \|/);
+  assert.match(text.stdout, /\| LoRA \(failed\) +\| +— \|/);
+  assert.match(text.stderr, /\[1\/1\] LoRA: training in /);
 });
 
 test('refusals before anything runs: unknown methods (with the known ones), a non-empty --out', () => {
