@@ -119,3 +119,13 @@ test('--allow-outside-links trains on a model whose weights are a link out of th
   expectOutcome(trainWith(dir), 1, /model\.safetensors/, /--allow-outside-links/);
   expectOutcome(trainWith(dir, '--allow-outside-links'), 0, /done after 2 steps/);
 });
+
+test('a chat template cannot read files or the environment: include is refused, process and Python internals render empty', () => {
+  const template = (body: string) => (d: string) => fx.editJson(join(d, 'tokenizer_config.json'), (t) => (t.chat_template = body));
+  refusedModel('include', template("{% include '/etc/passwd' %}{{ messages[0]['content'] }}"), /tokenizer_config\.json: chat_template: .*include/);
+  const probing = fx.copyModel('probing', template("{{ process.env.HOME }}{{ cycler.__init__.__globals__ }}{{ ''.__class__ }}x"));
+  const result = cli(['generate', '--model', probing, '--device', 'cpu', '--instruction', 'hi', '--max-new-tokens', '1', '--json']);
+  expectOutcome(result, 0);
+  const { prompt_tokens } = JSON.parse(result.stdout) as { prompt_tokens: number[] };
+  assert.equal(prompt_tokens.length, 1, 'the prompt is the template\'s "x" alone: nothing from the process leaked into it');
+});
