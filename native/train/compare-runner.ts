@@ -49,7 +49,7 @@ const BOOKKEEPING = (() => {
   return new Set([p.config, p.status, p.worker, p.metrics, p.log, runLockPath('')].map((path) => basename(path)));
 })();
 
-/** Bytes of a run's output: the plain files of its output folder (the run folder, or where `done` said), bookkeeping aside. */
+/** Bytes of a run's output: the plain files of its output folder (the adapter's, or the model folder `done` names), bookkeeping aside. */
 export function outputBytes(folder: string): number | undefined {
   if (!existsSync(folder)) return undefined;
   let total = 0;

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
@@ -68,6 +68,18 @@ test('lora and dora for 5 steps: every number of the table measured from the run
   assert.notEqual(lora.peak_rss_bytes, dora.peak_rss_bytes, 'each process measured, not a constant');
   const saved = JSON.parse(readFileSync(join(out, 'comparison.json'), 'utf8')) as { results: CompareResult[] };
   assert.deepEqual(saved.results, results);
+});
+
+test('a method whose output is a whole model (LISA): output_bytes is that folder\'s files, and the model is counted as trained', () => {
+  const out = join(root, 'lisa');
+  const run = spawnSync(process.execPath, base(out, 'lisa', 3), { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const result = events(run.stdout).find((e): e is CompareResult => e.type === 'result');
+  assert.equal(result?.status, 'completed');
+  const modelDir = join(out, 'lisa', 'model');
+  const files = readdirSync(modelDir, { withFileTypes: true }).filter((e) => e.isFile()).reduce((sum, e) => sum + statSync(join(modelDir, e.name)).size, 0);
+  assert.equal(result.output_bytes, files);
+  assert.ok(result.trainable_params! > 0 && result.trainable_percent! > 50, `${result.trainable_percent}% of a 2-layer model: embeddings, head and the sampled layers`);
 });
 
 test('SIGINT during a method: its run stops cleanly (checkpoint kept), the next never starts, the table of what ran, exit 130', async () => {
