@@ -9,10 +9,11 @@ export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
 export type SchedulerName = 'constant' | 'linear' | 'cosine';
 /**
  * The method field is a union so variants slot in behind one interface (DoRA is LoRA with `use_dora`, as in PEFT).
- * 'adalora': AdaLoRA (PEFT's AdaLoraConfig; the fields init_r … total_step below).
+ * 'adalora': AdaLoRA (PEFT's AdaLoraConfig; the fields init_r … total_step below). 'prompt-tuning' / 'prefix-tuning':
+ * PEFT's PROMPT_TUNING / PREFIX_TUNING (num_virtual_tokens …; the LoRA fields are unused, the base model is frozen).
  * 'lisa': LISA (lisa_layers, lisa_period; the LoRA fields are unused and the run's output is a model folder).
  */
-export type MethodName = 'lora' | 'adalora' | 'lisa';
+export type MethodName = 'lora' | 'adalora' | 'prompt-tuning' | 'prefix-tuning' | 'lisa';
 
 /**
  * Every option of a run, resolved: this object is written verbatim as `training_config.json`.
@@ -76,6 +77,14 @@ export interface RunConfig {
   orth_reg_weight?: number;
   /** The step count of the budget schedule; absent: the run's total optimizer steps. */
   total_step?: number;
+  /**
+   * Prompt tuning (Lester et al. 2021) and prefix tuning (Li & Liang 2021), PEFT's names: the number of trainable
+   * virtual tokens (prepended embeddings, or every layer's prefix keys/values); absent: 20.
+   */
+  num_virtual_tokens?: number;
+  /** Prompt tuning's init: RANDOM (N(0, 1), PEFT's default) or TEXT (the embeddings of prompt_tuning_init_text's tokens, repeated to N). */
+  prompt_tuning_init?: 'RANDOM' | 'TEXT';
+  prompt_tuning_init_text?: string;
   /**
    * LISA (method 'lisa', Pan et al. 2024): the embeddings and head train always, lisa_layers (γ) decoder layers drawn
    * uniformly every lisa_period (K) steps train in full; the output is a whole model folder. Absent: γ = 2, K = 20.

@@ -12,7 +12,7 @@ const FLAG_FIELDS: Record<keyof TrainFlags, keyof RunConfig | undefined> = {
   rank: 'r', alpha: 'lora_alpha', dropout: 'lora_dropout', targetModules: 'target_modules', rslora: 'use_rslora', useDora: 'use_dora',
   init: 'init_lora_weights', reloraEvery: 'relora_steps', reloraPrune: 'relora_prune', reloraWarmup: 'relora_warmup_steps',
   method: 'method', initR: 'init_r', targetR: 'target_r', tinit: 'tinit', tfinal: 'tfinal', deltaT: 'deltaT', beta1: 'beta1', beta2: 'beta2',
-  orthRegWeight: 'orth_reg_weight', totalStep: 'total_step', lisaLayers: 'lisa_layers', lisaPeriod: 'lisa_period',
+  orthRegWeight: 'orth_reg_weight', totalStep: 'total_step', numVirtualTokens: 'num_virtual_tokens', promptInit: 'prompt_tuning_init', promptInitText: 'prompt_tuning_init_text', lisaLayers: 'lisa_layers', lisaPeriod: 'lisa_period',
   loraplusRatio: 'loraplus_lr_ratio', lr: 'learning_rate', weightDecay: 'weight_decay', warmupSteps: 'warmup_steps',
   scheduler: 'lr_scheduler_type', batchSize: 'micro_batch_size', gradAccum: 'gradient_accumulation_steps',
   maxGradNorm: 'max_grad_norm', epochs: 'num_epochs', maxSteps: 'max_steps', evalEvery: 'eval_every',

@@ -5,6 +5,7 @@ import { DEFAULT_RUN_OPTIONS } from '../protocol';
 import { UserError } from '../util/errors';
 import { ALLOW_OUTSIDE_LINKS_HELP } from '../model/folder-links';
 import { DTYPE_NAMES_HELP, parseDtypeFlag } from './dtype-flag';
+import { DEFAULT_VIRTUAL_TOKENS } from '../model/prompt-learning';
 import { LISA_DEFAULT_LAYERS, LISA_DEFAULT_PERIOD } from '../train/lisa-config';
 
 export interface TrainFlags {
@@ -35,6 +36,9 @@ export interface TrainFlags {
   beta2?: string;
   orthRegWeight?: string;
   totalStep?: string;
+  numVirtualTokens?: string;
+  promptInit?: string;
+  promptInitText?: string;
   loraplusRatio?: string;
   lr?: string;
   weightDecay?: string;
@@ -80,9 +84,12 @@ export function addTrainOptions(command: Command): Command {
     .option('--relora-every <steps>', 'ReLoRA: merge LoRA into the frozen base and restart it every N optimizer steps (the saved adapter of k cycles has rank k·r)')
     .option('--relora-prune <ratio>', 'ReLoRA: fraction of the AdamW state zeroed by magnitude at each restart (1 = full reset)', '0.99')
     .option('--relora-warmup <steps>', 'ReLoRA: learning-rate warmup steps after each restart (default: a tenth of --relora-every)')
-    .addOption(new Option('--method <name>', 'lora, or adalora: AdaLoRA (Zhang et al. 2023), an SVD-form adapter whose ranks are reallocated by importance (PEFT AdaLoraConfig); lisa: the embeddings, the head and a few decoder layers sampled every few steps trained in full (Pan et al. 2024), saved as a model folder').choices(['lora', 'adalora', 'lisa']).default(d.method))
+    .addOption(new Option('--method <name>', 'lora; adalora: AdaLoRA (Zhang et al. 2023), an SVD-form adapter whose ranks are reallocated by importance (PEFT AdaLoraConfig); prompt-tuning: trained virtual token embeddings before the input (Lester et al. 2021); prefix-tuning: trained keys/values before every layer\'s (Li & Liang 2021); lisa: the embeddings, the head and a few decoder layers sampled every few steps trained in full (Pan et al. 2024), saved as a model folder').choices(['lora', 'adalora', 'prompt-tuning', 'prefix-tuning', 'lisa']).default(d.method))
     .option('--lisa-layers <n>', `LISA: decoder layers trained at a time, γ (default ${LISA_DEFAULT_LAYERS}, the paper's E+H+2L)`)
     .option('--lisa-period <steps>', `LISA: optimizer steps between two samples of layers, K (default ${LISA_DEFAULT_PERIOD})`)
+    .option('--num-virtual-tokens <n>', 'prompt/prefix tuning: the number of virtual tokens (PEFT num_virtual_tokens, default 20)')
+    .addOption(new Option('--prompt-init <how>', 'prompt tuning: start the virtual tokens from N(0, 1) (random) or from the embeddings of --prompt-init-text (text)').choices(['random', 'text']))
+    .option('--prompt-init-text <text>', 'prompt tuning with --prompt-init text: the text whose tokens\' embeddings start the virtual tokens, repeated or cut to --num-virtual-tokens')
     .option('--init-r <r>', 'AdaLoRA: initial rank of every module (PEFT init_r, default 12)')
     .option('--target-r <r>', 'AdaLoRA: average final rank per module (PEFT target_r, default 8)')
     .option('--tinit <n>', 'AdaLoRA: steps before the rank budget starts to shrink (default 0)')
@@ -176,6 +183,7 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     quantization: (flags.quantization ?? 'none') as RunConfig['quantization'],
     save_dtype: flags.saveDtype ? parseDtypeFlag('save-dtype', flags.saveDtype) : d.save_dtype,
     ...adaloraFromFlags(flags),
+    ...promptLearningFromFlags(flags),
     ...lisaFromFlags(flags),
   };
 }
@@ -187,6 +195,21 @@ function lisaFromFlags(flags: TrainFlags): Partial<RunConfig> {
   if (flags.lisaLayers !== undefined || lisa) out.lisa_layers = number('lisa-layers', flags.lisaLayers, LISA_DEFAULT_LAYERS);
   if (flags.lisaPeriod !== undefined || lisa) out.lisa_period = number('lisa-period', flags.lisaPeriod, LISA_DEFAULT_PERIOD);
   if (lisa && flags.dropout === undefined) out.lora_dropout = 0; // no LoRA branch: saved configs read 0, not an ignored 0.05
+  return out;
+}
+
+/** Prompt/prefix tuning's fields from their flags (validation says which method takes which). */
+function promptLearningFromFlags(flags: TrainFlags): Partial<RunConfig> {
+  const out: Partial<RunConfig> = {};
+  if (flags.numVirtualTokens !== undefined) out.num_virtual_tokens = number('num-virtual-tokens', flags.numVirtualTokens, 0);
+  else if (flags.method === 'prompt-tuning' || flags.method === 'prefix-tuning') out.num_virtual_tokens = DEFAULT_VIRTUAL_TOKENS;
+  if (flags.promptInit !== undefined) out.prompt_tuning_init = flags.promptInit === 'text' ? 'TEXT' : 'RANDOM';
+  else if (flags.promptInitText !== undefined) out.prompt_tuning_init = 'TEXT'; // a text given means a text init
+  if (flags.promptInitText !== undefined) out.prompt_tuning_init_text = flags.promptInitText;
+  if (flags.method === 'prompt-tuning' || flags.method === 'prefix-tuning') {
+    // LoRA's dropout default does not apply: there is no LoRA branch (saved configs read 0, not an ignored 0.05).
+    if (flags.dropout === undefined) out.lora_dropout = 0;
+  }
   return out;
 }
 

@@ -17,6 +17,8 @@ import { stopTokenIds, type ModelFolder } from './model-folder';
 import { TextStream } from './text-stream';
 import { doraMagnitudeName } from './dora';
 import { UserError } from '../util/errors';
+import { PROMPT_EMBEDDINGS, prefixKeyValues, type VirtualKind } from './prompt-learning';
+import { promptAdapterKind, readPromptAdapter } from './prompt-learning-io';
 
 /** LoRA tensors to run unmerged: baseName → A [r, in], B [out, r], and with `dora` the magnitude m [out]. */
 export interface DecoderLora {
@@ -34,6 +36,12 @@ export interface DecoderSpec {
   /** The weights hold NF4 tensors (QLoRA): dequantized per step, never folded into float32 copies. */
   quantized?: boolean;
   lora?: DecoderLora;
+  /**
+   * Prompt or prefix tuning (native/model/prompt-learning.ts): prompt_embeddings [tokens, width]. Prompt tuning's run
+   * through the prefill before the prompt's tokens; prefix tuning's keys/values seed the cache, the prompt then
+   * starting at position `tokens` (PEFT's generate: past_key_values from get_prompt, positions after them).
+   */
+  virtual?: { kind: VirtualKind; tokens: number; embeddings: Float32Array };
   dtype: ComputeDtype;
   device?: ResolvedProvider;
 }
@@ -59,17 +67,40 @@ export class KvDecoder {
     this.invFreq = ropeInvFreq(spec.config);
   }
 
-  /** Builds the two sessions for a prompt of `promptLength` tokens and room for `capacity` tokens in all. */
+  /**
+   * Builds the two sessions for a prompt of `promptLength` tokens and room for `capacity` tokens in all (the virtual
+   * tokens of prompt or prefix tuning come on top).
+   */
   static async create(spec: DecoderSpec, promptLength: number, capacity: number): Promise<KvDecoder> {
     const sites = [...(spec.lora?.weights ?? new Map()).entries()].map(([baseName, t]) => ({ baseName, in: t.in, out: t.out }));
     const lora = { r: spec.lora?.r ?? 1, scaling: spec.lora?.scaling ?? 0, sites, dropout: 0, dora: spec.lora?.dora ?? false };
-    const session = async (length: number, past: number) => {
+    const virtual = spec.virtual;
+    const session = async (length: number, past: number, prompt: boolean) => {
       const sink = new OnnxGraphSink(spec.dtype, spec.weights);
-      buildLlamaGraph(sink, spec.config, { batch: 1, length, lora, mode: 'logits', kv: { past } });
+      const withPrompt = prompt && virtual ? { ...lora, virtual: { kind: virtual.kind, tokens: virtual.tokens } } : lora;
+      buildLlamaGraph(sink, spec.config, { batch: 1, length, lora: withPrompt, mode: 'logits', kv: { past } });
       return createSession({ bytes: sink.toBytes(), nodes: sink.nodeList as AuditedNode[] }, { device: spec.device, dtype: spec.dtype, externalDataDir: spec.externalDataDir, noConstantFolding: spec.quantized });
     };
-    const prefill = await session(promptLength, 0);
-    return new KvDecoder(spec, capacity, prefill, await session(1, capacity));
+    const total = capacity + (virtual?.tokens ?? 0);
+    const prefill = await session(promptLength, virtual?.kind === 'prefix' ? virtual.tokens : 0, virtual?.kind === 'prompt');
+    const decoder = new KvDecoder(spec, total, prefill, await session(1, total, false));
+    if (virtual?.kind === 'prefix') decoder.seedPrefix(virtual.embeddings, virtual.tokens);
+    return decoder;
+  }
+
+  /** Prefix tuning: the virtual keys/values fill cache slots 0 … tokens-1, as they are (never rotated). */
+  private seedPrefix(embeddings: Float32Array, tokens: number): void {
+    const { head_dim: D } = this.spec.config;
+    prefixKeyValues(embeddings, this.spec.config, tokens).forEach(({ keys, values }, l) => {
+      for (let h = 0; h < this.spec.config.num_key_value_heads; h++) {
+        for (let t = 0; t < tokens; t++) {
+          const dst = (h * this.capacity + t) * D, src = (h * tokens + t) * D;
+          this.keys[l].set(keys.subarray(src, src + D), dst);
+          this.values[l].set(values.subarray(src, src + D), dst);
+        }
+      }
+    });
+    this.pos = tokens;
   }
 
   private float(data: ArrayLike<number>, dims: number[]): ort.Tensor {
@@ -119,18 +150,39 @@ export class KvDecoder {
     this.pos += count;
   }
 
-  /** Runs the prompt; returns the logits of its last position. */
+  /**
+   * Runs the prompt; returns the logits of its last position. Prompt tuning's virtual tokens run first in the same
+   * call (positions 0 … P-1); after prefix tuning's seeded cache the prompt attends to the F virtual keys too.
+   */
   async prefill(ids: number[]): Promise<Float32Array | Float64Array> {
-    const T = ids.length, V = this.spec.config.vocab_size;
-    const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]) };
-    const bias = new Float64Array(T * T);
-    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) bias[i * T + j] = MASK_VALUE;
-    feeds.attn_bias = this.float(bias, [1, 1, T, T]);
-    this.ropeFeeds(feeds, 0, T);
+    const V = this.spec.config.vocab_size, virtual = this.spec.virtual;
+    const P = virtual?.kind === 'prompt' ? virtual.tokens : 0, past = this.pos;
+    const T = ids.length + P, S = past + T;
+    const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]) };
+    const bias = new Float64Array(T * S);
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) bias[i * S + past + j] = MASK_VALUE;
+    feeds.attn_bias = this.float(bias, [1, 1, T, S]);
+    this.ropeFeeds(feeds, past, T);
     this.loraFeeds(feeds);
+    if (P > 0) feeds[PROMPT_EMBEDDINGS] = this.float(virtual!.embeddings, [P, this.spec.config.hidden_size]);
+    if (past > 0) this.pastFeeds(feeds, past);
     const out = await this.prefillSession.run(feeds);
     this.store(out, T);
     return (out.logits.data as Float32Array).slice((T - 1) * V, T * V);
+  }
+
+  /** The cache's first `count` slots of every layer as past_key.L / past_value.L [1, KV, count, D]. */
+  private pastFeeds(feeds: Record<string, ort.Tensor>, count: number): void {
+    const { num_key_value_heads: KV, head_dim: D, num_hidden_layers: L } = this.spec.config;
+    for (let l = 0; l < L; l++) {
+      const keys = new this.Arr(KV * count * D), values = new this.Arr(KV * count * D);
+      for (let h = 0; h < KV; h++) {
+        keys.set(this.keys[l].subarray(h * this.capacity * D, (h * this.capacity + count) * D), h * count * D);
+        values.set(this.values[l].subarray(h * this.capacity * D, (h * this.capacity + count) * D), h * count * D);
+      }
+      feeds[`past_key.${l}`] = this.float(keys, [1, KV, count, D]);
+      feeds[`past_value.${l}`] = this.float(values, [1, KV, count, D]);
+    }
   }
 
   /** Feeds one token at the next position; returns its logits. */
@@ -258,12 +310,17 @@ export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
   const tok = req.model.tokenizer;
   const promptTokens = tok.encode(req.prompt, true);
   const positions = req.model.config.max_position_embeddings;
-  const maxNewTokens = req.maxNewTokensIsDefault ? Math.max(1, Math.min(req.maxNewTokens, positions - promptTokens.length)) : req.maxNewTokens;
-  checkGenerationLength(promptTokens.length, maxNewTokens, positions);
-  const lora = req.adapterDir ? loadAdapterForDecoding(req.adapterDir, req.model.weights) : undefined;
+  // Prompt/prefix tuning adapters (PEFT PROMPT_TUNING / PREFIX_TUNING) add virtual tokens instead of LoRA weights;
+  // they take positions before the prompt's.
+  const virtualKind = req.adapterDir ? promptAdapterKind(req.adapterDir) : undefined;
+  const virtual = virtualKind ? readPromptAdapter(req.adapterDir!, req.model.config) : undefined;
+  const used = promptTokens.length + (virtual?.tokens ?? 0);
+  const maxNewTokens = req.maxNewTokensIsDefault ? Math.max(1, Math.min(req.maxNewTokens, positions - used)) : req.maxNewTokens;
+  checkGenerationLength(used, maxNewTokens, positions);
+  const lora = req.adapterDir && !virtual ? loadAdapterForDecoding(req.adapterDir, req.model.weights) : undefined;
   const cache = req.quantization === 'nf4' ? ensureNf4Cache(req.model) : undefined;
   const sources = cache ? { weights: cache.weights, externalDataDir: cache.dir, quantized: true } : storeWeightSources(req.model.weights, req.model.dir);
-  const spec: DecoderSpec = { config: req.model.config, ...sources, lora, dtype: 'float32', device: req.device };
+  const spec: DecoderSpec = { config: req.model.config, ...sources, lora, virtual, dtype: 'float32', device: req.device };
   const tokens: number[] = [];
   const stream = new TextStream((ids) => tok.decode(ids, true));
   let started = 0;

@@ -144,6 +144,13 @@ export function readPeftAdapter(dir: string): ReadAdapter {
   const refuse = (field: string, why: string) => {
     throw new UserError(why, { where: { file: configPath, field }, fix: 'LoRA Studio applies plain LoRA adapters; merge this one with PEFT instead' });
   };
+  const peftType: unknown = config.peft_type;
+  if (peftType === 'PROMPT_TUNING' || peftType === 'PREFIX_TUNING') {
+    // Virtual tokens change the input, not a weight: there is nothing to merge (PEFT cannot either).
+    throw new UserError(`a ${peftType} adapter has virtual tokens, not weights to merge or compose`, {
+      where: { file: configPath, field: 'peft_type' }, fix: 'run it with lora-studio generate --adapter (or Compare); merging applies to LoRA adapters',
+    });
+  }
   if (config.peft_type !== 'LORA' && config.peft_type !== 'ADALORA') refuse('peft_type', `peft_type ${JSON.stringify(config.peft_type)} is not LORA or ADALORA`);
   if (config.fan_in_fan_out) refuse('fan_in_fan_out', 'fan_in_fan_out adapters (GPT-2 Conv1D layers) are not supported');
   if (config.bias && config.bias !== 'none') refuse('bias', `bias "${config.bias}" adapters carry bias tensors, which are not supported`);

@@ -17,6 +17,9 @@ export interface VirtualTokens {
   tokens: number;
 }
 
+/** PEFT's examples' count when none is given. */
+export const DEFAULT_VIRTUAL_TOKENS = 20;
+
 /** The one trainable tensor, named as PEFT's adapter_model.safetensors names it. */
 export const PROMPT_EMBEDDINGS = 'prompt_embeddings';
 

@@ -36,7 +36,7 @@ export interface TrainerStateFile {
   saved_at: string;
 }
 
-export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization' | 'use_dora' | 'init_lora_weights' | 'relora_steps' | 'method' | 'init_r' | 'target_r' | 'tinit' | 'tfinal' | 'deltaT' | 'beta1' | 'beta2' | 'orth_reg_weight' | 'total_step' | 'lisa_layers' | 'lisa_period'>;
+export type RunFingerprint = Pick<RunConfig, 'model' | 'data' | 'r' | 'lora_alpha' | 'target_modules' | 'micro_batch_size' | 'gradient_accumulation_steps' | 'max_seq_len' | 'seed' | 'train_on_prompt' | 'quantization' | 'use_dora' | 'init_lora_weights' | 'relora_steps' | 'method' | 'init_r' | 'target_r' | 'tinit' | 'tfinal' | 'deltaT' | 'beta1' | 'beta2' | 'orth_reg_weight' | 'total_step' | 'num_virtual_tokens' | 'prompt_tuning_init' | 'prompt_tuning_init_text' | 'lisa_layers' | 'lisa_period'>;
 
 export function fingerprintOf(config: RunConfig): RunFingerprint {
   const { model, data, r, lora_alpha, target_modules, micro_batch_size, gradient_accumulation_steps, max_seq_len, seed, train_on_prompt } = config;
@@ -50,6 +50,13 @@ export function fingerprintOf(config: RunConfig): RunFingerprint {
   if (config.method === 'adalora') {
     fingerprint.method = 'adalora';
     for (const key of ['init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'beta1', 'beta2', 'orth_reg_weight', 'total_step'] as const) {
+      if (config[key] !== undefined) (fingerprint as Record<string, unknown>)[key] = config[key];
+    }
+  }
+  // Prompt/prefix tuning: another method, count or init would load state of another shape or start.
+  if (config.method === 'prompt-tuning' || config.method === 'prefix-tuning') {
+    fingerprint.method = config.method;
+    for (const key of ['num_virtual_tokens', 'prompt_tuning_init', 'prompt_tuning_init_text'] as const) {
       if (config[key] !== undefined) (fingerprint as Record<string, unknown>)[key] = config[key];
     }
   }

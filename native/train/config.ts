@@ -17,6 +17,7 @@ export interface ConfigChecks {
 }
 
 const SCHEDULERS = ['constant', 'linear', 'cosine'];
+const METHODS: readonly string[] = ['lora', 'adalora', 'prompt-tuning', 'prefix-tuning', 'lisa'];
 const SAVE_DTYPES = ['float32', 'float16', 'bfloat16'];
 const PRECISIONS: readonly string[] = ['auto', 'fp32', 'bf16', 'fp16'];
 
@@ -56,8 +57,9 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   }
   if (typeof config.out !== 'string' || config.out === '') problem('out', 'is required — choose an output folder');
 
-  if (config.method !== 'lora' && config.method !== 'adalora' && config.method !== 'lisa') problem('method', `unknown method ${JSON.stringify(config.method)}; supported: lora, adalora, lisa`);
+  if (!METHODS.includes(config.method)) problem('method', `unknown method ${JSON.stringify(config.method)}; supported: ${METHODS.join(', ')}`);
   if (config.method === 'adalora') validateAdaLora(config, problem);
+  validatePromptLearning(config, problem);
   validateLisa(config, problem);
   intAtLeast('r', 1, 'typical values are 4–64');
   // Bounded as adapters are when read (peft-io.ts): alpha / r must stay a float32 scale, and 1e308 is only ever a typo.
@@ -144,6 +146,32 @@ function notAFile(path: string, exists: NonNullable<ConfigChecks['exists']>): st
 /** The problem with a value that should be a whole number ≥ min, or undefined when it is one. */
 function notWholeAtLeast(value: unknown, min: number, hint: string): string | undefined {
   return isInt(value) && value >= min ? undefined : `must be a whole number ≥ ${min}, got ${JSON.stringify(value)} — ${hint}`;
+}
+
+/**
+ * Prompt/prefix tuning's fields (PEFT's PromptTuningConfig / PrefixTuningConfig), and the LoRA-only options they
+ * cannot take; the fields are refused on the LoRA methods, where they would silently do nothing.
+ */
+function validatePromptLearning(config: RunConfig, problem: (field: ConfigProblem['field'], message: string) => void): void {
+  const virtual = config.method === 'prompt-tuning' || config.method === 'prefix-tuning';
+  if (!virtual) {
+    for (const field of ['num_virtual_tokens', 'prompt_tuning_init', 'prompt_tuning_init_text'] as const) {
+      if (config[field] !== undefined) problem(field, `is for prompt-tuning and prefix-tuning, not ${config.method} — remove it or choose one of those methods`);
+    }
+    return;
+  }
+  const tokens = config.num_virtual_tokens;
+  if (tokens !== undefined && (notWholeAtLeast(tokens, 1, 'PEFT examples use 8–30') || tokens > 4096)) problem('num_virtual_tokens', `must be a whole number in [1, 4096], got ${JSON.stringify(tokens)} — PEFT examples use 8–30`);
+  const init = config.prompt_tuning_init;
+  if (init !== undefined && config.method !== 'prompt-tuning') problem('prompt_tuning_init', 'is for prompt-tuning (prefix tuning starts from N(0, 1)) — remove it');
+  else if (init !== undefined && init !== 'RANDOM' && init !== 'TEXT') problem('prompt_tuning_init', `must be RANDOM or TEXT, got ${JSON.stringify(init)}`);
+  const text = config.prompt_tuning_init_text;
+  if (init === 'TEXT' && (typeof text !== 'string' || text.trim() === '')) problem('prompt_tuning_init_text', 'is required with prompt_tuning_init TEXT — the text whose token embeddings start the virtual tokens (e.g. "Classify the sentiment of this review:")');
+  else if (text !== undefined && init !== 'TEXT') problem('prompt_tuning_init_text', 'is only read with prompt_tuning_init TEXT — set that too, or remove the text');
+  const what = config.method === 'prompt-tuning' ? 'Prompt tuning' : 'Prefix tuning';
+  if (config.use_dora) problem('use_dora', `${what} trains virtual tokens, not LoRA — DoRA does not apply; turn it off`);
+  if (config.use_rslora) problem('use_rslora', `${what} trains virtual tokens, not LoRA — rsLoRA does not apply; turn it off`);
+  if (config.loraplus_lr_ratio !== 1 && isNum(config.loraplus_lr_ratio)) problem('loraplus_lr_ratio', `${what} has no LoRA B matrix — set it to 1`);
 }
 
 /** AdaLoRA's fields, with PEFT's AdaLoraConfig.__post_init__ and RankAllocator checks (absent fields take PEFT's defaults). */

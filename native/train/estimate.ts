@@ -10,6 +10,7 @@ import type { RunConfig } from '../protocol';
 import { attentionBlockRows, headBlockRows, lossChunkTokens } from '../model/block-sizes';
 import { linearModules } from '../model/linear-modules';
 import { ADALORA_DEFAULTS, adaloraParameterCount } from '../model/adalora-settings';
+import { DEFAULT_VIRTUAL_TOKENS, PROMPT_EMBEDDINGS, virtualWidth } from '../model/prompt-learning';
 
 export interface EstimateModel {
   vocab_size: number;
@@ -35,14 +36,15 @@ export interface EstimateTarget {
 }
 
 export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing' | 'precision' | 'quantization' | 'use_dora'>
-  & Partial<Pick<RunConfig, 'method' | 'init_lora_weights' | 'relora_steps' | 'init_r' | 'target_r'>>;
+  & Partial<Pick<RunConfig, 'method' | 'init_lora_weights' | 'relora_steps' | 'init_r' | 'target_r' | 'num_virtual_tokens'>>;
 
 /** The method a run trains, as the estimate tells them apart (OLoRA is PiSSA's twin here: the same term and file). */
-export type EstimateMethod = 'lora' | 'dora' | 'pissa' | 'olora' | 'relora' | 'adalora';
+export type EstimateMethod = 'lora' | 'dora' | 'pissa' | 'olora' | 'relora' | 'adalora' | 'prompt-tuning' | 'prefix-tuning';
 
 /** Which method a run's options select (validation refuses combinations; here the first of this order wins). */
 export function methodOfRun(run: Partial<EstimateRunOptions>): EstimateMethod {
   if (run.method === 'adalora') return 'adalora';
+  if (run.method === 'prompt-tuning' || run.method === 'prefix-tuning') return run.method;
   if (run.use_dora) return 'dora';
   if (run.init_lora_weights === 'olora') return 'olora';
   if (typeof run.init_lora_weights === 'string' && run.init_lora_weights.startsWith('pissa')) return 'pissa';
@@ -332,13 +334,16 @@ export function doraNormBytes(targets: readonly EstimateTarget[], storedProducts
 const ADAMW_TEMPORARIES = 12;
 
 /** All the numbers the training panel shows for a model, run options and resolved targets. */
-export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targets: readonly EstimateTarget[], options: EstimateOptions = {}): RunEstimate {
+export function estimateRun(model: EstimateModel, run: EstimateRunOptions, loraTargets: readonly EstimateTarget[], options: EstimateOptions = {}): RunEstimate {
   const totalParams = options.totalParams ?? modelParameterCount(model);
   const method = methodOfRun(run);
-  let trainableParams = 0;
+  // Prompt/prefix tuning adapt no module: their one tensor, prompt_embeddings [N, width], is what trains.
+  const virtual = method === 'prompt-tuning' || method === 'prefix-tuning' ? virtualShape(model, method, run) : undefined;
+  const targets = virtual ? [] : loraTargets;
+  let trainableParams = virtual ? virtual[0] * virtual[1] : 0;
   const dora = method === 'dora';
   for (const t of targets) trainableParams += methodParams(t, run);
-  const adapter = adapterEstimate(method, run, targets, options.totalSteps);
+  const adapter = virtual ? { rank: 0, bytes: safetensorsBytes([[PROMPT_EMBEDDINGS, virtual]], run.save_dtype), termRank: 0 } : adapterEstimate(method, run, targets, options.totalSteps);
   const dtype = options.weightDtype ?? model.torch_dtype;
   const checkpointing = run.gradient_checkpointing ?? true;
   const nf4 = run.quantization === 'nf4';
@@ -393,6 +398,11 @@ export function estimateRun(model: EstimateModel, run: EstimateRunOptions, targe
       total: weights + weightCopies + lora + optimizer + activations + loss + runtime + baseTerm + allocator + penalty,
     },
   };
+}
+
+/** prompt_embeddings' shape [N, width] (native/model/prompt-learning.ts). */
+function virtualShape(model: EstimateModel, method: 'prompt-tuning' | 'prefix-tuning', run: Partial<EstimateRunOptions>): [number, number] {
+  return [run.num_virtual_tokens ?? DEFAULT_VIRTUAL_TOKENS, virtualWidth(model, method === 'prompt-tuning' ? 'prompt' : 'prefix')];
 }
 
 /** The saved adapter of a method (rank, bytes, ReLoRA's cycles, AdaLoRA's largest file) and the frozen term's rank. */

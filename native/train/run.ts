@@ -10,6 +10,8 @@ import { writeFileAtomic } from '../util/atomic-write';
 import { loadModelFolder, type ModelFolder } from '../model/model-folder';
 import { resolveTargets } from '../model/lora';
 import { writePeftAdapter } from '../model/peft-io';
+import { writePromptAdapter } from '../model/prompt-learning-io';
+import { virtualTokensOf } from './virtual-tokens';
 import type { TokenizedExample } from '../data/template';
 import { tokenizeRecordsBounded } from '../data/template-pool';
 import { planMicroBatches, splitEval } from '../data/batch';
@@ -131,8 +133,10 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
 
   status('loading-model', `loading model ${config.model}…`);
   const model = loadModelFolder(config.model);
-  // LISA trains whole layers: no module is adapted.
-  const targets = config.method === 'lisa' ? [] : resolveTargets(model.config, config.target_modules);
+  // Prompt/prefix tuning adapts no module: its virtual tokens are the whole adapter.
+  const virtual = virtualTokensOf(config);
+  // LISA trains whole layers: no module is adapted either.
+  const targets = virtual || config.method === 'lisa' ? [] : resolveTargets(model.config, config.target_modules);
   checkModelBounds(config, model, targets);
   const device = resolveDevice(config.device, discoverCuda(systemDiscoveryIo()));
   const deviceLabel = device.provider === 'cuda' ? `cuda:${device.deviceId}` : 'the CPU';
@@ -196,7 +200,8 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   let trainer: Trainer | LisaTrainer;
   try {
     await stopPoint();
-    status('compiling', `compiling the training graph (${targets.length} LoRA modules, r=${config.r}) for ${deviceLabel}…`);
+    const what = virtual ? `${config.method}, ${virtual.tokens} virtual tokens` : `${targets.length} LoRA modules, r=${config.r}`;
+    status('compiling', `compiling the training graph (${what}) for ${deviceLabel}…`);
     const quantized = config.quantization === 'nf4' ? await quantizeBase(model, status, stopPoint) : undefined;
     trainer = config.method === 'lisa' ? await createLisaTrainer(model, config, { device, state: checkpoint?.trainer, onStatus: (message) => status('compiling', message), stopPoint }) : await createTrainer(model, config, {
       device, targets, state: checkpoint?.trainer, weights: quantized?.weights, externalDataDir: quantized?.dir,
@@ -212,9 +217,10 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   });
 
   // LISA: a checkpoint's state holds the trained weights; the run's output is the model folder <run>/model.
-  const writeAdapter = (dir: string) => 'updatedWeights' in trainer ? undefined :
+  const writeAdapter = (dir: string) => 'updatedWeights' in trainer ? undefined : virtual
+    ? writePromptAdapter(dir, { kind: virtual.kind, config, model: model.config, baseModel: config.model, embeddings: trainer.promptEmbeddings!(), tokens: virtual.tokens })
     // PiSSA/OLoRA/ReLoRA save one plain LoRA of a larger rank for the original base (Trainer.adapterRank).
-    writePeftAdapter(dir, { config: { ...config, ...trainer.adapterRank() }, baseModel: config.model, targets, weights: trainer.loraWeights(), dtype: config.save_dtype, adalora: trainer.adalora?.() });
+    : writePeftAdapter(dir, { config: { ...config, ...trainer.adapterRank() }, baseModel: config.model, targets, weights: trainer.loraWeights(), dtype: config.save_dtype, adalora: trainer.adalora?.() });
   try {
     const start: LoopState | undefined = checkpoint?.loop;
     const outcome = await runTrainingLoop(config, runDir, trainer, data, {

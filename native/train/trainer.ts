@@ -22,6 +22,8 @@ import { trainedTokens } from '../data/batch';
 import { engineProgram, type MicroBatchProgram, type ProgramFactory } from './engine-program';
 import type { MicroBatch, StepResult, TrainerLike } from './loop';
 import type { StopPoint } from './stop-point';
+import { PROMPT_EMBEDDINGS, virtualWidth } from '../model/prompt-learning';
+import { initialVirtualTokens, virtualTokensOf } from './virtual-tokens';
 
 export interface TrainerState {
   step: number;
@@ -45,6 +47,8 @@ export interface Trainer extends TrainerLike {
   adapterRank(): { r: number; lora_alpha: number };
   /** AdaLoRA: the resolved settings and PEFT's rank_pattern so far (null before the first allocation). */
   adalora?(): { settings: AdaLoraSettings; rankPattern: Record<string, boolean[]> | null };
+  /** Prompt/prefix tuning: prompt_embeddings [N, width] (a copy); the LoRA methods have none. */
+  promptEmbeddings?(): Float32Array;
   dispose(): Promise<void>;
 }
 
@@ -92,7 +96,9 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   const scaling = ada ? adaloraScaling(config.lora_alpha, r) : loraScaling(config.r, config.lora_alpha, config.use_rslora);
   const sites = opts.targets.map((t) => ({ baseName: t.baseName, in: t.in, out: t.out }));
   const dora = config.use_dora ?? false;
-  const names = sites.flatMap((s) => [loraAName(s.baseName), loraBName(s.baseName), ...(dora ? [doraMagnitudeName(s.baseName)] : []), ...(ada ? [adaloraEName(s.baseName)] : [])]);
+  // Prompt/prefix tuning (virtual-tokens.ts): one tensor trains, no site is adapted (run.ts passes no targets).
+  const virtual = virtualTokensOf(config);
+  const names = virtual ? [PROMPT_EMBEDDINGS] : sites.flatMap((s) => [loraAName(s.baseName), loraBName(s.baseName), ...(dora ? [doraMagnitudeName(s.baseName)] : []), ...(ada ? [adaloraEName(s.baseName)] : [])]);
   const shapes = new Map<string, number[]>();
   for (const s of sites) {
     shapes.set(loraAName(s.baseName), [r, s.in]);
@@ -100,6 +106,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
     if (dora) shapes.set(doraMagnitudeName(s.baseName), [s.out]);
     if (ada) shapes.set(adaloraEName(s.baseName), [r, 1]);
   }
+  if (virtual) shapes.set(PROMPT_EMBEDDINGS, [virtual.tokens, virtualWidth(model.config, virtual.kind)]);
   const size = (n: string) => shapes.get(n)!.reduce((a, b) => a * b, 1);
   const state = opts.state?.tensors;
   // DoRA's magnitude starts at ‖W‖_row of the weights the graph uses (an NF4 base: its dequantized values), as PEFT's
@@ -121,6 +128,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   const initialMagnitude = (s: LoraSite) => rowNorms(weightValues(source().weights(`${s.baseName}.weight`), source().dir), s.out, s.in);
   const params = new Map(names.map((n) => {
     if (state) return [n, required(state, n, size(n))];
+    if (virtual) return [n, initialVirtualTokens(model, config, virtual, source())];
     const site = sites.find((s) => n.startsWith(`${s.baseName}.`))!;
     if (n === doraMagnitudeName(site.baseName)) return [n, initialMagnitude(site)];
     const ab = initial!.get(site.baseName)!;
@@ -167,7 +175,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
       program = factory({
         model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights, externalDataDir: opts.externalDataDir,
         checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
-        lora: { r, scaling, sites, dropout: config.lora_dropout, dora, ...(ada ? { adalora: { orthRegWeight: ada.orth_reg_weight } } : {}), baseDeltaRank: baseTerm.rank() },
+        lora: { r, scaling, sites, dropout: virtual ? 0 : config.lora_dropout, dora, ...(ada ? { adalora: { orthRegWeight: ada.orth_reg_weight } } : {}), baseDeltaRank: baseTerm.rank(), ...(virtual ? { virtual } : {}) },
         stopPoint,
       });
       // A compile that failed or was stopped is not kept: the next step compiles again.
@@ -281,6 +289,8 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
     adapterRank: () => baseTerm.adapterRank(),
 
     ...(ada && allocator ? { adalora: () => ({ settings: ada, rankPattern: allocator.rankPattern() }) } : {}),
+
+    ...(virtual ? { promptEmbeddings: () => Float32Array.from(params.get(PROMPT_EMBEDDINGS)!) } : {}),
 
     async dispose(): Promise<void> {
       await disposePrograms();

@@ -68,6 +68,9 @@ export function describeAdapter(e: Pick<RunEstimate, 'method' | 'adapterBytes' |
       return e.reloraCycles === undefined
         ? `${size} a cycle (rank ${r}); k cycles save one LoRA of rank k × ${r} — set max steps or choose a checked dataset to count them`
         : `${size} (rank ${e.adapterRank} = ${e.reloraCycles} cycle${e.reloraCycles === 1 ? '' : 's'} × r ${r})`;
+    case 'prompt-tuning':
+    case 'prefix-tuning':
+      return `${size} (prompt_embeddings: the virtual tokens, no LoRA modules)`;
     case 'adalora':
       return `about ${size} at the end (target_r ${e.adapterRank} a module on average; pruned triplets are not saved), at most ${formatBytes(e.adapterMaxBytes ?? e.adapterBytes)} (init_r)`;
     default:

@@ -15,6 +15,7 @@ export const FIELD_KINDS: Readonly<Record<keyof RunConfig, Kind>> = {
   r: 'int', lora_alpha: 'float', lora_dropout: 'float', target_modules: 'targets', use_rslora: 'bool', use_dora: 'bool', loraplus_lr_ratio: 'float',
   init_lora_weights: 'optional-text', relora_steps: 'optional-int', relora_prune: 'optional-float', relora_warmup_steps: 'optional-int',
   init_r: 'optional-int', target_r: 'optional-int', tinit: 'optional-int', tfinal: 'optional-int', deltaT: 'optional-int', beta1: 'optional-float', beta2: 'optional-float', orth_reg_weight: 'optional-float', total_step: 'optional-int',
+  num_virtual_tokens: 'optional-int', prompt_tuning_init: 'optional-text', prompt_tuning_init_text: 'optional-text',
   lisa_layers: 'optional-int', lisa_period: 'optional-int',
   learning_rate: 'float', weight_decay: 'float', warmup_steps: 'int', lr_scheduler_type: 'text', micro_batch_size: 'int',
   gradient_accumulation_steps: 'int', max_grad_norm: 'float', num_epochs: 'int', max_steps: 'optional-int', eval_every: 'int',

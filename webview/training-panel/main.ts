@@ -8,7 +8,7 @@ import { isTrainingHostMessage, type DatasetInfo, type DeviceInfo, type FieldPro
 import { checkField, selectField, setOptions, textField, type Field } from './fields';
 import { formFromConfig, mergePreset, problemsByField, validateForm, type FormValues } from './form';
 import { describeDataset, describeDevice, describeModel, describeTokens } from './describe';
-import { fieldShown, formForMethod, initOptions, isPanelMethod, METHOD_KEYS, methodOfOldForm, PANEL_METHODS, problemField, type PanelMethod } from './method';
+import { fieldShown, formForMethod, initOptions, isPanelMethod, METHOD_KEYS, methodOfOldForm, PANEL_METHODS, problemField, PROMPT_INITS, trainsVirtualTokens, type PanelMethod } from './method';
 import { deviceFor, panelEstimate, runSteps } from './targets';
 import { TargetEditor, renderEstimate } from './sections';
 
@@ -115,8 +115,12 @@ const methodFields = [
   text('relora_steps', 'Restart every (relora_steps)', 'Merge LoRA into the frozen base and restart it every N optimizer steps'),
   text('relora_prune', 'relora_prune', 'Fraction of the AdamW state zeroed by magnitude at each restart (1 = full reset; the paper: 0.99)'),
   text('relora_warmup_steps', 'relora_warmup_steps', 'Learning-rate warmup steps after each restart (< relora_steps)'),
+  text('num_virtual_tokens', 'Virtual tokens (num_virtual_tokens)', 'Trainable tokens before every input (prompt tuning) or every layer\'s keys/values (prefix tuning); PEFT examples use 8–30'),
+  select('prompt_tuning_init', 'Initialization (prompt_tuning_init)', [...PROMPT_INITS], 'Where the virtual tokens start'),
+  text('prompt_tuning_init_text', 'Init text (prompt_tuning_init_text)', 'With TEXT: its tokens\' embeddings start the virtual tokens, repeated or cut to their number'),
 ];
 const targets = new TargetEditor((modules) => set('target_modules', modules));
+const targetsTitle = h('h3', '', 'Target modules');
 const targetProblem = h('div', 'problem');
 targetProblem.setAttribute('aria-live', 'polite');
 const estimateBox = h('section', 'estimate');
@@ -194,7 +198,7 @@ app.append(
   section('Model', modelField.row),
   section('Data', dataField.row, h('div', 'grid', evalField.row, splitField.row)),
   section('Method', h('div', 'grid', methodField.row, ...methodFields.map((f) => f.row), rField.row, alphaField.row, dropoutField.row, plusField.row, rsField.row),
-    h('h3', '', 'Target modules'), targets.element, targetProblem, estimateBox),
+    targetsTitle, targets.element, targetProblem, estimateBox),
   section('Training', h('div', 'grid', ...hyper.map((f) => f.row)), advancedBox),
   section('Device and output', deviceField.row, outField.row),
   h('div', 'actions', startButton, saveButton, loadButton, clusterButton, compareButton, summary),
@@ -285,6 +289,8 @@ function refresh(): void {
   const steps = runSteps(config, datasets.find((d) => d.path === config.data)?.records);
   const estimate = model && !shapeBroken ? panelEstimate(model, config, device, steps) : undefined;
   targets.render(model, form.target_modules ?? [], estimate?.perModule);
+  // Prompt/prefix tuning adapt no module: the target editor does not apply.
+  targetsTitle.hidden = targets.element.hidden = trainsVirtualTokens(method);
   const targetMessages = [...(byField.get('target_modules') ?? [])];
   if (estimate?.unknownTargets.length) targetMessages.push(`not in this model: ${estimate.unknownTargets.join(', ')}`);
   targetProblem.textContent = targetMessages.join(' · ');

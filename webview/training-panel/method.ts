@@ -1,15 +1,16 @@
-// The training panel's Method selector (pure, tested): five choices — LoRA, DoRA, PiSSA-initialized LoRA, AdaLoRA,
-// ReLoRA — each shown with only its own fields and mapped onto PEFT's RunConfig keys (use_dora, init_lora_weights,
+// The training panel's Method selector (pure, tested): LoRA, DoRA, PiSSA-initialized LoRA, AdaLoRA, ReLoRA, prompt
+// tuning and prefix tuning — each shown with only its own fields and mapped onto PEFT's RunConfig keys (use_dora, init_lora_weights,
 // relora_*, method 'adalora' and AdaLoraConfig's fields). The form keeps every method's text, so switching back
 // restores it, but only the chosen method's keys are sent; the others are absent or neutral, so validation passes and
 // training_config.json names one method. A config read back (a run to resume, a preset) shows the method it trains.
 import type { RunConfig } from '../../native/protocol';
 import { ADALORA_DEFAULTS } from '../../native/model/adalora-settings';
 import { methodOfRun } from '../../native/train/estimate';
+import { DEFAULT_VIRTUAL_TOKENS } from '../../native/model/prompt-learning';
 import type { FieldProblem } from '../protocol';
 import type { FormValues } from './form';
 
-export type PanelMethod = 'lora' | 'dora' | 'pissa' | 'adalora' | 'relora';
+export type PanelMethod = 'lora' | 'dora' | 'pissa' | 'adalora' | 'relora' | 'prompt-tuning' | 'prefix-tuning';
 
 /** The selector's entries, each with its one-line explanation. */
 export const PANEL_METHODS: readonly { value: PanelMethod; label: string; help: string }[] = [
@@ -18,6 +19,14 @@ export const PANEL_METHODS: readonly { value: PanelMethod; label: string; help: 
   { value: 'pissa', label: 'PiSSA-initialized LoRA', help: 'A and B start from W\'s top-r singular vectors and train against the rest of W (Meng et al. 2024); saved as a rank-2r LoRA of the original base' },
   { value: 'adalora', label: 'AdaLoRA', help: 'An SVD-form adapter whose ranks are reallocated by importance, from init_r down to target_r per module on average (Zhang et al. 2023)' },
   { value: 'relora', label: 'ReLoRA', help: 'Merges LoRA into the frozen base and restarts it every relora_steps: high-rank training from low-rank updates (Lialin et al. 2023); saved as one LoRA of rank cycles × r' },
+  { value: 'prompt-tuning', label: 'Prompt tuning', help: 'Trains num_virtual_tokens embeddings put before every input; the whole model stays frozen (Lester et al. 2021); saved as PEFT PROMPT_TUNING' },
+  { value: 'prefix-tuning', label: 'Prefix tuning', help: 'Trains num_virtual_tokens keys and values put before every layer\'s attention; the whole model stays frozen (Li & Liang 2021); saved as PEFT PREFIX_TUNING' },
+];
+
+/** Prompt tuning's initializations (PEFT prompt_tuning_init). */
+export const PROMPT_INITS: readonly { value: string; label: string }[] = [
+  { value: 'RANDOM', label: 'Random, N(0, 1) (RANDOM)' },
+  { value: 'TEXT', label: 'From the embeddings of a text\'s tokens (TEXT)' },
 ];
 
 /** PiSSA's initializations (PEFT init_lora_weights), the fast one first: it is the default. */
@@ -34,13 +43,19 @@ export const METHOD_FIELDS: Readonly<Record<PanelMethod, readonly (keyof RunConf
   pissa: ['init_lora_weights'],
   adalora: ['init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'beta1', 'beta2', 'orth_reg_weight', 'total_step'],
   relora: ['relora_steps', 'relora_prune', 'relora_warmup_steps'],
+  'prompt-tuning': ['num_virtual_tokens', 'prompt_tuning_init', 'prompt_tuning_init_text'],
+  'prefix-tuning': ['num_virtual_tokens'],
 };
 
 /**
  * LoRA's own fields a method does not use: AdaLoRA starts every module at init_r (r is unused, as in PEFT; the panel
  * sends r = init_r so the run's r reads as its starting rank) and scales by α/init_r, so rsLoRA does not apply.
  */
-const UNUSED_FIELDS: Readonly<Partial<Record<PanelMethod, readonly (keyof RunConfig)[]>>> = { adalora: ['r', 'use_rslora'] };
+const LORA_ONLY: readonly (keyof RunConfig)[] = ['r', 'lora_alpha', 'lora_dropout', 'use_rslora', 'loraplus_lr_ratio'];
+const UNUSED_FIELDS: Readonly<Partial<Record<PanelMethod, readonly (keyof RunConfig)[]>>> = { adalora: ['r', 'use_rslora'], 'prompt-tuning': LORA_ONLY, 'prefix-tuning': LORA_ONLY };
+
+/** Prompt and prefix tuning train virtual tokens: the LoRA fields and the target modules do not apply. */
+export const trainsVirtualTokens = (method: PanelMethod): boolean => method === 'prompt-tuning' || method === 'prefix-tuning';
 
 /** Every key a method choice decides (the selector's own, use_dora, and each method's fields). */
 export const METHOD_KEYS: readonly (keyof RunConfig)[] = ['method', 'use_dora', ...Object.values(METHOD_FIELDS).flat()];
@@ -53,8 +68,9 @@ export function isPanelMethod(value: unknown): value is PanelMethod {
 export function fieldShown(key: string, method: PanelMethod): boolean {
   // use_dora has no control of its own: the selector's DoRA is it.
   if (key === 'use_dora' || UNUSED_FIELDS[method]?.includes(key as keyof RunConfig)) return false;
-  const owner = (Object.keys(METHOD_FIELDS) as PanelMethod[]).find((m) => METHOD_FIELDS[m].includes(key as keyof RunConfig));
-  return owner === undefined || owner === method;
+  // A key may belong to several methods (num_virtual_tokens: prompt and prefix tuning).
+  const owners = (Object.keys(METHOD_FIELDS) as PanelMethod[]).filter((m) => METHOD_FIELDS[m].includes(key as keyof RunConfig));
+  return owners.length === 0 || owners.includes(method);
 }
 
 /** The method a config trains (a run to resume, a preset): AdaLoRA, DoRA, PiSSA/OLoRA, ReLoRA, else LoRA. */
@@ -73,7 +89,7 @@ const isWhole = (value: unknown, min: number): value is number => typeof value =
 export function applyMethod(values: Partial<RunConfig>, method: PanelMethod): Partial<RunConfig> {
   const out: Partial<RunConfig> = { ...values };
   for (const key of METHOD_KEYS) delete out[key];
-  out.method = method === 'adalora' ? 'adalora' : 'lora';
+  out.method = method === 'adalora' || trainsVirtualTokens(method) ? method as RunConfig['method'] : 'lora';
   out.use_dora = method === 'dora';
   for (const key of METHOD_FIELDS[method]) if (values[key] !== undefined) (out as Record<string, unknown>)[key] = values[key];
   if (method === 'pissa' && !isPissaInit(out.init_lora_weights)) out.init_lora_weights = 'pissa_niter_4';
@@ -81,6 +97,8 @@ export function applyMethod(values: Partial<RunConfig>, method: PanelMethod): Pa
     out.r = isWhole(values.init_r, 1) ? values.init_r : ADALORA_DEFAULTS.init_r;
     out.use_rslora = false;
   }
+  // No LoRA branch: the saved config reads dropout 0 (as the CLI writes it), not an ignored default.
+  if (trainsVirtualTokens(method)) out.lora_dropout = 0;
   return out;
 }
 
@@ -119,6 +137,8 @@ export function formForMethod(form: FormValues, method: PanelMethod): FormValues
   if (method === 'adalora') {
     for (const [key, value] of Object.entries(ADALORA_DEFAULTS)) fill(key as keyof RunConfig, String(value));
   }
+  if (trainsVirtualTokens(method)) fill('num_virtual_tokens', String(DEFAULT_VIRTUAL_TOKENS));
+  if (method === 'prompt-tuning') fill('prompt_tuning_init', 'RANDOM');
   return next;
 }
 

@@ -57,6 +57,7 @@ export function panelEstimate(info: ModelInfo, config: RunConfig, device: Device
   if (!whole(config.r, 1) || !whole(config.micro_batch_size, 1) || !whole(config.max_seq_len, 1)) return undefined;
   if (config.method === 'adalora' && ((config.init_r !== undefined && !whole(config.init_r, 1)) || (config.target_r !== undefined && !whole(config.target_r, 0)))) return undefined;
   if (config.relora_steps !== undefined && config.relora_steps !== 0 && !whole(config.relora_steps, 1)) return undefined;
+  if (config.num_virtual_tokens !== undefined && !whole(config.num_virtual_tokens, 1)) return undefined;
   const { targets, unknown } = matchTargets(info.config, config.target_modules);
   const provider = device?.id.startsWith('cuda') ? 'cuda' : 'cpu';
   const estimate = estimateRun(info.shape, config, targets, { totalParams: info.totalParams, provider, totalSteps: steps });

@@ -26,8 +26,10 @@ test('its choices, minimums and maximums agree with validateRunConfig', () => {
   const lora: RunConfig = { ...DEFAULT_RUN_OPTIONS, model: '/m', data: '/d.jsonl', out: '/o' };
   // AdaLoRA's fields are checked when its method is on (validateAdaLora).
   const adalora = new Set(['init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'beta1', 'beta2', 'orth_reg_weight', 'total_step']);
+  // Prompt tuning's fields with its method (validatePromptLearning refuses them on the LoRA methods).
+  const virtualTokens = new Set(['num_virtual_tokens', 'prompt_tuning_init', 'prompt_tuning_init_text']);
   for (const [key, property] of Object.entries(schema.properties)) {
-    const base: RunConfig = adalora.has(key) ? { ...lora, method: 'adalora' } : lora;
+    const base: RunConfig = adalora.has(key) ? { ...lora, method: 'adalora' } : virtualTokens.has(key) ? { ...lora, method: 'prompt-tuning' } : lora;
     for (const choice of property.enum ?? []) {
       assert.deepEqual(validateRunConfig({ ...base, [key]: choice } as RunConfig).filter((p) => p.field === key), [], `${key}: ${String(choice)}`);
     }

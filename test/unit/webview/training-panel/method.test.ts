@@ -14,8 +14,8 @@ const filled = () => formFromConfig(paths);
 const choose = (method: PanelMethod, form: FormValues = filled()) => validateForm(formForMethod(form, method));
 const methodKeys = (c: Partial<RunConfig>) => Object.keys(c).filter((k) => Object.values(METHOD_FIELDS).flat().includes(k as keyof RunConfig)).sort();
 
-test('five methods, each with a one-line explanation', () => {
-  assert.deepEqual(PANEL_METHODS.map((m) => m.label), ['LoRA', 'DoRA', 'PiSSA-initialized LoRA', 'AdaLoRA', 'ReLoRA']);
+test('seven methods, each with a one-line explanation', () => {
+  assert.deepEqual(PANEL_METHODS.map((m) => m.label), ['LoRA', 'DoRA', 'PiSSA-initialized LoRA', 'AdaLoRA', 'ReLoRA', 'Prompt tuning', 'Prefix tuning']);
   for (const m of PANEL_METHODS) assert.ok(m.help.length > 20 && !m.help.includes('\n'), m.value);
 });
 

@@ -1,0 +1,45 @@
+// The trainer's side of prompt and prefix tuning (native/model/prompt-learning.ts): which virtual tokens a run trains
+// and where they start. A text init reads only the embedding rows of the init text's tokens from the model's file,
+// not the whole table (Qwen2.5-0.5B's is 545 MB as float32).
+import type { RunConfig } from '../protocol';
+import type { ModelFolder } from '../model/model-folder';
+import type { WeightSource } from '../engine/onnx-export';
+import { weightValues } from '../model/weight-values';
+import { DEFAULT_VIRTUAL_TOKENS, initVirtualTokens, virtualKindOf, virtualWidth, type VirtualTokens } from '../model/prompt-learning';
+import { UserError } from '../util/errors';
+
+/** The virtual tokens a run trains, or undefined for the LoRA family. */
+export function virtualTokensOf(config: Pick<RunConfig, 'method' | 'num_virtual_tokens'>): VirtualTokens | undefined {
+  const kind = virtualKindOf(config.method);
+  return kind ? { kind, tokens: config.num_virtual_tokens ?? DEFAULT_VIRTUAL_TOKENS } : undefined;
+}
+
+/** One row of a [rows, width] weight (`dir`: the folder file ranges are relative to). */
+export function weightRow(source: WeightSource, dir: string, row: number, width: number): Float32Array {
+  if (source.kind === 'data') return Float32Array.from(source.data.subarray(row * width, (row + 1) * width));
+  if (source.kind === 'file') {
+    const bytes = source.dtype === 'F64' ? 8 : source.dtype === 'F32' ? 4 : 2;
+    return weightValues({ ...source, offset: source.offset + row * width * bytes, length: width * bytes }, dir);
+  }
+  throw new Error('an NF4 embedding table: embeddings are never quantized');
+}
+
+/**
+ * prompt_embeddings at the start of a run: N(0, 1) from the run's seed, or for prompt tuning with TEXT the embedding
+ * rows of the init text tokenized as PEFT's tokenizer(text) does (special tokens included), cut or repeated to N.
+ */
+export function initialVirtualTokens(
+  model: ModelFolder,
+  config: Pick<RunConfig, 'prompt_tuning_init' | 'prompt_tuning_init_text' | 'seed'>,
+  virtual: VirtualTokens,
+  source: { weights: (name: string) => WeightSource; dir: string },
+): Float32Array {
+  const width = virtualWidth(model.config, virtual.kind);
+  if (virtual.kind !== 'prompt' || config.prompt_tuning_init !== 'TEXT') return initVirtualTokens(virtual.tokens, width, config.seed);
+  const ids = model.tokenizer.encode(config.prompt_tuning_init_text ?? '', true);
+  if (ids.length === 0) {
+    throw new UserError('prompt_tuning_init_text encodes to no tokens', { where: { field: 'prompt_tuning_init_text' }, fix: 'give a text of a few words, or use --prompt-init random' });
+  }
+  const table = source.weights('model.embed_tokens.weight');
+  return initVirtualTokens(virtual.tokens, width, config.seed, { ids, embeddingRow: (id) => weightRow(table, source.dir, id, width) });
+}
