@@ -301,7 +301,10 @@ export class TemplatePool {
     this.disposed = true;
     clearInterval(this.watchdog);
     const slots = this.slots.splice(0);
+    // Resolved once the processes are gone, so nothing of the pool outlives dispose().
+    const exited = slots.map((slot) => (slot.child.exitCode !== null || slot.child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => slot.child.once('exit', () => resolve()))));
     for (const slot of slots) slot.kill(new Error('template pool disposed'));
+    await Promise.all(exited);
   }
 }
 
