@@ -66,6 +66,10 @@ export function methodSetup(method: string, steps: number, r: number): MethodSet
           '--tfinal', String(Math.round(steps * 0.2)), '--delta-t', String(Math.max(1, Math.round(steps / 30)))],
       };
     }
+    // Methods of their own, with the engine's defaults (their sizes: train --help).
+    case 'lisa': return { label: 'LISA', flags: ['--method', 'lisa'] };
+    case 'prompt-tuning': return { label: 'Prompt tuning', flags: ['--method', 'prompt-tuning'] };
+    case 'prefix-tuning': return { label: 'Prefix tuning', flags: ['--method', 'prefix-tuning'] };
     default: return { label: method, flags: ['--method', method] };
   }
 }

@@ -45,7 +45,8 @@ test('method flags: the variants are settings of LoRA; AdaLoRA and ReLoRA scale 
   // The bench's AdaLoRA at 300 steps and r 16: init_r 24 → 16, tinit 30, tfinal 60, deltaT 10.
   assert.deepEqual(methodSetup('adalora', 300, 16).flags, ['--method', 'adalora', '--init-r', '24', '--target-r', '16', '--tinit', '30', '--tfinal', '60', '--delta-t', '10']);
   assert.deepEqual(methodSetup('adalora', 4, 1).flags.slice(2, 6), ['--init-r', '2', '--target-r', '1'], 'init_r above target_r even at r 1');
-  assert.deepEqual(methodSetup('prompt-tuning', 20, 8).flags, ['--method', 'prompt-tuning']);
+  assert.deepEqual(methodSetup('prompt-tuning', 20, 8), { label: 'Prompt tuning', flags: ['--method', 'prompt-tuning'] });
+  assert.deepEqual(methodSetup('vera', 20, 8), { label: 'vera', flags: ['--method', 'vera'] }, 'a method the engine gains later: by name, with its defaults');
 });
 
 const numbers = (over: Partial<RunNumbers> = {}): RunNumbers => ({
