@@ -11,6 +11,7 @@ import { attentionBlockRows, headBlockRows, lossChunkTokens } from '../model/blo
 import { linearModules } from '../model/linear-modules';
 import { ADALORA_DEFAULTS, adaloraParameterCount } from '../model/adalora-settings';
 import { DEFAULT_VIRTUAL_TOKENS, PROMPT_EMBEDDINGS, virtualWidth } from '../model/prompt-learning';
+import { estimateLisa } from './lisa-estimate';
 
 export interface EstimateModel {
   vocab_size: number;
@@ -36,14 +37,15 @@ export interface EstimateTarget {
 }
 
 export type EstimateRunOptions = Pick<RunConfig, 'r' | 'micro_batch_size' | 'max_seq_len' | 'save_dtype' | 'lora_dropout' | 'gradient_checkpointing' | 'precision' | 'quantization' | 'use_dora'>
-  & Partial<Pick<RunConfig, 'method' | 'init_lora_weights' | 'relora_steps' | 'init_r' | 'target_r' | 'num_virtual_tokens'>>;
+  & Partial<Pick<RunConfig, 'method' | 'init_lora_weights' | 'relora_steps' | 'init_r' | 'target_r' | 'num_virtual_tokens' | 'lisa_layers' | 'lisa_period'>>;
 
 /** The method a run trains, as the estimate tells them apart (OLoRA is PiSSA's twin here: the same term and file). */
-export type EstimateMethod = 'lora' | 'dora' | 'pissa' | 'olora' | 'relora' | 'adalora' | 'prompt-tuning' | 'prefix-tuning';
+export type EstimateMethod = 'lora' | 'dora' | 'pissa' | 'olora' | 'relora' | 'adalora' | 'prompt-tuning' | 'prefix-tuning' | 'lisa';
 
 /** Which method a run's options select (validation refuses combinations; here the first of this order wins). */
 export function methodOfRun(run: Partial<EstimateRunOptions>): EstimateMethod {
   if (run.method === 'adalora') return 'adalora';
+  if (run.method === 'lisa') return 'lisa';
   if (run.method === 'prompt-tuning' || run.method === 'prefix-tuning') return run.method;
   if (run.use_dora) return 'dora';
   if (run.init_lora_weights === 'olora') return 'olora';
@@ -337,6 +339,8 @@ const ADAMW_TEMPORARIES = 12;
 export function estimateRun(model: EstimateModel, run: EstimateRunOptions, loraTargets: readonly EstimateTarget[], options: EstimateOptions = {}): RunEstimate {
   const totalParams = options.totalParams ?? modelParameterCount(model);
   const method = methodOfRun(run);
+  // LISA trains whole tensors and writes a model, not an adapter: its own estimate (native/train/lisa-estimate.ts).
+  if (method === 'lisa') return estimateLisa(model, run, options);
   // Prompt/prefix tuning adapt no module: their one tensor, prompt_embeddings [N, width], is what trains.
   const virtual = method === 'prompt-tuning' || method === 'prefix-tuning' ? virtualShape(model, method, run) : undefined;
   const targets = virtual ? [] : loraTargets;

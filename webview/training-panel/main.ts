@@ -8,7 +8,7 @@ import { isTrainingHostMessage, type DatasetInfo, type DeviceInfo, type FieldPro
 import { checkField, selectField, setOptions, textField, type Field } from './fields';
 import { formFromConfig, mergePreset, problemsByField, validateForm, type FormValues } from './form';
 import { describeDataset, describeDevice, describeModel, describeTokens } from './describe';
-import { fieldShown, formForMethod, initOptions, isPanelMethod, METHOD_KEYS, methodOfOldForm, PANEL_METHODS, problemField, PROMPT_INITS, trainsVirtualTokens, type PanelMethod } from './method';
+import { fieldShown, formForMethod, initOptions, isPanelMethod, METHOD_KEYS, methodOfOldForm, PANEL_METHODS, problemField, PROMPT_INITS, adaptsModules, type PanelMethod } from './method';
 import { deviceFor, panelEstimate, runSteps } from './targets';
 import { TargetEditor, renderEstimate } from './sections';
 
@@ -115,6 +115,8 @@ const methodFields = [
   text('relora_steps', 'Restart every (relora_steps)', 'Merge LoRA into the frozen base and restart it every N optimizer steps'),
   text('relora_prune', 'relora_prune', 'Fraction of the AdamW state zeroed by magnitude at each restart (1 = full reset; the paper: 0.99)'),
   text('relora_warmup_steps', 'relora_warmup_steps', 'Learning-rate warmup steps after each restart (< relora_steps)'),
+  text('lisa_layers', 'Layers at a time (lisa_layers)', 'Decoder layers trained in full at once, γ; the paper trains 2 (E+H+2L)'),
+  text('lisa_period', 'Resample every (lisa_period)', 'Optimizer steps between two samples of layers, K (default 20)'),
   text('num_virtual_tokens', 'Virtual tokens (num_virtual_tokens)', 'Trainable tokens before every input (prompt tuning) or every layer\'s keys/values (prefix tuning); PEFT examples use 8–30'),
   select('prompt_tuning_init', 'Initialization (prompt_tuning_init)', [...PROMPT_INITS], 'Where the virtual tokens start'),
   text('prompt_tuning_init_text', 'Init text (prompt_tuning_init_text)', 'With TEXT: its tokens\' embeddings start the virtual tokens, repeated or cut to their number'),
@@ -290,7 +292,7 @@ function refresh(): void {
   const estimate = model && !shapeBroken ? panelEstimate(model, config, device, steps) : undefined;
   targets.render(model, form.target_modules ?? [], estimate?.perModule);
   // Prompt/prefix tuning adapt no module: the target editor does not apply.
-  targetsTitle.hidden = targets.element.hidden = trainsVirtualTokens(method);
+  targetsTitle.hidden = targets.element.hidden = !adaptsModules(method);
   const targetMessages = [...(byField.get('target_modules') ?? [])];
   if (estimate?.unknownTargets.length) targetMessages.push(`not in this model: ${estimate.unknownTargets.join(', ')}`);
   targetProblem.textContent = targetMessages.join(' · ');

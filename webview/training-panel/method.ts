@@ -1,5 +1,5 @@
 // The training panel's Method selector (pure, tested): LoRA, DoRA, PiSSA-initialized LoRA, AdaLoRA, ReLoRA, prompt
-// tuning and prefix tuning — each shown with only its own fields and mapped onto PEFT's RunConfig keys (use_dora, init_lora_weights,
+// tuning, prefix tuning and LISA — each shown with only its own fields and mapped onto PEFT's RunConfig keys (use_dora, init_lora_weights,
 // relora_*, method 'adalora' and AdaLoraConfig's fields). The form keeps every method's text, so switching back
 // restores it, but only the chosen method's keys are sent; the others are absent or neutral, so validation passes and
 // training_config.json names one method. A config read back (a run to resume, a preset) shows the method it trains.
@@ -7,10 +7,11 @@ import type { RunConfig } from '../../native/protocol';
 import { ADALORA_DEFAULTS } from '../../native/model/adalora-settings';
 import { methodOfRun } from '../../native/train/estimate';
 import { DEFAULT_VIRTUAL_TOKENS } from '../../native/model/prompt-learning';
+import { LISA_DEFAULT_LAYERS, LISA_DEFAULT_PERIOD } from '../../native/train/lisa-config';
 import type { FieldProblem } from '../protocol';
 import type { FormValues } from './form';
 
-export type PanelMethod = 'lora' | 'dora' | 'pissa' | 'adalora' | 'relora' | 'prompt-tuning' | 'prefix-tuning';
+export type PanelMethod = 'lora' | 'dora' | 'pissa' | 'adalora' | 'relora' | 'prompt-tuning' | 'prefix-tuning' | 'lisa';
 
 /** The selector's entries, each with its one-line explanation. */
 export const PANEL_METHODS: readonly { value: PanelMethod; label: string; help: string }[] = [
@@ -21,6 +22,7 @@ export const PANEL_METHODS: readonly { value: PanelMethod; label: string; help: 
   { value: 'relora', label: 'ReLoRA', help: 'Merges LoRA into the frozen base and restarts it every relora_steps: high-rank training from low-rank updates (Lialin et al. 2023); saved as one LoRA of rank cycles × r' },
   { value: 'prompt-tuning', label: 'Prompt tuning', help: 'Trains num_virtual_tokens embeddings put before every input; the whole model stays frozen (Lester et al. 2021); saved as PEFT PROMPT_TUNING' },
   { value: 'prefix-tuning', label: 'Prefix tuning', help: 'Trains num_virtual_tokens keys and values put before every layer\'s attention; the whole model stays frozen (Li & Liang 2021); saved as PEFT PREFIX_TUNING' },
+  { value: 'lisa', label: 'LISA', help: 'Trains the embeddings, the head and lisa_layers decoder layers in full, sampled anew every lisa_period steps; the rest stays frozen (Pan et al. 2024); saved as a whole model folder, not an adapter' },
 ];
 
 /** Prompt tuning's initializations (PEFT prompt_tuning_init). */
@@ -45,6 +47,7 @@ export const METHOD_FIELDS: Readonly<Record<PanelMethod, readonly (keyof RunConf
   relora: ['relora_steps', 'relora_prune', 'relora_warmup_steps'],
   'prompt-tuning': ['num_virtual_tokens', 'prompt_tuning_init', 'prompt_tuning_init_text'],
   'prefix-tuning': ['num_virtual_tokens'],
+  lisa: ['lisa_layers', 'lisa_period'],
 };
 
 /**
@@ -52,10 +55,13 @@ export const METHOD_FIELDS: Readonly<Record<PanelMethod, readonly (keyof RunConf
  * sends r = init_r so the run's r reads as its starting rank) and scales by α/init_r, so rsLoRA does not apply.
  */
 const LORA_ONLY: readonly (keyof RunConfig)[] = ['r', 'lora_alpha', 'lora_dropout', 'use_rslora', 'loraplus_lr_ratio'];
-const UNUSED_FIELDS: Readonly<Partial<Record<PanelMethod, readonly (keyof RunConfig)[]>>> = { adalora: ['r', 'use_rslora'], 'prompt-tuning': LORA_ONLY, 'prefix-tuning': LORA_ONLY };
+const UNUSED_FIELDS: Readonly<Partial<Record<PanelMethod, readonly (keyof RunConfig)[]>>> = { adalora: ['r', 'use_rslora'], 'prompt-tuning': LORA_ONLY, 'prefix-tuning': LORA_ONLY, lisa: LORA_ONLY };
 
 /** Prompt and prefix tuning train virtual tokens: the LoRA fields and the target modules do not apply. */
 export const trainsVirtualTokens = (method: PanelMethod): boolean => method === 'prompt-tuning' || method === 'prefix-tuning';
+
+/** Whether the method adapts target modules (LISA trains whole layers; prompt/prefix tuning virtual tokens). */
+export const adaptsModules = (method: PanelMethod): boolean => !trainsVirtualTokens(method) && method !== 'lisa';
 
 /** Every key a method choice decides (the selector's own, use_dora, and each method's fields). */
 export const METHOD_KEYS: readonly (keyof RunConfig)[] = ['method', 'use_dora', ...Object.values(METHOD_FIELDS).flat()];
@@ -89,7 +95,7 @@ const isWhole = (value: unknown, min: number): value is number => typeof value =
 export function applyMethod(values: Partial<RunConfig>, method: PanelMethod): Partial<RunConfig> {
   const out: Partial<RunConfig> = { ...values };
   for (const key of METHOD_KEYS) delete out[key];
-  out.method = method === 'adalora' || trainsVirtualTokens(method) ? method as RunConfig['method'] : 'lora';
+  out.method = method === 'adalora' || method === 'lisa' || trainsVirtualTokens(method) ? method as RunConfig['method'] : 'lora';
   out.use_dora = method === 'dora';
   for (const key of METHOD_FIELDS[method]) if (values[key] !== undefined) (out as Record<string, unknown>)[key] = values[key];
   if (method === 'pissa' && !isPissaInit(out.init_lora_weights)) out.init_lora_weights = 'pissa_niter_4';
@@ -98,7 +104,7 @@ export function applyMethod(values: Partial<RunConfig>, method: PanelMethod): Pa
     out.use_rslora = false;
   }
   // No LoRA branch: the saved config reads dropout 0 (as the CLI writes it), not an ignored default.
-  if (trainsVirtualTokens(method)) out.lora_dropout = 0;
+  if (!adaptsModules(method)) out.lora_dropout = 0;
   return out;
 }
 
@@ -139,6 +145,10 @@ export function formForMethod(form: FormValues, method: PanelMethod): FormValues
   }
   if (trainsVirtualTokens(method)) fill('num_virtual_tokens', String(DEFAULT_VIRTUAL_TOKENS));
   if (method === 'prompt-tuning') fill('prompt_tuning_init', 'RANDOM');
+  if (method === 'lisa') {
+    fill('lisa_layers', String(LISA_DEFAULT_LAYERS));
+    fill('lisa_period', String(LISA_DEFAULT_PERIOD));
+  }
   return next;
 }
 

@@ -6,7 +6,7 @@ import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../../native/protocol
 import { validateRunConfig } from '../../../../native/train/config';
 import { formFromConfig, mergePreset, problemsByField, validateForm, type FormValues } from '../../../../webview/training-panel/form';
 import {
-  applyMethod, fieldShown, formForMethod, initOptions, METHOD_FIELDS, methodOfConfig, methodOfOldForm, PANEL_METHODS, problemField, type PanelMethod,
+  adaptsModules, applyMethod, fieldShown, formForMethod, initOptions, METHOD_FIELDS, methodOfConfig, methodOfOldForm, PANEL_METHODS, problemField, type PanelMethod,
 } from '../../../../webview/training-panel/method';
 
 const paths = { model: '/models/qwen', data: '/w/train.jsonl', out: '/w/.lora-studio/runs/x' };
@@ -14,9 +14,25 @@ const filled = () => formFromConfig(paths);
 const choose = (method: PanelMethod, form: FormValues = filled()) => validateForm(formForMethod(form, method));
 const methodKeys = (c: Partial<RunConfig>) => Object.keys(c).filter((k) => Object.values(METHOD_FIELDS).flat().includes(k as keyof RunConfig)).sort();
 
-test('seven methods, each with a one-line explanation', () => {
-  assert.deepEqual(PANEL_METHODS.map((m) => m.label), ['LoRA', 'DoRA', 'PiSSA-initialized LoRA', 'AdaLoRA', 'ReLoRA', 'Prompt tuning', 'Prefix tuning']);
+test('eight methods, each with a one-line explanation', () => {
+  assert.deepEqual(PANEL_METHODS.map((m) => m.label), ['LoRA', 'DoRA', 'PiSSA-initialized LoRA', 'AdaLoRA', 'ReLoRA', 'Prompt tuning', 'Prefix tuning', 'LISA']);
   for (const m of PANEL_METHODS) assert.ok(m.help.length > 20 && !m.help.includes('\n'), m.value);
+});
+
+test('LISA sends method lisa with its layers and period (the paper\'s defaults filled in), dropout 0, and shows no LoRA field', () => {
+  const { config, problems } = choose('lisa');
+  assert.deepEqual(problems, []);
+  assert.equal(config.method, 'lisa');
+  assert.equal(config.lisa_layers, 2);
+  assert.equal(config.lisa_period, 20);
+  assert.equal(config.lora_dropout, 0);
+  assert.deepEqual(methodKeys(config), ['lisa_layers', 'lisa_period']);
+  assert.deepEqual(validateRunConfig({ ...DEFAULT_RUN_OPTIONS, ...config } as RunConfig), []);
+  for (const key of ['r', 'lora_alpha', 'use_rslora', 'num_virtual_tokens']) assert.equal(fieldShown(key, 'lisa'), false, key);
+  assert.equal(fieldShown('lisa_layers', 'lisa'), true);
+  assert.equal(fieldShown('lisa_layers', 'lora'), false);
+  assert.equal(adaptsModules('lisa'), false);
+  assert.equal(methodOfConfig(config), 'lisa');
 });
 
 test('LoRA sends the defaults: method lora, use_dora false, no other method\'s keys', () => {

@@ -1,0 +1,45 @@
+// The size and memory estimate of a LISA run (pure; native/train/lisa-trainer.ts is what it measures): trainable
+// parameters are the embeddings, the head unless tied, and γ decoder layers; the output is the whole model in its
+// stored dtype. Memory, by what holds it (RunEstimate's fields, as a LoRA run's are named):
+// - weights: the frozen base in its stored dtype (memory-mapped external data, as for LoRA);
+// - lora: float32 copies of the trained tensors (embeddings, head, γ layers);
+// - optimizer: AdamW's two moments and the summed and per-micro-batch gradients of those (4 float32 copies), plus the
+//   embedding gradient's scatter buffer [vocab, hidden];
+// - baseTerm: the layers trained earlier and released, float32 on the host and again as the programs' initializers;
+//   at most every other layer (the estimate is the end of a long run, when every layer has been sampled).
+import { activationBytes, DTYPE_BYTES, layerParameterCount, lossBytes, modelParameterCount, RUNTIME_BYTES, residentWeightBytes, weightCopyBytes, type EstimateModel, type EstimateOptions, type EstimateRunOptions, type RunEstimate } from './estimate';
+import { lisaSettings } from './lisa-config';
+import type { RunConfig } from '../protocol';
+
+const F32 = 4;
+
+/** Trainable parameters of a LISA sample: embeddings, an untied head, γ layers. */
+export function lisaTrainableParams(model: EstimateModel, layers: number): number {
+  const table = model.vocab_size * model.hidden_size;
+  return table * (model.tie_word_embeddings ? 1 : 2) + Math.min(layers, model.num_hidden_layers) * layerParameterCount(model);
+}
+
+export function estimateLisa(model: EstimateModel, run: EstimateRunOptions & Partial<Pick<RunConfig, 'lisa_layers' | 'lisa_period'>>, options: EstimateOptions = {}): RunEstimate {
+  const totalParams = options.totalParams ?? modelParameterCount(model);
+  const { layers } = lisaSettings(run);
+  const trainableParams = lisaTrainableParams(model, layers);
+  const dtype = options.weightDtype ?? model.torch_dtype;
+  const weights = residentWeightBytes(model, totalParams, dtype, false, options.provider);
+  const weightCopies = weightCopyBytes(model, dtype, run.gradient_checkpointing ?? true);
+  const released = Math.max(0, model.num_hidden_layers - layers) * layerParameterCount(model) * F32 * 2;
+  const memory = {
+    weights, weightCopies, lora: trainableParams * F32,
+    optimizer: 4 * trainableParams * F32 + model.vocab_size * model.hidden_size * F32,
+    activations: activationBytes(model, run, []), loss: lossBytes(model, run, options.lossChunkTokens), runtime: RUNTIME_BYTES,
+    baseTerm: released, allocator: 0, penalty: 0,
+  };
+  return {
+    trainableParams, totalParams,
+    trainablePercent: totalParams > 0 ? (trainableParams / totalParams) * 100 : 0,
+    method: 'lisa',
+    // The output folder: every tensor in its stored dtype (headers aside).
+    adapterBytes: totalParams * DTYPE_BYTES[dtype],
+    adapterRank: 0,
+    memory: { ...memory, total: Object.values(memory).reduce((a, b) => a + b, 0) },
+  };
+}
