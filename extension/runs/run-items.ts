@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import type { RunConfig } from '../../native/protocol';
 import type { RunSummary } from './run-store';
 import { LISA_DEFAULT_LAYERS, LISA_DEFAULT_PERIOD } from '../../native/train/lisa-config';
+import { DEFAULT_VIRTUAL_TOKENS } from '../../native/model/prompt-learning';
 
 export interface RunItemData {
   kind: 'run' | 'checkpoint' | 'adapter' | 'model' | 'info';
@@ -58,6 +59,9 @@ export function runDescription(run: RunSummary): string {
 /** The method and its rank(s), as the run trains them: "DoRA r 8", "AdaLoRA r 12 → 8", "ReLoRA r 8 every 200 steps". */
 export function methodSummary(config: RunConfig): string {
   if (config.method === 'lisa') return `LISA ${config.lisa_layers ?? LISA_DEFAULT_LAYERS} layers every ${config.lisa_period ?? LISA_DEFAULT_PERIOD} steps`;
+  if (config.method === 'prompt-tuning' || config.method === 'prefix-tuning') {
+    return `${config.method === 'prompt-tuning' ? 'Prompt' : 'Prefix'} tuning, ${config.num_virtual_tokens ?? DEFAULT_VIRTUAL_TOKENS} virtual tokens`;
+  }
   if (config.method === 'adalora') return `AdaLoRA r ${config.init_r ?? config.r} → ${config.target_r ?? '?'}`;
   const init = typeof config.init_lora_weights === 'string' ? config.init_lora_weights : undefined;
   const name = config.use_dora ? 'DoRA' : init?.startsWith('pissa') ? 'PiSSA' : init === 'olora' ? 'OLoRA' : config.relora_steps ? 'ReLoRA' : 'LoRA';

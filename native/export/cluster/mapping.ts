@@ -3,6 +3,7 @@
 // field no mapper looked at to the list, so a field added to RunConfig later cannot be dropped silently.
 import type { RunConfig } from '../../protocol';
 import { ADALORA_DEFAULTS } from '../../model/adalora-settings';
+import { UserError } from '../../util/errors';
 
 export type RunField = keyof RunConfig;
 
@@ -72,6 +73,12 @@ export function mapCommon(m: ConfigMapping): void {
   m.use('data', 'eval_data', 'eval_split', 'out');
   m.skip('device', 'the cluster\'s launcher places the processes on its GPUs (one per GPU)');
   m.skip('save_dtype', 'the trainers save the adapter in the dtype it trained in (float32 LoRA weights)');
+  // The exports write LoRA trainings: a prompt/prefix tuning run mapped onto them would silently train something else.
+  if (c.method === 'prompt-tuning' || c.method === 'prefix-tuning') {
+    throw new UserError(`a ${c.method} run cannot be exported for a cluster: the Axolotl, LLaMA-Factory and TRL exports write LoRA trainings`, {
+      where: { field: 'method' }, fix: 'export a LoRA-family run, or train with PEFT\'s PromptTuningConfig / PrefixTuningConfig on the cluster yourself',
+    });
+  }
   if (c.method === 'adalora') {
     m.skip('method', 'AdaLoRA is exported as plain LoRA of rank r = init_r (the trainers do not run PEFT\'s rank allocator)');
     for (const field of ADALORA_FIELDS) m.skip(field, 'AdaLoRA budget schedule: not run (plain LoRA)');

@@ -51,6 +51,8 @@ test('the run tooltip names the method and its ranks', () => {
   const base = { ...DEFAULT_RUN_OPTIONS, model: '/m', data: '/d.jsonl', out: '/o' };
   assert.equal(methodSummary(base), 'LoRA r 8');
   assert.equal(methodSummary({ ...base, use_dora: true }), 'DoRA r 8');
+  assert.equal(methodSummary({ ...base, method: 'prompt-tuning', num_virtual_tokens: 8 }), 'Prompt tuning, 8 virtual tokens');
+  assert.equal(methodSummary({ ...base, method: 'prefix-tuning' }), 'Prefix tuning, 20 virtual tokens');
   assert.equal(methodSummary({ ...base, init_lora_weights: 'pissa_niter_4' }), 'PiSSA r 8');
   assert.equal(methodSummary({ ...base, relora_steps: 200 }), 'ReLoRA r 8 every 200 steps');
   assert.equal(methodSummary({ ...base, method: 'adalora', init_r: 12, target_r: 8 }), 'AdaLoRA r 12 → 8');
