@@ -13,7 +13,9 @@ export type SchedulerName = 'constant' | 'linear' | 'cosine';
  * PEFT's PROMPT_TUNING / PREFIX_TUNING (num_virtual_tokens …; the LoRA fields are unused, the base model is frozen).
  * 'lisa': LISA (lisa_layers, lisa_period; the LoRA fields are unused and the run's output is a model folder).
  */
-export type MethodName = 'lora' | 'adalora' | 'prompt-tuning' | 'prefix-tuning' | 'lisa';
+/** The methods, once, as a value: train's --method choices, validation and compare-methods' known methods read it. */
+export const METHOD_NAMES = ['lora', 'adalora', 'prompt-tuning', 'prefix-tuning', 'lisa'] as const;
+export type MethodName = (typeof METHOD_NAMES)[number];
 
 /**
  * Every option of a run, resolved: this object is written verbatim as `training_config.json`.

@@ -1,7 +1,7 @@
 // `lora-studio train` flags → a RunConfig (PEFT/HF names). Flags follow the CLI issue: --rank, --alpha, --lr, …
 import { Option, type Command } from 'commander';
 import type { DeviceChoice, RunConfig, SchedulerName } from '../protocol';
-import { DEFAULT_RUN_OPTIONS } from '../protocol';
+import { DEFAULT_RUN_OPTIONS, METHOD_NAMES } from '../protocol';
 import { UserError } from '../util/errors';
 import { ALLOW_OUTSIDE_LINKS_HELP } from '../model/folder-links';
 import { DTYPE_NAMES_HELP, parseDtypeFlag } from './dtype-flag';
@@ -84,7 +84,7 @@ export function addTrainOptions(command: Command): Command {
     .option('--relora-every <steps>', 'ReLoRA: merge LoRA into the frozen base and restart it every N optimizer steps (the saved adapter of k cycles has rank k·r)')
     .option('--relora-prune <ratio>', 'ReLoRA: fraction of the AdamW state zeroed by magnitude at each restart (1 = full reset)', '0.99')
     .option('--relora-warmup <steps>', 'ReLoRA: learning-rate warmup steps after each restart (default: a tenth of --relora-every)')
-    .addOption(new Option('--method <name>', 'lora; adalora: AdaLoRA (Zhang et al. 2023), an SVD-form adapter whose ranks are reallocated by importance (PEFT AdaLoraConfig); prompt-tuning: trained virtual token embeddings before the input (Lester et al. 2021); prefix-tuning: trained keys/values before every layer\'s (Li & Liang 2021); lisa: the embeddings, the head and a few decoder layers sampled every few steps trained in full (Pan et al. 2024), saved as a model folder').choices(['lora', 'adalora', 'prompt-tuning', 'prefix-tuning', 'lisa']).default(d.method))
+    .addOption(new Option('--method <name>', 'lora; adalora: AdaLoRA (Zhang et al. 2023), an SVD-form adapter whose ranks are reallocated by importance (PEFT AdaLoraConfig); prompt-tuning: trained virtual token embeddings before the input (Lester et al. 2021); prefix-tuning: trained keys/values before every layer\'s (Li & Liang 2021); lisa: the embeddings, the head and a few decoder layers sampled every few steps trained in full (Pan et al. 2024), saved as a model folder').choices([...METHOD_NAMES]).default(d.method))
     .option('--lisa-layers <n>', `LISA: decoder layers trained at a time, γ (default ${LISA_DEFAULT_LAYERS}, the paper's E+H+2L)`)
     .option('--lisa-period <steps>', `LISA: optimizer steps between two samples of layers, K (default ${LISA_DEFAULT_PERIOD})`)
     .option('--num-virtual-tokens <n>', 'prompt/prefix tuning: the number of virtual tokens (PEFT num_virtual_tokens, default 20)')

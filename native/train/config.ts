@@ -1,6 +1,6 @@
 // RunConfig validation (pure): every field's type and range, plus file checks through an injected `exists`, reporting
 // ALL problems at once with the field they belong to (the panel shows each next to its field; the CLI lists them).
-import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../protocol';
+import { DEFAULT_RUN_OPTIONS, METHOD_NAMES, type RunConfig } from '../protocol';
 import { UserError } from '../util/errors';
 import { ADALORA_DEFAULTS } from '../model/adalora-settings';
 import { parseLoraInit } from '../model/svd-init';
@@ -17,7 +17,7 @@ export interface ConfigChecks {
 }
 
 const SCHEDULERS = ['constant', 'linear', 'cosine'];
-const METHODS: readonly string[] = ['lora', 'adalora', 'prompt-tuning', 'prefix-tuning', 'lisa'];
+const METHODS: readonly string[] = METHOD_NAMES;
 const SAVE_DTYPES = ['float32', 'float16', 'bfloat16'];
 const PRECISIONS: readonly string[] = ['auto', 'fp32', 'bf16', 'fp16'];
 

@@ -6,12 +6,16 @@ import assert from 'node:assert/strict';
 import { isUserError } from '../../../../native/util/errors';
 import { comparisonId, compareResult, compareSummary, compareTable, knownCompareMethods, methodSetup, parseMethodList, type RunNumbers } from '../../../../native/train/compare-methods';
 import { parseCompareLine, type CompareResult } from '../../../../native/train/compare-events';
+import { Command } from 'commander';
 import { engineMethods } from '../../../../native/cli/method-choices';
+import { addTrainOptions } from '../../../../native/cli/train-options';
 
 test('known methods: every method train --method accepts (the engine\'s union), then the LoRA variants', () => {
   const known = knownCompareMethods(engineMethods());
   assert.deepEqual(known.slice(0, engineMethods().length), engineMethods());
   assert.ok(engineMethods().includes('lora') && engineMethods().includes('adalora'), engineMethods().join());
+  const trainMethod = addTrainOptions(new Command('train')).options.find((o) => o.long === '--method');
+  assert.deepEqual(trainMethod?.argChoices, engineMethods(), 'what train --method accepts');
   for (const m of engineMethods()) assert.ok(known.includes(m), m);
   for (const m of ['dora', 'qlora', 'pissa', 'relora']) assert.ok(known.includes(m), m);
   assert.deepEqual(parseMethodList(' lora, DoRA ,qlora,', known), ['lora', 'dora', 'qlora']);
