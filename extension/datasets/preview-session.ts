@@ -252,25 +252,30 @@ export class PreviewSession {
     }
   }
 
-  /** Lengths of records in `unit` (null: cannot be measured, e.g. tokens without a renderable or runnable template). */
-  private async measure(records: DatasetRecord[], unit: LengthUnit): Promise<(number | null)[]> {
+  /**
+   * Lengths of records in `unit`: null when a record cannot be measured (tokens without a renderable template, or its
+   * template failed on it), undefined when it is not measured here (its chat template may not run: untrusted).
+   */
+  private async measure(records: DatasetRecord[], unit: LengthUnit): Promise<(number | null | undefined)[]> {
     if (unit === 'chars') return records.map(recordChars);
     const count = this.model?.countTokens;
     const render = this.options.render;
     if (!count || !render) return records.map(() => null);
-    const out: (number | null)[] = records.map(() => null);
-    // One render call per template for the chunk's records that have one.
-    const groups = new Map<PromptTemplate, number[]>();
-    const byKind = new Map<string, PromptTemplate>();
+    const out: (number | null | undefined)[] = records.map(() => null);
+    // One render call per template kind (Alpaca, chat) for the chunk's records.
+    const groups = new Map<PromptTemplate['kind'], { template: PromptTemplate; indexes: number[] }>();
     records.forEach((record, i) => {
       const { template } = this.templateFor(record, this.template);
-      if (!template || !this.mayRun(template)) return;
-      const key = template.kind;
-      const shared = byKind.get(key) ?? template;
-      byKind.set(key, shared);
-      groups.set(shared, [...(groups.get(shared) ?? []), i]);
+      if (!template) return;
+      if (!this.mayRun(template)) {
+        out[i] = undefined;
+        return;
+      }
+      const group = groups.get(template.kind) ?? { template, indexes: [] };
+      group.indexes.push(i);
+      groups.set(template.kind, group);
     });
-    for (const [template, indexes] of groups) {
+    for (const { template, indexes } of groups.values()) {
       const rendered = await render(indexes.map((i) => records[i]), template);
       rendered.forEach((r, k) => { if (Array.isArray(r)) out[indexes[k]] = count(r.map((s) => s.text).join('')); });
     }
@@ -311,7 +316,7 @@ export class PreviewSession {
         }
         for (const length of await this.measure(records, unit)) {
           if (length === null) invalid++;
-          else lengths.push(length);
+          else if (length !== undefined) lengths.push(length);
         }
       }, { signal: abort.signal, onProgress: (fraction) => due() && fraction < 1 && report(fraction, false) });
     } catch (error) {

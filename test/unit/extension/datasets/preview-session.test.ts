@@ -219,10 +219,13 @@ test('untrusted workspace: chat templates are not run (detail and token statisti
   assert.deepEqual(lastOf(inbox, 'detail').segments, [{ text: 'alpaca text', train: false }], 'our own Alpaca prompt still renders');
   await s.handle({ type: 'detail', line: 3, template: 'chat' });
   assert.deepEqual(rendered.filter((k) => k === 'chat'), []);
+  await s.computeStats('tokens');
+  assert.deepEqual([lastOf(inbox, 'stats').valid, lastOf(inbox, 'stats').invalid], [0, 1], 'unrendered records are left out, not counted invalid');
   trusted = true;
   await s.trustGranted();
   assert.deepEqual(lastOf(inbox, 'detail').segments, [{ text: 'chat text', train: false }]);
   assert.ok(rendered.filter((k) => k === 'chat').length >= 2, 'detail and statistics rendered once trusted');
   assert.equal(lastOf(inbox, 'stats').complete, true);
+  assert.equal(lastOf(inbox, 'stats').valid, 300);
   s.dispose();
 });
