@@ -13,6 +13,7 @@ import type { ModelFolder } from '../../../../native/model/model-folder';
 import { PROMPT_EMBEDDINGS, initVirtualTokens, prefixKeyValues, virtualWidth, type VirtualKind } from '../../../../native/model/prompt-learning';
 import { randomWeights, referenceLogits, referenceLoss, seededRandom, type RefVirtual } from './llama-reference';
 import { TINY_CONFIGS } from './tiny-configs';
+import { auditForCuda, type AuditedNode } from '../../../../native/engine/cuda-kernels';
 
 const ids = [[1, 5, 9, 2, 7], [4, 8, 6, 0, 0]];
 const mask = [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]];
@@ -129,4 +130,21 @@ test('initVirtualTokens: text init cuts or repeats the text\'s embedding rows to
   const mean = random.reduce((a, b) => a + b, 0) / random.length;
   const variance = random.reduce((a, b) => a + (b - mean) ** 2, 0) / random.length;
   assert.ok(Math.abs(mean) < 0.05 && Math.abs(variance - 1) < 0.05, `mean ${mean}, variance ${variance}`);
+});
+
+test('prompt and prefix tuning graphs (training, recomputed layers, bf16 weights; prompt tuning\'s KV prefill): every node has a CUDA kernel at opset 17', () => {
+  const bf16 = () => ({ kind: 'file' as const, location: 'model.safetensors', dtype: 'BF16' as const, offset: 0, length: 2 });
+  for (const kind of ['prompt', 'prefix'] as const) {
+    for (const config of Object.values(TINY_CONFIGS)) {
+      const spec = {
+        model: {} as ModelFolder, config, batch: 2, length: 8, lora: { r: 1, scaling: 0, sites: [], dropout: 0, virtual: { kind, tokens: 4 } },
+        device: { provider: 'cuda' as const, deviceId: 0 }, checkpointing: true, lossChunkTokens: 5,
+      };
+      const built = buildTrainingGraph(spec, bf16, 'train');
+      assert.deepEqual(auditForCuda(built.nodes!), [], `${kind} tuning, ${config.architecture}`);
+    }
+  }
+  const sink = new OnnxGraphSink('float32', bf16);
+  buildLlamaGraph(sink, TINY_CONFIGS.qwen2, { batch: 1, length: 5, lora: { r: 1, scaling: 0, sites: [], dropout: 0, virtual: { kind: 'prompt', tokens: 4 } }, mode: 'logits', kv: { past: 0 } });
+  assert.deepEqual(auditForCuda(sink.nodeList as AuditedNode[]), []);
 });
