@@ -73,10 +73,12 @@ export function mapCommon(m: ConfigMapping): void {
   m.use('data', 'eval_data', 'eval_split', 'out');
   m.skip('device', 'the cluster\'s launcher places the processes on its GPUs (one per GPU)');
   m.skip('save_dtype', 'the trainers save the adapter in the dtype it trained in (float32 LoRA weights)');
-  // The exports write LoRA trainings: a prompt/prefix tuning run mapped onto them would silently train something else.
-  if (c.method === 'prompt-tuning' || c.method === 'prefix-tuning') {
+  // The exports write LoRA trainings: a prompt/prefix tuning or LISA run mapped onto them would silently train something else.
+  if (c.method === 'prompt-tuning' || c.method === 'prefix-tuning' || c.method === 'lisa') {
     throw new UserError(`a ${c.method} run cannot be exported for a cluster: the Axolotl, LLaMA-Factory and TRL exports write LoRA trainings`, {
-      where: { field: 'method' }, fix: 'export a LoRA-family run, or train with PEFT\'s PromptTuningConfig / PrefixTuningConfig on the cluster yourself',
+      where: { field: 'method' }, fix: c.method === 'lisa'
+        ? 'export a LoRA-family run, or train LISA on the cluster with LMFlow (--lisa_activated_layers, --lisa_interval_steps) yourself'
+        : 'export a LoRA-family run, or train with PEFT\'s PromptTuningConfig / PrefixTuningConfig on the cluster yourself',
     });
   }
   if (c.method === 'adalora') {

@@ -1,4 +1,4 @@
-// The cluster exports write LoRA trainings (native/export/cluster/mapping.ts): a prompt or prefix tuning run is
+// The cluster exports write LoRA trainings (native/export/cluster/mapping.ts): a prompt or prefix tuning or LISA run is
 // refused for every trainer, naming the method, instead of being exported as a LoRA run of the same r.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,5 +16,16 @@ test('a prompt-tuning or prefix-tuning run is refused by every cluster export, w
         `${method} on ${trainer}`,
       );
     }
+  }
+});
+
+test('a LISA run is refused by every cluster export (it trains whole layers, not LoRA), pointing to LMFlow', () => {
+  const config: RunConfig = { ...DEFAULT_RUN_OPTIONS, model: '/m', data: '/d.jsonl', out: '/o', method: 'lisa', lisa_layers: 2, lisa_period: 20 };
+  for (const trainer of CLUSTER_TRAINERS) {
+    assert.throws(
+      () => buildClusterExport({ trainer, parallelism: 'ddp', config, model: { name: 'm', isPath: true, hasChatTemplate: false }, train: [{ format: 'alpaca', instruction: 'a', output: 'b' }], eval: [], source: 's' }),
+      (e: unknown) => e instanceof UserError && e.message.includes('a lisa run cannot be exported') && /LMFlow/.test(e.fix ?? ''),
+      trainer,
+    );
   }
 });
