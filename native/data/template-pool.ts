@@ -18,11 +18,13 @@ import { unpackExamples, type PoolReply, type PoolRequest, type SegmentsResult, 
 export interface PoolLimits {
   /** A record (or a prompt) that renders for longer than this without finishing ends its worker. */
   recordBudgetMs: number;
-  /** Heap limit of each worker (old generation), in MiB. */
+  /** Heap limit of each worker (old generation), in MiB, for the template; the tokenizer's own room is added to it. */
   heapMb: number;
 }
 
 export const DEFAULT_LIMITS: PoolLimits = { recordBudgetMs: 5_000, heapMb: 512 };
+/** Heap a worker gets per MB of tokenizer files (parsed vocabulary and merges): measured 43 MB for Qwen's 4.6 MB. */
+const HEAP_PER_TOKENIZER_MB = 16;
 /** Records per message: large enough that the round-trip vanishes, small enough that stop and progress stay prompt. */
 const BATCH = 256;
 const WATCH_MS = 100;
@@ -150,8 +152,12 @@ export class TemplatePool {
   private dataFile: string | undefined;
   private disposed = false;
 
+  private readonly workerLimits: PoolLimits;
+
   constructor(private readonly tok: TextTokenizer, private readonly maxWorkers = Math.min(availableParallelism(), 4), private readonly limits: PoolLimits = DEFAULT_LIMITS) {
     this.files = JSON.stringify(tok.files);
+    // A large vocabulary (Gemma's 33 MB tokenizer.json) must not leave the template less than its own limit.
+    this.workerLimits = { ...limits, heapMb: limits.heapMb + Math.ceil((HEAP_PER_TOKENIZER_MB * this.files.length) / 2 ** 20) };
     this.watchdog = setInterval(() => this.watch(), WATCH_MS);
     this.watchdog.unref();
   }
@@ -195,7 +201,7 @@ export class TemplatePool {
       return Promise.resolve(idle);
     }
     if (this.slots.length < this.maxWorkers) {
-      const slot = new Slot(this.files, this.limits, (s) => this.onFailure(s));
+      const slot = new Slot(this.files, this.workerLimits, (s) => this.onFailure(s));
       slot.busy = true;
       this.slots.push(slot);
       return Promise.resolve(slot);
@@ -214,12 +220,17 @@ export class TemplatePool {
   private async request(request: PoolRequestBody, dataFile?: string): Promise<PoolReply> {
     const slot = await this.acquire();
     try {
-      await slot.ready;
+      try {
+        await slot.ready;
+      } catch (error) {
+        // Before any template ran: the worker could not even load the tokenizer.
+        throw new Error(`the template worker could not load the tokenizer (${(error as Error).message}; heap limit ${this.workerLimits.heapMb} MB)`);
+      }
       return await slot.send({ ...request, id: 0 } as PoolRequest);
     } catch (error) {
       if (error instanceof UserError || error instanceof StoppedError) throw error;
       if (error instanceof WorkerDied && error.outOfMemory) {
-        throw this.limitError(`used more than ${this.limits.heapMb} MB of memory`, slot.currentLine(), 'it builds a list or a string too large', dataFile);
+        throw this.limitError(`used more than ${this.workerLimits.heapMb} MB of memory`, slot.currentLine(), 'it builds a list or a string too large', dataFile);
       }
       throw error;
     } finally {

@@ -28,7 +28,7 @@ const trainArgs = (model: string, dataFile: string, out: string) =>
   ['dist/cli.js', 'train', '--model', model, '--data', dataFile, '--out', out, '--max-steps', '2', '--batch-size', '2', '--max-seq-len', '32'];
 
 for (const [name, template, limit] of [
-  ['an endless range', '{% for i in range(1000000000) %}{{ i }}{% endfor %}', /used more than 512 MB of memory|did not finish within 5 s/],
+  ['an endless range', '{% for i in range(1000000000) %}{{ i }}{% endfor %}', /used more than \d+ MB of memory|did not finish within 5 s/],
   ['nested loops', '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}', /did not finish within 5 s/],
   ['a huge string', '{% set s = namespace(t="xy") %}{% for i in range(40) %}{% set s.t = s.t + s.t %}{% endfor %}{{ s.t }}', /output is longer than/],
 ] as const) {
