@@ -30,7 +30,7 @@ const builds = [
     entryPoints: [
       { in: 'native/cli.ts', out: 'cli' },
       ...(existsSync('native/worker.ts') ? [{ in: 'native/worker.ts', out: 'worker' }] : []),
-      // Chat templates render in worker threads started from this file (native/data/template-pool.ts), by the CLI,
+      // Chat templates render in worker processes forked from this file (native/data/template-pool.ts), by the CLI,
       // the training worker and the extension host alike.
       { in: 'native/data/template-worker.ts', out: 'template-worker' },
     ],
