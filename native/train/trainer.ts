@@ -23,7 +23,7 @@ import { engineProgram, type MicroBatchProgram, type ProgramFactory } from './en
 import type { MicroBatch, StepResult, TrainerLike } from './loop';
 import type { StopPoint } from './stop-point';
 import { PROMPT_EMBEDDINGS, virtualWidth } from '../model/prompt-learning';
-import { initialVirtualTokens, virtualTokensOf } from './virtual-tokens';
+import { checkVirtualPositions, initialVirtualTokens, virtualTokensOf } from './virtual-tokens';
 
 export interface TrainerState {
   step: number;
@@ -98,6 +98,7 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
   const dora = config.use_dora ?? false;
   // Prompt/prefix tuning (virtual-tokens.ts): one tensor trains, no site is adapted (run.ts passes no targets).
   const virtual = virtualTokensOf(config);
+  checkVirtualPositions(config, model);
   const names = virtual ? [PROMPT_EMBEDDINGS] : sites.flatMap((s) => [loraAName(s.baseName), loraBName(s.baseName), ...(dora ? [doraMagnitudeName(s.baseName)] : []), ...(ada ? [adaloraEName(s.baseName)] : [])]);
   const shapes = new Map<string, number[]>();
   for (const s of sites) {

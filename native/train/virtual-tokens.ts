@@ -14,6 +14,19 @@ export function virtualTokensOf(config: Pick<RunConfig, 'method' | 'num_virtual_
   return kind ? { kind, tokens: config.num_virtual_tokens ?? DEFAULT_VIRTUAL_TOKENS } : undefined;
 }
 
+/**
+ * The positions a run uses: prompt tuning's tokens precede the record's and prefix tuning's keys take the first
+ * positions of the cache (PEFT's cache_position), so max_seq_len + N must fit the model's positions.
+ */
+export function checkVirtualPositions(config: Pick<RunConfig, 'method' | 'num_virtual_tokens' | 'max_seq_len'>, model: { dir: string; config: { max_position_embeddings: number } }): void {
+  const virtual = virtualTokensOf(config);
+  const positions = model.config.max_position_embeddings;
+  if (!virtual || config.max_seq_len + virtual.tokens <= positions) return;
+  throw new UserError(`max_seq_len ${config.max_seq_len} plus ${virtual.tokens} virtual tokens is past the ${positions} positions ${model.dir} was trained for (max_position_embeddings)`, {
+    where: { field: 'num_virtual_tokens' }, fix: `keep max_seq_len + num_virtual_tokens ≤ ${positions}: lower --max-seq-len or --num-virtual-tokens`,
+  });
+}
+
 /** One row of a [rows, width] weight (`dir`: the folder file ranges are relative to). */
 export function weightRow(source: WeightSource, dir: string, row: number, width: number): Float32Array {
   if (source.kind === 'data') return Float32Array.from(source.data.subarray(row * width, (row + 1) * width));

@@ -10,6 +10,8 @@ import { estimateRun, methodOfRun, type EstimateModel } from '../../../../native
 import { applyMethod, fieldShown, formForMethod, methodOfConfig, PANEL_METHODS } from '../../../../webview/training-panel/method';
 import { validateForm, formFromConfig } from '../../../../webview/training-panel/form';
 import { fingerprintOf } from '../../../../native/train/checkpoint';
+import { checkVirtualPositions } from '../../../../native/train/virtual-tokens';
+import { UserError } from '../../../../native/util/errors';
 
 const base: RunConfig = { ...DEFAULT_RUN_OPTIONS, model: 'm', data: 'd.jsonl', out: 'o', lora_dropout: 0 };
 const fields = (config: Partial<RunConfig>) => validateRunConfig({ ...base, ...config } as RunConfig).map((p) => p.field);
@@ -82,4 +84,14 @@ test('Method selector: prompt and prefix tuning entries show num_virtual_tokens 
   assert.equal(lora.method, 'lora');
   assert.equal(lora.num_virtual_tokens, undefined);
   assert.equal(methodOfConfig({ method: 'prefix-tuning', num_virtual_tokens: 4 }), 'prefix-tuning');
+});
+
+test('positions: max_seq_len + num_virtual_tokens must fit max_position_embeddings (the virtual tokens take the first positions)', () => {
+  const model = { dir: '/m', config: { max_position_embeddings: 128 } };
+  checkVirtualPositions({ method: 'prompt-tuning', num_virtual_tokens: 28, max_seq_len: 100 }, model);
+  checkVirtualPositions({ method: 'lora', max_seq_len: 128 }, model);
+  for (const method of ['prompt-tuning', 'prefix-tuning'] as const) {
+    assert.throws(() => checkVirtualPositions({ method, num_virtual_tokens: 29, max_seq_len: 100 }, model),
+      (e: unknown) => e instanceof UserError && /max_seq_len 100 plus 29 virtual tokens is past the 128 positions/.test(e.message) && /≤ 128/.test(e.fix ?? ''));
+  }
 });
