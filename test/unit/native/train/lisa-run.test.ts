@@ -1,5 +1,5 @@
 // LISA (native/train/lisa.ts, lisa-trainer.ts, lisa-output.ts) end to end on the tiny Qwen2 (2 layers, tied
-// embeddings): a run trains only the embeddings and the sampled layers (everything else bit-identical to the base),
+// embeddings; an untied Llama head too): a run trains only the embeddings, head and sampled layers (the rest bit-identical),
 // learns, writes a Hugging Face model folder equal to its trained state that our generate decodes as that state does,
 // and a resume reproduces the uninterrupted losses exactly; the sampler is seeded and uniform.
 import { test } from 'node:test';
@@ -17,10 +17,12 @@ import { lisaSample } from '../../../../native/train/lisa';
 import { LISA_MODEL_DIR } from '../../../../native/train/lisa-output';
 import { LISA_SAMPLE } from '../../../../native/train/lisa-trainer';
 import { validateRunConfig } from '../../../../native/train/config';
-import { DEFAULT_RUN_OPTIONS, type RunConfig } from '../../../../native/protocol';
+import { DEFAULT_RUN_OPTIONS, type RunConfig, type WorkerEvent } from '../../../../native/protocol';
+import { trainOwnedRun } from '../../../../native/train/owned-run';
 import { runFixture } from './run-fixture';
+import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
 
-const { model, data, newRun, train, trainEvents } = runFixture('lisa-run-', { method: 'lisa', lora_dropout: 0, learning_rate: 1e-2 });
+const { root, model, data, newRun, train, trainEvents } = runFixture('lisa-run-', { method: 'lisa', lora_dropout: 0, learning_rate: 1e-2 });
 
 const bytesByName = (dir: string) => {
   const store = openWeights(dir);
@@ -112,6 +114,23 @@ test('LISA options: refused on other methods, checked on lisa, and LoRA-only opt
   assert.deepEqual(problems({ method: 'lisa', lisa_layers: 0, lisa_period: 1.5 }), ['lisa_layers', 'lisa_period']);
   assert.deepEqual(problems({ method: 'lisa', use_dora: true, quantization: 'nf4' }), ['use_dora', 'quantization']);
   assert.deepEqual(problems({ method: 'lisa', lisa_layers: 2, lisa_period: 20 }), []);
+});
+
+test('an untied head (Llama) trains beside the embeddings, once each; the final norm stays frozen', async () => {
+  const llama = makeTinyModel(join(root, 'llama'), { ...TINY_PRESETS.LlamaForCausalLM, dtype: 'float32', seed: 3, std: 0.3 }).dir;
+  const run = newRun('llama', { model: llama, lisa_layers: 1, max_steps: 3 });
+  assert.equal(await train(run), 'completed');
+  const base = bytesByName(llama), trained = bytesByName(join(run, LISA_MODEL_DIR));
+  for (const name of ['model.embed_tokens.weight', 'lm_head.weight']) assert.ok(!base.get(name)!.equals(trained.get(name)!), `${name} trained`);
+  assert.ok(base.get('model.norm.weight')!.equals(trained.get('model.norm.weight')!));
+});
+
+test('a LISA run\'s done event names its model folder (the adapter field stays the run folder, to resume from)', async () => {
+  const run = newRun('owned', { lisa_layers: 1, max_steps: 2 });
+  const events: WorkerEvent[] = [];
+  assert.equal((await trainOwnedRun(run, { onEvent: (e) => events.push(e), log: () => {} })).outcome, 'completed');
+  const done = events.find((e) => e.type === 'done');
+  assert.deepEqual(done && done.type === 'done' ? [done.model, done.adapter] : undefined, [join(run, LISA_MODEL_DIR), run]);
 });
 
 test('a LISA run with more layers to sample than the model has is refused by name', async () => {
