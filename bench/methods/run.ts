@@ -7,7 +7,7 @@
 // methodSetup at r 16): DoRA --use-dora; PiSSA --init pissa_niter_4; AdaLoRA init_r 24 → target_r 16, budget held for
 // the first 10% of steps, pattern fixed for the last 20%, reallocated every 10 steps; ReLoRA a restart every third of
 // the run (pruning 99% of the AdamW state). AdaLoRA's losses are shown less PEFT's orthogonal regularization, marked *.
-// Usage: npx tsx bench/methods/run.ts [--steps 300] [--only lora,dora,pissa,adalora,relora] [--results DIR] [--label NAME]
+// Usage: npx tsx bench/methods/run.ts [--steps 300] [--only lora,dora,pissa,adalora,relora,prompt-tuning,prefix-tuning] [--results DIR] [--label NAME]
 //        [--reuse]   (report the run folders of an earlier run with the same --steps instead of training again)
 // Writes bench/results/<date>-methods[-label].txt (the table and the settings); run folders go to $TMPDIR/bench-methods.
 import { spawnSync } from 'node:child_process';
@@ -36,7 +36,7 @@ const data = join(root, 'media', 'sample-data', 'instructions.jsonl');
 const heldOut = join(root, 'media', 'sample-data', 'held-out.jsonl');
 const model = join(work, 'model');
 
-const METHODS = ['lora', 'dora', 'pissa', 'adalora', 'relora'];
+const METHODS = ['lora', 'dora', 'pissa', 'adalora', 'relora', 'prompt-tuning', 'prefix-tuning'];
 const only = option('--only', METHODS.join(',')).split(',');
 if (!Number.isInteger(steps) || steps < 2 || only.some((m) => !METHODS.includes(m))) {
   console.error(`usage: npx tsx bench/methods/run.ts [--steps 300] [--only ${METHODS.join(',')}] [--results DIR] [--label NAME]`);
