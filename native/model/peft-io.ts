@@ -134,7 +134,14 @@ const MAGNITUDE = /^base_model\.model\.(.+)\.lora_magnitude_vector(?:\.default)?
 /** Reads a PEFT LoRA adapter folder; refuses what LoRA Studio cannot apply, saying why. */
 export function readPeftAdapter(dir: string): ReadAdapter {
   const configPath = join(dir, ADAPTER_CONFIG);
-  if (!existsSync(configPath)) throw new UserError(`${ADAPTER_CONFIG} not found in ${dir}`, { where: { file: dir }, fix: 'choose a folder with a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors)' });
+  if (!existsSync(configPath)) {
+    // A LISA run trained the whole model: its output is the model folder <run>/model, with nothing to apply or merge.
+    const trained = join(dir, 'model');
+    const fix = existsSync(join(trained, 'config.json'))
+      ? `this run trained the whole model (LISA): use ${trained} as the model (--model ${trained}), with no adapter`
+      : 'choose a folder with a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors)';
+    throw new UserError(`${ADAPTER_CONFIG} not found in ${dir}`, { where: { file: dir }, fix });
+  }
   let config: PeftAdapterConfig;
   try {
     config = JSON.parse(readFileSync(configPath, 'utf8')) as PeftAdapterConfig;

@@ -1,7 +1,7 @@
 // Tests native/model/peft-io.ts: adapter_config.json keys as PEFT writes them, tensor names/shapes/dtypes, read-back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initLora, resolveTargets } from '../../../../native/model/lora';
@@ -116,6 +116,18 @@ test('adapter_config.json: the keys of PEFT 0.6 always, rsLoRA and DoRA only whe
     const rs = JSON.parse(readFileSync(join(dir, ADAPTER_CONFIG), 'utf8'));
     assert.deepEqual([rs.use_rslora, 'use_dora' in rs], [true, false]);
     assert.equal(readPeftAdapter(dir).scaling, 8 / Math.sqrt(4));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a LISA run folder read as an adapter says to use its model folder instead', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peft-lisa-'));
+  try {
+    assert.throws(() => readPeftAdapter(dir), (e: unknown) => e instanceof UserError && /adapter_config\.json not found/.test(e.message) && /PEFT LoRA adapter/.test(e.fix ?? ''));
+    mkdirSync(join(dir, 'model'));
+    writeFileSync(join(dir, 'model', 'config.json'), '{}');
+    assert.throws(() => readPeftAdapter(dir), (e: unknown) => e instanceof UserError && (e.fix ?? '').includes(`--model ${join(dir, 'model')}`) && /LISA/.test(e.fix ?? ''));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
