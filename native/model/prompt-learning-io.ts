@@ -32,8 +32,13 @@ export interface PromptAdapterInput {
   tokens: number;
 }
 
-/** adapter_config.json as PEFT writes it for this kind. */
+/** adapter_config.json as PEFT writes it for this kind (save_pretrained: json.dumps with sort_keys). */
 export function promptAdapterConfig(input: Omit<PromptAdapterInput, 'embeddings'>): Record<string, unknown> {
+  const fields = promptAdapterFields(input);
+  return Object.fromEntries(Object.keys(fields).sort().map((key) => [key, fields[key]]));
+}
+
+function promptAdapterFields(input: Omit<PromptAdapterInput, 'embeddings'>): Record<string, unknown> {
   const base = baseModelName(input.baseModel);
   const m = input.model;
   const common = {

@@ -87,6 +87,9 @@ test('writePromptAdapter: PEFT\'s PROMPT_TUNING config (token_dim = hidden_size,
   assert.equal(fc.num_attention_heads, 2);
   assert.equal(fc.encoder_hidden_size, 8);
   assert.equal(fc.prefix_projection, false);
+  // Keys in PEFT's order (save_pretrained sorts them).
+  assert.deepEqual(Object.keys(fc), Object.keys(fc).sort());
+  assert.deepEqual(Object.keys(pc), Object.keys(pc).sort());
   const read = readPromptAdapter(prefix, model);
   assert.equal(read.kind, 'prefix');
   assert.deepEqual(read.embeddings, bf16ToF32(f32ToBf16(table)));
