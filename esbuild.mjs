@@ -28,7 +28,8 @@ const builds = [
   {
     ...common,
     entryPoints: [
-      { in: 'native/cli.ts', out: 'cli' },
+      // The executable: a small launcher that loads native/cli.ts lazily (a supervisor of `train` never does).
+      { in: 'native/cli-launch.ts', out: 'cli' },
       ...(existsSync('native/worker.ts') ? [{ in: 'native/worker.ts', out: 'worker' }] : []),
       // Chat templates render in worker processes forked from this file (native/data/template-pool.ts), by the CLI,
       // the training worker and the extension host alike.

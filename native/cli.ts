@@ -38,7 +38,8 @@ export function describeOption(option: Option): string {
   return extras.length > 0 ? `${option.description} (${extras.join('; ')})` : option.description;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** Runs the program (started by cli-launch.ts, the executable). */
+export async function main(argv: string[]): Promise<void> {
   // compare-methods starts each method as `lora-studio train` and asks for its peak memory this way.
   reportPeakRssOnExit();
   try {
@@ -55,4 +56,3 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (require.main === module) void main(process.argv);

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { WORKER_PROTOCOL_VERSION, type WorkerCommand, type WorkerEvent } from '../../native/protocol';
 import { connectRunSocket, runSocketPath, type RunSocketClient } from '../../native/train/ipc';
 import { readWorkerInfo, runPaths } from '../../native/train/run-dir';
+import { readNativeCall } from '../../native/train/native-call';
 import { pidAlive } from './run-store';
 
 export interface WorkerLaunch {
@@ -163,7 +164,8 @@ export class WorkerClient {
   }
 
   /**
-   * Asks the worker to save a checkpoint and exit; if it is not attached, or still alive after `graceMs`, sends
+   * Asks the worker to save a checkpoint and exit (by SIGTERM while its trainer is inside a native call it marked, which
+   * reads no command); if it is not attached, or still alive after `graceMs`, sends
    * SIGTERM (the worker saves and exits on it too); if it is still alive `termMs` later, kills it (SIGKILL: its last
    * complete checkpoint stays intact, checkpoints being committed by rename). Resolves once the process is gone with
    * how: 'not-running' (it had ended before), 'stopped' (by the command), 'terminated' (by SIGTERM), 'killed'.
@@ -172,6 +174,12 @@ export class WorkerClient {
     // worker.json may not exist yet for a worker that was just spawned and is already listening.
     const pid = readWorkerInfo(runDir)?.pid ?? this.spawned.get(runDir);
     if (pid === undefined || !pidAlive(pid)) return 'not-running';
+    // Inside a native call that nothing interrupts (seconds to minutes), the trainer reads no `stop` until it returns;
+    // the worker's supervisor (the pid in worker.json) honours SIGTERM at once then, recording the same stop.
+    if (readNativeCall(runDir) !== undefined) {
+      if (!signal(pid, 'SIGTERM') || (await exitsWithin(pid, graceMs))) return 'stopped';
+      return signal(pid, 'SIGKILL') ? 'killed' : 'stopped';
+    }
     if (this.send(runDir, { type: 'stop' }) && (await exitsWithin(pid, graceMs))) return 'stopped';
     if (!signal(pid, 'SIGTERM')) return 'stopped'; // it exited between the check and the signal
     if (await exitsWithin(pid, termMs)) return 'terminated';

@@ -128,7 +128,8 @@ function* trainingGraphStages(spec: ProgramSpec, weights: (name: string) => Weig
  * interrupts, so a stop requested meanwhile ends the start as soon as it returns (and the session is released).
  */
 async function sessionStopping(built: Built, spec: ProgramSpec, sessionSpec: SessionSpec): Promise<ort.InferenceSession> {
-  const session = await createSession(built, sessionSpec);
+  const create = () => createSession(built, sessionSpec);
+  const session = await (spec.stopPoint?.nativeCall ? spec.stopPoint.nativeCall('creating the onnxruntime session', create) : create());
   try {
     await spec.stopPoint?.();
   } catch (error) {

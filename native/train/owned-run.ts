@@ -1,13 +1,17 @@
-// The process that trains a run folder owns it: it writes worker.json (its pid and socket), serves the per-run
-// socket so any VS Code window can attach, follow and stop it, keeps status.json true, and turns SIGTERM/SIGINT or a
-// `stop` command into "save a checkpoint, then stop". The detached worker (worker.ts) and `lora-studio train` in a
-// terminal both train through here, so a run started either way looks and behaves the same in the Runs view.
+// The process that trains a run folder owns it: it writes worker.json (its pid, or its supervisor's: the process others
+// signal) and serves the per-run socket so any VS Code window can attach, follow and stop it, keeps status.json true,
+// and turns SIGTERM/SIGINT or a `stop` command into "save a checkpoint, then stop". The detached worker (worker.ts) and
+// `lora-studio train` in a terminal both train through here, so a run started either way looks and behaves the same in
+// the Runs view.
 import { rmSync } from 'node:fs';
 import { WORKER_PROTOCOL_VERSION, type WorkerCommand, type WorkerEvent } from '../protocol';
 import { isUserError } from '../util/errors';
 import { ioErrorMessage } from '../cli/exit';
 import { writeJsonAtomic } from '../util/atomic-write';
-import { latestCheckpoint, runPaths, trainedModelDir, writeRunStatus, type WorkerInfo } from './run-dir';
+import { latestCheckpoint, runPaths, writeRunStatus, type WorkerInfo } from './run-dir';
+import { runEndRecord } from './run-end';
+import { clearNativeCall, markNativeCall, type RunDirMessage } from './native-call';
+import { supervisorPid } from './supervisor';
 import { runTraining } from './run';
 import { serveRunSocket } from './ipc';
 import { acquireRunLock } from './run-lock';
@@ -55,8 +59,18 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
     throw error;
   }
   for (const stale of server.staleSocketsRemoved) options.log(`removed ${stale}, the socket of a worker that was killed`);
-  const info: WorkerInfo = { pid: process.pid, socket: server.socketPath, started_at: new Date().toISOString(), protocol: WORKER_PROTOCOL_VERSION };
+  // Supervised (supervisor.ts), the process others signal is the supervisor: it forwards signals here, and can end a
+  // native call this process is stuck in. It learns the run folder to find the native-call marker in.
+  const supervisedBy = supervisorPid();
+  const supervised = supervisedBy !== undefined;
+  clearNativeCall(runDir); // one a killed supervised trainer left
+  if (supervised) process.send!({ type: 'run-dir', dir: runDir } satisfies RunDirMessage);
+  const info: WorkerInfo = { pid: supervisedBy ?? process.pid, socket: server.socketPath, started_at: new Date().toISOString(), protocol: WORKER_PROTOCOL_VERSION };
   writeJsonAtomic(runPaths(runDir).worker, info);
+  const markNativeCallHere = (phase: string, ifStopped: Parameters<typeof runEndRecord>[1]) => {
+    markNativeCall(runDir, { pid: process.pid, since: new Date().toISOString(), phase, socket: server.socketPath, ...runEndRecord(runDir, ifStopped), message: ifStopped.message });
+    return () => clearNativeCall(runDir);
+  };
 
   const emit = (event: WorkerEvent) => {
     if (event.type === 'step') last = { ...last, step: event.step, total: event.total_steps };
@@ -92,11 +106,11 @@ export async function trainOwnedRun(runDir: string, options: OwnedRunOptions): P
 
   try {
     writeRunStatus(runDir, { state: 'running', step: 0, total_steps: 0, message: 'starting…' });
-    const ended = await runTraining(runDir, { emit, stopRequested: () => stopRequested });
-    writeRunStatus(runDir, { state: ended.outcome, step: ended.step, total_steps: ended.total_steps, ...(ended.message ? { message: ended.message } : {}) });
+    const ended = await runTraining(runDir, { emit, stopRequested: () => stopRequested, ...(supervised ? { markNativeCall: markNativeCallHere } : {}) });
+    const end = runEndRecord(runDir, ended);
+    writeRunStatus(runDir, end.status);
     if (ended.message) options.log(ended.message);
-    const model = trainedModelDir(runDir);
-    emit({ type: 'done', adapter: runDir, reason: ended.outcome, step: ended.step, ...(model ? { model } : {}) });
+    emit(end.done);
     return { outcome: ended.outcome };
   } catch (error) {
     // An ordinary I/O error (a full disk while writing status.json or metrics.jsonl) is said with its path and cause;

@@ -7,9 +7,13 @@ import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, write
 import { join } from 'node:path';
 import { UserError } from '../util/errors';
 import { pidAlive } from '../util/pid-alive';
+import { supervisorPid } from './supervisor';
 
 export interface RunLockInfo {
+  /** The process others see and signal: the trainer's supervisor where it has one (supervisor.ts), else the trainer. */
   pid: number;
+  /** A supervised trainer's own pid: the lock is held while either process lives. */
+  trainer_pid?: number;
   host: string;
   started_at: string;
 }
@@ -59,21 +63,23 @@ export interface RunLock {
 export function acquireRunLock(runDir: string, isAlive: (pid: number) => boolean = pidAlive): RunLock {
   mkdirSync(runDir, { recursive: true });
   const path = runLockPath(runDir);
-  const mine: RunLockInfo = { pid: process.pid, host: hostname(), started_at: new Date().toISOString() };
+  const supervisor = supervisorPid();
+  const mine: RunLockInfo = { pid: supervisor ?? process.pid, ...(supervisor !== undefined ? { trainer_pid: process.pid } : {}), host: hostname(), started_at: new Date().toISOString() };
+  const isMine = (held: RunLockInfo | undefined) => held !== undefined && held.host === mine.host && held.pid === mine.pid && held.trainer_pid === mine.trainer_pid;
   const release = () => {
-    if (readLock(path)?.pid === process.pid && readLock(path)?.host === mine.host) rmSync(path, { force: true });
+    if (isMine(readLock(path))) rmSync(path, { force: true });
   };
   for (let attempt = 0; attempt < 3; attempt++) {
     if (tryCreate(path, mine)) return { release };
     const held = readLock(path);
-    if (held && held.host === mine.host && held.pid === process.pid) return { release };
+    if (isMine(held)) return { release };
     if (held && held.host !== mine.host) {
       throw new UserError(`this run folder is locked by process ${held.pid} on ${held.host} (since ${held.started_at})`, {
         where: { file: path },
         fix: `stop that run first; if nothing trains it any more, delete ${path}`,
       });
     }
-    if (held && isAlive(held.pid)) {
+    if (held && (isAlive(held.pid) || (held.trainer_pid !== undefined && isAlive(held.trainer_pid)))) {
       throw new UserError(`this run is being trained by process ${held.pid} (since ${held.started_at})`, {
         where: { file: runDir },
         fix: 'wait for it or stop it (Stop in the Runs view, Ctrl-C in its terminal), or choose another --out folder',

@@ -32,6 +32,11 @@ import { isRunStopped, stopPointFor, type StopPoint } from './stop-point';
 export interface RunIo {
   emit(event: WorkerEvent): void;
   stopRequested(): boolean;
+  /**
+   * Marks a native call nothing interrupts, made while nothing unsaved exists, with what a stop then records; returns
+   * the unmarking. Given to a supervised trainer only (owned-run.ts, supervisor.ts).
+   */
+  markNativeCall?(phase: string, ifStopped: RunOutcome): () => void;
 }
 
 /** How a run ended, as status.json and the `done` event tell it. */
@@ -114,15 +119,18 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   // Where the run stands, for status.json: the checkpoint it resumes from until steps arrive.
   let step = latestCheckpoint(runDir)?.step ?? 0;
   let total = 0;
+  let stepped = false;
   const emit = (event: WorkerEvent) => {
-    if (event.type === 'step') step = event.step;
+    if (event.type === 'step') {
+      step = event.step;
+      stepped = true;
+    }
     io.emit(event);
   };
   const status = (phase: Extract<WorkerEvent, { type: 'status' }>['phase'], message: string) => {
     emit({ type: 'status', phase, message });
     writeRunStatus(runDir, { state: 'running', step, total_steps: total, message });
   };
-  const stopPoint = stopPointFor(io.stopRequested);
   // Stopped before the first step: nothing was trained here, and the run folder says what it still holds.
   const stoppedAtStart = (): RunOutcome => ({
     outcome: 'stopped', step, total_steps: total,
@@ -130,6 +138,19 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
       ? `stopped while starting: nothing was trained since the checkpoint at step ${step}, which a resume continues from`
       : 'stopped before the first step: nothing was trained, and the same command starts the run again',
   });
+  // Only before this process's first step may a native call be cut short: after it, a stop saves the steps since the
+  // last checkpoint and writes the adapter, which only the trainer itself can do.
+  const mark = io.markNativeCall;
+  const nativeCall = mark && (async <T>(phase: string, call: () => Promise<T>): Promise<T> => {
+    if (stepped) return call();
+    const unmark = mark(phase, stoppedAtStart());
+    try {
+      return await call();
+    } finally {
+      unmark();
+    }
+  });
+  const stopPoint = stopPointFor(io.stopRequested, nativeCall);
 
   status('loading-model', `loading model ${config.model}…`);
   const model = loadModelFolder(config.model);

@@ -1,7 +1,8 @@
 // Stop points: where a run's long start (building graphs, exporting ONNX, creating onnxruntime sessions) may end early
 // on SIGINT/SIGTERM or a window's `stop`. A signal handler is JavaScript, so it runs only when the event loop does:
 // synchronous stretches between stop points are the stop's latency. A native call (InferenceSession.create) cannot be
-// interrupted at all; the stop point right after it ends the start then.
+// interrupted at all; the stop point right after it ends the start then, and a supervised trainer marks the call so that
+// its supervisor can end it sooner (native-call.ts, supervisor.ts) where nothing unsaved would be lost.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** Thrown at a stop point once a stop was requested; the run ends as `stopped`, keeping its last checkpoint. */
@@ -14,15 +15,20 @@ export class RunStopped extends Error {
 
 export const isRunStopped = (error: unknown): error is RunStopped => error instanceof RunStopped;
 
-/** Lets pending signals and socket commands be handled, then throws RunStopped if a stop was requested. */
-export type StopPoint = () => Promise<void>;
+/**
+ * Lets pending signals and socket commands be handled, then throws RunStopped if a stop was requested. `nativeCall`
+ * wraps a native call nothing interrupts: `phase` names it for whoever may end the process meanwhile.
+ */
+export type StopPoint = (() => Promise<void>) & { nativeCall?: <T>(phase: string, call: () => Promise<T>) => Promise<T> };
 
-export function stopPointFor(stopRequested: () => boolean): StopPoint {
-  return async () => {
+export function stopPointFor(stopRequested: () => boolean, nativeCall?: StopPoint['nativeCall']): StopPoint {
+  const point: StopPoint = async () => {
     // Two turns: a signal that arrived after this turn's poll for I/O is read in the next turn's poll, and the first
     // immediate may still belong to the current turn.
     await nextTurn();
     await nextTurn();
     if (stopRequested()) throw new RunStopped();
   };
+  if (nativeCall) point.nativeCall = nativeCall;
+  return point;
 }

@@ -1,0 +1,147 @@
+// A signal while the trainer is inside onnxruntime's session creation (one native call: seconds for this 24-layer
+// model's training graph, minutes for a 7B one, during which no JavaScript runs) is honoured by the supervisor
+// (native/train/supervisor.ts) within about a second, not when the call returns: SIGINT on a fresh run, SIGTERM while a
+// resume compiles, through `lora-studio train`; SIGTERM to the extension's worker through WorkerClient.stop. The run
+// folder says what the trainer's own stop would have said (status.json stopped with the checkpoint kept), nothing it
+// owned is left (lock, worker.json, socket, marker), and the same command starts or resumes the run again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { WorkerEvent } from '../../../../native/protocol';
+import { latestCheckpoint, readMetrics, readRunStatus, readWorkerInfo, runPaths } from '../../../../native/train/run-dir';
+import { runLockPath } from '../../../../native/train/run-lock';
+import { runSocketPath } from '../../../../native/train/ipc';
+import { nativeCallPath, readNativeCall } from '../../../../native/train/native-call';
+import { WorkerClient } from '../../../../extension/runs/worker-client';
+import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
+
+const root = mkdtempSync(join(tmpdir(), 'train-native-call-'));
+process.env.LORA_STUDIO_CACHE = join(root, 'cache');
+// 24 layers: creating the training session takes seconds (measured 4–6 s here under load), far above the stop's ~1 s.
+const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS.LlamaForCausalLM, layers: 24, dtype: 'float32', seed: 6 }).dir;
+const data = join(root, 'data.jsonl');
+writeFileSync(data, '{"instruction":"Say hi.","output":"hi"}\n{"instruction":"Say bye.","output":"bye"}\n');
+const common = ['--save-every', '0', '--batch-size', '2', '--max-seq-len', '32', '--json'];
+const trainArgs = (out: string, steps: string) => ['dist/cli.js', 'train', '--model', model, '--data', data, '--out', out, '--max-steps', steps, ...common];
+/**
+ * Generous for two loaded cores, and still below what waiting for the call takes: the supervisor gives the trainer 1 s,
+ * then ends it. That the trainer was ended inside the call (not stopped after it) is checked from the supervisor's note.
+ */
+const STOP_BOUND_S = 4;
+const SUPERVISOR_NOTE = /the trainer is inside a call that cannot be interrupted \(creating the onnxruntime session\) with nothing unsaved/;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `args`, sends `signal` once the run folder's native-call marker appears, and resolves with the exit and the stop's duration. */
+async function interruptInsideNativeCall(args: string[], out: string, signal: NodeJS.Signals) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let exited = false;
+  const exit = new Promise<number | null>((done) => child.on('exit', (code) => ((exited = true), done(code))));
+  while (!exited && !existsSync(nativeCallPath(out))) await sleep(20);
+  assert.ok(!exited, `the run ended before its session creation; stderr: ${stderr}`);
+  const marker = readNativeCall(out);
+  assert.equal(readWorkerInfo(out)?.pid, child.pid, "worker.json names the supervisor, the process others signal");
+  assert.notEqual(marker?.pid, child.pid, 'the trainer is its child');
+  const sentAt = performance.now();
+  child.kill(signal);
+  const code = await exit;
+  const events = stdout.trim().split('\n').map((line) => JSON.parse(line) as WorkerEvent);
+  return { code, events, stderr, seconds: (performance.now() - sentAt) / 1000, trainer: marker!.pid };
+}
+
+/** Nothing the run owned or half-wrote is left: lock, worker.json, socket, marker, temp files. */
+function assertClean(out: string, trainer: number): void {
+  const leftovers = [...readdirSync(out), ...(existsSync(join(out, 'checkpoints')) ? readdirSync(join(out, 'checkpoints')) : [])].filter((name) => /\.tmp$|^\.staging-|^\.deleting-|\.old-/.test(name));
+  assert.deepEqual(leftovers, []);
+  assert.equal(existsSync(runLockPath(out)), false, 'the lock is released');
+  assert.equal(readWorkerInfo(out), undefined, 'worker.json is removed');
+  assert.equal(existsSync(runSocketPath(out)), false, 'the socket is removed');
+  assert.equal(existsSync(nativeCallPath(out)), false, 'the marker is removed');
+  assert.throws(() => process.kill(trainer, 0), 'the trainer is gone');
+}
+
+const out = join(root, 'run');
+
+test('SIGINT inside the first session creation: the supervisor ends the run within seconds as stopped before the first step; the same command starts again', async (t) => {
+  const { code, events, stderr, seconds, trainer } = await interruptInsideNativeCall(trainArgs(out, '100000'), out, 'SIGINT');
+  t.diagnostic(`SIGINT inside the session creation: exited ${seconds.toFixed(2)} s after the signal`);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, SUPERVISOR_NOTE);
+  assert.ok(seconds <= STOP_BOUND_S, `stopped in ${seconds.toFixed(1)} s`);
+  const done = events.at(-1);
+  assert.deepEqual(done, { type: 'done', adapter: resolve(out), reason: 'stopped', step: 0 });
+  const status = readRunStatus(out);
+  assert.deepEqual([status?.state, status?.step, status?.total_steps], ['stopped', 0, 100000]);
+  assert.match(status?.message ?? '', /stopped before the first step: nothing was trained/);
+  assert.match(stderr, /stopped before the first step: nothing was trained/);
+  assert.equal(existsSync(runPaths(out).adapterWeights), false);
+  assertClean(out, trainer);
+
+  // The same command (one step now) runs and completes: its end saves a checkpoint at step 1 for the resume below.
+  const again = spawnSync(process.execPath, trainArgs(out, '1'), { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(readRunStatus(out)?.state, 'completed');
+  assert.equal(latestCheckpoint(out)?.step, 1);
+  assert.equal(existsSync(nativeCallPath(out)), false, 'a normal run leaves no marker');
+});
+
+test('SIGTERM inside a resume\'s session creation keeps the checkpoint as it was; the resume runs again', async (t) => {
+  const adapterBefore = readFileSync(runPaths(out).adapterWeights);
+  const resume = ['dist/cli.js', 'train', '--resume', out, '--max-steps', '3', '--json'];
+  const { code, events, stderr, seconds, trainer } = await interruptInsideNativeCall(resume, out, 'SIGTERM');
+  t.diagnostic(`SIGTERM inside the resume's session creation: exited ${seconds.toFixed(2)} s after the signal`);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, SUPERVISOR_NOTE);
+  assert.ok(seconds <= STOP_BOUND_S, `stopped in ${seconds.toFixed(1)} s`);
+  assert.deepEqual(events.at(-1), { type: 'done', adapter: resolve(out), reason: 'stopped', step: 1 });
+  const status = readRunStatus(out);
+  assert.deepEqual([status?.state, status?.step, status?.total_steps], ['stopped', 1, 3]);
+  assert.match(status?.message ?? '', /nothing was trained since the checkpoint at step 1, which a resume continues from/);
+  assert.equal(latestCheckpoint(out)?.step, 1);
+  assert.equal(readMetrics(out).length, 1);
+  assert.deepEqual(readFileSync(runPaths(out).adapterWeights), adapterBefore, 'the adapter is as the checkpoint left it');
+  assertClean(out, trainer);
+
+  const again = spawnSync(process.execPath, resume, { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual([readRunStatus(out)?.state, readMetrics(out).length], ['completed', 3]);
+});
+
+test("the extension's Stop while the worker's trainer creates its session: SIGTERM to the supervisor, stopped within seconds", async (t) => {
+  const runDir = join(root, 'worker-run');
+  const config = JSON.parse(readFileSync(runPaths(out).config, 'utf8'));
+  spawnSync('mkdir', ['-p', runDir]);
+  writeFileSync(runPaths(runDir).config, JSON.stringify({ ...config, out: runDir, max_steps: 100000 }));
+  const client = new WorkerClient(
+    { nodePath: process.execPath, workerScript: resolve('dist/worker.js'), env: () => ({ ...process.env }) },
+    { onEvent: () => {}, onDetach: () => {} },
+  );
+  try {
+    const pid = await client.spawn(runDir);
+    while (!existsSync(nativeCallPath(runDir))) {
+      assert.doesNotThrow(() => process.kill(pid, 0), `the worker ended before its session creation: ${readFileSync(runPaths(runDir).log, 'utf8')}`);
+      await sleep(20);
+    }
+    const trainer = readNativeCall(runDir)!.pid;
+    assert.equal(readWorkerInfo(runDir)?.pid, pid, 'worker.json names the process the extension started');
+    const sentAt = performance.now();
+    assert.equal(await client.stop(runDir), 'stopped');
+    const seconds = (performance.now() - sentAt) / 1000;
+    t.diagnostic(`Stop inside the worker's session creation: gone ${seconds.toFixed(2)} s after it`);
+    assert.ok(seconds <= STOP_BOUND_S, `stopped in ${seconds.toFixed(1)} s`);
+    const log = readFileSync(runPaths(runDir).log, 'utf8');
+    assert.match(log, SUPERVISOR_NOTE);
+    assert.match(log, /stopped at step 0; resume with/);
+    assert.deepEqual([readRunStatus(runDir)?.state, readRunStatus(runDir)?.step], ['stopped', 0]);
+    assertClean(runDir, trainer);
+  } finally {
+    client.dispose();
+  }
+});
