@@ -3,7 +3,8 @@
 // (native/train/supervisor.ts) within about a second, not when the call returns: SIGINT on a fresh run, SIGTERM while a
 // resume compiles, through `lora-studio train`; SIGTERM to the extension's worker through WorkerClient.stop. The run
 // folder says what the trainer's own stop would have said (status.json stopped with the checkpoint kept), nothing it
-// owned is left (lock, worker.json, socket, marker), and the same command starts or resumes the run again.
+// owned is left (lock, worker.json, socket, marker), and the same command starts or resumes the run again. A supervisor
+// killed outright (SIGKILL) takes its trainer with it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -143,5 +144,28 @@ test("the extension's Stop while the worker's trainer creates its session: SIGTE
     assertClean(runDir, trainer);
   } finally {
     client.dispose();
+  }
+});
+
+test('a supervisor killed outright takes its trainer with it (as a kill of the trainer did): no orphan trains on', async () => {
+  const killed = join(root, 'killed');
+  const child = spawn(process.execPath, trainArgs(killed, '100000'), { stdio: 'ignore' });
+  const exit = new Promise((done) => child.on('exit', done));
+  while (!existsSync(nativeCallPath(killed))) await sleep(20);
+  const trainer = readNativeCall(killed)!.pid;
+  child.kill('SIGKILL');
+  await exit;
+  // It notices when the native call returns (seconds) and ends itself at once, training no step.
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && (() => { try { process.kill(trainer, 0); return true; } catch { return false; } })()) await sleep(50);
+  try {
+    assert.throws(() => process.kill(trainer, 0), 'the trainer is gone');
+    assert.deepEqual(readMetrics(killed), []);
+  } finally {
+    try {
+      process.kill(trainer, 'SIGKILL'); // a failed case leaves no training process behind
+    } catch {
+      // gone, as it should be
+    }
   }
 });

@@ -58,3 +58,14 @@ test('leftovers of a killed process (half-written or half-deleted checkpoints, m
   assert.deepEqual(readdirSync(checkpoints).sort(), ['latest', 'step-10']);
   assert.ok(existsSync(join(dir, 'status.json')));
 });
+
+test("a supervised trainer's lock names its supervisor and is held while either process lives", () => {
+  const dir = join(root, 'supervised');
+  acquireRunLock(dir).release();
+  // The supervisor (4242) was killed outright, its trainer (4343) still finishes a native call: the folder is not free.
+  writeFileSync(runLockPath(dir), JSON.stringify({ pid: 4242, trainer_pid: 4343, host: hostname(), started_at: '2026-11-29T10:00:00.000Z' }));
+  assert.throws(() => acquireRunLock(dir, (pid) => pid === 4343), /being trained by process 4242 /);
+  const taken = acquireRunLock(dir, () => false);
+  assert.equal(JSON.parse(readFileSync(runLockPath(dir), 'utf8')).pid, process.pid, 'both gone: a stale lock is taken over');
+  taken.release();
+});
