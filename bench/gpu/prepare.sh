@@ -104,9 +104,10 @@ if [[ $BUILD == 1 ]]; then
   say "npm run build"
   npm run build --silent >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; die "npm run build failed"; }
 fi
-[[ -f dist/cli.js && -f dist/worker.js ]] || die "dist/cli.js is missing: run npm run build"
+[[ -f dist/cli.js && -f dist/worker.js && -f dist/template-worker.js ]] || die "dist/cli.js is missing: run npm run build"
 rm -rf "$WORK/app" && mkdir -p "$WORK/app/dist" "$WORK/app/js"
-cp dist/cli.js dist/worker.js "$WORK/app/dist/"
+# The chat-template worker processes training tokenizes in (native/data/template-pool.ts forks dist/template-worker.js).
+cp dist/cli.js dist/worker.js dist/template-worker.js "$WORK/app/dist/"
 # CommonJS bundles, so onnxruntime-node (external) resolves through NODE_PATH like dist/cli.js does. run.ts reads
 # import.meta.dirname (bench/gpu of the checkout: check.sh sets LORA_REPO_ROOT), and the tiny-model fixture has a
 # `require.main === module` command-line block that must not run inside a bundle.
