@@ -29,7 +29,8 @@ test('its choices, minimums and maximums agree with validateRunConfig', () => {
   // Prompt tuning's fields with its method (validatePromptLearning refuses them on the LoRA methods).
   const virtualTokens = new Set(['num_virtual_tokens', 'prompt_tuning_init', 'prompt_tuning_init_text']);
   for (const [key, property] of Object.entries(schema.properties)) {
-    const base: RunConfig = adalora.has(key) ? { ...lora, method: 'adalora' } : virtualTokens.has(key) ? { ...lora, method: 'prompt-tuning' } : lora;
+    const base: RunConfig = adalora.has(key) ? { ...lora, method: 'adalora' } : virtualTokens.has(key) ? { ...lora, method: 'prompt-tuning' }
+      : key.startsWith('lisa_') ? { ...lora, method: 'lisa' } : lora;
     for (const choice of property.enum ?? []) {
       assert.deepEqual(validateRunConfig({ ...base, [key]: choice } as RunConfig).filter((p) => p.field === key), [], `${key}: ${String(choice)}`);
     }
