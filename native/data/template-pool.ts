@@ -128,9 +128,13 @@ class Slot {
     this.fail(error);
   }
 
+  /** Why the worker was ended (a stop, a limit), when the pool ended it rather than the worker dying on its own. */
+  endedBy: Error | undefined;
+
   private fail(error: Error): void {
     if (this.dead) return;
     this.dead = true;
+    this.endedBy = error;
     this.child.kill('SIGKILL');
     const pending = this.pending;
     this.pending = null;
@@ -223,6 +227,8 @@ export class TemplatePool {
       try {
         await slot.ready;
       } catch (error) {
+        // Ended by the pool while starting (a stop request): that reason, not a failure to start.
+        if (slot.endedBy instanceof StoppedError || slot.endedBy instanceof UserError) throw slot.endedBy;
         // Before any template ran: the worker could not even load the tokenizer.
         throw new Error(`the template worker could not load the tokenizer (${(error as Error).message}; heap limit ${this.workerLimits.heapMb} MB)`);
       }
