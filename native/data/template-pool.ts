@@ -28,6 +28,17 @@ const HEAP_PER_TOKENIZER_MB = 16;
 /** Records per message: large enough that the round-trip vanishes, small enough that stop and progress stay prompt. */
 const BATCH = 256;
 const WATCH_MS = 100;
+/** Encoding time allowed per character of a record, beyond the template's budget: 20 µs (2 MB of text took 1.5 s here, loaded). */
+const ENCODE_MS_PER_CHAR = 0.02;
+
+/** Characters of the strings in a record (its fields, its messages' fields): what encoding it costs scales with. */
+export function textLength(value: unknown, depth = 0): number {
+  if (typeof value === 'string') return value.length;
+  if (value === null || typeof value !== 'object' || depth > 4) return 0;
+  let sum = 0;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) sum += textLength(item, depth + 1);
+  return sum;
+}
 
 export interface TokenizeHooks {
   /** Checked between batches and by the watchdog: true ends the work (workers terminated) with 'stopped'. */
@@ -73,6 +84,8 @@ class Slot {
   dead = false;
   private line = 0;
   private lastProgressAt = 0;
+  /** Characters of text in each record of the request in flight, by line. */
+  private readonly textLengths = new Map<number, number>();
 
   constructor(files: string, limits: PoolLimits, private readonly onFailure: (slot: Slot) => void) {
     const { script, execArgv } = workerScript();
@@ -107,6 +120,8 @@ class Slot {
   }
 
   send(request: PoolRequest): Promise<PoolReply> {
+    this.textLengths.clear();
+    if ('records' in request) for (const { line, record } of request.records) this.textLengths.set(line, textLength(record));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.line = 0;
@@ -122,6 +137,14 @@ class Slot {
 
   currentLine(): number {
     return this.line;
+  }
+
+  /**
+   * The current record's budget: the template's, plus time to encode the record's own text (a 400k-token record takes
+   * seconds to encode on a loaded machine; that is the user's data, not the template misbehaving).
+   */
+  budgetMs(templateBudgetMs: number): number {
+    return templateBudgetMs + ENCODE_MS_PER_CHAR * (this.textLengths.get(this.line) ?? 0);
   }
 
   kill(error: Error): void {
@@ -173,7 +196,7 @@ export class TemplatePool {
       return;
     }
     for (const slot of this.slots) {
-      if (!slot.pending || slot.stalledFor(now) <= this.limits.recordBudgetMs) continue;
+      if (!slot.pending || slot.stalledFor(now) <= slot.budgetMs(this.limits.recordBudgetMs)) continue;
       slot.kill(this.limitError(`did not finish within ${this.limits.recordBudgetMs / 1000} s`, slot.currentLine(), 'a loop that never ends or runs too long', this.dataFile));
     }
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenizer, loadTokenizer } from '../../../../native/model/tokenizer';
 import { tokenizeRecord } from '../../../../native/data/template';
-import { TemplatePool, tokenizeRecordsBounded, type TokenizedSet } from '../../../../native/data/template-pool';
+import { TemplatePool, textLength, tokenizeRecordsBounded, type TokenizedSet } from '../../../../native/data/template-pool';
 import type { LocatedRecord } from '../../../../native/data/records';
 import { UserError } from '../../../../native/util/errors';
 import { qwenTokenizerFiles } from '../../../fixtures/tiny-model/tokenizer-files';
@@ -46,6 +46,16 @@ test('tokenLengths: every record\'s length as training encodes it with the promp
   } finally {
     await pool.dispose();
   }
+});
+
+test('a long record gets time to encode beyond the template budget (its text, not the template, takes the time)', async () => {
+  const tok = createTokenizer(files.tokenizer, files.config, '/none');
+  // 2 MB of output: encoding it takes far longer than 50 ms; the per-character allowance covers it.
+  const long: LocatedRecord[] = [{ line: 1, record: { format: 'alpaca', instruction: 'Repeat.', output: 'word '.repeat(400_000) } }];
+  const result = await tokenizeRecordsBounded(tok, long, opts, {}, { recordBudgetMs: 50, heapMb: 256 }) as TokenizedSet;
+  assert.equal(result.examples.length, 1);
+  assert.equal(result.examples[0].inputIds.length, 48);
+  assert.equal(textLength(long[0].record), 'Repeat.'.length + 'word '.length * 400_000 + 'alpaca'.length);
 });
 
 /** A model folder whose tokenizer_config.json has `template` as its chat template. */
