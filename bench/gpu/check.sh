@@ -3,6 +3,10 @@
 # parts bench/gpu/prepare.sh made here, or here on the CPU with --rehearse. Never touches the network.
 #
 #   bash bench/gpu/check.sh [--rehearse] [--budget 480] [--train-steps 20] [--bench-steps 25] [--fresh] [--stage-dir DIR]
+#                           [--install-only]
+#
+# --install-only: stop after the install stage (exit 0), having written STAGE/env.sh (NODE, APP, PATH, LD_LIBRARY_PATH,
+# LORA_REPO_ROOT) for another script to source: bench/gpu/compare-methods.sh stages and installs through this one.
 #
 # The device calls (the `run` tool; one per part, the same command, back to back — the machine keeps /tmp only
 # while it stays warm, 30 s after a call, and one call carries at most 64 MiB with the working tree):
@@ -48,6 +52,7 @@ BENCH_STEPS=25
 BENCH_WARMUP=5
 FRESH=0
 STAGE_DIR=
+INSTALL_ONLY=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rehearse) MODE=cpu ;;
@@ -56,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --bench-steps) BENCH_STEPS=$2; shift ;;
     --fresh) FRESH=1 ;;
     --stage-dir) STAGE_DIR=$2; shift ;;
+    --install-only) INSTALL_ONLY=1 ;;
     -h|--help) sed -n '2,/^set -Eeuo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "check.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -240,6 +246,13 @@ fi
 if [[ $MODE == cuda ]]; then
   command -v nvidia-smi >/dev/null || fail "nvidia-smi not found: no NVIDIA driver on this machine"
   nvidia-smi --query-gpu=index,name,driver_version,memory.total,memory.used --format=csv,noheader | sed 's/^/    GPU /'
+fi
+
+printf 'export NODE=%q APP=%q PATH=%q LD_LIBRARY_PATH=%q LORA_REPO_ROOT=%q\n' "$NODE" "$APP" "$PATH" "${LD_LIBRARY_PATH:-}" "$ROOT" >"$STAGE/env.sh"
+if [[ $INSTALL_ONLY == 1 ]]; then
+  end_stage
+  say "INSTALLED (mode $MODE): source $STAGE/env.sh for NODE, APP, PATH and LD_LIBRARY_PATH"
+  exit 0
 fi
 
 # ── doctor

