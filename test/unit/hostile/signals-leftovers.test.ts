@@ -37,13 +37,15 @@ async function signalAt(args: string[], marker: RegExp | (() => boolean), signal
 }
 
 test('SIGTERM during a merge stops it promptly: exit 1 "cancelled", no output folder, no staging folder', async () => {
-  const big = makeTinyModel(join(fx.root, 'big'), { ...TINY_PRESETS.LlamaForCausalLM, layers: 24, dtype: 'float32', seed: 6 }).dir;
+  // 57 MB of weights: a merge of a second or more even on an idle machine, so the signal lands inside it.
+  const big = makeTinyModel(join(fx.root, 'big'), { ...TINY_PRESETS.LlamaForCausalLM, layers: 24, hidden: 256, intermediate: 512, dtype: 'float32', seed: 6 }).dir;
   const adapter = join(fx.root, 'big-adapter');
   const targets = resolveTargets(loadModelFolder(big).config, 'all-linear');
   writePeftAdapter(adapter, { config: { r: 4, lora_alpha: 8, lora_dropout: 0, use_rslora: false }, baseModel: big, targets, dtype: 'float32',
     weights: new Map(targets.map((t) => [t.baseName, { A: new Float32Array(4 * t.in).fill(0.01), B: new Float32Array(t.out * 4).fill(0.01) }])) });
   const out = join(fx.root, 'merged-cancelled');
   const { result, ms } = await signalAt(['merge', '--model', big, '--adapter', adapter, '--out', out, '--json'], /"type":"progress"/, 'SIGTERM');
+  if (/"type":"done"/.test(result.stdout) && result.status === 0) assert.fail('the merge ended before the signal: make the model larger');
   expectOutcome(result, 1, /merge cancelled/);
   assert.ok(ms < PROMPT_MS, `${ms} ms`);
   assert.ok(!existsSync(out));
