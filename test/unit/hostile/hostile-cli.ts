@@ -4,9 +4,10 @@
 // what, where and how (key words, not whole sentences), stderr holds no stack trace, the command ends within a generous
 // limit (no hang on two loaded cores), and files the user had are byte-identical afterwards (no data lost).
 import assert from 'node:assert/strict';
+import { after } from 'node:test';
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel, TINY_PRESETS } from '../../fixtures/tiny-model/index';
@@ -109,6 +110,8 @@ export const TINY_TRAIN = ['--max-steps', '2', '--batch-size', '2', '--max-seq-l
 /** A temp folder with a tiny model and four records; `copyModel` makes a copy to corrupt, `file` writes a file. */
 export function hostileFixture(prefix: string, architecture: Architecture = 'Qwen2ForCausalLM') {
   const root = mkdtempSync(join(tmpdir(), `hostile-${prefix}-`));
+  // A file's cases leave ~100 MB (a 50 MB line, a 57 MB model): removed once they have all run.
+  after(() => rmSync(root, { recursive: true, force: true }));
   const model = makeTinyModel(join(root, 'model'), { ...TINY_PRESETS[architecture], dtype: 'float32', seed: 3 }).dir;
   const data = join(root, 'data.jsonl');
   writeFileSync(data, FEW_RECORDS.map((r) => JSON.stringify(r)).join('\n') + '\n');

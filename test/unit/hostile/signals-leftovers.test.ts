@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { makeTinyModel, TINY_PRESETS } from '../../fixtures/tiny-model/index';
 import { writePeftAdapter } from '../../../native/model/peft-io';
@@ -134,7 +133,7 @@ test('SIGINT while validating a large file ends it promptly (130), saying it sto
 });
 
 test('the socket of a worker killed with -9 is removed by the next run, and said', async () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'hostile-tmp-'));
+  const tmp = mkdtempSync(join(fx.root, 'tmp-'));
   const killed = fx.path('killed');
   const run = cliInBackground(trainArgs(killed), { TMPDIR: tmp });
   await waitUntil('the run to train', () => existsSync(runPaths(killed).metrics) && readMetrics(killed).length > 0);

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { runSocketPath } from '../../../native/train/ipc';
 import { readMetrics, readWorkerInfo, runPaths } from '../../../native/train/run-dir';
@@ -17,7 +16,7 @@ const fx = hostileFixture('sockets');
 const uid = process.getuid!();
 /** A fresh TMPDIR per case, so each case's socket folder is its own. */
 const privateTmp = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hostile-tmp-'));
+  const dir = mkdtempSync(join(fx.root, 'tmp-'));
   chmodSync(dir, 0o755);
   return dir;
 };
