@@ -22,11 +22,12 @@ function commonFolder(dirs: string[]): string {
  * resolves links before it checks (weakly_canonical), and a Hugging Face cache snapshot's shards are links to
  * ../../blobs: so the folder is the deepest one holding the real files of the model folder and of every shard (the
  * model folder itself when nothing is linked out of it; links were vetted when the folder was opened, folder-links.ts),
- * and each location is the shard's real path from there.
+ * and each location is the shard's real path from there. `alsoDirs` (existing folders) are folders the graph's
+ * other external data lives in (a LISA run's released layers, native/train/lisa-released.ts): the folder holds them too.
  */
-export function storeWeightSources(store: WeightStore, modelDir: string): { weights: (name: string) => WeightSource; externalDataDir: string } {
+export function storeWeightSources(store: WeightStore, modelDir: string, alsoDirs: string[] = []): { weights: (name: string) => WeightSource; externalDataDir: string } {
   const real = new Map(store.files.map((file) => [file.path, realpathSync(file.path)]));
-  const externalDataDir = commonFolder([realpathSync(modelDir), ...[...real.values()].map(dirname)]);
+  const externalDataDir = commonFolder([realpathSync(modelDir), ...[...real.values()].map(dirname), ...alsoDirs.map((dir) => realpathSync(dir))]);
   const weights = (name: string): WeightSource => {
     const found = store.entry(name);
     if (!found) throw new Error(`weight ${name} is missing from the model's safetensors`);

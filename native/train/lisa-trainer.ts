@@ -5,19 +5,22 @@
 //   The alternatives cost more: all weights as inputs would copy the whole model into every run call, and fixed
 //   "slots" fed with different layers' weights cannot work because a layer's place in the graph is its depth.
 // - Frozen weights that never trained are the model's safetensors as ONNX external data, in their stored dtype and
-//   never read into memory. A layer that trained keeps its float32 values here (`updated`) and, once released,
-//   becomes an in-memory float32 initializer of the next programs: its updates stay in the model (Algorithm 1).
+//   never read into memory. The tensors training now are float32 here (`updated`); a layer released at the end of its
+//   period is rounded to its stored dtype and written to a run-local file that the next programs read as external data
+//   like the base's shards (lisa-released.ts): its updates stay in the model (Algorithm 1), frozen in the stored dtype
+//   as the issue asks, with no float32 copy on the host or in the programs. A layer sampled again reads its rounded
+//   values back — what the output folder would hold for it, so a run's state never differs from its output.
 // - AdamW moments exist only for the active tensors: a released layer's are dropped, and a layer sampled again starts
 //   with fresh moments and its own bias-correction count (PyTorch's AdamW keeps a step count per parameter; the
 //   layers' restarts at 1 with every sample, the embeddings' and head's runs on). So there are two AdamW programs, one
 //   per count; the global gradient norm is clipped on the host first (clip_grad_norm_ over all trained tensors).
 // - The sample is a function of seed and period (lisa.ts lisaSample), so resuming needs no sampler state beyond which
 //   sample the saved moments belong to ('lisa.sample').
+import { join } from 'node:path';
 import type { RunConfig } from '../protocol';
 import type { ModelFolder } from '../model/model-folder';
 import { createAdamwProgram, type AdamwProgram } from '../engine/optim/adamw-program';
 import { resolvePrecision } from '../engine/precision';
-import { storeWeightSources } from '../model/weight-sources';
 import { weightValues } from '../model/weight-values';
 import type { WeightSource } from '../engine/onnx-export';
 import { trainedTokens } from '../data/batch';
@@ -27,6 +30,7 @@ import type { MicroBatch, StepResult, TrainerLike } from './loop';
 import type { TrainerOptions, TrainerState } from './trainer';
 import { alwaysTrained, lisaPeriodOf, lisaSample, lisaTrainedShapes } from './lisa';
 import { lisaSettings } from './lisa-config';
+import { createReleasedLayers, layerOf, LISA_WEIGHTS_DIR } from './lisa-released';
 
 /** The checkpoint tensor naming the sample the saved moments belong to: [period, layer, …]. */
 export const LISA_SAMPLE = 'lisa.sample';
@@ -34,7 +38,7 @@ export const LISA_SAMPLE = 'lisa.sample';
 export interface LisaTrainer extends TrainerLike {
   exportState(): TrainerState;
   stateShapes(): Map<string, number[]>;
-  /** Every tensor that has trained so far, by HF name (float32 copies): the embeddings, the head, sampled layers. */
+  /** Every tensor that has trained so far, by HF name, as float32: the embeddings, the head, sampled layers (released ones in their stored dtype's values). */
   updatedWeights(): Map<string, Float32Array>;
   /** The layers trained in the current period (sorted). */
   activeLayers(): number[];
@@ -43,7 +47,8 @@ export interface LisaTrainer extends TrainerLike {
 
 const dropoutSeed = (seed: number, step: number, k: number) => seed * 1_000_003 + step * 1009 + k;
 
-export async function createLisaTrainer(model: ModelFolder, config: RunConfig, opts: Pick<TrainerOptions, 'device' | 'state' | 'maxPrograms' | 'checkpointing' | 'onStatus' | 'stopPoint' | 'program' | 'dtype'>): Promise<LisaTrainer> {
+/** `runDir`: the run folder, which holds the released layers' file (lisa-released.ts) while the trainer lives. */
+export async function createLisaTrainer(model: ModelFolder, config: RunConfig, opts: Pick<TrainerOptions, 'device' | 'state' | 'maxPrograms' | 'checkpointing' | 'onStatus' | 'stopPoint' | 'program' | 'dtype'> & { runDir: string }): Promise<LisaTrainer> {
   const settings = lisaSettings(config);
   const numLayers = model.config.num_hidden_layers;
   if (settings.layers > numLayers) {
@@ -53,19 +58,17 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
   if (precision.low === 'fp16') {
     throw new UserError('LISA does not train with fp16 products (full weights would need loss scaling per tensor)', { where: { field: 'precision' }, fix: 'use --precision bf16 or fp32' });
   }
-  const base = storeWeightSources(model.weights, model.dir);
+  const released = createReleasedLayers(model.weights, model.dir, join(opts.runDir, LISA_WEIGHTS_DIR));
+  const baseValues = (name: string) => weightValues(released.base(name), released.externalDataDir);
   const shapeOf = (name: string) => [...model.weights.entry(name)!.entry.shape];
   const state = opts.state?.tensors;
-  /** Float32 values of everything that has trained (current values), by HF name. */
+  /** Float32 values of the tensors training now (and, until the first activate, a checkpoint's released layers), by HF name. */
   const updated = new Map<string, Float32Array>();
-  for (const name of alwaysTrained(model.config)) updated.set(name, weightValues(base.weights(name), base.externalDataDir));
+  for (const name of alwaysTrained(model.config)) updated.set(name, baseValues(name));
   if (state) {
     for (const [name, values] of state) if (!name.includes('.exp_avg') && name !== LISA_SAMPLE) updated.set(name, Float32Array.from(values));
   }
-  const frozenSource = (name: string): WeightSource => {
-    const values = updated.get(name);
-    return values ? { kind: 'data', data: values } : base.weights(name);
-  };
+  const frozenSource = (name: string): WeightSource => released.source(name) ?? released.base(name);
 
   let step = opts.state?.step ?? 0;
   let period = -1;
@@ -99,7 +102,21 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
     period = p;
     layers = lisaSample(config.seed, p, numLayers, settings.layers);
     trained = lisaTrainedShapes(model.weights, model.config, layers);
-    for (const name of trained.keys()) if (!updated.has(name)) updated.set(name, weightValues(base.weights(name), base.externalDataDir));
+    // Release the layers that trained and are not sampled now (on a resume: every layer the checkpoint holds outside
+    // the sample, whose values are already rounded, so writing them again changes nothing).
+    const leaving = new Map<number, Map<string, Float32Array>>();
+    for (const [name, values] of updated) {
+      const layer = layerOf(name);
+      if (layer === undefined || layers.includes(layer)) continue;
+      if (!leaving.has(layer)) leaving.set(layer, new Map());
+      leaving.get(layer)!.set(name, values);
+    }
+    for (const [layer, tensors] of leaving) {
+      released.release(layer, tensors);
+      for (const name of tensors.keys()) updated.delete(name);
+    }
+    for (const layer of layers) for (const [name, values] of released.take(layer)) updated.set(name, values);
+    for (const name of trained.keys()) if (!updated.has(name)) updated.set(name, baseValues(name));
     const size = (n: string) => trained.get(n)!.reduce((a, b) => a * b, 1);
     const moment = (n: string, suffix: string) => {
       const saved = moments?.get(`${n}${suffix}`);
@@ -139,7 +156,7 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
       opts.onStatus?.(`compiling the program for micro-batches of ${batch.inputIds.length}×${batch.inputIds[0].length} tokens…`);
       program = factory({
         model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype,
-        weights: frozenSource, externalDataDir: base.externalDataDir, checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
+        weights: frozenSource, externalDataDir: released.externalDataDir, checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
         lora: { r: 0, scaling: 0, sites: [], dropout: 0 }, trainWeights: trained, stopPoint: opts.stopPoint,
       });
       const made = program;
@@ -202,6 +219,7 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
     exportState(): TrainerState {
       const tensors = new Map<string, Float32Array>();
       for (const [n, values] of updated) tensors.set(n, Float32Array.from(values));
+      for (const n of released.names()) tensors.set(n, released.values(n));
       for (const n of trained.keys()) {
         tensors.set(`${n}.exp_avg`, Float32Array.from(m.get(n)!));
         tensors.set(`${n}.exp_avg_sq`, Float32Array.from(v.get(n)!));
@@ -212,18 +230,19 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
 
     stateShapes(): Map<string, number[]> {
       const out = new Map<string, number[]>();
-      for (const n of updated.keys()) out.set(n, shapeOf(n));
+      for (const n of [...updated.keys(), ...released.names()]) out.set(n, shapeOf(n));
       for (const [n, shape] of trained) for (const suffix of ['.exp_avg', '.exp_avg_sq']) out.set(n + suffix, shape);
       out.set(LISA_SAMPLE, [1 + layers.length]);
       return out;
     },
 
-    updatedWeights: () => new Map([...updated].map(([n, values]) => [n, Float32Array.from(values)])),
+    updatedWeights: () => new Map([...[...updated].map(([n, values]) => [n, Float32Array.from(values)] as const), ...released.names().map((n) => [n, released.values(n)] as const)]),
     activeLayers: () => [...layers],
 
     async dispose(): Promise<void> {
       await disposePrograms();
       await disposeOptimizers();
+      released.remove();
     },
   };
 }

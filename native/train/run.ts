@@ -224,7 +224,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
     const what = virtual ? `${config.method}, ${virtual.tokens} virtual tokens` : `${targets.length} LoRA modules, r=${config.r}`;
     status('compiling', `compiling the training graph (${what}) for ${deviceLabel}…`);
     const quantized = config.quantization === 'nf4' ? await quantizeBase(model, status, stopPoint) : undefined;
-    trainer = config.method === 'lisa' ? await createLisaTrainer(model, config, { device, state: checkpoint?.trainer, onStatus: (message) => status('compiling', message), stopPoint }) : await createTrainer(model, config, {
+    trainer = config.method === 'lisa' ? await createLisaTrainer(model, config, { device, runDir, state: checkpoint?.trainer, onStatus: (message) => status('compiling', message), stopPoint }) : await createTrainer(model, config, {
       device, targets, state: checkpoint?.trainer, weights: quantized?.weights, externalDataDir: quantized?.dir,
       onStatus: (message) => status('compiling', message), totalSteps: total, stopPoint,
     });
