@@ -91,7 +91,9 @@ function decode(entry: StEntry, bytes: Uint8Array): Float32Array {
 }
 
 export function encode(dtype: StEntry['dtype'], values: Float32Array): Uint8Array {
-  const typed = dtype === 'F32' ? values : dtype === 'BF16' ? f32ToBf16(values) : f32ToF16(values);
+  const typed = dtype === 'F32' ? values : dtype === 'BF16' ? f32ToBf16(values) : dtype === 'F16' ? f32ToF16(values) : dtype === 'F64' ? Float64Array.from(values) : undefined;
+  // Integer tensors are never decoded to float, so asking to encode one is a bug, not an input problem.
+  if (typed === undefined) throw new Error(`encode: ${dtype} is not a float dtype`);
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
 

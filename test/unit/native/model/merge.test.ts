@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
-import { mergeAdapter } from '../../../../native/model/merge';
+import { encode, mergeAdapter } from '../../../../native/model/merge';
 import { writePeftAdapter } from '../../../../native/model/peft-io';
 import { resolveTargets } from '../../../../native/model/lora';
 import { loadModelFolder } from '../../../../native/model/model-folder';
@@ -111,4 +111,14 @@ test('--dtype on a sharded model keeps the index valid: total_size is the merged
   const index = JSON.parse(readFileSync(join(out, 'model.safetensors.index.json'), 'utf8'));
   assert.equal(index.metadata.total_size, bytes);
   assert.ok(merged.names().every((name) => merged.entry(name)!.entry.dtype === 'F32'));
+});
+
+test('encode writes each float dtype as itself (F64 was written as F16) and refuses integer dtypes', () => {
+  const values = Float32Array.from([1.5, -0.25, 3]);
+  const f64 = encode('F64', values);
+  assert.deepEqual(Array.from(new Float64Array(f64.buffer, f64.byteOffset, 3)), [1.5, -0.25, 3]);
+  assert.equal(encode('F32', values).byteLength, 12);
+  assert.equal(encode('BF16', values).byteLength, 6);
+  assert.equal(encode('F16', values).byteLength, 6);
+  assert.throws(() => encode('I32', values), /I32 is not a float dtype/);
 });
