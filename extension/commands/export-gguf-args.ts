@@ -1,6 +1,7 @@
 // "Export to GGUF…" without VS Code (pure, tested): the export choices a run offers, the `lora-studio export` arguments
 // for one, the suggested output path, and the one JSON line `export --json` prints at the end.
 import { basename, dirname, join } from 'node:path';
+import { jsonObjectOf } from '../../native/util/json-line';
 
 export interface GgufExportChoice {
   label: string;
@@ -35,14 +36,8 @@ export function exportArgs(cli: string, request: { run: string; model: string; o
 export type ExportLine = { type: 'done'; out: string; notes: string[] } | { type: 'error'; message: string };
 
 export function parseExportLine(line: string): ExportLine | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
+  const v = jsonObjectOf(line);
+  if (v === undefined) return undefined;
   if (v.type === 'done' && typeof v.out === 'string') return { type: 'done', out: v.out, notes: Array.isArray(v.notes) ? v.notes.filter((n): n is string => typeof n === 'string') : [] };
   if (v.type === 'error' && typeof v.message === 'string') return { type: 'error', message: v.message };
   return undefined;

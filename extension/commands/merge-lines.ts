@@ -1,5 +1,6 @@
 // The NDJSON lines `lora-studio merge --json` prints, parsed (pure: tested without VS Code), and its arguments.
 import { basename, dirname, join, resolve } from 'node:path';
+import { jsonObjectOf } from '../../native/util/json-line';
 
 export type MergeLine =
   | { type: 'progress'; done: number; total: number; tensor?: string }
@@ -7,14 +8,8 @@ export type MergeLine =
   | { type: 'error'; message: string };
 
 export function parseMergeLine(line: string): MergeLine | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined; // human-readable output between the JSON lines
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
+  const v = jsonObjectOf(line);
+  if (v === undefined) return undefined;
   if (v.type === 'progress' && typeof v.done === 'number' && typeof v.total === 'number') {
     return { type: 'progress', done: v.done, total: v.total, ...(typeof v.tensor === 'string' ? { tensor: v.tensor } : {}) };
   }

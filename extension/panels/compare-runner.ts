@@ -7,19 +7,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { GenerateStreamLine } from '../../native/protocol';
 import type { GenerateSettings } from '../../webview/protocol';
+import { jsonObjectOf } from '../../native/util/json-line';
 
 /** A line of `lora-studio generate --stream-json` (native/protocol.ts); `error` lines are accepted too. */
 export type GenerateLine = GenerateStreamLine | { type: 'error'; message: string };
 
 export function parseGenerateLine(line: string): GenerateLine | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
+  const v = jsonObjectOf(line);
+  if (v === undefined) return undefined;
   if (v.type === 'token' && typeof v.text === 'string') return { type: 'token', text: v.text };
   if (v.type === 'done' && typeof v.tokens === 'number' && typeof v.seconds === 'number') {
     const tps = typeof v.tokens_per_s === 'number' ? v.tokens_per_s : v.seconds > 0 ? v.tokens / v.seconds : 0;

@@ -1,6 +1,7 @@
 // The NDJSON lines of `lora-studio compare-methods --json` (native/cli/compare-methods.ts), defined once: a `method`
 // line as each method starts, its `status` and `progress`, its `result` row (the table's numbers, snake_case), and a
 // `summary` at the end. Pure and engine-free: the extension host reads these lines from its child process.
+import { jsonObjectOf } from '../util/json-line';
 
 /** One method's line of `compare-methods --json` (and a row of the table); null where the run did not tell. */
 export interface CompareResult {
@@ -55,14 +56,8 @@ const COMPARE_EVENT_TYPES: readonly string[] = ['method', 'status', 'progress', 
 
 /** A line of `compare-methods --json` as an event, or undefined for anything else (the extension reads them). */
 export function parseCompareLine(line: string): CompareEvent | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  const rec = value as Record<string, unknown> | null;
-  if (typeof rec !== 'object' || rec === null || !COMPARE_EVENT_TYPES.includes(rec.type as string)) return undefined;
+  const rec = jsonObjectOf(line);
+  if (rec === undefined || !COMPARE_EVENT_TYPES.includes(rec.type as string)) return undefined;
   if (rec.type !== 'summary' && rec.type !== 'error' && typeof rec.method !== 'string') return undefined;
-  return value as CompareEvent;
+  return rec as unknown as CompareEvent;
 }

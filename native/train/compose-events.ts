@@ -1,5 +1,6 @@
 // The NDJSON lines `lora-studio compose --json` prints, defined once: the CLI writes them, the extension's
 // "Compose Adapters…" reads them (pure: no Node or engine imports, so the host may import it).
+import { jsonObjectOf } from '../util/json-line';
 
 /** Progress and outcome of a LoRAHub composition (native/train/compose.ts). */
 export type ComposeEvent =
@@ -19,14 +20,8 @@ const isNumber = (v: unknown): v is number => typeof v === 'number';
 
 /** A line of `compose --json` output, or undefined for anything else (human-readable text between the lines). */
 export function parseComposeLine(line: string): ComposeEvent | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
+  const v = jsonObjectOf(line);
+  if (v === undefined) return undefined;
   switch (v.type) {
     case 'status':
       return typeof v.message === 'string' ? { type: 'status', message: v.message } : undefined;
