@@ -15,6 +15,11 @@ const fx = hostileFixture('io');
 const root = process.platform === 'linux' && process.getuid?.() === 0;
 const canMount = root && spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
 const canSetpriv = root && spawnSync('setpriv', ['--version']).status === 0;
+// The user nobody must be able to run this checkout's CLI: a clone below a private folder (mkdtemp's 0700, /root) is
+// closed to it, and every case would fail on "Cannot find module" instead of testing anything.
+const nobodyRunsCli = canSetpriv && spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'dist/cli.js', '--version'], { timeout: 60_000 }).status === 0;
+const asOtherUserSkip = !canSetpriv ? 'needs root and setpriv to act as another user'
+  : !nobodyRunsCli ? `the user nobody cannot run ${process.cwd()}/dist/cli.js (a parent folder is private); clone below a folder others may enter` : false;
 const trainArgs = (out: string, ...flags: string[]) => ['train', '--model', fx.model, '--data', fx.data, '--out', out, ...TINY_TRAIN, ...flags];
 const quote = (args: string[]) => args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
 
@@ -48,7 +53,7 @@ test('an --out folder on a read-only disk: exit 1 naming the path and EROFS', { 
   expectOutcome(result, 1, /readonly\/run\/run\.lock: the file system is read-only \(EROFS in open\)/, /writable disk/);
 });
 
-test('as another user: an unreadable dataset and an --out folder in a folder of someone else are EACCES with the path', { skip: canSetpriv ? false : 'needs root and setpriv to act as another user' }, () => {
+test('as another user: an unreadable dataset and an --out folder in a folder of someone else are EACCES with the path', { skip: asOtherUserSkip }, () => {
   chmodSync(fx.root, 0o755);
   const secret = fx.file('secret.jsonl', '{"instruction":"x","output":"y"}\n');
   chmodSync(secret, 0o600);
