@@ -42,3 +42,22 @@ export function describeFailure(error: unknown): { code: number; message: string
   if (io) return { code: EXIT_INPUT, message: io };
   return { code: EXIT_INTERNAL, message: `internal error (a bug in LoRA Studio; please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` };
 }
+
+/**
+ * Runs `work` with SIGINT/SIGTERM turned into a flag it polls between units of work (merge, export), instead of
+ * Node's default of dying mid-write; the handlers go when it ends.
+ */
+export async function cancellableBySignal<T>(work: (cancelled: () => boolean) => Promise<T>): Promise<T> {
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+  };
+  process.on('SIGTERM', cancel);
+  process.on('SIGINT', cancel);
+  try {
+    return await work(() => cancelled);
+  } finally {
+    process.off('SIGTERM', cancel);
+    process.off('SIGINT', cancel);
+  }
+}

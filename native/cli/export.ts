@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors';
+import { cancellableBySignal } from './exit';
 import { exportGgufModel, GGUF_DTYPES, type GgufDtype } from '../export/gguf-model';
 import { adapterBaseDir, exportGgufAdapter } from '../export/gguf-adapter';
 import { mergeAdapter } from '../model/merge';
@@ -129,14 +130,8 @@ export async function exportCommand(flags: ExportFlags): Promise<ExportResult> {
   const format = FORMATS[name];
   if (!format) throw new UserError(`unknown --format "${name}"`, { fix: `choose one of: ${Object.keys(FORMATS).join(', ')}` });
   const print = (value: object) => process.stdout.write(JSON.stringify(value) + '\n');
-  let stop = false;
-  const cancel = () => {
-    stop = true;
-  };
-  process.on('SIGTERM', cancel);
-  process.on('SIGINT', cancel);
   try {
-    const result = await format.run(flags, () => stop);
+    const result = await cancellableBySignal((cancelled) => format.run(flags, cancelled));
     if (flags.json) print({ type: 'done', out: result.out, notes: result.notes });
     else process.stdout.write(result.notes.join('\n') + '\n');
     return result;
@@ -144,9 +139,6 @@ export async function exportCommand(flags: ExportFlags): Promise<ExportResult> {
     const error = caught instanceof ExportCancelled ? new UserError('export cancelled; nothing was written') : caught;
     if (flags.json) print({ type: 'error', message: error instanceof Error ? error.message : String(error) });
     throw error;
-  } finally {
-    process.off('SIGTERM', cancel);
-    process.off('SIGINT', cancel);
   }
 }
 

@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors';
+import { cancellableBySignal } from './exit';
 import { mergeAdapter, type MergeDtype } from '../model/merge';
 import { DTYPE_NAMES_HELP, parseDtypeFlag } from './dtype-flag';
 import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
@@ -22,19 +23,13 @@ export async function mergeCommand(flags: MergeFlags): Promise<void> {
   const missing = (['model', 'adapter', 'out'] as const).filter((flag) => !flags[flag]);
   if (missing.length > 0) throw new UserError(`missing ${missing.map((m) => `--${m}`).join(', ')}`, { fix: 'lora-studio merge --model BASE_DIR --adapter ADAPTER_DIR --out NEW_DIR' });
   const dtype: MergeDtype = !flags.dtype || flags.dtype === 'same' ? 'same' : SHORT[parseDtypeFlag('dtype', flags.dtype)];
-  let cancelled = false;
-  const cancel = () => {
-    cancelled = true;
-  };
-  process.on('SIGTERM', cancel);
-  process.on('SIGINT', cancel);
   const print = (value: object) => process.stdout.write(JSON.stringify(value) + '\n');
   const out = resolve(flags.out!);
   let lastPercent = -1;
   try {
-    await mergeAdapter({
+    await cancellableBySignal((cancelled) => mergeAdapter({
       modelDir: resolve(flags.model!), adapterDir: resolve(flags.adapter!), outDir: out,
-      cancelled: () => cancelled,
+      cancelled,
       dtype,
       onLeftoverRemoved: (path) => process.stderr.write(`removed ${path}, left by a merge that was killed\n`),
       onProgress: (p) => {
@@ -45,15 +40,12 @@ export async function mergeCommand(flags: MergeFlags): Promise<void> {
           lastPercent = percent;
         }
       },
-    });
+    }));
     if (flags.json) print({ type: 'done', out });
     else process.stdout.write(`merged model written to ${out}\n`);
   } catch (error) {
     if (flags.json) print({ type: 'error', message: error instanceof Error ? error.message : String(error) });
     throw error;
-  } finally {
-    process.off('SIGTERM', cancel);
-    process.off('SIGINT', cancel);
   }
 }
 
