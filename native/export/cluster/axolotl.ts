@@ -3,7 +3,7 @@
 // prefixes (lora_r, peft_use_dora, …) and runs ReLoRA itself (relora + jagged_restart_steps).
 import type { RunConfig } from '../../protocol';
 import { parseLoraInit } from '../../model/svd-init';
-import { ConfigMapping, hfPrecision, hfScheduler, loraRank, mapCommon } from './mapping';
+import { ConfigMapping, hfPrecision, hfScheduler, loraRank, hfSaveCadence, mapCommon } from './mapping';
 import type { DataShape } from './dataset';
 import { DEEPSPEED_FILE, fsdpOptions, type Parallelism } from './parallel';
 import type { YamlValue } from './yaml';
@@ -99,10 +99,7 @@ export function axolotlConfig(input: TrainerConfigInput): { yaml: { [key: string
     }
   }
   m.use('eval_every');
-  if (c.save_every > 0) Object.assign(y, { save_strategy: 'steps', save_steps: c.save_every });
-  else y.save_strategy = 'no';
-  if (c.save_total_limit > 0) y.save_total_limit = c.save_total_limit;
-  m.use('save_every', 'save_total_limit');
+  Object.assign(y, hfSaveCadence(m));
 
   if (input.parallelism === 'zero2' || input.parallelism === 'zero3') y.deepspeed = DEEPSPEED_FILE;
   if (input.parallelism === 'fsdp') Object.assign(y, axolotlFsdp());

@@ -4,7 +4,7 @@
 // test/fixtures/cluster-schemas/llamafactory.json. With no `template`, LLaMA-Factory parses the tokenizer's chat
 // template (data/template.py get_template_and_fix_tokenizer), as LoRA Studio uses it.
 import { parseLoraInit } from '../../model/svd-init';
-import { ConfigMapping, hfPrecision, hfScheduler, loraRank, mapCommon } from './mapping';
+import { ConfigMapping, hfPrecision, hfScheduler, loraRank, hfSaveCadence, mapCommon } from './mapping';
 import type { TrainerConfigInput } from './axolotl';
 import { DEEPSPEED_FILE } from './parallel';
 import type { YamlValue } from './yaml';
@@ -97,10 +97,7 @@ export function llamafactoryConfig(input: TrainerConfigInput): { yaml: { [key: s
     }
   }
   m.use('eval_every');
-  if (c.save_every > 0) Object.assign(y, { save_strategy: 'steps', save_steps: c.save_every });
-  else y.save_strategy = 'no';
-  if (c.save_total_limit > 0) y.save_total_limit = c.save_total_limit;
-  m.use('save_every', 'save_total_limit');
+  Object.assign(y, hfSaveCadence(m));
   if (input.parallelism === 'zero2' || input.parallelism === 'zero3') y.deepspeed = DEEPSPEED_FILE;
   return { yaml: y, mapping: m };
 }

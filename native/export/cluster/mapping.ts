@@ -63,6 +63,16 @@ export function hfPrecision(config: RunConfig): { bf16?: boolean; fp16?: boolean
   return { bf16: true };
 }
 
+/** Checkpoint cadence in Hugging Face Trainer arguments (every trainer here passes them on as they are). */
+export function hfSaveCadence(m: ConfigMapping): { save_strategy: 'steps' | 'no'; save_steps?: number; save_total_limit?: number } {
+  const c = m.config;
+  m.use('save_every', 'save_total_limit');
+  return {
+    ...(c.save_every > 0 ? { save_strategy: 'steps' as const, save_steps: c.save_every } : { save_strategy: 'no' as const }),
+    ...(c.save_total_limit > 0 ? { save_total_limit: c.save_total_limit } : {}),
+  };
+}
+
 /** The fields of an AdaLoRA run, which none of the trainers' LoRA paths run (PEFT's AdaLoRA needs a per-step call). */
 export const ADALORA_FIELDS: RunField[] = ['init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'beta1', 'beta2', 'orth_reg_weight', 'total_step'];
 

@@ -3,7 +3,7 @@
 // transformers' BitsAndBytesConfig — checked against test/fixtures/cluster-schemas/trl.json. The rest (model, data,
 // LoRA+ ratio) is read by the script itself. PEFT takes LoRA Studio's names unchanged (they are PEFT's).
 import { parseLoraInit } from '../../model/svd-init';
-import { ConfigMapping, hfPrecision, hfScheduler, loraRank, mapCommon } from './mapping';
+import { ConfigMapping, hfPrecision, hfScheduler, loraRank, hfSaveCadence, mapCommon } from './mapping';
 import type { TrainerConfigInput } from './axolotl';
 import { DEEPSPEED_FILE } from './parallel';
 
@@ -84,10 +84,7 @@ export function trlSettings(input: TrainerConfigInput): { settings: TrlSettings;
     else m.note('eval_every 0: train.py evaluates once, at the end, as LoRA Studio does.');
   }
   m.use('eval_every');
-  if (c.save_every > 0) Object.assign(sft, { save_strategy: 'steps', save_steps: c.save_every });
-  else sft.save_strategy = 'no';
-  if (c.save_total_limit > 0) sft.save_total_limit = c.save_total_limit;
-  m.use('save_every', 'save_total_limit');
+  Object.assign(sft, hfSaveCadence(m));
   if (input.parallelism === 'zero2' || input.parallelism === 'zero3') sft.deepspeed = DEEPSPEED_FILE;
 
   return {
