@@ -3,9 +3,10 @@
 // minutes for a 7B one) made while nothing unsaved exists, and removed right after. It holds what the trainer's own
 // stop would record at that moment, so its supervisor (supervisor.ts) can honour a signal within a second by killing
 // the stuck trainer and writing that record itself, and the extension's Stop knows to signal rather than send `stop`.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkerEvent } from '../protocol';
+import { writeFileAtomic } from '../util/atomic-write';
 import type { RunStatus } from './run-dir';
 
 /** Set by the supervisor in its child's environment: this process is the trainer, its parent owns the signals. */
@@ -35,11 +36,11 @@ export interface RunDirMessage {
 export const nativeCallPath = (runDir: string) => join(runDir, '.native-call');
 
 /**
- * Written in place, not atomically: a rename would need a second call, and the marker is read only after the writer was
- * stopped (SIGSTOP) or is gone, so a torn one reads as absent below, which waits for the trainer instead.
+ * Written atomically: the supervisor's signal handler and the extension's Stop read it while the trainer runs, and a
+ * torn marker read as absent made them wait for the whole native call (minutes on a 7B model) instead of a second.
  */
 export function markNativeCall(runDir: string, marker: NativeCallMarker): void {
-  writeFileSync(nativeCallPath(runDir), JSON.stringify(marker));
+  writeFileAtomic(nativeCallPath(runDir), JSON.stringify(marker));
 }
 
 export function clearNativeCall(runDir: string): void {

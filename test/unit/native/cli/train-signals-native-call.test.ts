@@ -5,7 +5,7 @@
 // folder says what the trainer's own stop would have said (status.json stopped with the checkpoint kept), nothing it
 // owned is left (lock, worker.json, socket, marker), and the same command starts or resumes the run again. A supervisor
 // killed outright (SIGKILL) takes its trainer with it.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -36,18 +36,35 @@ const SUPERVISOR_NOTE = /the trainer is inside a call that cannot be interrupted
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Every process a case started (supervisors, workers, trainers), killed once the file's cases are over: a case that
+ * fails midway must not leave a 100,000-step run behind, which would keep this file's process (and CI) waiting.
+ */
+const started = new Set<number>();
+after(() => {
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 /** Starts `args`, sends `signal` once the run folder's native-call marker appears, and resolves with the exit and the stop's duration. */
 async function interruptInsideNativeCall(args: string[], out: string, signal: NodeJS.Signals) {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child.pid!);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let exited = false;
   const exit = new Promise<number | null>((done) => child.on('exit', (code) => ((exited = true), done(code))));
-  while (!exited && !existsSync(nativeCallPath(out))) await sleep(20);
-  assert.ok(!exited, `the run ended before its session creation; stderr: ${stderr}`);
-  const marker = readNativeCall(out);
+  let marker: ReturnType<typeof readNativeCall>;
+  while (!exited && !(marker = readNativeCall(out))) await sleep(20);
+  assert.ok(!exited && marker, `the run ended before its session creation; stderr: ${stderr}`);
+  started.add(marker.pid);
   assert.equal(readWorkerInfo(out)?.pid, child.pid, "worker.json names the supervisor, the process others signal");
   assert.notEqual(marker?.pid, child.pid, 'the trainer is its child');
   const sentAt = performance.now();
@@ -126,11 +143,14 @@ test("the extension's Stop while the worker's trainer creates its session: SIGTE
   );
   try {
     const pid = await client.spawn(runDir);
-    while (!existsSync(nativeCallPath(runDir))) {
+    started.add(pid);
+    let marker: ReturnType<typeof readNativeCall>;
+    while (!(marker = readNativeCall(runDir))) {
       assert.doesNotThrow(() => process.kill(pid, 0), `the worker ended before its session creation: ${readFileSync(runPaths(runDir).log, 'utf8')}`);
       await sleep(20);
     }
-    const trainer = readNativeCall(runDir)!.pid;
+    const trainer = marker.pid;
+    started.add(trainer);
     assert.equal(readWorkerInfo(runDir)?.pid, pid, 'worker.json names the process the extension started');
     const sentAt = performance.now();
     assert.equal(await client.stop(runDir), 'stopped');
@@ -150,22 +170,28 @@ test("the extension's Stop while the worker's trainer creates its session: SIGTE
 test('a supervisor killed outright takes its trainer with it (as a kill of the trainer did): no orphan trains on', async () => {
   const killed = join(root, 'killed');
   const child = spawn(process.execPath, trainArgs(killed, '100000'), { stdio: 'ignore' });
-  const exit = new Promise((done) => child.on('exit', done));
-  while (!existsSync(nativeCallPath(killed))) await sleep(20);
-  const trainer = readNativeCall(killed)!.pid;
+  started.add(child.pid!);
+  let exited = false;
+  const exit = new Promise((done) => child.on('exit', (code) => ((exited = true), done(code))));
+  let marker: ReturnType<typeof readNativeCall>;
+  while (!exited && !(marker = readNativeCall(killed))) await sleep(20);
+  assert.ok(!exited && marker, 'the run reached its session creation');
+  const trainer = marker.pid;
+  started.add(trainer);
   child.kill('SIGKILL');
   await exit;
   // It notices when the native call returns (seconds) and ends itself at once, training no step.
   const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline && (() => { try { process.kill(trainer, 0); return true; } catch { return false; } })()) await sleep(50);
-  try {
-    assert.throws(() => process.kill(trainer, 0), 'the trainer is gone');
-    assert.deepEqual(readMetrics(killed), []);
-  } finally {
-    try {
-      process.kill(trainer, 'SIGKILL'); // a failed case leaves no training process behind
-    } catch {
-      // gone, as it should be
-    }
-  }
+  while (Date.now() < deadline && alive(trainer)) await sleep(50);
+  assert.equal(alive(trainer), false, 'the trainer is gone');
+  assert.deepEqual(readMetrics(killed), []);
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
