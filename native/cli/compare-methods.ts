@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors';
+import { numberFlag, wholeAtLeast } from './number-flag';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { parameterCount } from '../model/model-folder';
 import { openWeights } from '../model/safetensors';
@@ -34,12 +35,6 @@ export interface CompareFlags {
   device: string;
   out?: string;
   json?: boolean;
-}
-
-function wholeFlag(flag: string, value: string, min: number, example: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new UserError(`--${flag} must be a whole number ≥ ${min}, got "${value}"`, { fix: `pass e.g. --${flag} ${example}` });
-  return n;
 }
 
 /** The comparison's `train` flags shared by every method: same data, steps, seed, rank and batches. */
@@ -70,9 +65,9 @@ function eventText(event: CompareEvent): string | undefined {
 
 export async function compareMethodsCommand(flags: CompareFlags, write: (text: string) => void = (t) => process.stdout.write(t), log: (text: string) => void = (t) => process.stderr.write(t), cli: CliCommand = selfCommand()): Promise<void> {
   const methods = parseMethodList(flags.methods, knownCompareMethods(engineMethods()));
-  const steps = wholeFlag('steps', flags.steps, 2, '20');
-  const seqLen = wholeFlag('seq-len', flags.seqLen, 2, '256');
-  const rank = wholeFlag('rank', flags.rank, 1, '8');
+  const steps = numberFlag('steps', flags.steps, wholeAtLeast(2, '20'));
+  const seqLen = numberFlag('seq-len', flags.seqLen, wholeAtLeast(2, '256'));
+  const rank = numberFlag('rank', flags.rank, wholeAtLeast(1, '8'));
   const model = resolve(flags.model);
   const data = resolve(flags.data);
   const evalData = flags.evalData === undefined ? undefined : resolve(flags.evalData);

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { DeviceChoice } from '../protocol';
 import { UserError } from '../util/errors';
+import { numberFlag, wholeAtLeast } from './number-flag';
 import { composeAdapters } from '../train/compose';
 import type { ComposeEvent } from '../train/compose-events';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
@@ -26,12 +27,6 @@ export interface ComposeFlags {
   device: string;
   quantization?: string;
   json?: boolean;
-}
-
-function numberFlag(flag: string, value: string, ok: (n: number) => boolean, rule: string, example: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new UserError(`--${flag} must be ${rule}, got "${value}"`, { fix: `pass e.g. --${flag} ${example}` });
-  return n;
 }
 
 /**
@@ -71,10 +66,10 @@ export function composeEventText(event: ComposeEvent): string {
 export async function composeCommand(flags: ComposeFlags, write: (line: string) => void = (l) => process.stdout.write(l), log: (line: string) => void = (l) => process.stderr.write(l)): Promise<void> {
   const adapters = flags.adapters.split(',').map((a) => a.trim()).filter((a) => a !== '');
   // Their ranges are composeAdapters' to check; here they only have to be numbers.
-  const steps = numberFlag('steps', flags.steps, () => true, 'a number', '40');
-  const l1 = numberFlag('l1', flags.l1, () => true, 'a number', '0.05');
-  const seed = numberFlag('seed', flags.seed, Number.isInteger, 'a whole number', '0');
-  const maxSeqLen = numberFlag('max-seq-len', flags.maxSeqLen, (n) => Number.isInteger(n) && n >= 2, 'a whole number ≥ 2', '512');
+  const steps = numberFlag('steps', flags.steps);
+  const l1 = numberFlag('l1', flags.l1);
+  const seed = numberFlag('seed', flags.seed, { ok: Number.isInteger, rule: 'a whole number', example: '0' });
+  const maxSeqLen = numberFlag('max-seq-len', flags.maxSeqLen, wholeAtLeast(2, '512'));
   if (!/^(auto|cpu|cuda(:\d+)?)$/.test(flags.device)) throw new UserError(`--device must be auto, cpu, cuda or cuda:N, got "${flags.device}"`, { fix: 'pass --device auto' });
   const device = resolveDevice(flags.device as DeviceChoice, discoverCuda(systemDiscoveryIo()));
   const emit = (event: ComposeEvent) => (flags.json ? write(JSON.stringify(event) + '\n') : log(composeEventText(event) + '\n'));

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { DeviceChoice, GenerateStreamLine } from '../protocol';
 import { UserError } from '../util/errors';
+import { optionalNumberFlag } from './number-flag';
 import { loadModelFolder } from '../model/model-folder';
 import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
 import { generate, type GenerationStats } from '../model/generate';
@@ -40,11 +41,9 @@ interface Outcome {
   peak_rss_mb: number;
 }
 
-function numberFlag(flag: string, value: string | undefined, fallback: number, ok: (n: number) => boolean, rule: string): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || !ok(n)) throw new UserError(`--${flag} must be ${rule}, got "${value}"`, { fix: `pass --${flag} ${fallback}` });
-  return n;
+/** A numeric flag, its default (from generation_config.json) when absent; the default is the fix's example. */
+function numberOr(flag: string, value: string | undefined, fallback: number, ok: (n: number) => boolean, rule: string): number {
+  return optionalNumberFlag(flag, value, fallback, { ok, rule, example: String(fallback) });
 }
 
 export async function generateCommand(flags: GenerateFlags, write: (text: string) => void = (t) => process.stdout.write(t)): Promise<void> {
@@ -58,10 +57,10 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
   if (flags.streamJson && (flags.json || flags.compare)) throw new UserError('--stream-json goes alone: not with --json or --compare', { fix: 'drop --json / --compare' });
   const model = loadModelFolder(flags.model);
   const defaults = model.generation;
-  const maxNewTokens = numberFlag('max-new-tokens', flags.maxNewTokens, defaults.max_new_tokens ?? 128, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
-  const temperature = numberFlag('temperature', flags.temperature, defaults.temperature ?? 0, (n) => n >= 0, 'a number ≥ 0 (0 = greedy)');
-  const topP = numberFlag('top-p', flags.topP, defaults.top_p ?? 1, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
-  const seed = numberFlag('seed', flags.seed, 0, Number.isInteger, 'a whole number');
+  const maxNewTokens = numberOr('max-new-tokens', flags.maxNewTokens, defaults.max_new_tokens ?? 128, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
+  const temperature = numberOr('temperature', flags.temperature, defaults.temperature ?? 0, (n) => n >= 0, 'a number ≥ 0 (0 = greedy)');
+  const topP = numberOr('top-p', flags.topP, defaults.top_p ?? 1, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
+  const seed = numberOr('seed', flags.seed, 0, Number.isInteger, 'a whole number');
   const device = resolveDevice(flags.device as DeviceChoice, discoverCuda(systemDiscoveryIo()));
   // The chat template is the model folder's code: rendered in a bounded template worker (data/template-pool.ts).
   const prompt = flags.prompt ?? await instructionPromptBounded(model.tokenizer, flags.instruction!, flags.input);

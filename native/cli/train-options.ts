@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { DeviceChoice, RunConfig, SchedulerName } from '../protocol';
 import { DEFAULT_RUN_OPTIONS, METHOD_NAMES } from '../protocol';
-import { UserError } from '../util/errors';
+import { optionalNumberFlag } from './number-flag';
 import { ALLOW_OUTSIDE_LINKS_HELP } from '../model/folder-links';
 import { DTYPE_NAMES_HELP, parseDtypeFlag } from './dtype-flag';
 import { DEFAULT_VIRTUAL_TOKENS } from '../model/prompt-learning';
@@ -125,12 +125,8 @@ export function addTrainOptions(command: Command): Command {
     .option('--allow-outside-links', ALLOW_OUTSIDE_LINKS_HELP, false);
 }
 
-function number(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed)) throw new UserError(`--${flag} must be a number, got "${value}"`);
-  return parsed;
-}
+// Ranges are the RunConfig validation's to check (all problems at once, by field); here a flag only has to be a number.
+const number = optionalNumberFlag;
 
 /** ReLoRA's fields when --relora-every is given (and not 0). */
 function reloraFromFlags(flags: TrainFlags): Partial<RunConfig> {

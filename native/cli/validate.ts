@@ -5,6 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors';
+import { optionalNumberFlag, wholeAtLeast } from './number-flag';
 import { validateFile, type ValidationReport } from '../data/validate';
 import { EXIT_SIGNAL } from './exit';
 
@@ -27,8 +28,7 @@ export function toJson(report: ValidationReport): object {
 }
 
 export async function validateCommand(files: string[], flags: ValidateFlags): Promise<number> {
-  const maxProblems = flags.maxProblems === undefined ? 1000 : Number(flags.maxProblems);
-  if (!Number.isInteger(maxProblems) || maxProblems < 1) throw new UserError(`--max-problems must be a whole number ≥ 1, got "${flags.maxProblems}"`);
+  const maxProblems = optionalNumberFlag('max-problems', flags.maxProblems, 1000, wholeAtLeast(1, '1000'));
   for (const file of files) {
     if (!existsSync(file)) throw new UserError(`file not found: ${file}`, { fix: 'pass the path of a .jsonl file' });
     if (!statSync(file).isFile()) throw new UserError(`${file} is not a file`, { fix: 'pass the path of a .jsonl file' });

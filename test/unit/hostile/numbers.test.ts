@@ -84,3 +84,19 @@ test('unknown flags, choices and a device that does not exist are usage errors o
 test('--max-steps 1e1 is the whole number 10 as JavaScript reads it: it trains 10 steps (exit 0)', () => {
   expectOutcome(train('--max-steps', '1e1', '--batch-size', '4').result, 0, /done after 10 steps/);
 });
+
+test('numbers Number() reads but nobody types as one (0x10, 0b11, 0o7, 1_000, " 10 ", +5, 10abc, "") are refused naming flag and value', () => {
+  for (const value of ['0x10', '0b11', '0o7', '1_000', ' 10 ', '+5', '10abc', '']) {
+    refused(['--max-steps', value], new RegExp(`--max-steps must be a number, got "${value.replace(/[+]/g, '\\+')}"`), /plain decimal/);
+  }
+  refused(['--lr', '0x1p-3'], /--lr must be a number, got "0x1p-3"/);
+});
+
+test('every command reads its numeric flags the same way: 0x10 is refused by generate, compose, compare-methods and validate', () => {
+  const out = fx.path('out');
+  expectOutcome(cli(['generate', '--model', fx.model, '--prompt', 'Hi', '--max-new-tokens', '0x10', '--device', 'cpu']), 1, /--max-new-tokens must be a whole number ≥ 1, got "0x10".*e\.g\. --max-new-tokens 16/);
+  expectOutcome(cli(['compose', '--model', fx.model, '--adapters', 'a,b', '--data', fx.data, '--out', out, '--steps', '0x10']), 1, /--steps must be a number, got "0x10"/);
+  expectOutcome(cli(['compare-methods', '--model', fx.model, '--data', fx.data, '--methods', 'lora,dora', '--steps', '0x10', '--out', out]), 1, /--steps must be a whole number ≥ 2, got "0x10"/);
+  expectOutcome(cli(['validate', fx.data, '--max-problems', '0x10']), 1, /--max-problems must be a whole number ≥ 1, got "0x10"/);
+  assert.ok(!existsSync(out), 'nothing written');
+});
