@@ -2,7 +2,8 @@
 // on change (debounced), workspace files once at activation (bounded), with rename quick fixes and a hover that
 // names each record's format. The validation itself is native/data (the same code as `lora-studio validate`).
 import * as vscode from 'vscode';
-import { validateText } from '../../native/data/validate';
+import { validateBytes, validateDocument } from '../../native/data/validate';
+import { fileEncodingSync } from '../../native/data/text-encoding';
 import { parseRecord, type DatasetProblem } from '../../native/data/schema';
 
 const SOURCE = 'LoRA Studio';
@@ -60,7 +61,9 @@ export function registerDatasetDiagnostics(context: vscode.ExtensionContext): vs
   const timers = new Map<string, NodeJS.Timeout>();
   const check = (document: vscode.TextDocument) => {
     if (!isDataset(document)) return;
-    const report = validateText(document.fileName, document.getText(), { maxProblems: 500 });
+    // What train reads is the file's bytes: a UTF-16 file is its one error even though VS Code shows it decoded.
+    const onDisk = document.uri.scheme === 'file' ? fileEncodingSync(document.fileName) : undefined;
+    const report = validateDocument(document.fileName, document.getText(), onDisk, { maxProblems: 500 });
     collection.set(document.uri, [...report.errors, ...report.warnings].map(toDiagnostic));
   };
   const checkSoon = (document: vscode.TextDocument) => {
@@ -77,8 +80,7 @@ export function registerDatasetDiagnostics(context: vscode.ExtensionContext): vs
       if (vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString())) continue;
       const stat = await vscode.workspace.fs.stat(uri);
       if (stat.size > SCAN_MAX_BYTES) continue;
-      const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-      const report = validateText(uri.fsPath, text, { maxProblems: 500 });
+      const report = validateBytes(uri.fsPath, await vscode.workspace.fs.readFile(uri), { maxProblems: 500 });
       collection.set(uri, [...report.errors, ...report.warnings].map(toDiagnostic));
     }
   };

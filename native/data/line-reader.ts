@@ -8,6 +8,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { abortError, DEFAULT_CHUNK_BYTES, readRange, type ScanOptions } from './line-index';
+import { detectEncoding, ENCODING_HEAD_BYTES, NotUtf8Error } from './text-encoding';
 
 const NEWLINE = 0x0a;
 
@@ -33,8 +34,9 @@ export interface LineReadStats {
 
 /**
  * Calls `visit` with each line of `path` in order: its bytes without LF (a CR before it is kept, for the caller to
- * judge) and its 1-based number. A UTF-8 BOM at the start is dropped. `line` is only valid during the call (it may
- * view the chunk buffer). Throws AbortError when the signal is aborted; the signal is checked after every chunk.
+ * judge) and its 1-based number. A UTF-8 BOM at the start is dropped; a UTF-16 or UTF-32 file throws NotUtf8Error
+ * before any line. `line` is only valid during the call (it may view the chunk buffer). Throws AbortError when the
+ * signal is aborted; the signal is checked after every chunk.
  */
 export async function forEachLine(path: string, visit: (line: Buffer, lineNumber: number) => void, options: LineReadOptions = {}): Promise<number> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -47,10 +49,12 @@ export async function forEachLine(path: string, visit: (line: Buffer, lineNumber
     let lineNumber = 0;
     // chunk[0, held) holds the file's bytes [position - held, position): the unfinished line from the last read.
     let held = 0;
-    // A UTF-8 byte order mark is not part of the first line.
-    const head = Buffer.alloc(3);
-    const { bytesRead: headBytes } = await handle.read(head, 0, 3, 0);
-    let position = headBytes === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+    // A UTF-16/32 file is refused once, not line by line; a UTF-8 byte order mark is not part of the first line.
+    const head = Buffer.alloc(ENCODING_HEAD_BYTES);
+    const { bytesRead: headBytes } = await handle.read(head, 0, head.length, 0);
+    const detected = detectEncoding(head.subarray(0, headBytes));
+    if (detected.encoding !== 'UTF-8') throw new NotUtf8Error(path, detected);
+    let position = detected.bomBytes;
     const pause = async () => {
       options.onProgress?.(Math.min(1, position / Math.max(1, size)));
       await nextTurn();

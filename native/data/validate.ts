@@ -1,13 +1,14 @@
 // Validates a whole JSONL dataset, streaming (one chunk plus the longest line in memory, read by line-reader.ts's
 // forEachLine, the one line reader; cancellable between chunks): splits on \n only (U+2028 inside a string is not a
 // line break), accepts CRLF and a UTF-8 BOM, skips blank lines (a warning when they sit between records), checks each
-// line's bytes are UTF-8, parses each line with the record schema, and reports a record whose format differs from the
+// line's bytes are UTF-8 (a UTF-16/32 file is one error, text-encoding.ts), parses each line with the record schema, and reports a record whose format differs from the
 // file's first record. The same pass can hand back the parsed records, so the trainer reads a file once.
 import { isUtf8 } from 'node:buffer';
 import type { DatasetFormat, LocatedRecord } from './records';
 import { parseRecord, type DatasetProblem } from './schema';
 import { UserError } from '../util/errors';
 import { forEachLine, MAX_LINE_BYTES } from './line-reader';
+import { detectEncoding, ENCODING_HEAD_BYTES, fileEncodingSync, NotUtf8Error, type DetectedEncoding } from './text-encoding';
 
 export type FileFormat = DatasetFormat | 'mixed' | 'unknown';
 
@@ -98,6 +99,12 @@ export class DatasetValidator {
     this.add({ line: lineNumber, column: 1, length: 1, severity: 'error', message: 'the line is not valid UTF-8 — re-save the file as UTF-8' });
   }
 
+  /** A file in another encoding than UTF-8: its one error (no line was read, so no "no records" either). */
+  notUtf8(error: NotUtf8Error): ValidationReport {
+    this.add({ line: 1, column: 1, length: 1, severity: 'error', message: error.problem });
+    return this.report;
+  }
+
   finish(): ValidationReport {
     this.report.format = this.mixed ? 'mixed' : (this.format ?? 'unknown');
     if (this.report.records === 0) {
@@ -120,13 +127,33 @@ export function validateText(file: string, text: string, options: ValidateOption
   return validator.finish();
 }
 
+/**
+ * An editor document's report: its text, unless its file on disk is not UTF-8 (`onDisk`, from the file's first bytes:
+ * VS Code decodes UTF-16 by its byte-order mark, so the text reads fine, but train reads the bytes) — then the one
+ * error validateFile reports.
+ */
+export function validateDocument(file: string, text: string, onDisk: DetectedEncoding | undefined, options: ValidateOptions = {}): ValidationReport {
+  if (onDisk && onDisk.encoding !== 'UTF-8') return new DatasetValidator(file, options).notUtf8(new NotUtf8Error(file, onDisk));
+  return validateText(file, text, options);
+}
+
+/** Validates a file's bytes held in memory (the editor's workspace scan), as validateFile would. */
+export function validateBytes(file: string, bytes: Uint8Array, options: ValidateOptions = {}): ValidationReport {
+  return validateDocument(file, new TextDecoder().decode(bytes), detectEncoding(bytes.subarray(0, ENCODING_HEAD_BYTES)), options);
+}
+
 /** Streams a file from disk; never holds more than one chunk plus one line. */
 export async function validateFile(path: string, options: ValidateOptions = {}): Promise<ValidationReport> {
   const validator = new DatasetValidator(path, options);
-  await forEachLine(path, (bytes, lineNumber) => {
-    if (!isUtf8(bytes)) validator.invalidUtf8(lineNumber);
-    else validator.line(bytes.toString('utf8'), lineNumber);
-  }, { signal: options.signal, stopRequested: options.stopRequested, onTooLong: (lineNumber, bytes) => validator.tooLong(lineNumber, bytes) });
+  try {
+    await forEachLine(path, (bytes, lineNumber) => {
+      if (!isUtf8(bytes)) validator.invalidUtf8(lineNumber);
+      else validator.line(bytes.toString('utf8'), lineNumber);
+    }, { signal: options.signal, stopRequested: options.stopRequested, onTooLong: (lineNumber, bytes) => validator.tooLong(lineNumber, bytes) });
+  } catch (error) {
+    if (error instanceof NotUtf8Error) return validator.notUtf8(error);
+    throw error;
+  }
   return validator.finish();
 }
 
@@ -135,6 +162,9 @@ export async function validateFile(path: string, options: ValidateOptions = {}):
  * `stopRequested` (a run's stop flag) it ends between chunks with an AbortError once a stop is asked for.
  */
 export async function readDatasetRecords(path: string, options: { stopRequested?: () => boolean } = {}): Promise<LocatedRecord[]> {
+  // Not UTF-8: that one error as it is, not as "1 error(s)" with a fix about records.
+  const detected = fileEncodingSync(path);
+  if (detected && detected.encoding !== 'UTF-8') throw new NotUtf8Error(path, detected);
   const records: LocatedRecord[] = [];
   const report = await validateFile(path, { maxProblems: 20, onRecord: (record) => records.push(record), stopRequested: options.stopRequested });
   if (report.errors.length > 0) {

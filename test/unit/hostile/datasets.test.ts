@@ -27,12 +27,32 @@ test('a UTF-8 byte-order mark and CRLF line ends are read as the records they ar
   }
 });
 
-test('a UTF-16 file and a line of invalid UTF-8 are refused at their line, saying to save as UTF-8', () => {
-  const utf16 = fx.file('utf16.jsonl', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(lines.join('\n') + '\n', 'utf16le')]));
+test('a UTF-16 or UTF-32 file (with or without a byte-order mark) is refused once, naming the encoding and iconv', () => {
+  const text = lines.join('\n') + '\n';
+  const utf32le = (s: string) => Buffer.concat([...s].map((ch) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(ch.codePointAt(0)!);
+    return b;
+  }));
+  const files: [string, string][] = [
+    [fx.file('utf16.jsonl', Buffer.from('\uFEFF' + text, 'utf16le')), 'UTF-16 \\(little-endian\\)'],
+    [fx.file('utf16be.jsonl', Buffer.from('\uFEFF' + text, 'utf16le').swap16()), 'UTF-16 \\(big-endian\\)'],
+    [fx.file('utf16nobom.jsonl', Buffer.from(text, 'utf16le')), 'UTF-16 \\(little-endian, without a byte-order mark\\)'],
+    [fx.file('utf32.jsonl', utf32le('\uFEFF' + text)), 'UTF-32 \\(little-endian\\)'],
+  ];
+  for (const [data, encoding] of files) {
+    const validated = cli(['validate', data]);
+    expectOutcome(validated, 1, new RegExp(`${data}:1:1: error: the file is ${encoding}; datasets must be UTF-8 — convert it: iconv -f UTF-(16|32)[LB]E -t UTF-8 ${data} > `), /0 records, 1 error\b/);
+    assert.equal(validated.stdout.split('\n').filter((l) => l.includes(': error:')).length, 1, 'one error, not one per line');
+    const trained = trainOn(data);
+    expectOutcome(trained, 1, new RegExp(`${data}: the file is ${encoding}; datasets must be UTF-8`));
+    assert.doesNotMatch(trained.stderr, /:2:1:/, 'one error, not one per line');
+  }
+});
+
+test('a line of invalid UTF-8 is refused at its line, saying to save as UTF-8', () => {
   const latin1 = fx.file('latin1.jsonl', Buffer.concat([Buffer.from(lines[0] + '\n'), Buffer.from('{"instruction":"Caf\xe9?","output":"oui"}\n', 'latin1')]));
-  expectOutcome(cli(['validate', utf16]), 1, /utf16-\d+\.jsonl:1:1: .*not valid UTF-8.*save the file as UTF-8/);
-  expectOutcome(trainOn(utf16), 1, /utf16-\d+\.jsonl:1:1: .*not valid UTF-8/);
-  expectOutcome(cli(['validate', latin1]), 1, /latin1-\d+\.jsonl:2:1: .*not valid UTF-8/);
+  expectOutcome(cli(['validate', latin1]), 1, /latin1-\d+\.jsonl:2:1: .*not valid UTF-8.*save the file as UTF-8/);
 });
 
 test('an empty file and a file of blank lines have no records: said, exit 1', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readDatasetRecords, validateFile, validateText } from '../../../../native/data/validate';
+import { readDatasetRecords, validateBytes, validateDocument, validateFile, validateText } from '../../../../native/data/validate';
 
 const alpaca = (i: number) => JSON.stringify({ instruction: `q${i}`, output: `a${i}` });
 const chat = JSON.stringify({ messages: [{ role: 'user', content: 'u' }, { role: 'assistant', content: 'a' }] });
@@ -80,4 +80,21 @@ test('readDatasetRecords ends with an AbortError once its stopRequested says so 
   const path = file('many.jsonl', `${alpaca(1)}\n`.repeat(400_000));
   await assert.rejects(readDatasetRecords(path, { stopRequested: () => ++asked > 1 }), (error: Error) => error.name === 'AbortError');
   assert.equal(asked, 2);
+});
+
+test('a UTF-16 or UTF-32 file is one error at 1:1 naming the encoding, from the file, its bytes, or an editor\'s text', async () => {
+  const records = `${alpaca(1)}\n${alpaca(2)}\n${alpaca(3)}\n`;
+  const utf16 = Buffer.from(`\ufeff${records}`, 'utf16le');
+  const path = file('utf16.jsonl', utf16);
+  for (const report of [await validateFile(path), validateBytes(path, utf16), validateDocument(path, records, { encoding: 'UTF-16LE', bomBytes: 2 })]) {
+    assert.deepEqual(report.errors.map((e) => [e.line, e.column]), [[1, 1]]);
+    assert.match(report.errors[0].message, /^the file is UTF-16 \(little-endian\); datasets must be UTF-8 — convert it: iconv -f UTF-16LE -t UTF-8 /);
+    assert.equal(report.records, 0);
+  }
+  const bigEndian = await validateFile(file('utf16be.jsonl', Buffer.from(records, 'utf16le').swap16()));
+  assert.match(bigEndian.errors.map((e) => e.message).join('\n'), /^the file is UTF-16 \(big-endian, without a byte-order mark\)[^\n]*$/);
+  await assert.rejects(readDatasetRecords(path), /utf16\.jsonl: the file is UTF-16 \(little-endian\); datasets must be UTF-8 — convert it/);
+  // UTF-8 (with or without its mark) is read as before, whichever way it arrives.
+  assert.equal(validateBytes(path, Buffer.from(`\ufeff${records}`)).validRecords, 3);
+  assert.equal(validateDocument(path, records, { encoding: 'UTF-8', bomBytes: 3 }).validRecords, 3);
 });
