@@ -11,6 +11,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import { UserError } from '../util/errors';
 import { speedUpTokenizer } from './tokenizer-speedups';
+import { fastEncoder } from './fast-encode';
 import type { ChatMessage } from '../data/records';
 
 export type { ChatMessage };
@@ -132,7 +133,9 @@ export function tokenizerFromFiles(files: TokenizerFiles): TextTokenizer {
   // transformers honours add_bos_token even when tokenizer.json's post-processor does not add BOS (Llama 2-era
   // files); tokenizers.js only runs the post-processor, so BOS is added here in that case.
   const forceBos = tokenizerConfig.add_bos_token === true && bos.id !== undefined && !inner.encode('', { add_special_tokens: true }).ids.includes(bos.id);
+  const fast = fastEncoder(inner);
   const encode = (text: string, addSpecialTokens = true): number[] => {
+    if (!addSpecialTokens && fast) return fast(text);
     const ids = inner.encode(text, { add_special_tokens: addSpecialTokens }).ids;
     return addSpecialTokens && forceBos && ids[0] !== bos.id ? [bos.id!, ...ids] : ids;
   };
