@@ -111,6 +111,12 @@ export interface RunConfig {
   seed: number;
   device: DeviceChoice;
   max_seq_len: number;
+  /**
+   * Let max_seq_len (plus any virtual tokens) go past the model's max_position_embeddings, with a warning: for models
+   * that handle longer contexts (rope_scaling) or a knowing extrapolation. Without it such a run is refused. Absent
+   * means false (runs written before the option existed).
+   */
+  allow_long_context?: boolean;
   train_on_prompt: boolean;
   /**
    * Keep only each decoder layer's input from the forward pass and recompute the layer in the backward pass (less
@@ -221,6 +227,7 @@ export const DEFAULT_RUN_OPTIONS: Omit<RunConfig, 'model' | 'data' | 'out'> = {
   seed: 42,
   device: 'auto',
   max_seq_len: 512,
+  allow_long_context: false,
   train_on_prompt: false,
   gradient_checkpointing: true,
   precision: 'auto',

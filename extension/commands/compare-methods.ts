@@ -16,7 +16,8 @@ function startFromArg(arg: unknown): CompareMethodsStart {
   if (typeof arg !== 'object' || arg === null) return {};
   const a = arg as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-  return { model: str(a.model), data: str(a.data), evalData: str(a.evalData), seqLen: typeof a.seqLen === 'number' && Number.isInteger(a.seqLen) && a.seqLen >= 2 ? a.seqLen : undefined };
+  return { model: str(a.model), data: str(a.data), evalData: str(a.evalData), seqLen: typeof a.seqLen === 'number' && Number.isInteger(a.seqLen) && a.seqLen >= 2 ? a.seqLen : undefined,
+    allowLongContext: a.allowLongContext === true };
 }
 
 const ui: CompareMethodsUi = {

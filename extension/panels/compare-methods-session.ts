@@ -19,12 +19,15 @@ export interface CompareMethodsRequest {
   steps: number;
   /** Tokens per record (the training panel's max_seq_len); absent: the CLI's default. */
   seqLen?: number;
+  /** The panel's allow_long_context: seqLen may go past the model's positions (each run warns). */
+  allowLongContext?: boolean;
   out: string;
 }
 
 export function compareMethodsArgs(cli: string, r: CompareMethodsRequest): string[] {
   return [cli, 'compare-methods', '--model', r.model, '--data', r.data, ...(r.evalData ? ['--eval-data', r.evalData] : []), '--methods', r.methods.join(','),
-    '--steps', String(r.steps), ...(r.seqLen ? ['--seq-len', String(r.seqLen)] : []), '--out', r.out, '--json'];
+    '--steps', String(r.steps), ...(r.seqLen ? ['--seq-len', String(r.seqLen)] : []),
+    ...(r.allowLongContext ? ['--allow-long-context'] : []), '--out', r.out, '--json'];
 }
 
 /** A new comparison's folder: in comparisonsFolder (so its runs show in the Runs view), named by time and model. */
@@ -57,6 +60,7 @@ export interface CompareMethodsStart {
   data?: string;
   evalData?: string;
   seqLen?: number;
+  allowLongContext?: boolean;
 }
 
 export const DEFAULT_COMPARE_STEPS = 20;
@@ -73,7 +77,7 @@ export async function askComparison(start: CompareMethodsStart, known: readonly 
   if (!methods || methods.length === 0) return undefined;
   const steps = await ui.steps(DEFAULT_COMPARE_STEPS);
   if (!steps) return undefined;
-  return { model, data, evalData: start.evalData, methods, steps, seqLen: start.seqLen, out: out(model) };
+  return { model, data, evalData: start.evalData, methods, steps, seqLen: start.seqLen, ...(start.allowLongContext ? { allowLongContext: true } : {}), out: out(model) };
 }
 
 /** A run's train-loss curve from its metrics.jsonl. */

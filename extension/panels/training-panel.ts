@@ -115,7 +115,7 @@ class TrainingPanel {
         return this.exportCluster(message.values);
       case 'compareMethods':
         // The comparison runs on the form's model and data (and eval data, tokens per record); the command asks the rest.
-        await vscode.commands.executeCommand('loraStudio.compareMethods', { model: message.values.model, data: message.values.data, evalData: message.values.eval_data, seqLen: message.values.max_seq_len });
+        await vscode.commands.executeCommand('loraStudio.compareMethods', { model: message.values.model, data: message.values.data, evalData: message.values.eval_data, seqLen: message.values.max_seq_len, allowLongContext: message.values.allow_long_context });
         return;
       case 'openDataset':
         await vscode.window.showTextDocument(vscode.Uri.file(message.path), { preview: false });

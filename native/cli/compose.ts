@@ -14,6 +14,7 @@ import { systemDiscoveryIo } from '../engine/cuda-io';
 import { adapterRunQuantization } from '../train/run-dir';
 import { EXIT_SIGNAL } from './exit';
 import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
+import { ALLOW_LONG_CONTEXT_HELP } from '../model/context-length';
 
 export interface ComposeFlags {
   model: string;
@@ -24,6 +25,7 @@ export interface ComposeFlags {
   l1: string;
   seed: string;
   maxSeqLen: string;
+  allowLongContext?: boolean;
   device: string;
   quantization?: string;
   json?: boolean;
@@ -82,7 +84,7 @@ export async function composeCommand(flags: ComposeFlags, write: (line: string) 
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    const result = await composeAdapters({ model: flags.model, adapters, data: flags.data, out: flags.out, steps, l1, seed, maxSeqLen, device, quantization, emit, cancelled: () => signal !== undefined });
+    const result = await composeAdapters({ model: flags.model, adapters, data: flags.data, out: flags.out, steps, l1, seed, maxSeqLen, allowLongContext: flags.allowLongContext ?? false, device, quantization, emit, cancelled: () => signal !== undefined });
     const done: ComposeEvent = { type: 'done', out: result.out, weights: result.adapters.map((a) => a.weight), loss: result.loss, objective: result.objective, uniform_loss: result.uniform_loss, base_loss: result.base_loss };
     if (flags.json) emit(done);
     else write(composeEventText(done) + '\n');
@@ -116,6 +118,7 @@ export function register(program: Command): void {
     .option('--l1 <alpha>', 'L1 penalty α·Σ|wᵢ| added to the few-shot loss', '0.05')
     .option('--seed <n>', 'seed of the search', '0')
     .option('--max-seq-len <n>', 'tokens per example (longer ones are truncated)', '512')
+    .option('--allow-long-context', ALLOW_LONG_CONTEXT_HELP, false)
     .option('--device <device>', 'auto | cpu | cuda | cuda:N', 'auto')
     .option('--quantization <q>', 'base weights for the loss: none | nf4 (default: nf4 when every adapter is from a QLoRA run)')
     .option('--json', 'print NDJSON progress and result', false)

@@ -9,6 +9,7 @@ import { UserError } from '../util/errors';
 import { optionalNumberFlag } from './number-flag';
 import { loadModelFolder } from '../model/model-folder';
 import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
+import { ALLOW_LONG_CONTEXT_HELP } from '../model/context-length';
 import { generate, type GenerationStats } from '../model/generate';
 import { instructionPromptBounded } from '../data/template-pool';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
@@ -30,6 +31,7 @@ export interface GenerateFlags {
   streamJson?: boolean;
   compare?: boolean;
   quantization?: string;
+  allowLongContext?: boolean;
 }
 
 interface Outcome {
@@ -65,12 +67,18 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
   // The chat template is the model folder's code: rendered in a bounded template worker (data/template-pool.ts).
   const prompt = flags.prompt ?? await instructionPromptBounded(model.tokenizer, flags.instruction!, flags.input);
   const quantization = generationQuantization(flags, (note) => process.stderr.write(`${note}\n`));
+  // Said once on stderr (so --json stdout stays one object), though --compare generates twice.
+  let warned = false;
+  const onWarning = (text: string) => {
+    if (!warned) process.stderr.write(`${text}\n`);
+    warned = true;
+  };
   const once = async (adapterDir: string | undefined, onPiece?: (piece: string) => void): Promise<Outcome> => {
     let text = '';
     let stats: GenerationStats | undefined;
     for await (const piece of generate({
       model, adapterDir, prompt, maxNewTokens, maxNewTokensIsDefault: flags.maxNewTokens === undefined, temperature, topP, seed,
-      device, quantization,
+      device, quantization, allowLongContext: flags.allowLongContext ?? false, onWarning,
       onStats: (s) => { stats = s; },
     })) {
       text += piece;
@@ -140,6 +148,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'sampling seed', '0')
     .option('--device <device>', 'auto | cpu | cuda | cuda:N (auto: CUDA when usable, as train does)', 'auto')
     .option('--quantization <q>', 'base weights as stored (none) or NF4 (nf4); default: what the adapter\'s run trained on')
+    .option('--allow-long-context', ALLOW_LONG_CONTEXT_HELP, false)
     .option('--compare', 'run the base model and the adapter on the same prompt and print both, with tokens/s and peak memory', false)
     .option('--json', 'print one JSON object {text, prompt_tokens, tokens, tokens_per_s}', false)
     .option('--stream-json', 'stream NDJSON: {"type":"token","text"} per piece, then {"type":"done","tokens","seconds","tokens_per_s","memory_mb"}', false)

@@ -1,6 +1,7 @@
 // `train --resume DIR [flags]`: a resumed run keeps its settings. Only the fields that extend it (--max-steps,
-// --epochs) may change; any other flag given on the command line must equal the run's own value, or the resume is
-// refused naming that flag — silently ignoring `--lr 0.5` would train something other than what the user asked for.
+// --epochs, --allow-long-context) may change; any other flag given on the command line must equal the run's own
+// value, or the resume is refused naming that flag — silently ignoring `--lr 0.5` would train something other than
+// what the user asked for.
 import { resolve } from 'node:path';
 import type { RunConfig } from '../protocol';
 import { UserError } from '../util/errors';
@@ -16,13 +17,17 @@ const FLAG_FIELDS: Record<keyof TrainFlags, keyof RunConfig | undefined> = {
   loraplusRatio: 'loraplus_lr_ratio', lr: 'learning_rate', weightDecay: 'weight_decay', warmupSteps: 'warmup_steps',
   scheduler: 'lr_scheduler_type', batchSize: 'micro_batch_size', gradAccum: 'gradient_accumulation_steps',
   maxGradNorm: 'max_grad_norm', epochs: 'num_epochs', maxSteps: 'max_steps', evalEvery: 'eval_every',
-  saveEvery: 'save_every', saveTotalLimit: 'save_total_limit', seed: 'seed', device: 'device', maxSeqLen: 'max_seq_len',
+  saveEvery: 'save_every', saveTotalLimit: 'save_total_limit', seed: 'seed', device: 'device', maxSeqLen: 'max_seq_len', allowLongContext: 'allow_long_context',
   trainOnPrompt: 'train_on_prompt', gradientCheckpointing: 'gradient_checkpointing', precision: 'precision',
   quantization: 'quantization', saveDtype: 'save_dtype', resume: undefined, json: undefined, allowOutsideLinks: undefined,
 };
 
-/** Flags that may differ on a resume: they extend a run (a longer schedule), they do not change what it trains. */
-const EXTENDING: readonly (keyof TrainFlags)[] = ['maxSteps', 'epochs'];
+/**
+ * Flags that may differ on a resume: they extend a run, they do not change what it trains. --max-steps / --epochs
+ * lengthen the schedule; --allow-long-context lets the run's own max_seq_len past the model's positions (say after
+ * config.json was edited), the same sequences as before, which is also why it is no part of a checkpoint's fingerprint.
+ */
+const EXTENDING: readonly (keyof TrainFlags)[] = ['maxSteps', 'epochs', 'allowLongContext'];
 
 const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -50,11 +55,13 @@ export function resumeConfig(saved: RunConfig, flags: TrainFlags, explicit: Read
   if (changed.length > 0) {
     throw new UserError(`a resumed run keeps its settings, but ${changed.join('; ')}`, {
       where: { file: saved.out },
-      fix: 'drop those flags to continue the run as it was (only --max-steps and --epochs can extend it), or start a new run with another --out to train with different settings',
+      fix: 'drop those flags to continue the run as it was (only --max-steps, --epochs and --allow-long-context can extend it), or start a new run with another --out to train with different settings',
     });
   }
   const next: RunConfig = { ...saved };
   if (explicit.has('maxSteps')) next.max_steps = wanted.max_steps;
+  // A boolean flag: typed means on. Once on it stays on (the flag has no off form, and the run already went past).
+  if (explicit.has('allowLongContext') && wanted.allow_long_context) next.allow_long_context = true;
   if (explicit.has('epochs')) {
     if (saved.max_steps !== undefined && !explicit.has('maxSteps')) {
       throw new UserError(`--epochs has no effect on this run: it is limited by max_steps = ${saved.max_steps}`, {

@@ -4,6 +4,7 @@ import type { DeviceChoice, RunConfig, SchedulerName } from '../protocol';
 import { DEFAULT_RUN_OPTIONS, METHOD_NAMES } from '../protocol';
 import { optionalNumberFlag } from './number-flag';
 import { ALLOW_OUTSIDE_LINKS_HELP } from '../model/folder-links';
+import { ALLOW_LONG_CONTEXT_HELP } from '../model/context-length';
 import { DTYPE_NAMES_HELP, parseDtypeFlag } from './dtype-flag';
 import { DEFAULT_VIRTUAL_TOKENS } from '../model/prompt-learning';
 import { LISA_DEFAULT_LAYERS, LISA_DEFAULT_PERIOD } from '../train/lisa-config';
@@ -55,6 +56,7 @@ export interface TrainFlags {
   seed?: string;
   device?: string;
   maxSeqLen?: string;
+  allowLongContext?: boolean;
   trainOnPrompt?: boolean;
   gradientCheckpointing?: string;
   precision?: string;
@@ -115,6 +117,7 @@ export function addTrainOptions(command: Command): Command {
     .option('--seed <n>', 'seed for initialization, shuffling and dropout', String(d.seed))
     .option('--device <device>', 'auto, cpu, cuda or cuda:N', d.device)
     .option('--max-seq-len <n>', 'truncate records to this many tokens', String(d.max_seq_len))
+    .option('--allow-long-context', `${ALLOW_LONG_CONTEXT_HELP}; on --resume it may be added`, false)
     .option('--train-on-prompt', 'compute the loss on prompt tokens too', false)
     .addOption(new Option('--precision <p>', 'matrix products in fp32, bf16 or fp16 (auto: bf16 on CUDA, fp32 on the CPU; on the CPU bf16/fp16 are emulated)').choices(['auto', 'fp32', 'bf16', 'fp16']).default('auto'))
     .addOption(new Option('--quantization <q>', 'base weights as stored (none) or 4-bit NF4, QLoRA (quantized once into the user cache, reused)').choices(['none', 'nf4']).default('none'))
@@ -173,6 +176,7 @@ export function runConfigFromFlags(flags: TrainFlags): RunConfig {
     seed: number('seed', flags.seed, d.seed),
     device: (flags.device ?? d.device) as DeviceChoice,
     max_seq_len: number('max-seq-len', flags.maxSeqLen, d.max_seq_len),
+    allow_long_context: flags.allowLongContext ?? false,
     train_on_prompt: flags.trainOnPrompt ?? false,
     gradient_checkpointing: (flags.gradientCheckpointing ?? 'on') === 'on',
     precision: (flags.precision ?? 'auto') as RunConfig['precision'],

@@ -18,7 +18,7 @@ import { allowOutsideLinks } from '../model/folder-links';
 
 /**
  * The config of a new run, or of the run being resumed: its own training_config.json, extended by --max-steps /
- * --epochs when given (written back, so the run folder keeps telling the truth). `explicit`: the flags typed.
+ * --epochs / --allow-long-context when given (written back, so the run folder keeps telling the truth). `explicit`: the flags typed.
  */
 function configFor(flags: TrainFlags, explicit: ReadonlySet<keyof TrainFlags>, lock: (runDir: string) => void): RunConfig {
   if (flags.resume) {
@@ -34,7 +34,7 @@ function configFor(flags: TrainFlags, explicit: ReadonlySet<keyof TrainFlags>, l
     }
     const saved = readRunConfigForResume(dir);
     const config = resumeConfig(saved, flags, explicit, checkpoint.step);
-    if (config.max_steps !== saved.max_steps || config.num_epochs !== saved.num_epochs) {
+    if (config.max_steps !== saved.max_steps || config.num_epochs !== saved.num_epochs || config.allow_long_context !== saved.allow_long_context) {
       assertValidRunConfig(config, { exists: existsAs });
       writeJsonAtomic(path, config);
     }

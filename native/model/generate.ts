@@ -17,6 +17,7 @@ import { stopTokenIds, type ModelFolder } from './model-folder';
 import { TextStream } from './text-stream';
 import { doraMagnitudeName } from './dora';
 import { UserError } from '../util/errors';
+import { checkContextLength, type PositionsOf } from './context-length';
 import { PROMPT_EMBEDDINGS, prefixKeyValues, type VirtualKind } from './prompt-learning';
 import { promptAdapterKind, readPromptAdapter } from './prompt-learning-io';
 
@@ -286,23 +287,26 @@ export interface GenerateRequest {
   device?: ResolvedProvider;
   /** 'nf4': the base's linear weights from its NF4 cache (native/model/nf4-cache.ts), as a QLoRA run trained them. */
   quantization?: 'none' | 'nf4';
+  /** Go past the model's max_position_embeddings (--allow-long-context); onWarning then hears why that is risky. */
+  allowLongContext?: boolean;
+  onWarning?: (text: string) => void;
   /** Called once at the end with the ids and the decoding speed. */
   onStats?: (stats: GenerationStats) => void;
 }
 
 /**
  * Checked before anything is allocated: the KV cache holds prompt + new tokens, and positions past
- * max_position_embeddings are ones the model never learned (its rotary embedding was not trained there).
+ * max_position_embeddings are ones the model never learned (its rotary embedding was not trained there), allowed only
+ * when the user insists (`allow`: the warning to show is returned).
  */
-export function checkGenerationLength(promptTokens: number, maxNewTokens: number, maxPositions: number): void {
+export function checkGenerationLength(promptTokens: number, maxNewTokens: number, model: PositionsOf, allow = false): string | undefined {
   if (promptTokens === 0) throw new UserError('the prompt is empty (it encodes to no tokens)', { fix: 'pass a non-empty --prompt or --instruction' });
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new UserError(`max new tokens must be a whole number ≥ 1, got ${maxNewTokens}`, { fix: 'pass --max-new-tokens N' });
-  if (promptTokens + maxNewTokens > maxPositions) {
-    const room = maxPositions - promptTokens;
-    throw new UserError(`the prompt (${promptTokens} tokens) plus ${maxNewTokens} new tokens exceed the model's ${maxPositions} positions (max_position_embeddings)`, {
-      fix: room >= 1 ? `pass --max-new-tokens ${room} or less, or shorten the prompt` : `shorten the prompt below ${maxPositions} tokens`,
-    });
-  }
+  const room = model.config.max_position_embeddings - promptTokens;
+  return checkContextLength({
+    what: `the prompt (${promptTokens} tokens) plus ${maxNewTokens} new tokens`, tokens: promptTokens + maxNewTokens, model, allow,
+    fix: room >= 1 ? `pass --max-new-tokens ${room} or less, or shorten the prompt` : `shorten the prompt below ${model.config.max_position_embeddings} tokens`,
+  });
 }
 
 /** Streams the generated text piece by piece (text-stream.ts: a piece is emitted once no later token can change it). */
@@ -315,8 +319,10 @@ export async function* generate(req: GenerateRequest): AsyncGenerator<string> {
   const virtualKind = req.adapterDir ? promptAdapterKind(req.adapterDir) : undefined;
   const virtual = virtualKind ? readPromptAdapter(req.adapterDir!, req.model.config) : undefined;
   const used = promptTokens.length + (virtual?.tokens ?? 0);
-  const maxNewTokens = req.maxNewTokensIsDefault ? Math.max(1, Math.min(req.maxNewTokens, positions - used)) : req.maxNewTokens;
-  checkGenerationLength(used, maxNewTokens, positions);
+  // A default length shrinks to the model's positions, unless the user insists on going past them.
+  const maxNewTokens = req.maxNewTokensIsDefault && !req.allowLongContext ? Math.max(1, Math.min(req.maxNewTokens, positions - used)) : req.maxNewTokens;
+  const longContext = checkGenerationLength(used, maxNewTokens, req.model, req.allowLongContext);
+  if (longContext) req.onWarning?.(longContext);
   const lora = req.adapterDir && !virtual ? loadAdapterForDecoding(req.adapterDir, req.model.weights) : undefined;
   const cache = req.quantization === 'nf4' ? ensureNf4Cache(req.model) : undefined;
   const sources = cache ? { weights: cache.weights, externalDataDir: cache.dir, quantized: true } : storeWeightSources(req.model.weights, req.model.dir);

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { ResolvedDevice } from '../engine/cuda-discovery';
 import { UserError } from '../util/errors';
 import { loadModelFolder } from '../model/model-folder';
+import { checkContextLength } from '../model/context-length';
 import { canonicalSign, composeLora, loadHubAdapters } from '../model/lorahub';
 import { readDatasetRecords } from '../data/validate';
 import { tokenizeRecordsBounded } from '../data/template-pool';
@@ -28,6 +29,8 @@ export interface ComposeOptions {
   l1: number;
   seed: number;
   maxSeqLen: number;
+  /** Let maxSeqLen go past the model's positions, with a warning (--allow-long-context). */
+  allowLongContext?: boolean;
   device: ResolvedDevice;
   /** 'nf4': the loss on the base's NF4 copy (native/model/nf4-cache.ts), for adapters trained with QLoRA. */
   quantization: 'none' | 'nf4';
@@ -54,12 +57,11 @@ export async function composeAdapters(opts: ComposeOptions): Promise<ComposeReco
 
   status(`loading ${opts.model} and ${opts.adapters.length} adapters…`);
   const model = loadModelFolder(opts.model);
-  const positions = model.config.max_position_embeddings;
-  if (opts.maxSeqLen > positions) {
-    throw new UserError(`--max-seq-len ${opts.maxSeqLen} is past the ${positions} positions ${model.dir} was trained for (max_position_embeddings)`, {
-      fix: `pass --max-seq-len ${positions} or less`,
-    });
-  }
+  const longContext = checkContextLength({
+    what: `--max-seq-len ${opts.maxSeqLen}`, tokens: opts.maxSeqLen, model, allow: opts.allowLongContext ?? false,
+    fix: `pass --max-seq-len ${model.config.max_position_embeddings} or less`,
+  });
+  if (longContext) status(longContext);
   const hub = loadHubAdapters(opts.adapters.map((a) => resolve(a)), model);
 
   status(`tokenizing ${opts.data}…`);

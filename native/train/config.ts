@@ -117,6 +117,7 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
     problem('device', `must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(config.device)}`);
   }
   intAtLeast('max_seq_len', 8, 'records longer than this are truncated');
+  if (config.allow_long_context !== undefined && typeof config.allow_long_context !== 'boolean') problem('allow_long_context', 'must be true or false');
   if (typeof config.train_on_prompt !== 'boolean') problem('train_on_prompt', 'must be true or false');
   if (config.gradient_checkpointing !== undefined && typeof config.gradient_checkpointing !== 'boolean') problem('gradient_checkpointing', 'must be true or false');
   if (config.precision !== undefined && !PRECISIONS.includes(config.precision)) problem('precision', `must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(config.precision)}`);

@@ -11,7 +11,8 @@ import { loadModelFolder, type ModelFolder } from '../model/model-folder';
 import { resolveTargets } from '../model/lora';
 import { writePeftAdapter } from '../model/peft-io';
 import { writePromptAdapter } from '../model/prompt-learning-io';
-import { virtualTokensOf } from './virtual-tokens';
+import { checkVirtualPositions, virtualTokensOf } from './virtual-tokens';
+import { checkContextLength } from '../model/context-length';
 import type { TokenizedExample } from '../data/template';
 import { tokenizeRecordsBounded } from '../data/template-pool';
 import { planMicroBatches, splitEval } from '../data/batch';
@@ -158,7 +159,9 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   const virtual = virtualTokensOf(config);
   // LISA trains whole layers: no module is adapted either.
   const targets = virtual || config.method === 'lisa' ? [] : resolveTargets(model.config, config.target_modules);
-  checkModelBounds(config, model, targets);
+  // Past the model's positions only with allow_long_context, said once here (the run's log keeps it).
+  const longContext = checkModelBounds(config, model, targets);
+  if (longContext) status('loading-model', longContext);
   const device = resolveDevice(config.device, discoverCuda(systemDiscoveryIo()));
   const deviceLabel = device.provider === 'cuda' ? `cuda:${device.deviceId}` : 'the CPU';
   if (device.notice) status('loading-model', device.notice);
@@ -287,8 +290,11 @@ async function quantizeBase(model: ModelFolder, status: (phase: 'quantizing', me
   return cache;
 }
 
-/** The bounds that depend on the model: a rank no larger than a module's smaller side, a length within its positions. */
-export function checkModelBounds(config: RunConfig, model: ModelFolder, targets: readonly { baseName: string; in: number; out: number }[]): void {
+/**
+ * The bounds that depend on the model: a rank no larger than a module's smaller side, a length within its positions
+ * (past them only with allow_long_context: the warning to show is returned).
+ */
+export function checkModelBounds(config: RunConfig, model: ModelFolder, targets: readonly { baseName: string; in: number; out: number }[]): string | undefined {
   const rank = config.method === 'adalora' ? (config.init_r ?? config.r) : config.r;
   const smallest = targets.reduce((min, t) => (Math.min(t.in, t.out) < Math.min(min.in, min.out) ? t : min), targets[0]);
   if (smallest && rank > Math.min(smallest.in, smallest.out)) {
@@ -296,10 +302,9 @@ export function checkModelBounds(config: RunConfig, model: ModelFolder, targets:
       where: { field: config.method === 'adalora' ? 'init_r' : 'r' }, fix: `choose r ≤ ${Math.min(smallest.in, smallest.out)} (typical ranks are 4–64)`,
     });
   }
-  const positions = model.config.max_position_embeddings;
-  if (config.max_seq_len > positions) {
-    throw new UserError(`max_seq_len ${config.max_seq_len} is past the ${positions} positions ${model.dir} was trained for (max_position_embeddings)`, {
-      where: { field: 'max_seq_len' }, fix: `lower --max-seq-len to ${positions} or less`,
-    });
-  }
+  if (virtualTokensOf(config)) return checkVirtualPositions(config, model);
+  return checkContextLength({
+    what: `max_seq_len ${config.max_seq_len}`, tokens: config.max_seq_len, model, allow: config.allow_long_context ?? false,
+    field: 'max_seq_len', fix: `lower --max-seq-len to ${model.config.max_position_embeddings} or less`,
+  });
 }

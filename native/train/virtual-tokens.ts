@@ -7,6 +7,7 @@ import type { WeightSource } from '../engine/onnx-export';
 import { weightValues } from '../model/weight-values';
 import { DEFAULT_VIRTUAL_TOKENS, initVirtualTokens, virtualKindOf, virtualWidth, type VirtualTokens } from '../model/prompt-learning';
 import { UserError } from '../util/errors';
+import { checkContextLength, type PositionsOf } from '../model/context-length';
 
 /** The virtual tokens a run trains, or undefined for the LoRA family. */
 export function virtualTokensOf(config: Pick<RunConfig, 'method' | 'num_virtual_tokens'>): VirtualTokens | undefined {
@@ -16,14 +17,17 @@ export function virtualTokensOf(config: Pick<RunConfig, 'method' | 'num_virtual_
 
 /**
  * The positions a run uses: prompt tuning's tokens precede the record's and prefix tuning's keys take the first
- * positions of the cache (PEFT's cache_position), so max_seq_len + N must fit the model's positions.
+ * positions of the cache (PEFT's cache_position), so max_seq_len + N must fit the model's positions, or the run has
+ * allow_long_context (the warning to show is returned).
  */
-export function checkVirtualPositions(config: Pick<RunConfig, 'method' | 'num_virtual_tokens' | 'max_seq_len'>, model: { dir: string; config: { max_position_embeddings: number } }): void {
+export function checkVirtualPositions(config: Pick<RunConfig, 'method' | 'num_virtual_tokens' | 'max_seq_len' | 'allow_long_context'>, model: PositionsOf): string | undefined {
   const virtual = virtualTokensOf(config);
+  if (!virtual) return undefined;
   const positions = model.config.max_position_embeddings;
-  if (!virtual || config.max_seq_len + virtual.tokens <= positions) return;
-  throw new UserError(`max_seq_len ${config.max_seq_len} plus ${virtual.tokens} virtual tokens is past the ${positions} positions ${model.dir} was trained for (max_position_embeddings)`, {
-    where: { field: 'num_virtual_tokens' }, fix: `keep max_seq_len + num_virtual_tokens ≤ ${positions}: lower --max-seq-len or --num-virtual-tokens`,
+  return checkContextLength({
+    what: `max_seq_len ${config.max_seq_len} plus ${virtual.tokens} virtual tokens`, tokens: config.max_seq_len + virtual.tokens, model,
+    allow: config.allow_long_context ?? false, field: 'num_virtual_tokens',
+    fix: `keep max_seq_len + num_virtual_tokens ≤ ${positions}: lower --max-seq-len or --num-virtual-tokens`,
   });
 }
 

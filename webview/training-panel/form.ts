@@ -19,7 +19,7 @@ export const FIELD_KINDS: Readonly<Record<keyof RunConfig, Kind>> = {
   lisa_layers: 'optional-int', lisa_period: 'optional-int',
   learning_rate: 'float', weight_decay: 'float', warmup_steps: 'int', lr_scheduler_type: 'text', micro_batch_size: 'int',
   gradient_accumulation_steps: 'int', max_grad_norm: 'float', num_epochs: 'int', max_steps: 'optional-int', eval_every: 'int',
-  save_every: 'int', save_total_limit: 'int', seed: 'int', device: 'text', max_seq_len: 'int', train_on_prompt: 'bool', gradient_checkpointing: 'bool', precision: 'text', quantization: 'text', save_dtype: 'text',
+  save_every: 'int', save_total_limit: 'int', seed: 'int', device: 'text', max_seq_len: 'int', allow_long_context: 'bool', train_on_prompt: 'bool', gradient_checkpointing: 'bool', precision: 'text', quantization: 'text', save_dtype: 'text',
 };
 
 /** The form's raw state: text for inputs, booleans for checkboxes, the module list for targets. */

@@ -11,6 +11,7 @@ import { describeDataset, describeDevice, describeModel, describeTokens } from '
 import { fieldShown, formForMethod, initOptions, isPanelMethod, METHOD_KEYS, methodOfOldForm, PANEL_METHODS, problemField, PROMPT_INITS, adaptsModules, type PanelMethod } from './method';
 import { deviceFor, panelEstimate, runSteps } from './targets';
 import { TargetEditor, renderEstimate } from './sections';
+import { ALLOW_LONG_CONTEXT_LABEL, contextProblem } from './context';
 
 interface SavedState {
   form: FormValues;
@@ -136,6 +137,7 @@ const hyper = [
   text('micro_batch_size', 'Micro-batch size', 'Lower it if memory runs out'),
   text('gradient_accumulation_steps', 'Gradient accumulation', 'Effective batch = micro-batch × accumulation'),
   text('max_seq_len', 'Max length (tokens)', 'Longer records are truncated'),
+  check('allow_long_context', ALLOW_LONG_CONTEXT_LABEL, 'Let the max length go past the model\'s max_position_embeddings, with a warning: positions it never learned, for models that handle longer contexts (rope_scaling)'),
   text('warmup_steps', 'Warmup steps'),
 ];
 const advanced = [
@@ -275,8 +277,15 @@ function located(problems: readonly FieldProblem[]): FieldProblem[] {
   return problems.map((p) => ({ ...p, field: problemField(p.field, method) as FieldProblem['field'] }));
 }
 
-function refresh(): void {
+/** The form's problems, with the model's length bound once a model is known (and max_seq_len itself parses). */
+function checkedForm(): ReturnType<typeof validateForm> {
   const { config, problems } = validateForm(form);
+  const context = problems.some((p) => p.field === 'max_seq_len') ? undefined : contextProblem(config, model);
+  return { config, problems: context ? [...problems, context] : problems };
+}
+
+function refresh(): void {
+  const { config, problems } = checkedForm();
   const method = currentMethod();
   const host = located(hostProblems);
   const byField = problemsByField([...located(problems), ...host]);
@@ -317,7 +326,7 @@ function refresh(): void {
 
 function start(): void {
   showAll = true;
-  const { config, problems } = validateForm(form);
+  const { config, problems } = checkedForm();
   refresh();
   if (problems.length > 0 && !resume) {
     // A problem inside the folded Advanced group must be seen: unfold it.

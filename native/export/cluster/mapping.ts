@@ -97,6 +97,10 @@ export function mapCommon(m: ConfigMapping): void {
   } else {
     m.use('method', ...ADALORA_FIELDS);
   }
+  // LoRA Studio's permission to train past the model's positions: the trainers have no such switch, the length itself
+  // (max_seq_len) is mapped by each; the README says the run went past, so the cluster user checks RoPE scaling.
+  if (c.allow_long_context) m.skip('allow_long_context', `the trainers have no such switch: max_seq_len ${c.max_seq_len} is passed as it is, past the model's max_position_embeddings as in LoRA Studio — set the trainer's rope_scaling option if the model needs RoPE scaling for that length`);
+  else m.use('allow_long_context');
   if (c.eval_split > 0 && !c.eval_data) m.note(`The eval set is the ${c.eval_split} held-out fraction LoRA Studio would use (seed ${c.seed}), written to data/eval.jsonl.`);
   m.note(`Effective batch: micro-batch ${c.micro_batch_size} × accumulation ${c.gradient_accumulation_steps} × the number of GPUs; divide gradient_accumulation_steps by the GPU count to keep LoRA Studio's ${c.micro_batch_size * c.gradient_accumulation_steps} sequences per step.`);
 }

@@ -36,6 +36,13 @@ test('from the training panel: model, data and eval data are not asked again; me
     '--methods', 'lora,adalora', '--steps', '12', '--seq-len', '64', '--out', '/ws/.lora-studio/compare/x_qwen', '--json']);
 });
 
+test('the training panel\'s "past the model\'s positions" reaches compare-methods as --allow-long-context', async () => {
+  const request = await askComparison({ model: '/m/qwen', data: '/d.jsonl', seqLen: 65536, allowLongContext: true }, known, scripted({ methods: ['lora'], steps: 4 }), out);
+  assert.equal(request?.allowLongContext, true);
+  const args = compareMethodsArgs('/ext/dist/cli.js', request!);
+  assert.deepEqual(args.slice(args.indexOf('--seq-len'), args.indexOf('--out')), ['--seq-len', '65536', '--allow-long-context']);
+});
+
 test('from the palette everything is asked; a cancel at any question (or no method picked) runs nothing', async () => {
   const full = scripted({ model: '/m', data: '/d.jsonl', methods: ['lora'], steps: 5 });
   assert.equal((await askComparison({}, known, full, out))?.steps, 5);

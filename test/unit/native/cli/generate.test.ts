@@ -73,7 +73,7 @@ test('generate --json prints text, prompt and generated ids, tokens/s; flags are
   }
 });
 
-test('generate refuses an empty prompt and a length past the model\'s positions before allocating; a default length shrinks to fit', async () => {
+test('generate refuses an empty prompt and a length past the model\'s positions before allocating (unless --allow-long-context); a default length shrinks to fit', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'p1-cli-gen-len-'));
   try {
     makeTinyModel(dir, { architecture: 'Qwen2ForCausalLM', layers: 1, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 600, tie: true, dtype: 'float32', seed: 2, std: 0.3 });
@@ -81,13 +81,29 @@ test('generate refuses an empty prompt and a length past the model\'s positions 
     await assert.rejects(generateCommand({ ...flags, prompt: '', maxNewTokens: '5' }, () => {}), /the prompt is empty/);
     await assert.rejects(generateCommand({ ...flags, instruction: ' \n', maxNewTokens: '5' }, () => {}), /--instruction is empty/);
     await assert.rejects(generateCommand({ ...flags, prompt: 'Hello', maxNewTokens: '1000000000' }, () => {}),
-      /the prompt \(\d+ tokens\) plus 1000000000 new tokens exceed the model's 4096 positions \(max_position_embeddings\) — pass --max-new-tokens \d+ or less/);
+      /the prompt \(\d+ tokens\) plus 1000000000 new tokens is past the 4096 positions .* \(max_position_embeddings\) — pass --max-new-tokens \d+ or less, or shorten the prompt, or pass --allow-long-context/);
+    // Insisting does not lift the ceiling: the KV cache would be allocated for a billion positions.
+    await assert.rejects(generateCommand({ ...flags, prompt: 'Hello', maxNewTokens: '1000000000', allowLongContext: true }, () => {}), /past the 1,048,576 LoRA Studio allows even with --allow-long-context/);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 8 }));
     let out = '';
     await generateCommand({ ...flags, prompt: 'Hello there' }, (t) => { out += t; }); // default 128 new tokens: shrinks
     const result = JSON.parse(out.trim()) as { prompt_tokens: number[]; tokens: number[] };
     assert.ok(result.prompt_tokens.length + result.tokens.length <= 8);
+    // --allow-long-context: past the 8 positions, said once on stderr (--compare generates twice), stdout stays JSON.
+    const stderr: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((text: string) => stderr.push(text) > 0) as typeof process.stderr.write;
+    let long = '';
+    try {
+      await generateCommand({ ...flags, prompt: 'Hello there', maxNewTokens: '12', allowLongContext: true }, (t) => { long += t; });
+    } finally {
+      process.stderr.write = write;
+    }
+    const past = JSON.parse(long.trim()) as { prompt_tokens: number[]; tokens: number[] };
+    assert.ok(past.tokens.length >= 1);
+    assert.equal(stderr.filter((line) => /^warning: the prompt \(\d+ tokens\) plus 12 new tokens is past the 8 positions/.test(line)).length, 1, stderr.join(''));
+    await assert.rejects(generateCommand({ ...flags, prompt: 'Hello there', maxNewTokens: '12' }, () => {}), /or pass --allow-long-context if the model handles longer contexts/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

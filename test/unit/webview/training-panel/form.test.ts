@@ -59,3 +59,15 @@ test('presets drop workspace paths; loading keeps known keys and names unknown o
   assert.deepEqual(read.unknown, ['lorra_alpha']);
   assert.deepEqual(readPreset([1, 2]), { values: {}, unknown: [] });
 });
+
+test('the "past the model\'s positions" checkbox reaches the config as allow_long_context, for every method, and back', () => {
+  assert.equal(filled().allow_long_context, false);
+  assert.equal(validateForm(filled()).config.allow_long_context, false);
+  for (const method of ['lora', 'adalora', 'prompt-tuning', 'lisa'] as const) {
+    const { config, problems } = validateForm({ ...formFromConfig({ model: '/m', data: '/d.jsonl', out: '/o', method }), max_seq_len: '65536', allow_long_context: true });
+    assert.deepEqual(problems, [], method);
+    assert.equal(config.allow_long_context, true, method);
+    assert.equal(config.max_seq_len, 65536);
+    assert.equal(formFromConfig(config).allow_long_context, true, `${method}: a saved run or preset shows it ticked`);
+  }
+});

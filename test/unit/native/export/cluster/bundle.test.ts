@@ -33,6 +33,7 @@ const VARIANTS: Record<string, RunConfig> = {
   olora: { ...base, init_lora_weights: 'olora', precision: 'fp32' },
   relora: { ...base, relora_steps: 100, relora_prune: 0.9, relora_warmup_steps: 10, lr_scheduler_type: 'cosine' },
   adalora: { ...base, method: 'adalora', init_r: 12, target_r: 4, tinit: 10, tfinal: 10, deltaT: 5, total_step: 200 },
+  'long-context': { ...base, max_seq_len: 65536, allow_long_context: true },
 };
 
 const records: DatasetRecord[] = [
@@ -140,9 +141,9 @@ test('DeepSpeed JSON keys, the accelerate FSDP config and the launch scripts\' a
 
 test('every setting of the run is carried over or listed with its reason in the README, per trainer', () => {
   const expectUnmapped: Record<string, Record<string, string[]>> = {
-    axolotl: { relora: [], adalora: ['method', 'init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'total_step'], olora: [] },
-    llamafactory: { relora: ['relora_steps', 'relora_prune', 'relora_warmup_steps'], adalora: ['method', 'init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'total_step'], olora: ['init_lora_weights'] },
-    trl: { relora: ['relora_steps', 'relora_prune', 'relora_warmup_steps'], adalora: ['method', 'init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'total_step'], olora: [] },
+    axolotl: { relora: [], adalora: ['method', 'init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'total_step'], olora: [], 'long-context': ['allow_long_context'] },
+    llamafactory: { relora: ['relora_steps', 'relora_prune', 'relora_warmup_steps'], adalora: ['method', 'init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'total_step'], olora: ['init_lora_weights'], 'long-context': ['allow_long_context'] },
+    trl: { relora: ['relora_steps', 'relora_prune', 'relora_warmup_steps'], adalora: ['method', 'init_r', 'target_r', 'tinit', 'tfinal', 'deltaT', 'total_step'], olora: [], 'long-context': ['allow_long_context'] },
   };
   for (const trainer of CLUSTER_TRAINERS) {
     for (const [name, config] of Object.entries(VARIANTS)) {
@@ -154,6 +155,9 @@ test('every setting of the run is carried over or listed with its reason in the 
       assert.ok(!result.unmapped.some((u) => u.why.startsWith('no equivalent')), `${trainer}/${name}: a field nobody mapped: ${JSON.stringify(result.unmapped)}`);
     }
   }
+  // A run past the model's positions: the README says so, with the length the trainer is given.
+  const readme = build('axolotl', 'zero2', VARIANTS['long-context']).files['README.md'];
+  assert.match(readme, /\| `allow_long_context` \| `true` \| the trainers have no such switch: max_seq_len 65536 is passed as it is, past the model's max_position_embeddings/);
 });
 
 test('the mapping carries the numbers: rank, alpha, schedule, batch, length, steps, eval and save cadence', () => {
