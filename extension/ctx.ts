@@ -1,7 +1,8 @@
 // The extension's context: settings, the "LoRA Studio" log, the run store and worker connections, the status bar;
 // it owns every disposable. It also satisfies the panels' PanelContext (start/stop/resume runs, live events).
 import * as vscode from 'vscode';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDirs } from '../native/util/make-dirs';
 import { basename } from 'node:path';
 import type { RunConfig, WorkerEvent } from '../native/protocol';
 import { formatEvent, StepPace } from '../native/train/event-text';
@@ -163,7 +164,7 @@ export class Ctx implements PanelContext {
     if (existsSync(runPaths(runDir).config)) {
       throw new Error(`${runDir} already holds a run — choose another output folder, or resume that run from the Runs view`);
     }
-    mkdirSync(runDir, { recursive: true });
+    makeDirs(runDir);
     writeJsonAtomic(runPaths(runDir).config, config);
     writeRunStatus(runDir, { state: 'pending', step: 0, total_steps: 0, message: 'starting the training worker…' });
     this.changed();

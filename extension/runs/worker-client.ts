@@ -4,7 +4,8 @@
 // (one a previous version of the extension started, still training after an update) is never attached: its events
 // may not mean what this host's code reads; the Runs view still follows it through its run folder.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { makeDirs } from '../../native/util/make-dirs';
 import { basename } from 'node:path';
 import { WORKER_PROTOCOL_VERSION, type WorkerCommand, type WorkerEvent } from '../../native/protocol';
 import { connectRunSocket, runSocketPath, type RunSocketClient } from '../../native/train/ipc';
@@ -106,7 +107,7 @@ export class WorkerClient {
    * (its log then says why) or does not listen within `timeoutMs`.
    */
   async spawn(runDir: string, args: string[] = [], timeoutMs = 60_000): Promise<number> {
-    mkdirSync(runDir, { recursive: true });
+    makeDirs(runDir);
     const log = openSync(runPaths(runDir).log, 'a');
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let pid: number | undefined;

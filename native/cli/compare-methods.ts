@@ -4,7 +4,8 @@
 // native/train/compare-runner.ts), then one table: trainable parameters, output size, peak memory, median step time,
 // tokens/s, final train and eval loss. --json prints the NDJSON lines of CompareEvent (a `result` per method, then a
 // `summary`). Ctrl-C (SIGINT) or SIGTERM stops the current method's run cleanly and prints the table of what ran.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { makeDirs } from '../util/make-dirs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors';
 import { numberFlag, wholeAtLeast } from './number-flag';
@@ -18,7 +19,6 @@ import { engineMethods } from './method-choices';
 import { runMethod, type CliCommand, type MethodRun } from '../train/compare-runner';
 import { DEFAULT_RUN_OPTIONS } from '../protocol';
 import { EXIT_SIGNAL } from './exit';
-import { ALLOW_LONG_CONTEXT_HELP } from '../model/context-length';
 
 export interface CompareFlags {
   model: string;
@@ -34,18 +34,16 @@ export interface CompareFlags {
   targetModules: string;
   seed: string;
   device: string;
-  allowLongContext?: boolean;
   out?: string;
   json?: boolean;
 }
 
 /** The comparison's `train` flags shared by every method: same data, steps, seed, rank and batches. */
-export function commonTrainArgs(f: { model: string; data: string; evalData?: string; evalSplit: string; steps: number; seqLen: number; rank: number; lr: string; batchSize: string; targetModules: string; seed: string; device: string; allowLongContext?: boolean }): string[] {
+export function commonTrainArgs(f: { model: string; data: string; evalData?: string; evalSplit: string; steps: number; seqLen: number; rank: number; lr: string; batchSize: string; targetModules: string; seed: string; device: string }): string[] {
   return [
     '--model', f.model, '--data', f.data, ...(f.evalData ? ['--eval-data', f.evalData] : ['--eval-split', f.evalSplit]),
     '--max-steps', String(f.steps), '--max-seq-len', String(f.seqLen), '--rank', String(f.rank), '--alpha', String(2 * f.rank),
     '--target-modules', f.targetModules, '--lr', f.lr, '--batch-size', f.batchSize, '--seed', f.seed, '--device', f.device,
-    ...(f.allowLongContext ? ['--allow-long-context'] : []),
     // A tenth of the steps to warm up (train's default of 100 would never reach the peak in a short comparison);
     // no checkpoints but the final one, and evaluation once, at the end, so no step's time holds an eval pass.
     '--warmup-steps', String(Math.round(f.steps / 10)), '--save-every', '0', '--eval-every', '0',
@@ -83,7 +81,7 @@ export async function compareMethodsCommand(flags: CompareFlags, write: (text: s
   if (existsSync(out) && readdirSync(out).length > 0) {
     throw new UserError(`--out ${out} is not empty`, { where: { file: out }, fix: 'choose a new folder (each method gets a run folder inside it; nothing is overwritten)' });
   }
-  mkdirSync(out, { recursive: true });
+  makeDirs(out);
   const common = commonTrainArgs({ ...flags, model, data, evalData, steps, seqLen, rank });
   const emit = (event: CompareEvent) => {
     if (flags.json) write(`${JSON.stringify(event)}\n`);
@@ -152,7 +150,6 @@ export function register(program: Command): void {
     .option('--eval-data <file.jsonl>', 'evaluation data (the eval loss is measured once, at the end)')
     .option('--eval-split <fraction>', 'without --eval-data: hold out this fraction of --data for evaluation', '0')
     .option('--seq-len <n>', 'tokens per record (longer ones are truncated)', '256')
-    .option('--allow-long-context', `${ALLOW_LONG_CONTEXT_HELP} (passed to every run)`, false)
     .option('--rank <r>', 'LoRA rank r (alpha = 2r); AdaLoRA starts at 1.5r and ends at r', String(d.r))
     .option('--lr <lr>', 'peak learning rate', String(d.learning_rate))
     .option('--batch-size <n>', 'micro-batch size', String(d.micro_batch_size))

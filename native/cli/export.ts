@@ -2,7 +2,8 @@
 // it needs, what it does), so a new target is a new entry, not a new command; the entry's function returns the path
 // it wrote and the lines to print (e.g. the command that uses the result). --json prints one {"type":"done",…} line
 // (or {"type":"error","message"}), like merge.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { makeDirs } from '../util/make-dirs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors';
@@ -82,7 +83,7 @@ export const FORMATS: Record<string, ExportFormat> = {
       // A run's model is its base with the adapter merged (exact for every method, DoRA included): merged into a
       // temporary folder beside the output, exported, removed.
       const modelDir = resolve(adapterBaseDir(adapterDir, flags.model));
-      mkdirSync(dirname(out), { recursive: true });
+      makeDirs(dirname(out));
       const staging = mkdtempSync(join(dirname(out), '.lora-studio-merge-'));
       try {
         const merged = join(staging, 'model');

@@ -5,7 +5,8 @@
 // Streamed: the infos are written first from each tensor's declared size, then each tensor's bytes are produced and
 // written one at a time, so a many-GB model never sits in memory whole. Atomic: a temp file in the same folder, fsync,
 // rename (as native/util/atomic-write.ts), so a failed or cancelled export leaves no partial .gguf behind.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { makeDirs } from '../util/make-dirs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -151,7 +152,7 @@ export async function writeGguf(path: string, metadata: ReadonlyMap<string, Gguf
   const alignment = alignmentValue && alignmentValue.type !== 'ARRAY' ? Number(alignmentValue.value) : GGUF_DEFAULT_ALIGNMENT;
   if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) throw new Error(`general.alignment must be a positive multiple of 8, got ${alignment}`);
   const { head, sizes } = encodeGgufHead(metadata, tensors, alignment);
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirs(dirname(path));
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(temp, 'w');
   let total = 0;

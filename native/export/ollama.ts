@@ -4,7 +4,8 @@
 // the Modelfile says so and carries the Jinja template as a comment to translate by hand (Ollama may still recognise
 // the GGUF's tokenizer.chat_template itself). Stops are the family's turn markers and the model's EOS tokens, so a
 // reply ends where the model ends it instead of running on (the "gibberish after export" reports).
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { makeDirs } from '../util/make-dirs';
 import { basename, dirname, join } from 'node:path';
 import { commitFolderAtomic, writeFileAtomic } from '../util/atomic-write';
 import { loadModelFolder, stopTokenIds } from '../model/model-folder';
@@ -108,7 +109,7 @@ export interface OllamaResult {
 /** Writes the folder (staged beside it and renamed into place, so a failed export leaves the old folder as it was). */
 export async function exportOllama(options: OllamaExport): Promise<OllamaResult> {
   const folder = loadModelFolder(options.modelDir);
-  mkdirSync(dirname(options.outDir), { recursive: true });
+  makeDirs(dirname(options.outDir));
   const staging = mkdtempSync(join(dirname(options.outDir), `.${basename(options.outDir)}.staging-`));
   try {
     const model = await exportGgufModel({ modelDir: options.modelDir, outFile: join(staging, 'model.gguf'), dtype: options.dtype, cancelled: options.cancelled });

@@ -3,7 +3,8 @@
 // complete Hugging Face folder with exactly the base's tensor names, order, sharding and dtypes (no tensor added or
 // dropped: a tied model gets no lm_head.weight). Streams tensor by tensor — peak memory stays near the largest
 // tensor — into a staging folder that is renamed into place only when complete.
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { makeDirs } from '../util/make-dirs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../util/errors';
@@ -188,7 +189,7 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
   }
   for (const leftover of removeMergeLeftovers(dirname(outDir))) options.onLeftoverRemoved?.(leftover);
   const staging = join(dirname(outDir), `.${basename(outDir)}.merging-${process.pid}-${randomBytes(3).toString('hex')}`);
-  mkdirSync(staging, { recursive: true });
+  makeDirs(staging);
   try {
     const total = weights.names().length;
     let done = 0;
@@ -212,7 +213,7 @@ export async function mergeAdapter(options: MergeOptions): Promise<void> {
     for (const name of companions) copyFileSync(join(modelDir, name), join(staging, name));
     if (options.dtype && options.dtype !== 'same') setIndexTotalSize(join(staging, 'model.safetensors.index.json'), totalSize);
     if (options.dtype && options.dtype !== 'same') setTorchDtype(join(staging, 'config.json'), { f32: 'float32', f16: 'float16', bf16: 'bfloat16' }[options.dtype]);
-    mkdirSync(dirname(outDir), { recursive: true });
+    makeDirs(dirname(outDir));
     if (existsSync(outDir)) rmSync(outDir, { recursive: true }); // empty (checked above)
     commitFolderAtomic(staging, outDir);
   } catch (error) {

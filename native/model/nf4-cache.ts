@@ -4,7 +4,8 @@
 // stored (embeddings, norms, head, biases): the graph's external data all lives in the cache folder, the one folder
 // ONNX Runtime is told to read from. A manifest written after the data records the file's SHA-256; a cache whose
 // file does not match it (torn, edited, truncated) is rebuilt, never used.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync, fsyncSync } from 'node:fs';
+import { makeDirs } from '../util/make-dirs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -211,7 +212,7 @@ function* buildCache(model: ModelFolder, dir: string, onProgress?: Nf4CacheOptio
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
 
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   rmSync(join(dir, MANIFEST), { force: true }); // no manifest, no use: a crash below leaves a cache that is rebuilt
   const temp = join(dir, `.${FILE}.${process.pid}.tmp`);
   const fd = openSync(temp, 'w');

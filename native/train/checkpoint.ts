@@ -3,7 +3,8 @@
 // position, tokens, elapsed time) and the seed. Dropout masks and shuffles are derived from (seed, step, epoch), so no
 // RNG stream needs saving. A checkpoint is written into a staging folder and renamed into place; `latest` is written
 // last, so a killed process never leaves a torn checkpoint and never damages an earlier one.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { makeDirs } from '../util/make-dirs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { RunConfig } from '../protocol';
@@ -83,7 +84,7 @@ export function saveCheckpoint(runDir: string, input: CheckpointInput): string {
   const paths = runPaths(runDir);
   const target = join(paths.checkpoints, checkpointName(input.loop.step));
   const staging = join(paths.checkpoints, `.staging-${checkpointName(input.loop.step)}-${process.pid}-${randomBytes(3).toString('hex')}`);
-  mkdirSync(staging, { recursive: true });
+  makeDirs(staging);
   try {
     input.writeAdapter(staging);
     const tensors = [...input.trainer.tensors].map(([name, data]) => {

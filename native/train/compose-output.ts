@@ -2,7 +2,8 @@
 // adapter_model.safetensors) plus the LoRAHub record — lorahub.json (machine-readable: sources, weights, losses) and
 // README.md (the same for people). Written into a staging sibling and renamed into place, so a cancelled or failed
 // composition leaves no half folder.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { makeDirs } from '../util/make-dirs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../util/errors';
@@ -44,7 +45,7 @@ export function checkComposeOut(out: string): void {
 export function writeComposedAdapter(out: string, hub: Hub, weights: readonly number[], record: ComposeRecord): void {
   checkComposeOut(out);
   const staging = join(dirname(out), `.${basename(out)}.composing-${randomBytes(3).toString('hex')}`);
-  mkdirSync(staging, { recursive: true });
+  makeDirs(staging);
   try {
     writePeftAdapter(staging, {
       config: { r: hub.r, lora_alpha: hub.lora_alpha, lora_dropout: 0, use_rslora: hub.use_rslora, use_dora: false },

@@ -3,7 +3,8 @@
 // a run that is still training, stop with who holds it instead of interleaving metrics.jsonl and taking over the
 // socket. A lock whose process is gone (killed, machine rebooted) is taken over safely: only one taker wins.
 import { hostname } from 'node:os';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { makeDirs } from '../util/make-dirs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors';
 import { pidAlive } from '../util/pid-alive';
@@ -61,7 +62,7 @@ export interface RunLock {
  * the holder when another live process trains the folder, or one on another host may.
  */
 export function acquireRunLock(runDir: string, isAlive: (pid: number) => boolean = pidAlive): RunLock {
-  mkdirSync(runDir, { recursive: true });
+  makeDirs(runDir);
   const path = runLockPath(runDir);
   const supervisor = supervisorPid();
   const mine: RunLockInfo = { pid: supervisor ?? process.pid, ...(supervisor !== undefined ? { trainer_pid: process.pid } : {}), host: hostname(), started_at: new Date().toISOString() };

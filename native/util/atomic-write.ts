@@ -1,6 +1,7 @@
 // Atomic file writes: write a temp file in the same folder, fsync it, rename it over the target, fsync the folder.
 // A crash leaves either the old file or the new one, never a torn one (unlike saving over the file in place).
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync, mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { makeDirs } from './make-dirs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -23,7 +24,7 @@ function fsyncDir(dir: string): void {
 
 /** Writes `data` to `target` atomically, creating the parent folder if needed. */
 export function writeFileAtomic(target: string, data: string | Uint8Array | readonly Uint8Array[]): void {
-  mkdirSync(dirname(target), { recursive: true });
+  makeDirs(dirname(target));
   const temp = tempPathFor(target);
   const fd = openSync(temp, 'w');
   try {

@@ -2,7 +2,8 @@
 // (a run folder's training_config.json, or a .lora.json preset with the model and data given beside it), its records
 // and what the model folder says about itself, builds the folder (bundle.ts) and writes it in one rename, so a
 // half-written export never stands where the user looks.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { makeDirs } from '../../util/make-dirs';
 import { dirname, join, resolve } from 'node:path';
 import type { RunConfig } from '../../protocol';
 import { resolveRunConfig } from '../../train/config';
@@ -104,13 +105,13 @@ export async function exportForCluster(request: ClusterExportRequest): Promise<C
     model: { name: hubId ?? resolve(config.model), isPath: hubId === undefined, hasChatTemplate: modelHasChatTemplate(config.model) },
     train: data.train, eval: data.eval,
   });
-  mkdirSync(dirname(out), { recursive: true });
+  makeDirs(dirname(out));
   const staging = `${out}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   try {
     for (const [path, text] of Object.entries(result.files)) {
       const target = join(staging, path);
-      mkdirSync(dirname(target), { recursive: true });
+      makeDirs(dirname(target));
       writeFileSync(target, text);
       if (path.endsWith('.sh') || path.endsWith('.py')) chmodSync(target, 0o755);
     }

@@ -53,6 +53,15 @@ test('an --out folder on a read-only disk: exit 1 naming the path and EROFS', { 
   expectOutcome(result, 1, /readonly\/run\/run\.lock: the file system is read-only \(EROFS in open\)/, /writable disk/);
 });
 
+test('an --out that does not exist yet on a read-only disk: EROFS naming the first folder, not ENOENT (train, export, compare-methods)', { skip: canMount ? false : 'needs root for a private tmpfs (unshare -m)' }, () => {
+  // Node's recursive mkdir says ENOENT there (it stats the path after mkdir's EROFS): "no such file — check the path".
+  const mount = join(fx.root, 'readonly-empty');
+  const erofs = (args: string[]) => expectOutcome(onSmallDisk(mount, 'size=1m,ro', args), 1, new RegExp(`readonly-empty/runs: the file system is read-only \\(EROFS in mkdir\\)`), /writable disk/);
+  erofs(trainArgs(join(mount, 'runs', 'run-1')));
+  erofs(['export', '--format', 'gguf', '--model', fx.model, '--out', join(mount, 'runs', 'model.gguf')]);
+  erofs(['compare-methods', '--model', fx.model, '--data', fx.data, '--methods', 'lora,dora', '--out', join(mount, 'runs', 'cmp')]);
+});
+
 test('as another user: an unreadable dataset and an --out folder in a folder of someone else are EACCES with the path', { skip: asOtherUserSkip }, () => {
   chmodSync(fx.root, 0o755);
   const secret = fx.file('secret.jsonl', '{"instruction":"x","output":"y"}\n');

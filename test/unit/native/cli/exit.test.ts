@@ -21,6 +21,10 @@ test('describeFailure: a UserError and errno errors exit 1 with the path and the
     code: 1, message: '/runs/a/metrics.jsonl: no space left on the device (ENOSPC in write) — free some disk space (or choose a folder on another disk) and run again',
   });
   assert.match(describeFailure(errno('EACCES', 'open', '/x')).message, /^\/x: permission denied \(EACCES in open\)/);
+  // A read-only disk (makeDirs reports mkdir's own EROFS, not Node's recursive ENOENT): said in words, with what to do.
+  assert.deepEqual(describeFailure(errno('EROFS', 'mkdir', '/mnt/ro/runs')), {
+    code: 1, message: '/mnt/ro/runs: the file system is read-only (EROFS in mkdir) — choose a folder on a writable disk',
+  });
   const bug = describeFailure(new TypeError('x is undefined'));
   assert.equal(bug.code, 70);
   assert.match(bug.message, /^internal error \(a bug in LoRA Studio; please report it\): TypeError: x is undefined/);
