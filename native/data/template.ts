@@ -22,6 +22,7 @@
 import type { AlpacaRecord, ChatMessage, DatasetRecord } from './records';
 import type { ChatTemplateVariables, TextTokenizer } from '../model/tokenizer';
 import { UserError } from '../util/errors';
+import { TemplateSkeletons, type Piece } from './template-skeleton';
 
 export const IGNORE_INDEX = -100;
 
@@ -84,13 +85,20 @@ export function encodePrompt(tok: TextTokenizer, prompt: string): number[] {
   return [...bosPrefix(tok, prompt), ...tok.encode(prompt, false)];
 }
 
-/** A piece of text and whether its tokens are trained on (a response). */
-interface Piece {
-  text: string;
-  response: boolean;
-}
+/** Each tokenizer's template skeletons (template-skeleton.ts): pieces computed once per conversation shape. */
+const skeletons = new WeakMap<TextTokenizer, TemplateSkeletons>();
 
 function chatPieces(messages: ChatMessage[], tok: TextTokenizer): Piece[] {
+  let forTokenizer = skeletons.get(tok);
+  if (!forTokenizer) {
+    forTokenizer = new TemplateSkeletons(tok, (m) => renderedPieces(m, tok));
+    skeletons.set(tok, forTokenizer);
+  }
+  return forTokenizer.pieces(messages);
+}
+
+/** The pieces of a conversation from its renderings (see the header); template-skeleton.ts reuses them per shape. */
+export function renderedPieces(messages: ChatMessage[], tok: TextTokenizer): Piece[] {
   const full = tok.applyChatTemplate(messages, false);
   const pieces: Piece[] = [];
   let cursor = 0;
