@@ -30,6 +30,11 @@ type PiecesOf = (messages: ChatMessage[]) => Piece[];
 
 /** Records of each shape rendered for real as well, to check the substitution. */
 const VERIFIED_PER_SHAPE = 3;
+/**
+ * Shapes remembered; a dataset of ever new shapes (conversations of every length and role order) renders the rest for
+ * real, which is what a new shape costs anyway, with memory bounded.
+ */
+const MAX_SHAPES = 4096;
 /** Private-use characters: no template tests for them, and they cannot be mistaken for text. */
 const OPEN = '\uE000';
 const CLOSE = '\uE001';
@@ -70,6 +75,7 @@ export class TemplateSkeletons {
     }
     const key = messages.map((m) => m.role).join('\n');
     let shape = this.shapes.get(key);
+    if (!shape && this.shapes.size >= MAX_SHAPES) return this.renderedForReal(messages);
     if (!shape) {
       shape = { pieces: this.skeleton(messages.map((m) => m.role)), verified: 0 };
       this.shapes.set(key, shape);
