@@ -12,7 +12,7 @@ import { exportGgufModel, GGUF_DTYPES, type GgufDtype } from '../export/gguf-mod
 import { adapterBaseDir, exportGgufAdapter } from '../export/gguf-adapter';
 import { mergeAdapter } from '../model/merge';
 import { exportOllama } from '../export/ollama';
-import { ExportCancelled } from '../export/gguf-writer';
+import { checkGgufTarget, ExportCancelled } from '../export/gguf-writer';
 import { CLUSTER_FORMATS } from './export-cluster';
 import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
 
@@ -74,6 +74,7 @@ export const FORMATS: Record<string, ExportFormat> = {
     async run(flags, cancelled) {
       const example = '--model MODEL_DIR --format gguf --out model.gguf';
       const out = resolve(requireFlag(flags, 'out', 'gguf', example));
+      checkGgufTarget(out); // before the merge, not after it
       const dtype = ggufDtype(flags);
       const adapterDir = adapterFlag(flags);
       const done = (written: { tensors: number; bytes: number; notes: string[] }, what: string) => ({
@@ -101,6 +102,7 @@ export const FORMATS: Record<string, ExportFormat> = {
       const adapterDir = adapterFlag(flags);
       if (!adapterDir) throw new UserError('--format gguf-adapter needs --run DIR (or --adapter DIR)', { fix: 'lora-studio export --run .lora-studio/runs/RUN --format gguf-adapter --out adapter.gguf' });
       const out = resolve(flags.out ?? join(adapterDir, 'adapter.gguf'));
+      checkGgufTarget(out);
       const written = await exportGgufAdapter({ adapterDir, modelDir: flags.model ? resolve(flags.model) : undefined, outFile: out, cancelled });
       return {
         out,

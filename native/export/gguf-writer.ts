@@ -5,10 +5,11 @@
 // Streamed: the infos are written first from each tensor's declared size, then each tensor's bytes are produced and
 // written one at a time, so a many-GB model never sits in memory whole. Atomic: a temp file in the same folder, fsync,
 // rename (as native/util/atomic-write.ts), so a failed or cancelled export leaves no partial .gguf behind.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { makeDirs } from '../util/make-dirs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { UserError } from '../util/errors';
 
 /** gguf-py constants.py GGUFValueType. */
 export const GGUF_VALUE = {
@@ -144,6 +145,29 @@ export interface WriteGgufOptions {
 }
 
 /**
+ * Refuses a GGUF output path that would replace something else: a folder, or a file that is not a GGUF (`--out
+ * model/model.safetensors` replaced the model's weights; `--out data.jsonl` the dataset). A GGUF there (an earlier
+ * export) or an empty file is replaced. Checked before any work, and again when writing.
+ */
+export function checkGgufTarget(path: string): void {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) return;
+  if (stat.isDirectory()) throw new UserError(`${path} is a folder, not a file`, { fix: `pass a file path for the GGUF, e.g. ${join(path, 'model.gguf')}` });
+  if (!stat.isFile()) throw new UserError(`${path} is not a regular file`, { fix: 'pass a new file path for the GGUF' });
+  if (stat.size === 0) return;
+  const magic = Buffer.alloc(4);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, magic, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (magic.toString('latin1') !== 'GGUF') {
+    throw new UserError(`${path} exists and is not a GGUF file: writing the GGUF would replace it`, { fix: 'choose a new path for the GGUF (nothing was written)' });
+  }
+}
+
+/**
  * Writes a GGUF file atomically; resolves to its size in bytes. `general.alignment` in `metadata` sets the alignment.
  * Between tensors the event loop runs, so SIGINT/SIGTERM handlers (the UI's Cancel) can set `cancelled`.
  */
@@ -152,6 +176,7 @@ export async function writeGguf(path: string, metadata: ReadonlyMap<string, Gguf
   const alignment = alignmentValue && alignmentValue.type !== 'ARRAY' ? Number(alignmentValue.value) : GGUF_DEFAULT_ALIGNMENT;
   if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) throw new Error(`general.alignment must be a positive multiple of 8, got ${alignment}`);
   const { head, sizes } = encodeGgufHead(metadata, tensors, alignment);
+  checkGgufTarget(path);
   makeDirs(dirname(path));
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(temp, 'w');
@@ -177,13 +202,19 @@ export async function writeGguf(path: string, metadata: ReadonlyMap<string, Gguf
       options.onProgress?.(i + 1, tensors.length, t.name);
     }
     fsyncSync(fd);
-    closeSync(fd);
   } catch (error) {
     closeSync(fd);
     rmSync(temp, { force: true });
     throw error;
   }
-  renameSync(temp, path);
+  closeSync(fd);
+  try {
+    renameSync(temp, path);
+  } catch (error) {
+    // A rename that fails (a folder appeared at the path) must not leave a model-sized temp file behind.
+    rmSync(temp, { force: true });
+    throw error;
+  }
   return total;
 }
 

@@ -4,13 +4,14 @@
 // the Modelfile says so and carries the Jinja template as a comment to translate by hand (Ollama may still recognise
 // the GGUF's tokenizer.chat_template itself). Stops are the family's turn markers and the model's EOS tokens, so a
 // reply ends where the model ends it instead of running on (the "gibberish after export" reports).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { makeDirs } from '../util/make-dirs';
 import { basename, dirname, join } from 'node:path';
 import { commitFolderAtomic, writeFileAtomic } from '../util/atomic-write';
 import { loadModelFolder, stopTokenIds } from '../model/model-folder';
 import { exportGgufModel, type GgufDtype } from './gguf-model';
 import { exportGgufAdapter } from './gguf-adapter';
+import { UserError } from '../util/errors';
 
 export interface ChatFamily {
   name: string;
@@ -106,8 +107,29 @@ export interface OllamaResult {
   notes: string[];
 }
 
+/** What an Ollama export writes: a folder holding only these is an earlier export, replaced whole. */
+const OLLAMA_FILES = new Set(['Modelfile', 'model.gguf', 'adapter.gguf']);
+
+/**
+ * Refuses an --out that replacing whole would lose something: a file, or a folder with anything but an earlier
+ * export's files (`--out` the model folder itself replaced the model with the export).
+ */
+export function checkOllamaTarget(outDir: string): void {
+  const stat = statSync(outDir, { throwIfNoEntry: false });
+  if (!stat) return;
+  if (!stat.isDirectory()) throw new UserError(`${outDir} is a file, not a folder`, { fix: 'choose a new folder for the Ollama export (nothing was written)' });
+  const others = readdirSync(outDir).filter((name) => !OLLAMA_FILES.has(name));
+  if (others.length > 0) {
+    const shown = others.slice(0, 5).join(', ') + (others.length > 5 ? `, … (${others.length} in all)` : '');
+    throw new UserError(`${outDir} is not empty and is not an earlier Ollama export (it holds ${shown}): the export replaces the folder whole`, {
+      fix: 'choose a new or empty folder for the Ollama export (nothing was written)',
+    });
+  }
+}
+
 /** Writes the folder (staged beside it and renamed into place, so a failed export leaves the old folder as it was). */
 export async function exportOllama(options: OllamaExport): Promise<OllamaResult> {
+  checkOllamaTarget(options.outDir);
   const folder = loadModelFolder(options.modelDir);
   makeDirs(dirname(options.outDir));
   const staging = mkdtempSync(join(dirname(options.outDir), `.${basename(options.outDir)}.staging-`));
