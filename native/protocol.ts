@@ -6,6 +6,8 @@
 export const WORKER_PROTOCOL_VERSION = 1;
 
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
+/** Whether a setting or flag names a device: auto, cpu, cuda or cuda:N (N in decimal digits). */
+export const isDeviceChoice = (value: unknown): value is DeviceChoice => typeof value === 'string' && /^(auto|cpu|cuda(:\d+)?)$/.test(value);
 export type SchedulerName = 'constant' | 'linear' | 'cosine';
 /**
  * The method field is a union so variants slot in behind one interface (DoRA is LoRA with `use_dora`, as in PEFT).

@@ -4,9 +4,9 @@
 // as text, or to stdout as the NDJSON lines of native/train/compose-events.ts with --json; SIGTERM/SIGINT stop it
 // between evaluations (or while reading and tokenizing), leave nothing behind and exit 143/130.
 import type { Command } from 'commander';
-import type { DeviceChoice } from '../protocol';
 import { UserError } from '../util/errors';
-import { numberFlag, wholeAtLeast } from './number-flag';
+import { numberFlag, SEED_RULE, wholeAtLeast } from './number-flag';
+import { parseDeviceFlag } from './device-flag';
 import { composeAdapters } from '../train/compose';
 import type { ComposeEvent } from '../train/compose-events';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
@@ -70,10 +70,9 @@ export async function composeCommand(flags: ComposeFlags, write: (line: string) 
   // Their ranges are composeAdapters' to check; here they only have to be numbers.
   const steps = numberFlag('steps', flags.steps);
   const l1 = numberFlag('l1', flags.l1);
-  const seed = numberFlag('seed', flags.seed, { ok: Number.isInteger, rule: 'a whole number', example: '0' });
+  const seed = numberFlag('seed', flags.seed, SEED_RULE);
   const maxSeqLen = numberFlag('max-seq-len', flags.maxSeqLen, wholeAtLeast(2, '512'));
-  if (!/^(auto|cpu|cuda(:\d+)?)$/.test(flags.device)) throw new UserError(`--device must be auto, cpu, cuda or cuda:N, got "${flags.device}"`, { fix: 'pass --device auto' });
-  const device = resolveDevice(flags.device as DeviceChoice, discoverCuda(systemDiscoveryIo()));
+  const device = resolveDevice(parseDeviceFlag(flags.device), discoverCuda(systemDiscoveryIo()));
   const emit = (event: ComposeEvent) => (flags.json ? write(JSON.stringify(event) + '\n') : log(composeEventText(event) + '\n'));
   if (device.notice) emit({ type: 'status', message: device.notice });
   const quantization = composeQuantization(flags.quantization, adapters, (message) => emit({ type: 'status', message }));

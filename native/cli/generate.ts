@@ -4,9 +4,10 @@
 // Compare view reads: a {type:"token"} line per piece, then {type:"done"} with timing and peak memory); --compare
 // prints base and adapter side by side.
 import type { Command } from 'commander';
-import type { DeviceChoice, GenerateStreamLine } from '../protocol';
+import type { GenerateStreamLine } from '../protocol';
 import { UserError } from '../util/errors';
-import { optionalNumberFlag } from './number-flag';
+import { optionalNumberFlag, SEED_RULE } from './number-flag';
+import { parseDeviceFlag } from './device-flag';
 import { loadModelFolder } from '../model/model-folder';
 import { ALLOW_OUTSIDE_LINKS_HELP, allowOutsideLinks } from '../model/folder-links';
 import { ALLOW_LONG_CONTEXT_HELP } from '../model/context-length';
@@ -62,8 +63,8 @@ export async function generateCommand(flags: GenerateFlags, write: (text: string
   const maxNewTokens = numberOr('max-new-tokens', flags.maxNewTokens, defaults.max_new_tokens ?? 128, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
   const temperature = numberOr('temperature', flags.temperature, defaults.temperature ?? 0, (n) => n >= 0, 'a number ≥ 0 (0 = greedy)');
   const topP = numberOr('top-p', flags.topP, defaults.top_p ?? 1, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
-  const seed = numberOr('seed', flags.seed, 0, Number.isInteger, 'a whole number');
-  const device = resolveDevice(flags.device as DeviceChoice, discoverCuda(systemDiscoveryIo()));
+  const seed = optionalNumberFlag('seed', flags.seed, 0, SEED_RULE);
+  const device = resolveDevice(parseDeviceFlag(flags.device), discoverCuda(systemDiscoveryIo()));
   // The chat template is the model folder's code: rendered in a bounded template worker (data/template-pool.ts).
   const prompt = flags.prompt ?? await instructionPromptBounded(model.tokenizer, flags.instruction!, flags.input);
   const quantization = generationQuantization(flags, (note) => process.stderr.write(`${note}\n`));

@@ -3,6 +3,7 @@
 // Number() also reads 0x10, 0b11, 0o7, ' 10 ', '' (as 0) and Infinity, so `--max-steps 0x10` trained 16 steps: a
 // value a user did not mean as a number must be refused, naming the flag and the value, not quietly converted.
 import { UserError } from '../util/errors';
+import { MAX_SEED } from '../util/random';
 
 /** Plain decimal: an optional minus, digits with an optional fraction (or a bare fraction), an optional exponent. */
 const DECIMAL = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -15,6 +16,9 @@ export interface NumberRule {
   /** A value that works, for the fix: "20". */
   example?: string;
 }
+
+/** A seed: 32 bits, as train's seed field (a larger one would silently repeat a smaller one's numbers). */
+export const SEED_RULE: NumberRule = { ok: (n) => Number.isInteger(n) && n >= 0 && n <= MAX_SEED, rule: `a whole number from 0 to ${MAX_SEED.toLocaleString('en-US')}`, example: '0' };
 
 /** A whole number at least `min`. */
 export const wholeAtLeast = (min: number, example?: string): NumberRule => ({ ok: (n) => Number.isInteger(n) && n >= min, rule: `a whole number ≥ ${min}`, example });

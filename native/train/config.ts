@@ -1,6 +1,7 @@
 // RunConfig validation (pure): every field's type and range, plus file checks through an injected `exists`, reporting
 // ALL problems at once with the field they belong to (the panel shows each next to its field; the CLI lists them).
-import { DEFAULT_RUN_OPTIONS, METHOD_NAMES, type RunConfig } from '../protocol';
+import { DEFAULT_RUN_OPTIONS, isDeviceChoice, METHOD_NAMES, type RunConfig } from '../protocol';
+import { MAX_SEED } from '../util/random';
 import { UserError } from '../util/errors';
 import { ADALORA_DEFAULTS } from '../model/adalora-settings';
 import { parseLoraInit } from '../model/svd-init';
@@ -113,7 +114,8 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   atMost('micro_batch_size', 65_536, 'typical values are 1–64');
   atMost('r', 65_536, 'typical ranks are 4–64');
   atMost('max_seq_len', 1_048_576, 'a typical context is 512–8,192 tokens');
-  if (!(config.device === 'auto' || config.device === 'cpu' || config.device === 'cuda' || /^cuda:\d+$/.test(String(config.device)))) {
+  atMost('seed', MAX_SEED, 'seeds are 32-bit (as numpy\'s): 4,294,967,296 would repeat seed 0');
+  if (!isDeviceChoice(config.device)) {
     problem('device', `must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(config.device)}`);
   }
   intAtLeast('max_seq_len', 8, 'records longer than this are truncated');

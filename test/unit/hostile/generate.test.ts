@@ -55,3 +55,12 @@ test('a chat template that never ends is a located error in generate --instructi
   const model = fx.copyModel('looping', (d) => fx.editJson(join(d, 'tokenizer_config.json'), (t) => (t.chat_template = '{% for i in range(1000000000) %}x{% endfor %}')));
   expectOutcome(cli(['generate', '--model', model, '--device', 'cpu', '--instruction', 'Hi', '--max-new-tokens', '2']), 1, /tokenizer_config\.json: chat_template/);
 });
+
+test('--device gpu / cuda:0x1 are refused as devices, not read as a CUDA request; seeds past 32 bits are refused', () => {
+  for (const device of ['gpu', 'cuda:0x1', 'CPU', '']) expectOutcome(generate('--prompt', 'Hello', '--device', device), 1, new RegExp(`--device must be auto, cpu, cuda or cuda:N, got "${device}"`));
+  // mulberry32 keeps 32 bits: 4294967296 sampled exactly what seed 0 does.
+  for (const seed of ['4294967296', '-5', '1e20']) {
+    expectOutcome(generate('--prompt', 'Hello', '--temperature', '1', '--seed', seed), 1, new RegExp(`--seed must be a whole number from 0 to 4,294,967,295, got "${seed}"`));
+  }
+  expectOutcome(generate('--prompt', 'Hello', '--temperature', '1', '--seed', '4294967295', '--max-new-tokens', '2'), 0);
+});

@@ -52,6 +52,7 @@ test('--max-seq-len 1, --batch-size 0 / 1.5, --dropout 1, --eval-split 1, --seed
   refused(['--dropout', '1'], /lora_dropout: must be in \[0, 1\), got 1/);
   refused(['--eval-split', '1'], /eval_split: must be in \[0, 1\), got 1/);
   refused(['--seed', '-1'], /seed: must be a whole number ≥ 0/);
+  refused(['--seed', '4294967296'], /seed: must be at most 4,294,967,295, got 4294967296 — seeds are 32-bit/);
   refused(['--save-total-limit', '-1'], /save_total_limit: must be a whole number ≥ 0/);
   refused(['--warmup-steps', '-5'], /warmup_steps: must be a whole number ≥ 0/);
 });

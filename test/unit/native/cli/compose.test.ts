@@ -71,7 +71,7 @@ test('compose --json: a failure is an error line, then the error (for the exit c
 test('compose: bad flags are refused with the flag named', async () => {
   for (const [over, pattern] of [
     [{ device: 'gpu' }, /--device must be auto, cpu, cuda or cuda:N, got "gpu"/],
-    [{ seed: '1.5' }, /--seed must be a whole number, got "1\.5"/],
+    [{ seed: '1.5' }, /--seed must be a whole number from 0 to 4,294,967,295, got "1\.5"/],
     [{ steps: 'many' }, /--steps must be a number, got "many"/],
     [{ steps: '1' }, /--steps must be a whole number ≥ 2, got 1/],
     [{ l1: '-1' }, /--l1 must be a number ≥ 0, got -1/],

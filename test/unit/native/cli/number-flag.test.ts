@@ -2,7 +2,7 @@
 // accept (hex, binary, octal, separators, signs, spaces, empty, Infinity) is refused naming the flag and the value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { numberFlag, optionalNumberFlag, wholeAtLeast } from '../../../../native/cli/number-flag';
+import { numberFlag, optionalNumberFlag, SEED_RULE, wholeAtLeast } from '../../../../native/cli/number-flag';
 import { UserError } from '../../../../native/util/errors';
 
 test('plain decimal, fractions, negatives and the exponent form are the numbers they spell', () => {
@@ -31,4 +31,10 @@ test('a rule is checked after the spelling, and an absent optional flag is its f
   assert.equal(optionalNumberFlag('seed', undefined, 42), 42);
   assert.equal(optionalNumberFlag('seed', '7', 42), 7);
   assert.throws(() => optionalNumberFlag('seed', '0x7', 42), /--seed must be a number, got "0x7"/);
+});
+
+test('a seed is a whole number in 32 bits: 2^32 would repeat seed 0', () => {
+  assert.equal(numberFlag('seed', '4294967295', SEED_RULE), 4294967295);
+  assert.equal(numberFlag('seed', '0', SEED_RULE), 0);
+  for (const text of ['4294967296', '-1', '1.5', '1e20']) assert.throws(() => numberFlag('seed', text, SEED_RULE), /--seed must be a whole number from 0 to 4,294,967,295/, text);
 });
