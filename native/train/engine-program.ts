@@ -127,9 +127,9 @@ function* trainingGraphStages(spec: ProgramSpec, weights: (name: string) => Weig
  * A session for a built graph; with a stop point after it: InferenceSession.create is one native call that nothing
  * interrupts, so a stop requested meanwhile ends the start as soon as it returns (and the session is released).
  */
-async function sessionStopping(built: Built, spec: ProgramSpec, sessionSpec: SessionSpec): Promise<ort.InferenceSession> {
+async function sessionStopping(built: Built, spec: ProgramSpec, sessionSpec: SessionSpec, phase: string): Promise<ort.InferenceSession> {
   const create = () => createSession(built, sessionSpec);
-  const session = await (spec.stopPoint?.nativeCall ? spec.stopPoint.nativeCall('creating the onnxruntime session', create) : create());
+  const session = await (spec.stopPoint?.nativeCall ? spec.stopPoint.nativeCall(phase, create) : create());
   try {
     await spec.stopPoint?.();
   } catch (error) {
@@ -148,7 +148,7 @@ export const engineProgram: ProgramFactory = async (spec) => {
   const sources = spec.weights ? { weights: spec.weights, externalDataDir: spec.externalDataDir } : storeWeightSources(spec.model.weights, spec.model.dir);
   const sessionSpec = { device: spec.device, dtype, externalDataDir: sources.externalDataDir };
   const train = await buildTrainingGraphStopping(spec, sources.weights, 'train');
-  const session = await sessionStopping(train, spec, sessionSpec);
+  const session = await sessionStopping(train, spec, sessionSpec, 'creating the onnxruntime session');
   let evalSession: Promise<ort.InferenceSession> | undefined;
   const floatType = dtype === 'float64' ? 'float64' : 'float32';
   const asFloat = (data: Float32Array) => (dtype === 'float64' ? Float64Array.from(data) : data);
@@ -188,9 +188,13 @@ export const engineProgram: ProgramFactory = async (spec) => {
       return Number((out.loss.data as Float32Array)[0]);
     },
     async loss(batch, params) {
-      // Evaluation needs no gradients and no dropout: a forward-only graph, built on first use.
+      // Evaluation needs no gradients and no dropout: a forward-only graph, built on first use, once what a stop would
+      // save is saved (the trainer's state is the last step's during an evaluation), so its creation can be cut short.
       // A stop while it is made leaves evalSession unset: the promise is kept only once the session exists.
-      const made = await (evalSession ?? sessionStopping(await buildTrainingGraphStopping(spec, sources.weights, 'eval'), spec, sessionSpec));
+      const made = await (evalSession ?? (async () => {
+        await spec.stopPoint?.saveUnsaved?.();
+        return sessionStopping(await buildTrainingGraphStopping(spec, sources.weights, 'eval'), spec, sessionSpec, 'creating the onnxruntime session for evaluation');
+      })());
       evalSession ??= Promise.resolve(made);
       const out = await made.run(feeds(batch, params));
       return Number((out.loss.data as Float32Array)[0]);

@@ -153,12 +153,17 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
         programs.delete(oldestKey);
         void oldest.then((p) => p.dispose(), () => undefined);
       }
-      opts.onStatus?.(`compiling the program for micro-batches of ${batch.inputIds.length}×${batch.inputIds[0].length} tokens…`);
-      program = factory({
-        model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype,
-        weights: frozenSource, externalDataDir: released.externalDataDir, checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
-        lora: { r: 0, scaling: 0, sites: [], dropout: 0 }, trainWeights: trained, stopPoint: opts.stopPoint,
-      });
+      // The state is the last step's here (or already saved, after a resample): what a stop would save is saved first,
+      // so the session creation can be cut short (stop-point.ts).
+      program = (async () => {
+        await opts.stopPoint?.saveUnsaved?.();
+        opts.onStatus?.(`compiling the program for micro-batches of ${batch.inputIds.length}×${batch.inputIds[0].length} tokens…`);
+        return factory({
+          model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype,
+          weights: frozenSource, externalDataDir: released.externalDataDir, checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
+          lora: { r: 0, scaling: 0, sites: [], dropout: 0 }, trainWeights: trained, stopPoint: opts.stopPoint,
+        });
+      })();
       const made = program;
       made.catch(() => {
         if (programs.get(key) === made) programs.delete(key);
@@ -171,8 +176,13 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
 
   return {
     async step(microBatches: MicroBatch[], lr: number): Promise<StepResult> {
+      // A resample recompiles every program. What a stop would save (with the model folder) is saved before it, while
+      // the state is still the last step's, so that compile can be cut short; a stop during it then writes nothing.
       const due = lisaPeriodOf(step, settings);
-      if (due !== period) await activate(due);
+      if (due !== period) {
+        await opts.stopPoint?.saveUnsaved?.();
+        await activate(due);
+      }
       const counts = microBatches.map(trainedTokens);
       const total = Math.max(1, counts.reduce((a, b) => a + b, 0));
       const params = active();

@@ -3,8 +3,9 @@
 // run folder through injected savers, so it is tested with a fake trainer and no ONNX at all.
 import { appendFileSync } from 'node:fs';
 import type { MetricRecord, RunConfig, WorkerEvent } from '../protocol';
+import { writeFileAtomic } from '../util/atomic-write';
 import { learningRateAt } from './schedule';
-import { runPaths, writeRunStatus } from './run-dir';
+import { readMetrics, runPaths, writeRunStatus } from './run-dir';
 import { isRunStopped } from './stop-point';
 import { assertSaneWork, longRunWarning } from './duration';
 
@@ -58,6 +59,20 @@ export interface LoopHooks {
   stopRequested(): boolean;
   memoryMb(): number;
   now?(): number;
+  /** Receives the loop's saving while it runs (run.ts hands it to the trainer's stop point, stop-point.ts). */
+  attach?(saving: LoopSaving): void;
+}
+
+/**
+ * Saving on demand from inside a step or an evaluation, before a native call nothing interrupts (a session created
+ * after the first step: a new bucket, a LISA resample, a ReLoRA restart, the evaluation's): once the steps trained are
+ * saved as a stop would save them, a stop during the call loses nothing, so the call may be cut short (run.ts).
+ */
+export interface LoopSaving {
+  /** Saves what a stop would (checkpoint, adapter, the step's metrics line); the trainer's state must be the last step's. */
+  saveNow(): Promise<void>;
+  /** The last step trained when all of it is saved as a stop would save it, else undefined. */
+  savedStep(): number | undefined;
 }
 
 export function totalSteps(config: RunConfig, microBatchesPerEpoch: number): number {
@@ -97,6 +112,12 @@ export async function runTrainingLoop(
   const state: LoopState = { ...start, position: { ...start.position } };
   const startedAt = now() - start.elapsed_s;
   let lastSaved = start.step;
+  // The step the run folder's adapter was written at (the one resumed from is taken as written: a stop before any step
+  // of this process writes none).
+  let adapterAt = start.step;
+  // A step's metrics line while its evaluation runs: written (and its `step` event sent) early when the evaluation's
+  // compile saves first (LoopSaving), then completed with the eval loss.
+  let pending: { record: MetricRecord; written: boolean } | undefined;
 
   const checkpoint = async () => {
     writeRunStatus(runDir, { state: 'running', step: state.step, total_steps: total, message: 'saving checkpoint…' });
@@ -104,14 +125,32 @@ export async function runTrainingLoop(
     lastSaved = state.step;
     hooks.emit({ type: 'checkpoint', step: state.step, path });
   };
+  const writeRecord = (record: MetricRecord) => {
+    appendFileSync(runPaths(runDir).metrics, JSON.stringify(record) + '\n');
+    hooks.emit({ type: 'step', total_steps: total, ...record });
+  };
 
-  // A stop before any step of this process trained nothing: the run folder already holds what there is to keep (the
-  // checkpoint resumed from and its adapter, or for a fresh run nothing, so the same command starts it again).
-  const stop = async (): Promise<'stopped'> => {
+  // What a stop saves. Before any step of this process nothing was trained: the run folder already holds what there is
+  // to keep (the checkpoint resumed from and its adapter, or for a fresh run nothing, so the same command starts again).
+  const save = async () => {
+    if (pending && !pending.written) {
+      writeRecord(pending.record);
+      pending.written = true;
+    }
     if (lastSaved !== state.step) await checkpoint();
-    if (state.step !== start.step) await hooks.saveAdapter();
+    if (adapterAt !== state.step) {
+      await hooks.saveAdapter();
+      adapterAt = state.step;
+    }
+  };
+  const stop = async (): Promise<'stopped'> => {
+    await save();
     return 'stopped';
   };
+  hooks.attach?.({
+    saveNow: save,
+    savedStep: () => (lastSaved === state.step && adapterAt === state.step && (!pending || pending.written) ? state.step : undefined),
+  });
   assertSaneWork(config, total - state.step);
   if (state.step < total) hooks.emit({ type: 'status', phase: 'training', message: `training: step ${state.step + 1} of ${total}…` });
   while (state.step < total) {
@@ -158,22 +197,39 @@ export async function runTrainingLoop(
       ...(result.rankBudget !== undefined ? { rank_budget: result.rankBudget } : {}),
     };
     const evalDue = data.evalBatches.length > 0 && ((config.eval_every > 0 && state.step % config.eval_every === 0) || state.step === total);
+    let written = false;
     if (evalDue) {
       hooks.emit({ type: 'status', phase: 'evaluating', message: `evaluating on ${data.evalBatches.length} batches…` });
+      pending = { record, written: false };
       try {
         record.eval_loss = await trainer.evalLoss(data.evalBatches);
       } catch (error) {
         if (!isRunStopped(error)) throw error; // stopped while compiling the evaluation: the step is kept without it
+      } finally {
+        written = pending.written;
+        pending = undefined;
       }
     }
-    appendFileSync(runPaths(runDir).metrics, JSON.stringify(record) + '\n');
-    hooks.emit({ type: 'step', total_steps: total, ...record });
+    if (!written) writeRecord(record);
+    else if (record.eval_loss !== undefined) completeLastRecord(runDir, record);
     if (record.eval_loss !== undefined) hooks.emit({ type: 'eval', step: state.step, eval_loss: record.eval_loss });
     writeRunStatus(runDir, { state: 'running', step: state.step, total_steps: total });
 
-    if (config.save_every > 0 && state.step % config.save_every === 0 && state.step < total) await checkpoint();
+    // (An evaluation that compiled may have saved this step already.)
+    if (config.save_every > 0 && state.step % config.save_every === 0 && state.step < total && lastSaved !== state.step) await checkpoint();
   }
   if (lastSaved !== state.step) await checkpoint();
   await hooks.saveAdapter();
   return 'completed';
+}
+
+/**
+ * Replaces metrics.jsonl's last line (a step written before its evaluation) with `record`, atomically: only a step
+ * whose evaluation had to compile first (LoopSaving) gets here, so the file is rewritten rarely.
+ */
+function completeLastRecord(runDir: string, record: MetricRecord): void {
+  const records = readMetrics(runDir);
+  if (records.at(-1)?.step !== record.step) throw new Error(`metrics.jsonl: expected step ${record.step} last, found ${records.at(-1)?.step ?? 'none'}`);
+  records[records.length - 1] = record;
+  writeFileAtomic(runPaths(runDir).metrics, records.map((r) => JSON.stringify(r) + '\n').join(''));
 }

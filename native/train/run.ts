@@ -20,7 +20,7 @@ import { readDatasetRecords } from '../data/validate';
 import { createTrainer, type Trainer } from './trainer';
 import { createLisaTrainer, type LisaTrainer } from './lisa-trainer';
 import { LISA_MODEL_DIR, writeLisaModel } from './lisa-output';
-import { runTrainingLoop, totalSteps, type LoopState, type MicroBatch, type TrainingData } from './loop';
+import { runTrainingLoop, totalSteps, type LoopSaving, type LoopState, type MicroBatch, type TrainingData } from './loop';
 import { fingerprintMismatches, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { latestCheckpoint, parseMetrics, readMetrics, runPaths, writeRunStatus } from './run-dir';
 import { assertValidRunConfig } from './config';
@@ -120,12 +120,8 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   // Where the run stands, for status.json: the checkpoint it resumes from until steps arrive.
   let step = latestCheckpoint(runDir)?.step ?? 0;
   let total = 0;
-  let stepped = false;
   const emit = (event: WorkerEvent) => {
-    if (event.type === 'step') {
-      step = event.step;
-      stepped = true;
-    }
+    if (event.type === 'step') step = event.step;
     io.emit(event);
   };
   const status = (phase: Extract<WorkerEvent, { type: 'status' }>['phase'], message: string) => {
@@ -139,19 +135,29 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
       ? `stopped while starting: nothing was trained since the checkpoint at step ${step}, which a resume continues from`
       : 'stopped before the first step: nothing was trained, and the same command starts the run again',
   });
-  // Only before this process's first step may a native call be cut short: after it, a stop saves the steps since the
-  // last checkpoint and writes the adapter, which only the trainer itself can do.
+  // A native call may be cut short only while nothing trained is unsaved: before this process's first step, or during
+  // training once the loop has saved the steps since the last checkpoint as a stop would (a trainer asks for that right
+  // before each session it creates then: stop-point.ts `saveUnsaved`, loop.ts LoopSaving). Otherwise the stop waits.
+  const resumedStep = step;
+  let saving: LoopSaving | undefined;
+  const stoppedSaved = (at: number): RunOutcome => at === resumedStep ? stoppedAtStart() : {
+    outcome: 'stopped', step: at, total_steps: total,
+    message: `stopped while compiling: every step trained is in the checkpoint at step ${at}, which a resume continues from`,
+  };
   const mark = io.markNativeCall;
   const nativeCall = mark && (async <T>(phase: string, call: () => Promise<T>): Promise<T> => {
-    if (stepped) return call();
-    const unmark = mark(phase, stoppedAtStart());
+    const saved = saving ? saving.savedStep() : resumedStep;
+    if (saved === undefined) return call();
+    const unmark = mark(phase, stoppedSaved(saved));
     try {
       return await call();
     } finally {
       unmark();
     }
   });
-  const stopPoint = stopPointFor(io.stopRequested, nativeCall);
+  // Saving costs a checkpoint and the adapter (LISA: the model folder), so only a supervised trainer, whose marked
+  // calls a stop can cut short, saves before its calls.
+  const stopPoint = stopPointFor(io.stopRequested, nativeCall, mark && (async () => saving?.saveNow()));
 
   status('loading-model', `loading model ${config.model}…`);
   const model = loadModelFolder(config.model);
@@ -251,6 +257,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
       emit,
       stopRequested: io.stopRequested,
       memoryMb: () => Math.round(process.memoryUsage().rss / 2 ** 20),
+      attach: (loopSaving) => (saving = loopSaving),
       saveCheckpoint: async (loop) => saveCheckpoint(runDir, { config, loop, trainer: trainer.exportState(), shapes: trainer.stateShapes(), writeAdapter }),
       saveAdapter: async () => {
         if ('updatedWeights' in trainer) {

@@ -16,6 +16,7 @@ import { initAdaLora } from '../model/adalora';
 import { adaloraEName, adaloraScaling, resolveAdaLora, type AdaLoraSettings } from '../model/adalora-settings';
 import { RankAllocator } from './rank-allocator';
 import { createBaseTerm } from './base-term';
+import { reloraRestartsAt } from './relora';
 import { weightValues } from '../model/weight-values';
 import { storeWeightSources } from '../model/weight-sources';
 import { trainedTokens } from '../data/batch';
@@ -76,7 +77,8 @@ export interface TrainerOptions {
   onStatus?(message: string): void;
   /**
    * Where making the trainer and compiling a bucket's program may end early on a stop (RunStopped): never inside a
-   * step that has begun changing the trainer's state (a ReLoRA restart), so a stopped step leaves the state as it was.
+   * step that has begun changing the trainer's state (a ReLoRA restart), so a stopped step leaves the state as it was,
+   * unless what a stop saves was saved before the change (its `saveUnsaved`, called before every compile in training).
    */
   stopPoint?: StopPoint;
 }
@@ -172,13 +174,18 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
         programs.delete(oldestKey);
         void oldest.then((p) => p.dispose(), () => undefined);
       }
-      opts.onStatus?.(`compiling the program for micro-batches of ${batch.inputIds.length}×${batch.inputIds[0].length} tokens…`);
-      program = factory({
-        model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights, externalDataDir: opts.externalDataDir,
-        checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
-        lora: { r, scaling, sites, dropout: virtual ? 0 : config.lora_dropout, dora, ...(ada ? { adalora: { orthRegWeight: ada.orth_reg_weight } } : {}), baseDeltaRank: baseTerm.rank(), ...(virtual ? { virtual } : {}) },
-        stopPoint,
-      });
+      // Called only where the state is the last step's (before a step applies anything, or in an evaluation): what a
+      // stop would save is saved first, so the session creation can be cut short (stop-point.ts).
+      program = (async () => {
+        await stopPoint?.saveUnsaved?.();
+        opts.onStatus?.(`compiling the program for micro-batches of ${batch.inputIds.length}×${batch.inputIds[0].length} tokens…`);
+        return factory({
+          model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype, weights: opts.weights, externalDataDir: opts.externalDataDir,
+          checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
+          lora: { r, scaling, sites, dropout: virtual ? 0 : config.lora_dropout, dora, ...(ada ? { adalora: { orthRegWeight: ada.orth_reg_weight } } : {}), baseDeltaRank: baseTerm.rank(), ...(virtual ? { virtual } : {}) },
+          stopPoint,
+        });
+      })();
       // A compile that failed or was stopped is not kept: the next step compiles again.
       const made = program;
       made.catch(() => {
@@ -208,11 +215,16 @@ export async function createTrainer(model: ModelFolder, config: RunConfig, opts:
 
   return {
     async step(microBatches: MicroBatch[], lr: number): Promise<StepResult> {
-      // ReLoRA: a new cycle merges A/B into the base term, whose rank (an input shape of every program) grew.
+      // ReLoRA: a new cycle merges A/B into the base term, whose rank (an input shape of every program) grew, so every
+      // program is compiled again. What a stop would save is saved before the merge (a checkpoint on the boundary
+      // resumes to the same merge, relora.ts), so that compile can be cut short.
+      const saved = reloraRestartsAt(step, config.relora_steps) && opts.stopPoint?.saveUnsaved !== undefined;
+      if (saved) await opts.stopPoint!.saveUnsaved!();
       const restarted = baseTerm.restartIfDue(step, params, m, v);
       if (restarted) await disposePrograms();
-      // After a restart the state has changed: this step is finished, whatever is requested meanwhile.
-      const stopPoint = restarted ? undefined : opts.stopPoint;
+      // After a restart the state has changed: unless it was saved before (then a stop loses nothing and writes
+      // nothing), this step is finished, whatever is requested meanwhile.
+      const stopPoint = restarted && !saved ? undefined : opts.stopPoint;
       const counts = microBatches.map(trainedTokens);
       const total = Math.max(1, counts.reduce((a, b) => a + b, 0));
       const gradSum = new Map(names.map((n) => [n, new Float32Array(size(n))]));

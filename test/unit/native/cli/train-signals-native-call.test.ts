@@ -8,16 +8,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { WorkerEvent } from '../../../../native/protocol';
 import { latestCheckpoint, readMetrics, readRunStatus, readWorkerInfo, runPaths } from '../../../../native/train/run-dir';
-import { runLockPath } from '../../../../native/train/run-lock';
-import { runSocketPath } from '../../../../native/train/ipc';
 import { nativeCallPath, readNativeCall } from '../../../../native/train/native-call';
 import { WorkerClient } from '../../../../extension/runs/worker-client';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
+import { assertClean, interruptInsideNativeCall, killAll, sleep } from './native-call-signal';
 
 const root = mkdtempSync(join(tmpdir(), 'train-native-call-'));
 process.env.LORA_STUDIO_CACHE = join(root, 'cache');
@@ -34,61 +32,17 @@ const trainArgs = (out: string, steps: string) => ['dist/cli.js', 'train', '--mo
 const STOP_BOUND_S = 4;
 const SUPERVISOR_NOTE = /the trainer is inside a call that cannot be interrupted \(creating the onnxruntime session\) with nothing unsaved/;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Every process a case started (supervisors, workers, trainers), killed once the file's cases are over: a case that
  * fails midway must not leave a 100,000-step run behind, which would keep this file's process (and CI) waiting.
  */
 const started = new Set<number>();
-after(() => {
-  for (const pid of started) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-/** Starts `args`, sends `signal` once the run folder's native-call marker appears, and resolves with the exit and the stop's duration. */
-async function interruptInsideNativeCall(args: string[], out: string, signal: NodeJS.Signals) {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  started.add(child.pid!);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  let exited = false;
-  const exit = new Promise<number | null>((done) => child.on('exit', (code) => ((exited = true), done(code))));
-  let marker: ReturnType<typeof readNativeCall>;
-  while (!exited && !(marker = readNativeCall(out))) await sleep(20);
-  assert.ok(!exited && marker, `the run ended before its session creation; stderr: ${stderr}`);
-  started.add(marker.pid);
-  assert.equal(readWorkerInfo(out)?.pid, child.pid, "worker.json names the supervisor, the process others signal");
-  assert.notEqual(marker?.pid, child.pid, 'the trainer is its child');
-  const sentAt = performance.now();
-  child.kill(signal);
-  const code = await exit;
-  const events = stdout.trim().split('\n').map((line) => JSON.parse(line) as WorkerEvent);
-  return { code, events, stderr, seconds: (performance.now() - sentAt) / 1000, trainer: marker!.pid };
-}
-
-/** Nothing the run owned or half-wrote is left: lock, worker.json, socket, marker, temp files. */
-function assertClean(out: string, trainer: number): void {
-  const leftovers = [...readdirSync(out), ...(existsSync(join(out, 'checkpoints')) ? readdirSync(join(out, 'checkpoints')) : [])].filter((name) => /\.tmp$|^\.staging-|^\.deleting-|\.old-/.test(name));
-  assert.deepEqual(leftovers, []);
-  assert.equal(existsSync(runLockPath(out)), false, 'the lock is released');
-  assert.equal(readWorkerInfo(out), undefined, 'worker.json is removed');
-  assert.equal(existsSync(runSocketPath(out)), false, 'the socket is removed');
-  assert.equal(existsSync(nativeCallPath(out)), false, 'the marker is removed');
-  assert.throws(() => process.kill(trainer, 0), 'the trainer is gone');
-}
+after(() => killAll(started));
 
 const out = join(root, 'run');
 
 test('SIGINT inside the first session creation: the supervisor ends the run within seconds as stopped before the first step; the same command starts again', async (t) => {
-  const { code, events, stderr, seconds, trainer } = await interruptInsideNativeCall(trainArgs(out, '100000'), out, 'SIGINT');
+  const { code, events, stderr, seconds, trainer } = await interruptInsideNativeCall(trainArgs(out, '100000'), out, 'SIGINT', started);
   t.diagnostic(`SIGINT inside the session creation: exited ${seconds.toFixed(2)} s after the signal`);
   assert.equal(code, 0, stderr);
   assert.match(stderr, SUPERVISOR_NOTE);
@@ -113,7 +67,7 @@ test('SIGINT inside the first session creation: the supervisor ends the run with
 test('SIGTERM inside a resume\'s session creation keeps the checkpoint as it was; the resume runs again', async (t) => {
   const adapterBefore = readFileSync(runPaths(out).adapterWeights);
   const resume = ['dist/cli.js', 'train', '--resume', out, '--max-steps', '3', '--json'];
-  const { code, events, stderr, seconds, trainer } = await interruptInsideNativeCall(resume, out, 'SIGTERM');
+  const { code, events, stderr, seconds, trainer } = await interruptInsideNativeCall(resume, out, 'SIGTERM', started);
   t.diagnostic(`SIGTERM inside the resume's session creation: exited ${seconds.toFixed(2)} s after the signal`);
   assert.equal(code, 0, stderr);
   assert.match(stderr, SUPERVISOR_NOTE);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RUN_OPTIONS, type RunConfig, type WorkerEvent } from '../../../../native/protocol';
-import { runTrainingLoop, takeMicroBatches, totalSteps, type LoopState, type MicroBatch, type TrainerLike, type TrainingData } from '../../../../native/train/loop';
+import { runTrainingLoop, takeMicroBatches, totalSteps, type LoopSaving, type LoopState, type MicroBatch, type TrainerLike, type TrainingData } from '../../../../native/train/loop';
 import { parseMetrics, readRunStatus } from '../../../../native/train/run-dir';
 import { RunStopped } from '../../../../native/train/stop-point';
 
@@ -160,6 +160,55 @@ test('a non-finite loss fails with advice', async () => {
     const trainer = new FakeTrainer();
     trainer.weight = Number.NaN;
     await assert.rejects(run(config({ max_steps: 2 }), dir, trainer), /lower learning_rate/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('saving on demand (LoopSaving, before a session created during training): it saves what a stop would, once; a step line written before its evaluation gets the eval loss; a stop after it writes nothing more', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loop-saving-'));
+  try {
+    let saving: LoopSaving | undefined;
+    const seen: (number | undefined)[] = [];
+    const trainer = new FakeTrainer();
+    let calls = 0;
+    const saveNow = async () => {
+      seen.push(saving!.savedStep());
+      await saving!.saveNow();
+      seen.push(saving!.savedStep());
+    };
+    const step = trainer.step.bind(trainer);
+    trainer.step = async (batches, lr) => {
+      if (++calls === 2) await saveNow(); // before step 2 compiles: step 1 is unsaved
+      return step(batches, lr);
+    };
+    trainer.evalLoss = async () => {
+      await saveNow(); // the evaluation after step 2 compiles
+      return trainer.weight;
+    };
+    const events: WorkerEvent[] = [];
+    const checkpoints: number[] = [];
+    const adapters: number[] = [];
+    let last = 0;
+    const outcome = await runTrainingLoop(config({ max_steps: 4, save_every: 0, eval_every: 2 }), dir, trainer, fakeData(5), {
+      emit: (e) => {
+        events.push(e);
+        if (e.type === 'step') last = e.step;
+      },
+      saveCheckpoint: async (s) => (checkpoints.push(s.step), join(dir, `step-${s.step}`)),
+      saveAdapter: async () => void adapters.push(last),
+      stopRequested: () => last >= 2,
+      memoryMb: () => 1,
+      attach: (s) => (saving = s),
+    });
+    assert.equal(outcome, 'stopped');
+    assert.deepEqual(seen, [undefined, 1, undefined, 2], 'unsaved before each save, saved at its step after');
+    assert.deepEqual(checkpoints, [1, 2], 'the stop after step 2 had nothing left to save');
+    assert.deepEqual(adapters, [1, 2]);
+    const metrics = parseMetrics(readFileSync(join(dir, 'metrics.jsonl'), 'utf8'));
+    assert.deepEqual(metrics.map((m) => [m.step, m.eval_loss]), [[1, undefined], [2, trainer.weight]], 'one line per step, the eval loss added to the line written early');
+    assert.deepEqual(events.filter((e) => e.type === 'step').map((e) => e.type === 'step' && e.step), [1, 2]);
+    assert.deepEqual(events.filter((e) => e.type === 'eval').map((e) => e.type === 'eval' && e.step), [2]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
