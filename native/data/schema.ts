@@ -60,6 +60,20 @@ function tooDeep(text: string): { offset: number } | undefined {
   return undefined;
 }
 
+/**
+ * The character a syntax error is at, as the user can see and fix it: an invisible one (NUL, a control character, a
+ * second byte-order mark, a no-break or zero-width space) by its code point, and curly quotes (pasted from a word
+ * processor) with what JSON needs instead; printed raw, those read as `at ''` or look like a correct quote.
+ */
+function describeChar(ch: string): string {
+  if (/[\u2018\u2019\u201c\u201d\u00ab\u00bb\u201e]/.test(ch)) return `'${ch}' (a typographic quote: JSON needs straight " quotes)`;
+  if (ch !== ' ' && /[\p{C}\p{Z}]/u.test(ch)) {
+    const code = `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    return ch === '\ufeff' ? `${code} (a byte-order mark inside the line: remove it)` : `${code} (an invisible character: remove it)`;
+  }
+  return `'${ch}'`;
+}
+
 /** Parses one line (without its newline). `line` is its 1-based number, for the problems' locations. */
 export function parseRecord(text: string, line: number): ParsedRecord {
   const problems: DatasetProblem[] = [];
@@ -77,7 +91,7 @@ export function parseRecord(text: string, line: number): ParsedRecord {
     // Only the first syntax error: later ones are usually consequences of it.
     const first = errors[0];
     const offset = first ? first.offset : 0;
-    const found = offset < text.length ? `'${text[offset]}'` : 'end of line';
+    const found = offset < text.length ? describeChar(String.fromCodePoint(text.codePointAt(offset)!)) : 'end of line';
     const reason = first ? printParseErrorCode(first.error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase() : 'no JSON value';
     at(offset, first?.length ?? 1, 'error', `malformed JSON: ${reason} at ${found} — each line must be one complete JSON object`);
     return { problems };

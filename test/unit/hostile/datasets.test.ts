@@ -119,3 +119,12 @@ test('validate never writes to the files it checks', () => {
   writeFileSync(file, lines.join('\n')); // no final newline: still the records they are
   expectOutcome(cli(['validate', file]), 0, /4 records, 0 errors/);
 });
+
+test('a NUL byte, a second byte-order mark and curly quotes are named so they can be found (not "at \'\'")', () => {
+  const nul = fx.file('nul.jsonl', `${lines[0]}\u0000\n`);
+  const bom = fx.file('bom-twice.jsonl', `\uFEFF\uFEFF${lines[0]}\n`);
+  const curly = fx.file('curly.jsonl', '{\u201cinstruction\u201d: \u201cHi\u201d, \u201coutput\u201d: \u201cHello\u201d}\n');
+  expectOutcome(cli(['validate', nul]), 1, /nul-\d+\.jsonl:1:\d+: error: malformed JSON: .* at U\+0000 \(an invisible character: remove it\)/);
+  expectOutcome(cli(['validate', bom]), 1, /bom-twice-\d+\.jsonl:1:1: error: .* at U\+FEFF \(a byte-order mark inside the line: remove it\)/);
+  expectOutcome(cli(['validate', curly]), 1, /curly-\d+\.jsonl:1:2: error: .*typographic quote: JSON needs straight " quotes/);
+});

@@ -31,6 +31,16 @@ test('malformed JSON is reported once, at the column of the offending character'
   assert.equal(unterminated.length, 1);
 });
 
+test('an invisible character at a syntax error is named by its code point; curly quotes say JSON needs straight ones', () => {
+  assert.match(errorsOf('{"instruction":"a","output":"b"}\u0000')[0].message, /at U\+0000 \(an invisible character: remove it\)/);
+  assert.match(errorsOf('\ufeff{"instruction":"a","output":"b"}')[0].message, /at U\+FEFF \(a byte-order mark inside the line: remove it\)/);
+  assert.match(errorsOf('{"instruction":"a",\u00a0"output":"b"}')[0].message, /at U\+00A0/);
+  const curly = errorsOf('{\u201cinstruction\u201d: "a", "output": "b"}')[0];
+  assert.equal(curly.column, 2);
+  assert.match(curly.message, /at '\u201c' \(a typographic quote: JSON needs straight " quotes\)/);
+  assert.match(errorsOf('{"instruction": "a", "output": "b",}')[0].message, /at '}'/, 'a visible character is shown as it is');
+});
+
 test('not an object, missing, empty and ill-typed fields name the field and the column of the value', () => {
   assert.match(errorsOf('[1,2]')[0].message, /must be a JSON object, got array/);
   const missing = errorsOf('{"instruction":"x"}');
