@@ -3,7 +3,8 @@
 // steps since the last checkpoint saved as a stop would save them (checkpoint, adapter or LISA model, the step's
 // metrics line; loop.ts LoopSaving), then marks the call (native-call.ts), so its supervisor may end it. The run folder
 // says stopped at the last step with its checkpoint, nothing is half-written, and the resume ends exactly where an
-// uninterrupted run does. The tiny model has 24 layers: each session creation takes seconds, above the stop's ~1 s.
+// uninterrupted run does. The same holds for a length bucket first met after step 1. The tiny model has 24 layers:
+// each session creation takes seconds, above the stop's ~1 s.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -92,5 +93,17 @@ test("SIGTERM inside the evaluation's session creation: stopped within seconds a
   const [referenceFirst, ...referenceRest] = losses(reference);
   assert.deepEqual(first, [1, referenceFirst[1], undefined], 'step 1 kept its loss; its evaluation was cut short');
   assert.deepEqual(rest, referenceRest);
+  assert.deepEqual(resultBytes(out), resultBytes(reference), 'the same adapter');
+});
+
+test('SIGTERM inside the compile of a length bucket first met after step 1: stopped within seconds at step 1; the resume ends as an uninterrupted run', async (t) => {
+  // One record per micro-batch, one short and one long: the two steps of an epoch have two padded lengths (64 and the
+  // long one's), so step 2 compiles a program step 1 did not have.
+  const buckets = join(root, 'buckets.jsonl');
+  writeFileSync(buckets, `{"instruction":"Say hi.","output":"hi"}\n{"instruction":"Count.","output":"${'one two three four five six seven eight nine ten '.repeat(8).trim()}"}\n`);
+  const { out, reference } = await stopAfterFirstStep('bucket', ['--data', buckets, '--batch-size', '1', '--max-seq-len', '128'], 'creating the onnxruntime session', t);
+  const [first, second] = readMetrics(reference).map((r) => r.tokens);
+  assert.notEqual(first, second - first, 'steps 1 and 2 trained records of different lengths');
+  assert.deepEqual(losses(out), losses(reference));
   assert.deepEqual(resultBytes(out), resultBytes(reference), 'the same adapter');
 });
