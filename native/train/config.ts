@@ -90,6 +90,15 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   if (!isNum(config.loraplus_lr_ratio) || config.loraplus_lr_ratio < 1) problem('loraplus_lr_ratio', `must be ≥ 1 (1 = plain LoRA; LoRA+ suggests 16), got ${JSON.stringify(config.loraplus_lr_ratio)}`);
   if (!isNum(config.learning_rate) || config.learning_rate <= 0 || config.learning_rate > 1) problem('learning_rate', `must be in (0, 1], got ${JSON.stringify(config.learning_rate)} — LoRA commonly uses 1e-4 to 3e-4`);
   if (!isNum(config.weight_decay) || config.weight_decay < 0) problem('weight_decay', `must be ≥ 0, got ${JSON.stringify(config.weight_decay)}`);
+  else if (isNum(config.learning_rate) && config.learning_rate > 0 && isNum(config.loraplus_lr_ratio)) {
+    // Decoupled decay multiplies the weights by 1 − lr·wd each step (B's lr is lr × loraplus_lr_ratio): at 1 or more
+    // that zeroes or flips them, and training goes on silently with garbage (--weight-decay 1e6 exited 0).
+    const ratio = Math.max(1, config.loraplus_lr_ratio);
+    const product = config.learning_rate * ratio * config.weight_decay;
+    if (product >= 1) {
+      problem('weight_decay', `learning_rate × ${ratio > 1 ? 'loraplus_lr_ratio × ' : ''}weight_decay is ${Number(product.toPrecision(4))}, so each step would multiply the weights by 1 − that (zeroing or flipping them), got ${JSON.stringify(config.weight_decay)} — AdamW's weight decay is commonly 0 to 0.1`);
+    }
+  }
   intAtLeast('warmup_steps', 0, 'use 0 for no warmup');
   if (!SCHEDULERS.includes(config.lr_scheduler_type)) problem('lr_scheduler_type', `must be one of ${SCHEDULERS.join(', ')}, got ${JSON.stringify(config.lr_scheduler_type)}`);
   intAtLeast('micro_batch_size', 1, 'lower it if memory runs out');

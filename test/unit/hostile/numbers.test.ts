@@ -32,6 +32,7 @@ test('absurd sizes are refused with the bound and why: epochs 1e9, rank 1,000,00
   refused(['--grad-accum', '1000000000'], /gradient_accumulation_steps: must be at most 65,536/);
   refused(['--alpha', '1e308'], /lora_alpha: must be a positive number up to 1,000,000, got 1e\+308/);
   refused(['--alpha', 'Infinity'], /--alpha must be a number/);
+  refused(['--weight-decay', '1e6'], /weight_decay: learning_rate × weight_decay is 300, so each step would multiply the weights by 1 − that/, /0 to 0\.1/);
 });
 
 test('--epochs 1e9 without --max-steps is refused at 10,000 epochs', () => {

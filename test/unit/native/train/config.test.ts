@@ -31,6 +31,14 @@ test('lora_alpha is bounded as adapters are when read: positive and at most 1e6 
   assert.deepEqual(resolveRunConfig({ model: '/m', data: '/d', out: '/o', lora_alpha: 1e6 }).problems, []);
 });
 
+test('weight decay that would zero or flip the weights each step (lr × wd ≥ 1, LoRA+ ratio included) is refused; 0.01–1 pass', () => {
+  const problemsOf = (over: object) => resolveRunConfig({ model: '/m', data: '/d.jsonl', out: '/o', ...over }).problems.filter((p) => p.field === 'weight_decay');
+  assert.match(problemsOf({ weight_decay: 1e6 })[0].message, /learning_rate × weight_decay is 300, so each step would multiply the weights by 1 − that/);
+  assert.match(problemsOf({ weight_decay: 100, learning_rate: 1e-3, loraplus_lr_ratio: 16 })[0].message, /learning_rate × loraplus_lr_ratio × weight_decay is 1\.6/);
+  for (const weight_decay of [0, 0.01, 0.1, 1]) assert.deepEqual(problemsOf({ weight_decay }), [], String(weight_decay));
+  assert.deepEqual(problemsOf({ weight_decay: 100, learning_rate: 1e-3 }), [], 'lr × wd = 0.1: strong, but it neither zeroes nor flips');
+});
+
 test('assertValidRunConfig throws one UserError listing all problems', () => {
   const { config } = resolveRunConfig({ model: '/m', data: '/d', out: '/o', learning_rate: -1, micro_batch_size: 0 });
   assert.throws(() => assertValidRunConfig(config), /invalid training options \(2\):[\s\S]*learning_rate[\s\S]*micro_batch_size/);
