@@ -13,8 +13,11 @@ export interface ConfigProblem {
 }
 
 export interface ConfigChecks {
-  /** Whether a path exists and is a file ('file') or folder ('dir'); omitted → no file-system checks. */
-  exists?: (path: string, kind: 'file' | 'dir') => boolean;
+  /**
+   * Whether a path exists and is a file ('file'), a folder ('dir') or anything at all, a dangling or looping link
+   * included ('any'); omitted → no file-system checks.
+   */
+  exists?: (path: string, kind: 'file' | 'dir' | 'any') => boolean;
 }
 
 const SCHEDULERS = ['constant', 'linear', 'cosine'];
@@ -150,9 +153,14 @@ export function assertValidRunConfig(config: RunConfig, checks: ConfigChecks = {
   }
 }
 
-/** Why a dataset path is not a file: a folder (a common slip: the folder instead of the file in it) or nothing. */
+/**
+ * Why a dataset path is not a file: a folder (a common slip: the folder instead of the file in it), something else
+ * (`--data <(cat a.jsonl)` is a pipe, said "file not found" for a path that is there), or nothing.
+ */
 function notAFile(path: string, exists: NonNullable<ConfigChecks['exists']>): string {
-  return exists(path, 'dir') ? `${path} is a folder, not a file — choose the .jsonl file in it` : `file not found: ${path}`;
+  if (exists(path, 'dir')) return `${path} is a folder, not a file — choose the .jsonl file in it`;
+  if (exists(path, 'any')) return `${path} is not a regular file (a pipe, a device, or a link that leads nowhere or in a loop) — save the data as a .jsonl file and pass that`;
+  return `file not found: ${path}`;
 }
 
 /** The problem with a value that should be a whole number ≥ min, or undefined when it is one. */

@@ -1,9 +1,10 @@
 // File-system predicates for validation that takes an injected `exists` (native/train/config.ts ConfigChecks).
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 
-/** Whether `path` exists and is a file ('file') or a folder ('dir'). */
-export function existsAs(path: string, kind: 'file' | 'dir'): boolean {
+/** Whether `path` exists and is a file ('file'), a folder ('dir'), or is there at all, a broken link too ('any'). */
+export function existsAs(path: string, kind: 'file' | 'dir' | 'any'): boolean {
   try {
+    if (kind === 'any') return lstatSync(path) !== undefined;
     const stat = statSync(path);
     return kind === 'dir' ? stat.isDirectory() : stat.isFile();
   } catch {

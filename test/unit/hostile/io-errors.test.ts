@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertUnchanged, CASE_TIMEOUT_MS, cli, expectOutcome, hostileFixture, resultOf, snapshot, TINY_TRAIN, type CliResult } from './hostile-cli';
 
@@ -97,6 +97,10 @@ test('a FIFO or /dev/zero as the dataset is refused as not a file, without block
   spawnSync('mkfifo', [fifo]);
   for (const data of [fifo, '/dev/zero']) {
     expectOutcome(cli(['validate', data], { timeoutMs: 30_000 }), 1, /is not a file/);
-    expectOutcome(cli(['train', '--model', fx.model, '--data', data, '--out', fx.path('odd'), ...TINY_TRAIN], { timeoutMs: 30_000 }), 1, /data: /);
+    expectOutcome(cli(['train', '--model', fx.model, '--data', data, '--out', fx.path('odd'), ...TINY_TRAIN], { timeoutMs: 30_000 }), 1, /data: .* is not a regular file \(a pipe, a device/);
   }
+  // A link in a loop is there, but leads nowhere: said so, not "file not found".
+  const loop = join(fx.root, 'loop.jsonl');
+  symlinkSync(loop, loop);
+  expectOutcome(cli(['train', '--model', fx.model, '--data', loop, '--out', fx.path('odd'), ...TINY_TRAIN]), 1, /loop\.jsonl is not a regular file .*link that leads nowhere or in a loop/);
 });

@@ -23,6 +23,11 @@ test('file checks name the missing file and the fix', () => {
   assert.match(folder.problems.find((p) => p.field === 'data')!.message, /\/data is a folder, not a file — choose the \.jsonl file in it/);
 });
 
+test('a dataset path that is there but not a file (a pipe, a device, a broken or looping link) is named as such, not "not found"', () => {
+  const { problems } = resolveRunConfig({ model: '/m', data: '/dev/fd/63', out: '/o' }, { exists: (p, kind) => p === '/m' || (p === '/dev/fd/63' && kind === 'any') });
+  assert.deepEqual(problems.filter((p) => p.field === 'data').map((p) => p.message), ['/dev/fd/63 is not a regular file (a pipe, a device, or a link that leads nowhere or in a loop) — save the data as a .jsonl file and pass that']);
+});
+
 test('lora_alpha is bounded as adapters are when read: positive and at most 1e6 (1e308 overflowed the float32 scale)', () => {
   for (const lora_alpha of [1e308, 1e7, 0, -2]) {
     const { problems } = resolveRunConfig({ model: '/m', data: '/d', out: '/o', lora_alpha });
