@@ -3,17 +3,20 @@
 // wall-clock watchdog (a record that runs longer than `recordBudgetMs` has its worker killed). Processes, not worker
 // threads: a thread's resourceLimits do not survive one huge allocation (range(1e9) grows an array past the limit in
 // one step and V8 aborts the whole process). Records travel in batches, one message each way per batch, so normal
-// rendering pays no per-record round-trip (a worker only announces each record's line, one way, for the watchdog);
-// several workers tokenize in parallel; the caller only waits, so signals and the stop flag are seen between batches.
+// rendering pays no per-record round-trip: a worker only announces each record as it starts, 8 bytes on a pipe of
+// their own that this side reads many at a time (only the last counts); several workers tokenize in parallel; the
+// caller only waits, so signals and the stop flag are seen between batches.
 import { fork, type ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { closeSync, openSync } from 'node:fs';
+import { availableParallelism, devNull } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { TextTokenizer } from '../model/tokenizer';
 import { UserError, formatUserMessage, type ErrorLocation } from '../util/errors';
+import type { Readable } from 'node:stream';
 import type { LocatedRecord } from './records';
-import { IGNORE_INDEX, type TemplateOptions, type TokenizedExample } from './template';
-import { unpackExamples, type PoolReply, type PoolRequest, type SegmentsResult, type SerializedError } from './template-protocol';
+import type { TemplateOptions, TokenizedExample } from './template';
+import { ANNOUNCE_BYTES, ANNOUNCE_FD, ANNOUNCE_OVER_IPC, unpackExamples, type Announcement, type PackedBatch, type PoolReply, type PoolRequest, type SegmentsResult, type SerializedError } from './template-protocol';
 
 export interface PoolLimits {
   /** A record (or a prompt) that renders for longer than this without finishing ends its worker. */
@@ -62,6 +65,41 @@ function workerScript(): { script: string; execArgv: string[] } {
   return { script: join(__dirname, 'template-worker.js'), execArgv: [] };
 }
 
+/** Descriptors a fork with the announcement pipe takes at once (two socket pairs, libuv's exec pipe): 7 measured. */
+const PIPE_FORK_FDS = 8;
+
+/**
+ * True when this process can open PIPE_FORK_FDS more descriptors (a low `ulimit -n` may leave too few for the pipe,
+ * and a fork that fails keeps some of its descriptors, so failing first and retrying without the pipe cannot work).
+ */
+function descriptorsToSpare(): boolean {
+  const opened: number[] = [];
+  try {
+    while (opened.length < PIPE_FORK_FDS) opened.push(openSync(devNull, 'r'));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
+}
+
+/**
+ * A worker process under the heap limit. `pipe`: with the announcement pipe at stdio index ANNOUNCE_FD; without it the
+ * worker is told (--announce-ipc) to announce over the IPC channel.
+ */
+function forkWorker(limits: PoolLimits, pipe: boolean): ChildProcess {
+  // Without the pipe (too few descriptors): announcements as IPC messages, slower (a message and an event per
+  // record on this side) but the work still runs.
+  const { script, execArgv } = workerScript();
+  return fork(script, pipe ? [] : [ANNOUNCE_OVER_IPC], {
+    execArgv: [...execArgv, `--max-old-space-size=${limits.heapMb}`],
+    serialization: 'advanced',
+    // A template that exhausts the heap makes V8 print its report: not the user's terminal's business.
+    stdio: pipe ? ['ignore', 'ignore', 'ignore', 'ipc', 'pipe'] : ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
+}
+
 interface Pending {
   resolve(reply: PoolReply): void;
   reject(error: Error): void;
@@ -82,19 +120,17 @@ class Slot {
   /** Taken by a caller (from acquire to release), whether or not a request is in flight yet. */
   busy = false;
   dead = false;
-  private line = 0;
+  /** The request in flight: its id (announcements of an earlier one are ignored) and records. */
+  private requestId = 0;
+  private records: LocatedRecord[] = [];
+  /** Index in `records` of the record running (its announcement was read), -1 before the first. */
+  private index = -1;
   private lastProgressAt = 0;
-  /** Characters of text in each record of the request in flight, by line. */
-  private readonly textLengths = new Map<number, number>();
+  /** The running record's characters of text, measured when the watchdog first asks (not for every record). */
+  private measured = { index: -1, chars: 0 };
 
   constructor(files: string, limits: PoolLimits, private readonly onFailure: (slot: Slot) => void) {
-    const { script, execArgv } = workerScript();
-    this.child = fork(script, [], {
-      execArgv: [...execArgv, `--max-old-space-size=${limits.heapMb}`],
-      serialization: 'advanced',
-      // A template that exhausts the heap makes V8 print its report: not the user's terminal's business.
-      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    });
+    this.child = forkWorker(limits, descriptorsToSpare());
     let markReady: () => void = () => undefined;
     this.ready = new Promise((resolve, reject) => {
       markReady = resolve;
@@ -102,30 +138,51 @@ class Slot {
       this.child.once('exit', (code, signal) => reject(new WorkerDied(signal === 'SIGABRT' || code === 134, `code ${code}, signal ${signal}`)));
     });
     this.ready.catch(() => undefined);
-    this.child.on('message', (message: PoolReply | number) => {
-      if (typeof message === 'number') {
-        // A record starts (its line): the watchdog's clock restarts.
-        this.line = message;
-        this.lastProgressAt = performance.now();
-        return;
-      }
+    const pipe = this.child.stdio?.[ANNOUNCE_FD];
+    if (pipe) this.readAnnouncements(pipe as Readable);
+    this.child.on('message', (message: PoolReply | Announcement) => {
+      if (Array.isArray(message)) return this.announced(message[0], message[1]);
       if (message.kind === 'ready') return markReady();
       const pending = this.pending;
       this.pending = null;
       pending?.resolve(message);
     });
-    this.child.send(files);
+    // A fork that failed (no descriptors at all) has no channel: its 'error' ends the slot.
+    if (this.child.stdio) this.child.send(files);
     this.child.on('error', (error) => this.fail(error));
-    this.child.on('exit', (code, signal) => this.fail(new WorkerDied(signal === 'SIGABRT' || code === 134, `code ${code}, signal ${signal}`)));
+    // 'close', not 'exit': it comes after the announcement pipe is read to its end, so a worker that died of its heap
+    // limit is named by the record it was really running, not one whose announcement was still unread.
+    this.child.on('close', (code, signal) => this.fail(new WorkerDied(signal === 'SIGABRT' || code === 134, `code ${code}, signal ${signal}`)));
   }
 
-  send(request: PoolRequest): Promise<PoolReply> {
-    this.textLengths.clear();
-    if ('records' in request) for (const { line, record } of request.records) this.textLengths.set(line, textLength(record));
+  /** Reads the pipe's announcements: many per read when this side was busy, of which only the last whole one counts. */
+  private readAnnouncements(pipe: Readable): void {
+    let partial: Buffer | undefined;
+    pipe.on('data', (chunk: Buffer) => {
+      const data = partial ? Buffer.concat([partial, chunk]) : chunk;
+      const whole = data.length - (data.length % ANNOUNCE_BYTES);
+      partial = whole < data.length ? data.subarray(whole) : undefined;
+      if (whole > 0) this.announced(data.readInt32LE(whole - ANNOUNCE_BYTES), data.readInt32LE(whole - ANNOUNCE_BYTES + 4));
+    });
+  }
+
+  /** A record of request `id` starts: the watchdog's clock restarts (an earlier request's late announcement is ignored). */
+  private announced(id: number, index: number): void {
+    if (id !== this.requestId) return;
+    this.index = index;
+    this.lastProgressAt = performance.now();
+  }
+
+  /** Sends a request; `records` are those its JSON holds (named by the watchdog). */
+  send(request: PoolRequest, records: LocatedRecord[]): Promise<PoolReply> {
+    this.requestId += 1;
+    this.records = records;
+    this.index = -1;
+    this.measured = { index: -1, chars: 0 };
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.line = 0;
       this.lastProgressAt = performance.now();
+      request.id = this.requestId;
       this.child.send(request);
     });
   }
@@ -136,7 +193,7 @@ class Slot {
   }
 
   currentLine(): number {
-    return this.line;
+    return this.records[this.index]?.line ?? 0;
   }
 
   /**
@@ -144,7 +201,8 @@ class Slot {
    * seconds to encode on a loaded machine; that is the user's data, not the template misbehaving).
    */
   budgetMs(templateBudgetMs: number): number {
-    return templateBudgetMs + ENCODE_MS_PER_CHAR * (this.textLengths.get(this.line) ?? 0);
+    if (this.measured.index !== this.index) this.measured = { index: this.index, chars: textLength(this.records[this.index]?.record) };
+    return templateBudgetMs + ENCODE_MS_PER_CHAR * this.measured.chars;
   }
 
   kill(error: Error): void {
@@ -166,6 +224,14 @@ class Slot {
   }
 }
 
+/** The tokenizer's files as the workers are sent them, made once per tokenizer (4.4 MB for Qwen: a quarter second). */
+const filesJsonOf = new WeakMap<TextTokenizer, string>();
+function filesJson(tok: TextTokenizer): string {
+  let json = filesJsonOf.get(tok);
+  if (json === undefined) filesJsonOf.set(tok, json = JSON.stringify(tok.files));
+  return json;
+}
+
 /** A request before the pool numbers it. */
 type PoolRequestBody = PoolRequest extends infer R ? (R extends PoolRequest ? Omit<R, 'id'> : never) : never;
 
@@ -182,7 +248,7 @@ export class TemplatePool {
   private readonly workerLimits: PoolLimits;
 
   constructor(private readonly tok: TextTokenizer, private readonly maxWorkers = Math.min(availableParallelism(), 4), private readonly limits: PoolLimits = DEFAULT_LIMITS) {
-    this.files = JSON.stringify(tok.files);
+    this.files = filesJson(tok);
     // A large vocabulary (Gemma's 33 MB tokenizer.json) must not leave the template less than its own limit.
     this.workerLimits = { ...limits, heapMb: limits.heapMb + Math.ceil((HEAP_PER_TOKENIZER_MB * this.files.length) / 2 ** 20) };
     this.watchdog = setInterval(() => this.watch(), WATCH_MS);
@@ -244,7 +310,7 @@ export class TemplatePool {
   }
 
   /** Sends one request on a worker, turning a worker's death into the matching error. */
-  private async request(request: PoolRequestBody, dataFile?: string): Promise<PoolReply> {
+  private async request(request: PoolRequestBody, records: LocatedRecord[] = [], dataFile?: string): Promise<PoolReply> {
     const slot = await this.acquire();
     try {
       try {
@@ -255,7 +321,7 @@ export class TemplatePool {
         // Before any template ran: the worker could not even load the tokenizer.
         throw new Error(`the template worker could not load the tokenizer (${(error as Error).message}; heap limit ${this.workerLimits.heapMb} MB)`);
       }
-      return await slot.send({ ...request, id: 0 } as PoolRequest);
+      return await slot.send({ ...request, id: 0 } as PoolRequest, records);
     } catch (error) {
       if (error instanceof UserError || error instanceof StoppedError) throw error;
       if (error instanceof WorkerDied && error.outOfMemory) {
@@ -276,14 +342,14 @@ export class TemplatePool {
     this.dataFile = hooks.dataFile;
     const batches: LocatedRecord[][] = [];
     for (let i = 0; i < records.length; i += BATCH) batches.push(records.slice(i, i + BATCH));
-    const results: TokenizedExample[][] = new Array(batches.length);
+    const results: PackedBatch[] = new Array(batches.length);
     let next = 0;
     let done = 0;
     const lane = async (): Promise<void> => {
       while (next < batches.length) {
         if (hooks.stopRequested?.()) throw new StoppedError();
         const index = next++;
-        const reply = await this.request({ kind: 'tokenize', records: batches[index], opts }, hooks.dataFile);
+        const reply = await this.request({ kind: 'tokenize', records: JSON.stringify(batches[index]), opts }, batches[index], hooks.dataFile);
         if (reply.kind === 'error') throw recordError(reply.error, reply.line, hooks.dataFile);
         if (reply.kind !== 'tokenize') throw new Error(`template worker answered ${reply.kind} to tokenize`);
         results[index] = unpackExamples(reply.packed);
@@ -300,19 +366,25 @@ export class TemplatePool {
       this.stopCheck = undefined;
       this.dataFile = undefined;
     }
-    const all = results.flat();
-    const examples = all.filter((e) => e.labels.some((label) => label !== IGNORE_INDEX));
-    return { examples, truncatedCount: all.filter((e) => e.truncated).length, untrainableCount: all.length - examples.length };
+    // The workers left out the untrainable examples and counted them with the truncated ones.
+    const set: TokenizedSet = { examples: [], truncatedCount: 0, untrainableCount: 0 };
+    for (const batch of results) {
+      for (const example of batch.examples) set.examples.push(example);
+      set.truncatedCount += batch.truncatedCount;
+      set.untrainableCount += batch.untrainableCount;
+    }
+    return set;
   }
 
   /** Tokens of each record as training encodes it with the prompt trained on and nothing cut (the panel's statistics). */
   async tokenLengths(records: LocatedRecord[]): Promise<number[]> {
     const lengths: number[] = [];
     for (let i = 0; i < records.length; i += BATCH) {
-      const reply = await this.request({ kind: 'tokenize', records: records.slice(i, i + BATCH), opts: { trainOnPrompt: true, maxSeqLen: Number.MAX_SAFE_INTEGER } });
+      const batch = records.slice(i, i + BATCH);
+      const reply = await this.request({ kind: 'lengths', records: JSON.stringify(batch) }, batch);
       if (reply.kind === 'error') throw recordError(reply.error, reply.line);
-      if (reply.kind !== 'tokenize') throw new Error(`template worker answered ${reply.kind} to tokenize`);
-      lengths.push(...unpackExamples(reply.packed).map((e) => e.inputIds.length));
+      if (reply.kind !== 'lengths') throw new Error(`template worker answered ${reply.kind} to lengths`);
+      for (const length of reply.lengths) lengths.push(length);
     }
     return lengths;
   }
@@ -321,7 +393,8 @@ export class TemplatePool {
   async segments(records: LocatedRecord[]): Promise<SegmentsResult[]> {
     const out: SegmentsResult[] = [];
     for (let i = 0; i < records.length; i += BATCH) {
-      const reply = await this.request({ kind: 'segments', records: records.slice(i, i + BATCH) });
+      const batch = records.slice(i, i + BATCH);
+      const reply = await this.request({ kind: 'segments', records: JSON.stringify(batch) }, batch);
       if (reply.kind === 'error') throw toError(reply.error);
       if (reply.kind !== 'segments') throw new Error(`template worker answered ${reply.kind} to segments`);
       out.push(...reply.results);

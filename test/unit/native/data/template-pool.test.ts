@@ -117,3 +117,57 @@ test('a stop request ends pooled tokenizing with "stopped" (workers terminated),
   assert.equal(result, 'stopped');
   assert.ok(progress < 20_000, `stopped after ${progress} records`);
 });
+
+test('records a worker leaves out as untrainable are counted as tokenizeRecords counts them, truncated ones over all records', async () => {
+  const tok = createTokenizer(files.tokenizer, files.config, '/none');
+  const input = records(600);
+  // At 20 tokens the alpaca prompts leave no room for their response; the short chat records keep theirs.
+  const short = { trainOnPrompt: false, maxSeqLen: 20 };
+  const result = await tokenizeRecordsBounded(tok, input, short) as TokenizedSet;
+  const direct = input.map(({ line, record }) => ({ ...tokenizeRecord(record, tok, short), line }));
+  const trainable = direct.filter((e) => e.labels.some((label) => label !== -100));
+  assert.deepEqual(result.examples, trainable);
+  assert.equal(result.untrainableCount, direct.length - trainable.length);
+  assert.equal(result.truncatedCount, direct.filter((e) => e.truncated).length);
+  assert.ok(result.untrainableCount > 0 && trainable.length > 0, `${result.untrainableCount} untrainable of ${direct.length}`);
+});
+
+/** A tokenizer whose template renders `{{ content }}`, taking the given extra work for records whose content is `trigger`. */
+function triggered(trigger: string, work: string) {
+  return hostileTokenizer(`{% if messages[0].content == '${trigger}' %}${work}{% endif %}{{ messages[0].content }}`);
+}
+const alpaca = (line: number, instruction: string): LocatedRecord => ({ line, record: { format: 'alpaca', instruction, output: 'x' } });
+
+test('a record deep in a batch that never finishes is named by its own line, not the batch\'s first', async () => {
+  const { tok } = triggered('loop', '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}');
+  const input = Array.from({ length: 300 }, (_, i) => alpaca(i + 1, i + 1 === 290 ? 'loop' : `fine ${i}`));
+  await assert.rejects(tokenizeRecordsBounded(tok, input, opts, { dataFile: 'data.jsonl' }, { recordBudgetMs: 1000, heapMb: 256 }),
+    (e: unknown) => e instanceof UserError && /did not finish within 1 s rendering the record on line 290 of data\.jsonl/.test(e.message));
+});
+
+test('a record deep in a batch that exhausts the heap is named by its own line', async () => {
+  const { tok } = triggered('grow', '{% for i in range(1000000000) %}{{ i }}{% endfor %}');
+  const input = Array.from({ length: 200 }, (_, i) => alpaca(i + 1, i + 1 === 170 ? 'grow' : `fine ${i}`));
+  await assert.rejects(tokenizeRecordsBounded(tok, input, opts, {}, { recordBudgetMs: 60_000, heapMb: 128 }),
+    (e: unknown) => e instanceof UserError && /used more than \d+ MB of memory rendering the record on line 170\b/.test(e.message));
+});
+
+test('the watchdog\'s clock restarts with every record: a batch longer than the budget, of records well within it, finishes', async () => {
+  const { tok } = triggered('slow', '{% for i in range(500) %}{% endfor %}');
+  const budgetMs = 400;
+  const count = 200;
+  // Each record's own time, measured here: the batch must outlast the budget for the test to show anything.
+  const slow = alpaca(1, 'slow').record;
+  tokenizeRecord(slow, tok, opts);
+  const started = performance.now();
+  for (let k = 0; k < 5; k += 1) tokenizeRecord(slow, tok, opts);
+  const perRecord = (performance.now() - started) / 5;
+  assert.ok(perRecord * count > 2 * budgetMs, `the batch takes ${(perRecord * count).toFixed(0)} ms here: make the records slower`);
+  const pool = new TemplatePool(tok, 1, { recordBudgetMs: budgetMs, heapMb: 256 });
+  try {
+    const result = await pool.tokenize(Array.from({ length: count }, (_, i) => alpaca(i + 1, 'slow')), opts) as TokenizedSet;
+    assert.equal(result.examples.length, count);
+  } finally {
+    await pool.dispose();
+  }
+});
