@@ -19,6 +19,7 @@ import { engineMethods } from './method-choices';
 import { runMethod, type CliCommand, type MethodRun } from '../train/compare-runner';
 import { DEFAULT_RUN_OPTIONS } from '../protocol';
 import { EXIT_SIGNAL } from './exit';
+import { ALLOW_LONG_CONTEXT_HELP } from '../model/context-length';
 
 export interface CompareFlags {
   model: string;
@@ -34,16 +35,18 @@ export interface CompareFlags {
   targetModules: string;
   seed: string;
   device: string;
+  allowLongContext?: boolean;
   out?: string;
   json?: boolean;
 }
 
 /** The comparison's `train` flags shared by every method: same data, steps, seed, rank and batches. */
-export function commonTrainArgs(f: { model: string; data: string; evalData?: string; evalSplit: string; steps: number; seqLen: number; rank: number; lr: string; batchSize: string; targetModules: string; seed: string; device: string }): string[] {
+export function commonTrainArgs(f: { model: string; data: string; evalData?: string; evalSplit: string; steps: number; seqLen: number; rank: number; lr: string; batchSize: string; targetModules: string; seed: string; device: string; allowLongContext?: boolean }): string[] {
   return [
     '--model', f.model, '--data', f.data, ...(f.evalData ? ['--eval-data', f.evalData] : ['--eval-split', f.evalSplit]),
     '--max-steps', String(f.steps), '--max-seq-len', String(f.seqLen), '--rank', String(f.rank), '--alpha', String(2 * f.rank),
     '--target-modules', f.targetModules, '--lr', f.lr, '--batch-size', f.batchSize, '--seed', f.seed, '--device', f.device,
+    ...(f.allowLongContext ? ['--allow-long-context'] : []),
     // A tenth of the steps to warm up (train's default of 100 would never reach the peak in a short comparison);
     // no checkpoints but the final one, and evaluation once, at the end, so no step's time holds an eval pass.
     '--warmup-steps', String(Math.round(f.steps / 10)), '--save-every', '0', '--eval-every', '0',
@@ -150,6 +153,7 @@ export function register(program: Command): void {
     .option('--eval-data <file.jsonl>', 'evaluation data (the eval loss is measured once, at the end)')
     .option('--eval-split <fraction>', 'without --eval-data: hold out this fraction of --data for evaluation', '0')
     .option('--seq-len <n>', 'tokens per record (longer ones are truncated)', '256')
+    .option('--allow-long-context', `${ALLOW_LONG_CONTEXT_HELP} (passed to every run)`, false)
     .option('--rank <r>', 'LoRA rank r (alpha = 2r); AdaLoRA starts at 1.5r and ends at r', String(d.r))
     .option('--lr <lr>', 'peak learning rate', String(d.learning_rate))
     .option('--batch-size <n>', 'micro-batch size', String(d.micro_batch_size))
