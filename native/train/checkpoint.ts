@@ -147,18 +147,22 @@ export function removeLeftovers(runDir: string): string[] {
 export function pruneCheckpoints(runDir: string, keep: number): string[] {
   if (!(keep > 0)) return [];
   const all = listCheckpoints(runDir);
-  const removed: string[] = [];
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) {
-    const doomed = join(runPaths(runDir).checkpoints, `.deleting-${checkpointName(old.step)}-${randomBytes(3).toString('hex')}`);
-    try {
-      renameSync(old.path, doomed);
-    } catch {
-      continue; // in use or gone: keeping an extra checkpoint is harmless
-    }
-    rmSync(doomed, { recursive: true, force: true });
-    removed.push(old.path);
+  return all.slice(0, Math.max(0, all.length - keep)).filter((old) => removeCheckpoint(runDir, old.step)).map((old) => old.path);
+}
+
+/**
+ * Deletes the checkpoint of `step` (never the latest: call it once a newer one is complete), renamed out of the
+ * step-N pattern first; false when it is in use or gone (keeping an extra checkpoint is harmless).
+ */
+export function removeCheckpoint(runDir: string, step: number): boolean {
+  const doomed = join(runPaths(runDir).checkpoints, `.deleting-${checkpointName(step)}-${randomBytes(3).toString('hex')}`);
+  try {
+    renameSync(join(runPaths(runDir).checkpoints, checkpointName(step)), doomed);
+  } catch {
+    return false;
   }
-  return removed;
+  rmSync(doomed, { recursive: true, force: true });
+  return true;
 }
 
 export interface LoadedCheckpoint {

@@ -61,6 +61,8 @@ export interface LoopHooks {
   now?(): number;
   /** Receives the loop's saving while it runs (run.ts hands it to the trainer's stop point, stop-point.ts). */
   attach?(saving: LoopSaving): void;
+  /** Deletes the checkpoint of a step (one saved on demand, superseded by a newer complete one). */
+  dropCheckpoint?(step: number): void;
 }
 
 /**
@@ -119,10 +121,16 @@ export async function runTrainingLoop(
   // compile saves first (LoopSaving), then completed with the eval loss.
   let pending: { record: MetricRecord; written: boolean } | undefined;
 
-  const checkpoint = async () => {
+  // A checkpoint saved only because a native call followed (saveNow, off the save_every cadence) goes once a newer one
+  // is complete: on-demand saves (every LISA resample, every ReLoRA restart) add at most one checkpoint on disk to what
+  // save_every and save_total_limit keep.
+  let onDemandStep: number | undefined;
+  const checkpoint = async (onDemand = false) => {
     writeRunStatus(runDir, { state: 'running', step: state.step, total_steps: total, message: 'saving checkpoint…' });
     const path = await hooks.saveCheckpoint(state);
     lastSaved = state.step;
+    if (onDemandStep !== undefined) hooks.dropCheckpoint?.(onDemandStep);
+    onDemandStep = onDemand && !(config.save_every > 0 && state.step % config.save_every === 0) ? state.step : undefined;
     hooks.emit({ type: 'checkpoint', step: state.step, path });
   };
   const writeRecord = (record: MetricRecord) => {
@@ -132,23 +140,23 @@ export async function runTrainingLoop(
 
   // What a stop saves. Before any step of this process nothing was trained: the run folder already holds what there is
   // to keep (the checkpoint resumed from and its adapter, or for a fresh run nothing, so the same command starts again).
-  const save = async () => {
+  const save = async (onDemand: boolean) => {
     if (pending && !pending.written) {
       writeRecord(pending.record);
       pending.written = true;
     }
-    if (lastSaved !== state.step) await checkpoint();
+    if (lastSaved !== state.step) await checkpoint(onDemand);
     if (adapterAt !== state.step) {
       await hooks.saveAdapter();
       adapterAt = state.step;
     }
   };
   const stop = async (): Promise<'stopped'> => {
-    await save();
+    await save(false);
     return 'stopped';
   };
   hooks.attach?.({
-    saveNow: save,
+    saveNow: () => save(true),
     savedStep: () => (lastSaved === state.step && adapterAt === state.step && (!pending || pending.written) ? state.step : undefined),
   });
   assertSaneWork(config, total - state.step);

@@ -21,7 +21,7 @@ import { createTrainer, type Trainer } from './trainer';
 import { createLisaTrainer, type LisaTrainer } from './lisa-trainer';
 import { LISA_MODEL_DIR, writeLisaModel } from './lisa-output';
 import { runTrainingLoop, totalSteps, type LoopSaving, type LoopState, type MicroBatch, type TrainingData } from './loop';
-import { fingerprintMismatches, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { fingerprintMismatches, loadCheckpoint, removeCheckpoint, saveCheckpoint } from './checkpoint';
 import { latestCheckpoint, parseMetrics, readMetrics, runPaths, writeRunStatus } from './run-dir';
 import { assertValidRunConfig } from './config';
 import { existsAs } from '../util/fs-checks';
@@ -155,9 +155,10 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
       unmark();
     }
   });
-  // Saving costs a checkpoint and the adapter (LISA: the model folder), so only a supervised trainer, whose marked
-  // calls a stop can cut short, saves before its calls.
-  const stopPoint = stopPointFor(io.stopRequested, nativeCall, mark && (async () => saving?.saveNow()));
+  // Saving costs a checkpoint and the adapter (LISA: the model folder), so only a trainer whose marked calls a stop can
+  // cut short saves before its calls: a supervised one, on POSIX (the supervisor ends a call by SIGSTOP and SIGKILL).
+  const saveUnsaved = mark && process.platform !== 'win32' ? async () => saving?.saveNow() : undefined;
+  const stopPoint = stopPointFor(io.stopRequested, nativeCall, saveUnsaved);
 
   status('loading-model', `loading model ${config.model}…`);
   const model = loadModelFolder(config.model);
@@ -258,6 +259,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
       stopRequested: io.stopRequested,
       memoryMb: () => Math.round(process.memoryUsage().rss / 2 ** 20),
       attach: (loopSaving) => (saving = loopSaving),
+      dropCheckpoint: (at) => removeCheckpoint(runDir, at),
       saveCheckpoint: async (loop) => saveCheckpoint(runDir, { config, loop, trainer: trainer.exportState(), shapes: trainer.stateShapes(), writeAdapter }),
       saveAdapter: async () => {
         if ('updatedWeights' in trainer) {

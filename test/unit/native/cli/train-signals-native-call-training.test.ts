@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { latestCheckpoint, readMetrics, readRunStatus, runPaths } from '../../../../native/train/run-dir';
+import { latestCheckpoint, listCheckpoints, readMetrics, readRunStatus } from '../../../../native/train/run-dir';
 import { LISA_MODEL_DIR } from '../../../../native/train/lisa-output';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
 import { assertClean, interruptInsideNativeCall, killAll } from './native-call-signal';
@@ -82,6 +82,10 @@ test('SIGTERM inside the recompile after a ReLoRA restart: stopped within second
 test('SIGTERM inside the recompile of a LISA resample: stopped within seconds at step 1 with the model folder written; the resume ends as an uninterrupted run', async (t) => {
   const lisa = ['--method', 'lisa', '--lisa-layers', '1', '--lisa-period', '1'];
   const { out, reference } = await stopAfterFirstStep('lisa', lisa, 'creating the onnxruntime session', t);
+  // Each resample saved first (save_every is 0); each of those checkpoints went once a newer one was complete, except
+  // the one the stopped process ended at.
+  assert.deepEqual(listCheckpoints(reference).map((c) => c.step), [3]);
+  assert.deepEqual(listCheckpoints(out).map((c) => c.step), [1, 3]);
   assert.deepEqual(losses(out), losses(reference));
   assert.deepEqual(resultBytes(out), resultBytes(reference), 'the same trained model');
 });

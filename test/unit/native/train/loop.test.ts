@@ -165,7 +165,7 @@ test('a non-finite loss fails with advice', async () => {
   }
 });
 
-test('saving on demand (LoopSaving, before a session created during training): it saves what a stop would, once; a step line written before its evaluation gets the eval loss; a stop after it writes nothing more', async () => {
+test('saving on demand (LoopSaving, before a session created during training): it saves what a stop would, once; a step line written before its evaluation gets the eval loss; a stop after it writes nothing more; a checkpoint saved only on demand goes once superseded', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'loop-saving-'));
   try {
     let saving: LoopSaving | undefined;
@@ -189,6 +189,7 @@ test('saving on demand (LoopSaving, before a session created during training): i
     const events: WorkerEvent[] = [];
     const checkpoints: number[] = [];
     const adapters: number[] = [];
+    const dropped: number[] = [];
     let last = 0;
     const outcome = await runTrainingLoop(config({ max_steps: 4, save_every: 0, eval_every: 2 }), dir, trainer, fakeData(5), {
       emit: (e) => {
@@ -200,15 +201,45 @@ test('saving on demand (LoopSaving, before a session created during training): i
       stopRequested: () => last >= 2,
       memoryMb: () => 1,
       attach: (s) => (saving = s),
+      dropCheckpoint: (at) => void dropped.push(at),
     });
     assert.equal(outcome, 'stopped');
     assert.deepEqual(seen, [undefined, 1, undefined, 2], 'unsaved before each save, saved at its step after');
     assert.deepEqual(checkpoints, [1, 2], 'the stop after step 2 had nothing left to save');
+    assert.deepEqual(dropped, [1], "step 1's checkpoint, saved on demand only, goes once step 2's is complete; step 2's is the run's last");
     assert.deepEqual(adapters, [1, 2]);
     const metrics = parseMetrics(readFileSync(join(dir, 'metrics.jsonl'), 'utf8'));
     assert.deepEqual(metrics.map((m) => [m.step, m.eval_loss]), [[1, undefined], [2, trainer.weight]], 'one line per step, the eval loss added to the line written early');
     assert.deepEqual(events.filter((e) => e.type === 'step').map((e) => e.type === 'step' && e.step), [1, 2]);
     assert.deepEqual(events.filter((e) => e.type === 'eval').map((e) => e.type === 'eval' && e.step), [2]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a checkpoint saved on demand on the save_every cadence stands for the periodic one and is kept', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loop-saving-cadence-'));
+  try {
+    let saving: LoopSaving | undefined;
+    const trainer = new FakeTrainer();
+    trainer.evalLoss = async () => {
+      await saving!.saveNow(); // every evaluation compiles first
+      return trainer.weight;
+    };
+    const checkpoints: number[] = [];
+    const dropped: number[] = [];
+    const outcome = await runTrainingLoop(config({ max_steps: 4, save_every: 2, eval_every: 1 }), dir, trainer, fakeData(5), {
+      emit: () => {},
+      saveCheckpoint: async (s) => (checkpoints.push(s.step), join(dir, `step-${s.step}`)),
+      saveAdapter: async () => {},
+      stopRequested: () => false,
+      memoryMb: () => 1,
+      attach: (s) => (saving = s),
+      dropCheckpoint: (at) => void dropped.push(at),
+    });
+    assert.equal(outcome, 'completed');
+    assert.deepEqual(checkpoints, [1, 2, 3, 4], 'one checkpoint per step: the periodic ones at 2 and 4 were the evaluations\' saves');
+    assert.deepEqual(dropped, [1, 3], 'the off-cadence ones go when the next is complete; 2 (the cadence) and 4 (the last) stay');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
