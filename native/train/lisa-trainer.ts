@@ -178,6 +178,8 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
     async step(microBatches: MicroBatch[], lr: number): Promise<StepResult> {
       // A resample recompiles every program. What a stop would save (with the model folder) is saved before it, while
       // the state is still the last step's, so that compile can be cut short; a stop during it then writes nothing.
+      // Measured on a Qwen2.5-0.5B-shaped model (bf16, CPU, 2 loaded cores): the save took 12-19 s (a 2 GB checkpoint,
+      // the 1 GB model folder) against 20-32 s for the recompile and step, once per lisa_period steps.
       const due = lisaPeriodOf(step, settings);
       if (due !== period) {
         await opts.stopPoint?.saveUnsaved?.();

@@ -4,6 +4,9 @@
 // interrupted at all; the stop point right after it ends the start then, and a supervised trainer marks the call so that
 // its supervisor can end it sooner (native-call.ts, supervisor.ts) where nothing unsaved would be lost: before the
 // first step, or during training once the trainer had the steps since the last checkpoint saved (`saveUnsaved`).
+// Still waited for: the AdamW programs' sessions (a small graph: milliseconds), the save itself (what the stop needs
+// anyway), and on Windows every call after the first step (no SIGSTOP: the supervisor cannot end one, so nothing is
+// saved for it).
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** Thrown at a stop point once a stop was requested; the run ends as `stopped`, keeping its last checkpoint. */
