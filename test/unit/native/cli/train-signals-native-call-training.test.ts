@@ -8,7 +8,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { latestCheckpoint, listCheckpoints, readMetrics, readRunStatus } from '../../../../native/train/run-dir';
@@ -29,7 +29,10 @@ const trainArgs = (out: string, steps: number, extra: string[]) => [
 const STOP_BOUND_S = 5;
 
 const started = new Set<number>();
-after(() => killAll(started));
+after(() => {
+  killAll(started);
+  rmSync(root, { recursive: true, force: true }); // models and runs: tens of MB per run of this file
+});
 
 /** Losses by step (the eval loss too where there is one): a resume redoing the same steps gives the same numbers. */
 const losses = (out: string) => readMetrics(out).map((r) => [r.step, r.loss, r.eval_loss]);
