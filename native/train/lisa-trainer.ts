@@ -153,10 +153,8 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
         programs.delete(oldestKey);
         void oldest.then((p) => p.dispose(), () => undefined);
       }
-      // The state is the last step's here (or already saved, after a resample): what a stop would save is saved first,
-      // so the session creation can be cut short (stop-point.ts).
+      // Not saved first (as a LoRA trainer does, stop-point.ts): see step() below.
       program = (async () => {
-        await opts.stopPoint?.saveUnsaved?.();
         opts.onStatus?.(`compiling the program for micro-batches of ${batch.inputIds.length}×${batch.inputIds[0].length} tokens…`);
         return factory({
           model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype,
@@ -176,15 +174,13 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
 
   return {
     async step(microBatches: MicroBatch[], lr: number): Promise<StepResult> {
-      // A resample recompiles every program. What a stop would save (with the model folder) is saved before it, while
-      // the state is still the last step's, so that compile can be cut short; a stop during it then writes nothing.
-      // Measured on a Qwen2.5-0.5B-shaped model (bf16, CPU, 2 loaded cores): the save took 12-19 s (a 2 GB checkpoint,
-      // the 1 GB model folder) against 20-32 s for the recompile and step, once per lisa_period steps.
+      // A resample recompiles every program, with steps since the last checkpoint unsaved, so a stop during it waits
+      // for the compile and then saves. Saving first (as LoRA trainers do, to let the supervisor cut the compile short)
+      // would write a whole model every period: measured on a Qwen2.5-0.5B-shaped model (bf16, CPU, 2 loaded cores),
+      // 12-19 s (a 2 GB checkpoint and the 1 GB model folder) per 20-32 s recompile, every lisa_period steps, and tens
+      // of GB per period on a 7B model — more than the wait it saves.
       const due = lisaPeriodOf(step, settings);
-      if (due !== period) {
-        await opts.stopPoint?.saveUnsaved?.();
-        await activate(due);
-      }
+      if (due !== period) await activate(due);
       const counts = microBatches.map(trainedTokens);
       const total = Math.max(1, counts.reduce((a, b) => a + b, 0));
       const params = active();

@@ -1,20 +1,22 @@
-// A signal while the trainer creates an onnxruntime session after its first step (a ReLoRA restart's recompile, a LISA
-// resample's, the evaluation's session) is honoured within seconds too: right before such a call the trainer has the
+// A signal while the trainer creates an onnxruntime session after its first step (a ReLoRA restart's recompile, the
+// evaluation's session, a new length's program) is honoured within seconds too: right before such a call the trainer has the
 // steps since the last checkpoint saved as a stop would save them (checkpoint, adapter or LISA model, the step's
 // metrics line; loop.ts LoopSaving), then marks the call (native-call.ts), so its supervisor may end it. The run folder
 // says stopped at the last step with its checkpoint, nothing is half-written, and the resume ends exactly where an
-// uninterrupted run does. The same holds for a length bucket first met after step 1. The tiny model has 24 layers:
+// uninterrupted run does. LISA is the exception: its resample waits and then saves (saving a whole model every period
+// would cost more than the wait). The tiny model has 24 layers:
 // each session creation takes seconds, above the stop's ~1 s.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { latestCheckpoint, listCheckpoints, readMetrics, readRunStatus } from '../../../../native/train/run-dir';
 import { LISA_MODEL_DIR } from '../../../../native/train/lisa-output';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
-import { assertClean, interruptInsideNativeCall, killAll } from './native-call-signal';
+import { assertClean, interruptInsideNativeCall, killAll, sleep } from './native-call-signal';
+import { readNativeCall } from '../../../../native/train/native-call';
 
 const root = mkdtempSync(join(tmpdir(), 'train-native-call-later-'));
 process.env.LORA_STUDIO_CACHE = join(root, 'cache');
@@ -82,13 +84,28 @@ test('SIGTERM inside the recompile after a ReLoRA restart: stopped within second
   assert.deepEqual(resultBytes(out), resultBytes(reference), 'the same adapter');
 });
 
-test('SIGTERM inside the recompile of a LISA resample: stopped within seconds at step 1 with the model folder written; the resume ends as an uninterrupted run', async (t) => {
+test('SIGTERM during the recompile of a LISA resample waits for it (a LISA save is a whole model), then saves step 1; the resume ends as an uninterrupted run', async () => {
   const lisa = ['--method', 'lisa', '--lisa-layers', '1', '--lisa-period', '1'];
-  const { out, reference } = await stopAfterFirstStep('lisa', lisa, 'creating the onnxruntime session', t);
-  // Each resample saved first (save_every is 0); each of those checkpoints went once a newer one was complete, except
-  // the one the stopped process ended at.
-  assert.deepEqual(listCheckpoints(reference).map((c) => c.step), [3]);
-  assert.deepEqual(listCheckpoints(out).map((c) => c.step), [1, 3]);
+  const out = join(root, 'lisa');
+  const child = spawn(process.execPath, trainArgs(out, 3, lisa), { stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child.pid!);
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  // Step 1's line is written; the period-1 resample and its recompile follow at once.
+  while (readMetrics(out).length < 1) await sleep(20);
+  assert.equal(readNativeCall(out), undefined, 'the resample is not marked: step 1 is not saved yet');
+  child.kill('SIGTERM');
+  assert.equal(await exit, 0, stderr);
+  assert.doesNotMatch(stderr, /inside a call that cannot be interrupted/);
+  assert.deepEqual([readRunStatus(out)?.state, readRunStatus(out)?.step], ['stopped', 1]);
+  assert.deepEqual(listCheckpoints(out).map((c) => c.step), [1]);
+  const resumed = spawnSync(process.execPath, ['dist/cli.js', 'train', '--resume', out, '--max-steps', '3', '--json'], { encoding: 'utf8', timeout: 600_000 });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const reference = join(root, 'lisa-reference');
+  const whole = spawnSync(process.execPath, trainArgs(reference, 3, lisa), { encoding: 'utf8', timeout: 600_000 });
+  assert.equal(whole.status, 0, whole.stderr);
+  assert.deepEqual(listCheckpoints(reference).map((c) => c.step), [3], 'no checkpoint was made for the resamples');
   assert.deepEqual(losses(out), losses(reference));
   assert.deepEqual(resultBytes(out), resultBytes(reference), 'the same trained model');
 });
