@@ -5,7 +5,7 @@
 // its supervisor can end it sooner (native-call.ts, supervisor.ts) where nothing unsaved would be lost: before the
 // first step, or during training once the trainer had the steps since the last checkpoint saved (`saveUnsaved`).
 // Still waited for: the AdamW programs' sessions (a small graph: milliseconds), the save itself (what the stop needs
-// anyway), and on Windows every call after the first step (no SIGSTOP: the supervisor cannot end one, so nothing is
+// anyway), LISA's recompiles (its save is a whole model: lisa-trainer.ts), and on Windows every call after the first step (no SIGSTOP: the supervisor cannot end one, so nothing is
 // saved for it).
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
