@@ -4,19 +4,17 @@
 // threads: a thread's resourceLimits do not survive one huge allocation (range(1e9) grows an array past the limit in
 // one step and V8 aborts the whole process). Records travel in batches, one message each way per batch, so normal
 // rendering pays no per-record round-trip: a worker only announces each record as it starts, 8 bytes on a pipe of
-// their own that this side reads many at a time (only the last counts); several workers tokenize in parallel; the
-// caller only waits, so signals and the stop flag are seen between batches.
-import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { availableParallelism, devNull } from 'node:os';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+// their own (template-slot.ts); several workers tokenize in parallel; the caller only waits, so signals and the stop
+// flag are seen between batches.
+import { availableParallelism } from 'node:os';
 import type { TextTokenizer } from '../model/tokenizer';
 import { UserError, formatUserMessage, type ErrorLocation } from '../util/errors';
-import type { Readable } from 'node:stream';
 import type { LocatedRecord } from './records';
 import type { TemplateOptions, TokenizedExample } from './template';
-import { ANNOUNCE_BYTES, ANNOUNCE_FD, ANNOUNCE_OVER_IPC, unpackExamples, type Announcement, type PackedBatch, type PoolReply, type PoolRequest, type SegmentsResult, type SerializedError } from './template-protocol';
+import { unpackExamples, type PackedBatch, type PoolReply, type PoolRequest, type SegmentsResult, type SerializedError } from './template-protocol';
+import { Slot, WorkerDied } from './template-slot';
+
+export { textLength } from './template-slot';
 
 export interface PoolLimits {
   /** A record (or a prompt) that renders for longer than this without finishing ends its worker. */
@@ -31,17 +29,6 @@ const HEAP_PER_TOKENIZER_MB = 16;
 /** Records per message: large enough that the round-trip vanishes, small enough that stop and progress stay prompt. */
 const BATCH = 256;
 const WATCH_MS = 100;
-/** Encoding time allowed per character of a record, beyond the template's budget: 20 µs (2 MB of text took 1.5 s here, loaded). */
-const ENCODE_MS_PER_CHAR = 0.02;
-
-/** Characters of the strings in a record (its fields, its messages' fields): what encoding it costs scales with. */
-export function textLength(value: unknown, depth = 0): number {
-  if (typeof value === 'string') return value.length;
-  if (value === null || typeof value !== 'object' || depth > 4) return 0;
-  let sum = 0;
-  for (const item of Array.isArray(value) ? value : Object.values(value)) sum += textLength(item, depth + 1);
-  return sum;
-}
 
 export interface TokenizeHooks {
   /** Checked between batches and by the watchdog: true ends the work (workers terminated) with 'stopped'. */
@@ -55,173 +42,6 @@ export interface TokenizedSet {
   examples: TokenizedExample[];
   truncatedCount: number;
   untrainableCount: number;
-}
-
-/** The worker entry: the bundle's template-worker.js beside this code, or the TypeScript source under tsx (tests). */
-function workerScript(): { script: string; execArgv: string[] } {
-  if (__filename.endsWith('.ts')) {
-    return { script: join(__dirname, 'template-worker.ts'), execArgv: ['--require', createRequire(__filename).resolve('tsx/cjs')] };
-  }
-  return { script: join(__dirname, 'template-worker.js'), execArgv: [] };
-}
-
-/** Descriptors a fork with the announcement pipe takes at once (two socket pairs, libuv's exec pipe): 7 measured. */
-const PIPE_FORK_FDS = 8;
-
-/**
- * True when this process can open PIPE_FORK_FDS more descriptors (a low `ulimit -n` may leave too few for the pipe,
- * and a fork that fails keeps some of its descriptors, so failing first and retrying without the pipe cannot work).
- */
-function descriptorsToSpare(): boolean {
-  const opened: number[] = [];
-  try {
-    while (opened.length < PIPE_FORK_FDS) opened.push(openSync(devNull, 'r'));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    for (const fd of opened) closeSync(fd);
-  }
-}
-
-/**
- * A worker process under the heap limit. `pipe`: with the announcement pipe at stdio index ANNOUNCE_FD; without it the
- * worker is told (--announce-ipc) to announce over the IPC channel.
- */
-function forkWorker(limits: PoolLimits, pipe: boolean): ChildProcess {
-  // Without the pipe (too few descriptors): announcements as IPC messages, slower (a message and an event per
-  // record on this side) but the work still runs.
-  const { script, execArgv } = workerScript();
-  return fork(script, pipe ? [] : [ANNOUNCE_OVER_IPC], {
-    execArgv: [...execArgv, `--max-old-space-size=${limits.heapMb}`],
-    serialization: 'advanced',
-    // A template that exhausts the heap makes V8 print its report: not the user's terminal's business.
-    stdio: pipe ? ['ignore', 'ignore', 'ignore', 'ipc', 'pipe'] : ['ignore', 'ignore', 'ignore', 'ipc'],
-  });
-}
-
-interface Pending {
-  resolve(reply: PoolReply): void;
-  reject(error: Error): void;
-}
-
-/** Why a worker process ended before answering: its heap limit, or anything else (a bug, a kill from outside). */
-class WorkerDied extends Error {
-  constructor(readonly outOfMemory: boolean, detail: string) {
-    super(`template worker ended (${detail})`);
-  }
-}
-
-/** One worker process and what it is doing. */
-class Slot {
-  readonly child: ChildProcess;
-  readonly ready: Promise<void>;
-  pending: Pending | null = null;
-  /** Taken by a caller (from acquire to release), whether or not a request is in flight yet. */
-  busy = false;
-  dead = false;
-  /** The request in flight: its id (announcements of an earlier one are ignored) and records. */
-  private requestId = 0;
-  private records: LocatedRecord[] = [];
-  /** Index in `records` of the record running (its announcement was read), -1 before the first. */
-  private index = -1;
-  private lastProgressAt = 0;
-  /** The running record's characters of text, measured when the watchdog first asks (not for every record). */
-  private measured = { index: -1, chars: 0 };
-
-  constructor(files: string, limits: PoolLimits, private readonly onFailure: (slot: Slot) => void) {
-    this.child = forkWorker(limits, descriptorsToSpare());
-    let markReady: () => void = () => undefined;
-    this.ready = new Promise((resolve, reject) => {
-      markReady = resolve;
-      this.child.once('error', reject);
-      this.child.once('exit', (code, signal) => reject(new WorkerDied(signal === 'SIGABRT' || code === 134, `code ${code}, signal ${signal}`)));
-    });
-    this.ready.catch(() => undefined);
-    const pipe = this.child.stdio?.[ANNOUNCE_FD];
-    if (pipe) this.readAnnouncements(pipe as Readable);
-    this.child.on('message', (message: PoolReply | Announcement) => {
-      if (Array.isArray(message)) return this.announced(message[0], message[1]);
-      if (message.kind === 'ready') return markReady();
-      const pending = this.pending;
-      this.pending = null;
-      pending?.resolve(message);
-    });
-    // A fork that failed (no descriptors at all) has no channel: its 'error' ends the slot.
-    if (this.child.stdio) this.child.send(files);
-    this.child.on('error', (error) => this.fail(error));
-    // 'close', not 'exit': it comes after the announcement pipe is read to its end, so a worker that died of its heap
-    // limit is named by the record it was really running, not one whose announcement was still unread.
-    this.child.on('close', (code, signal) => this.fail(new WorkerDied(signal === 'SIGABRT' || code === 134, `code ${code}, signal ${signal}`)));
-  }
-
-  /** Reads the pipe's announcements: many per read when this side was busy, of which only the last whole one counts. */
-  private readAnnouncements(pipe: Readable): void {
-    let partial: Buffer | undefined;
-    pipe.on('data', (chunk: Buffer) => {
-      const data = partial ? Buffer.concat([partial, chunk]) : chunk;
-      const whole = data.length - (data.length % ANNOUNCE_BYTES);
-      partial = whole < data.length ? data.subarray(whole) : undefined;
-      if (whole > 0) this.announced(data.readInt32LE(whole - ANNOUNCE_BYTES), data.readInt32LE(whole - ANNOUNCE_BYTES + 4));
-    });
-  }
-
-  /** A record of request `id` starts: the watchdog's clock restarts (an earlier request's late announcement is ignored). */
-  private announced(id: number, index: number): void {
-    if (id !== this.requestId) return;
-    this.index = index;
-    this.lastProgressAt = performance.now();
-  }
-
-  /** Sends a request; `records` are those its JSON holds (named by the watchdog). */
-  send(request: PoolRequest, records: LocatedRecord[]): Promise<PoolReply> {
-    this.requestId += 1;
-    this.records = records;
-    this.index = -1;
-    this.measured = { index: -1, chars: 0 };
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.lastProgressAt = performance.now();
-      request.id = this.requestId;
-      this.child.send(request);
-    });
-  }
-
-  /** Milliseconds the current request has gone without starting a new record. */
-  stalledFor(now: number): number {
-    return now - this.lastProgressAt;
-  }
-
-  currentLine(): number {
-    return this.records[this.index]?.line ?? 0;
-  }
-
-  /**
-   * The current record's budget: the template's, plus time to encode the record's own text (a 400k-token record takes
-   * seconds to encode on a loaded machine; that is the user's data, not the template misbehaving).
-   */
-  budgetMs(templateBudgetMs: number): number {
-    if (this.measured.index !== this.index) this.measured = { index: this.index, chars: textLength(this.records[this.index]?.record) };
-    return templateBudgetMs + ENCODE_MS_PER_CHAR * this.measured.chars;
-  }
-
-  kill(error: Error): void {
-    this.fail(error);
-  }
-
-  /** Why the worker was ended (a stop, a limit), when the pool ended it rather than the worker dying on its own. */
-  endedBy: Error | undefined;
-
-  private fail(error: Error): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.endedBy = error;
-    this.child.kill('SIGKILL');
-    const pending = this.pending;
-    this.pending = null;
-    pending?.reject(error);
-    this.onFailure(this);
-  }
 }
 
 /** The tokenizer's files as the workers are sent them, made once per tokenizer (4.4 MB for Qwen: a quarter second). */
@@ -294,7 +114,7 @@ export class TemplatePool {
       return Promise.resolve(idle);
     }
     if (this.slots.length < this.maxWorkers) {
-      const slot = new Slot(this.files, this.workerLimits, (s) => this.onFailure(s));
+      const slot = new Slot(this.files, this.workerLimits.heapMb, (s) => this.onFailure(s));
       slot.busy = true;
       this.slots.push(slot);
       return Promise.resolve(slot);
