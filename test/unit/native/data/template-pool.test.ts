@@ -3,6 +3,7 @@
 // UserError naming the template's file and the record's line, with the process alive; a stop request ends the work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,4 +171,12 @@ test('the watchdog\'s clock restarts with every record: a batch longer than the 
   } finally {
     await pool.dispose();
   }
+});
+
+test('with too few file descriptors for the announcement pipe, announcements go over IPC and a stalled record is still named', { skip: process.platform === 'win32' ? 'sh and ulimit are POSIX' : false }, () => {
+  // 6 free: fewer than the pool asks before forking with the pipe (8), enough for a fork without it (5); the script is
+  // test/unit/native/data/template-pool-few-fds.ts. (Checked: with the worker ignoring --announce-ipc this fails.)
+  const script = join(__dirname, 'template-pool-few-fds.ts');
+  const run = spawnSync('sh', ['-c', `ulimit -n 64 && exec "$0" --require tsx/cjs "$1" 6`, process.execPath, script], { encoding: 'utf8', timeout: 120_000 });
+  assert.match(run.stdout, /did not finish within 1 s rendering the record on line 150\b/, `${run.stdout}\n${run.stderr}`);
 });
