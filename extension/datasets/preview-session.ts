@@ -7,6 +7,7 @@ import type { DatasetRecord } from '../../native/data/records';
 import type { HostMessage, LengthStats, LengthUnit, TemplateChoice, TextSegment, TokenAvailability, WebviewMessage } from '../../webview/dataset-preview/protocol';
 import { DATASET_PREVIEW_PROTOCOL_VERSION } from '../../webview/dataset-preview/protocol';
 import { detailFields, parseRecordLine, recordChars, toRow } from './preview-rows';
+import { NotUtf8Error } from '../../native/data/text-encoding';
 
 /** The template shapes of native/data/prompt-format.ts (`renderSegments(record, template)`). */
 export type PromptTemplate = { kind: 'alpaca' } | { kind: 'chat'; chatTemplate: string; bosToken?: string; eosToken?: string };
@@ -128,8 +129,28 @@ export class PreviewSession {
       await Promise.all([this.search(this.query), this.computeStats(this.unit)]);
     } catch (error) {
       if (error instanceof Error && error.name === 'AbortError') return;
-      this.send({ type: 'error', message: `Could not read ${this.options.fileName}: ${(error as Error).message}` });
+      this.forgetFile();
+      // A UTF-16/32 file (VS Code shows it decoded, but train reads its bytes) is its one error, which names the file.
+      this.send({ type: 'error', message: error instanceof NotUtf8Error ? error.message : `Could not read ${this.options.fileName}: ${(error as Error).message}` });
     }
+  }
+
+  /**
+   * After a failed (re-)index nothing of the file as it was stays on screen: its rows would be read at stale offsets
+   * (a file re-saved as UTF-16 shows garbage lines), its statistics describe other bytes. An empty view and empty
+   * statistics replace them, so the error is what the view shows.
+   */
+  private forgetFile(): void {
+    this.searchAbort?.abort();
+    this.statsAbort?.abort();
+    this.index = null;
+    this.allLines = null;
+    this.matches = [];
+    this.shown = null;
+    this.last.delete('indexProgress');
+    this.last.delete('indexed');
+    this.send({ type: 'view', viewId: ++this.viewId, query: this.query, total: 0, complete: true, fraction: 1 });
+    this.send({ type: 'stats', unit: this.unit, fraction: 1, complete: true, valid: 0, invalid: 0, stats: null });
   }
 
   /** Routes the messages that need no VS Code API (the editor handles openLine and pickModel). */

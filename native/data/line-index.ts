@@ -1,8 +1,10 @@
 // Line index of a text file of any size: one streaming pass records the byte offset of every line start, then lines
 // are read on demand (only their bytes) and scans (search, statistics) walk the file chunk by chunk, cancellably.
 // Nothing here ever holds the whole file: a 1 GB JSONL file costs 8 bytes per line plus one chunk buffer. Reading a
-// file's lines in order, once, is line-reader.ts's forEachLine.
+// file's lines in order, once, is line-reader.ts's forEachLine. Both refuse a UTF-16/32 file the same way (one
+// NotUtf8Error, text-encoding.ts): indexed by LF bytes it would show a garbage line per record.
 import { open, type FileHandle } from 'node:fs/promises';
+import { detectEncoding, ENCODING_HEAD_BYTES, NotUtf8Error } from './text-encoding';
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
@@ -62,7 +64,10 @@ class GrowableF64 {
   }
 }
 
-/** Streams `path` once and indexes its lines. Handles a UTF-8 BOM, CRLF, empty lines and a missing final newline. */
+/**
+ * Streams `path` once and indexes its lines. Handles a UTF-8 BOM, CRLF, empty lines and a missing final newline; a
+ * UTF-16 or UTF-32 file throws NotUtf8Error before any line.
+ */
 export async function indexLines(path: string, options: ScanOptions = {}): Promise<LineIndex> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const handle = await open(path, 'r');
@@ -73,8 +78,12 @@ export async function indexLines(path: string, options: ScanOptions = {}): Promi
     const starts = new GrowableF64(Math.min(1 << 22, Math.ceil(size / 256) + 1));
     const blanks: number[] = [];
     const buffer = Buffer.allocUnsafe(chunkBytes);
-    let bomLength = 0;
-    let lineStart = 0;
+    // A UTF-8 byte order mark is not part of line 0; another encoding is refused before any line.
+    const head = Buffer.alloc(ENCODING_HEAD_BYTES);
+    const detected = detectEncoding(head.subarray(0, (await handle.read(head, 0, head.length, 0)).bytesRead));
+    if (detected.encoding !== 'UTF-8') throw new NotUtf8Error(path, detected);
+    const bomLength = detected.bomBytes;
+    let lineStart = bomLength;
     let previousByte = -1;
     let position = 0;
     while (position < size) {
@@ -82,10 +91,6 @@ export async function indexLines(path: string, options: ScanOptions = {}): Promi
       const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkBytes, size - position), position);
       if (bytesRead === 0) break; // The file shrank while we read it; index what exists.
       const chunk = buffer.subarray(0, bytesRead);
-      if (position === 0 && bytesRead >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
-        bomLength = 3;
-        lineStart = 3;
-      }
       for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) {
         const newline = position + i;
         const length = newline - lineStart;

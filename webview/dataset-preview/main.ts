@@ -191,6 +191,7 @@ function onMessage(message: HostMessage): void {
       if (selectedLine) post({ type: 'detail', line: selectedLine, template });
       return;
     case 'error': {
+      status.textContent = ''; // Not "indexing…": the banner says why nothing is shown.
       const banner = el('div', 'error-banner', message.message);
       banner.setAttribute('role', 'alert');
       progressRow.replaceChildren(banner);

@@ -229,3 +229,58 @@ test('untrusted workspace: chat templates are not run (detail and token statisti
   assert.equal(lastOf(inbox, 'stats').valid, 300);
   s.dispose();
 });
+
+/** `text` as a Windows "Unicode" file (UTF-16LE with its byte-order mark), the bytes VS Code shows decoded. */
+function utf16(text: string): Buffer {
+  return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+}
+
+test('a UTF-16 file shows its one error (file, encoding, iconv fix), not garbage records', async () => {
+  const path = join(dir, 'unicode.jsonl');
+  writeFileSync(path, utf16([1, 2, 3].map((i) => JSON.stringify({ instruction: `q${i}`, output: 'a' })).join('\r\n') + '\r\n'));
+  const inbox: HostMessage[] = [];
+  const s = new PreviewSession({ path, fileName: 'unicode.jsonl', post: (m) => inbox.push(m), render: null, renderUnavailable: '', noModelReason: '', throttleMs: 0 });
+  s.greet(100);
+  await s.open();
+  const errors = inbox.filter((m) => m.type === 'error');
+  assert.equal(errors.length, 1);
+  assert.match(lastOf(inbox, 'error').message, new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: the file is UTF-16 \\(little-endian\\); datasets must be UTF-8 — convert it: iconv -f UTF-16LE -t UTF-8 `));
+  assert.equal(inbox.some((m) => m.type === 'indexed'), false);
+  assert.equal(lastOf(inbox, 'view').total, 0);
+  await s.handle({ type: 'rows', viewId: lastOf(inbox, 'view').viewId, from: 0, count: 10 });
+  await s.handle({ type: 'detail', line: 1, template: 'alpaca' });
+  assert.equal(inbox.some((m) => (m.type === 'rows' && m.rows.length > 0) || m.type === 'detail'), false, 'no record is shown');
+  // A reloaded webview gets the error again, and no records.
+  inbox.length = 0;
+  s.greet(100);
+  assert.deepEqual(inbox.map((m) => m.type).sort(), ['error', 'init', 'stats', 'view']);
+  assert.equal(lastOf(inbox, 'view').total, 0);
+  s.dispose();
+});
+
+test('a file re-saved as UTF-16 replaces the records shown with the error; re-saved as UTF-8 they come back', async () => {
+  const { s, inbox } = session();
+  await s.open();
+  const path = join(dir, 'data.jsonl');
+  const { viewId } = lastOf(inbox, 'view');
+  writeFileSync(path, utf16(JSON.stringify({ instruction: 'q', output: 'a' }) + '\n'));
+  inbox.length = 0;
+  await s.open(); // what the file watcher does
+  assert.match(lastOf(inbox, 'error').message, /the file is UTF-16/);
+  const view = lastOf(inbox, 'view');
+  assert.ok(view.viewId > viewId);
+  assert.equal(view.total, 0);
+  assert.deepEqual(lastOf(inbox, 'stats'), { type: 'stats', unit: 'chars', fraction: 1, complete: true, valid: 0, invalid: 0, stats: null });
+  // Rows asked for by the old view (offsets of the old bytes) are not read from the new file.
+  await s.handle({ type: 'rows', viewId, from: 0, count: 5 });
+  await s.handle({ type: 'rows', viewId: view.viewId, from: 0, count: 5 });
+  assert.equal(inbox.some((m) => m.type === 'rows' && m.rows.length > 0), false);
+  writeFileSync(path, JSON.stringify({ instruction: 'q', output: 'a' }) + '\n');
+  inbox.length = 0;
+  await s.open();
+  assert.equal(lastOf(inbox, 'indexed').records, 1);
+  inbox.length = 0;
+  s.greet(1);
+  assert.equal(inbox.some((m) => m.type === 'error'), false, 'a successful re-index supersedes the error');
+  s.dispose();
+});

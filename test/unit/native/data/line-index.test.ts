@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync, openSync, writeSync, closeSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { indexLines, readLines, readLineSet, scanChunks, searchLines } from '../../../../native/data/line-index';
+import { NotUtf8Error } from '../../../../native/data/text-encoding';
 
 const dir = mkdtempSync(join(tmpdir(), 'line-index-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,6 +45,28 @@ test('BOM is skipped and reported; blank lines are listed', async () => {
   assert.deepEqual([...index.blankLines], [1, 3]);
   assert.equal(index.starts[0], 3);
   assert.deepEqual(await readLines(index, 0, 1), ['{"a":1}']);
+});
+
+test('a UTF-16 or UTF-32 file is refused once, as forEachLine does, not indexed into a garbage line per record', async () => {
+  const text = '{"instruction":"a","output":"b"}\n{"instruction":"c","output":"d"}\n';
+  const utf16be = Buffer.from(text, 'utf16le').swap16();
+  const utf32le = Buffer.concat([...text].map((c) => { const b = Buffer.alloc(4); b.writeUInt32LE(c.codePointAt(0) ?? 0); return b; }));
+  const cases: [Buffer, string, RegExp][] = [
+    [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), 'UTF-16LE', /UTF-16 \(little-endian\)/],
+    [utf16be, 'UTF-16BE', /UTF-16 \(big-endian, without a byte-order mark\)/],
+    [utf32le, 'UTF-32LE', /UTF-32 \(little-endian, without a byte-order mark\)/],
+  ];
+  for (const [bytes, encoding, what] of cases) {
+    const path = fixture(bytes);
+    await assert.rejects(indexLines(path), (error: unknown) => {
+      assert.ok(error instanceof NotUtf8Error, String(error));
+      assert.equal(error.detected.encoding, encoding);
+      assert.ok(error.message.startsWith(`${path}: `), error.message);
+      assert.match(error.message, what);
+      assert.match(error.message, new RegExp(`iconv -f ${encoding} -t UTF-8 `));
+      return true;
+    });
+  }
 });
 
 test('random files agree with the whole-file reference at every chunk size', async () => {
