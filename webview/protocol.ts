@@ -71,6 +71,8 @@ export interface DatasetInfo {
   errors?: number;
   /** The first error as `line: message`, so the panel can say what is wrong without opening Problems. */
   firstError?: string;
+  /** Why the file as a whole is not a dataset (UTF-16, …), with its path and the fix: then no line was read. */
+  fileError?: string;
   tokens?: TokenStats;
 }
 

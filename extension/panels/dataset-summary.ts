@@ -1,11 +1,13 @@
 // What the training panel shows about a *.jsonl dataset: its format, record and error counts, the first error
 // (line: message), and — once a model is chosen — token-length statistics against max_seq_len. Streams the file
 // line by line through the one JSONL line reader, native/data/line-reader.ts (no vscode; tested on temp files). Records are parsed by native/data/schema.ts, the validator's own
-// parser, so the counts match the Problems panel and `lora-studio validate`.
+// parser, so the counts match the Problems panel and `lora-studio validate`. A UTF-16/32 file is summarized as its
+// one error (fileError), as the Problems panel and validate report it, instead of failing the check.
 import type { DatasetRecord } from '../../native/data/records';
 import { LengthCollector, summarize } from '../../native/data/dataset-stats';
 import { parseRecord } from '../../native/data/schema';
 import { forEachLine } from '../../native/data/line-reader';
+import { NotUtf8Error } from '../../native/data/text-encoding';
 import { indexLines, scanChunks } from '../../native/data/line-index';
 import type { DatasetInfo } from '../../webview/protocol';
 
@@ -26,7 +28,7 @@ export async function summarizeDataset(path: string, label: string, options: Sum
   const formats = new Set<string>();
   let overLimit = 0;
   // The signal is checked between chunks (an AbortError); a line too long to decode counts as an error.
-  await forEachLine(path, (bytes, line) => {
+  const reading = forEachLine(path, (bytes, line) => {
     const text = bytes.toString('utf8');
     if (text.trim() === '') return;
     const parsed = parseRecord(text.endsWith('\r') ? text.slice(0, -1) : text, line);
@@ -47,6 +49,13 @@ export async function summarizeDataset(path: string, label: string, options: Sum
       firstError ??= `line ${line}: the line is too long to be a record`;
     },
   });
+  try {
+    await reading;
+  } catch (error) {
+    // Not UTF-8: no line was read, so no record, format or token count; the error names the file and the fix.
+    if (error instanceof NotUtf8Error) return { path, label, records: 0, errors: 1, fileError: error.message };
+    throw error;
+  }
   const info: DatasetInfo = {
     path, label, records, errors,
     format: formats.size === 0 ? 'empty' : formats.size > 1 ? 'mixed' : (formats.values().next().value as 'alpaca' | 'chat'),

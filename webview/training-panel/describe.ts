@@ -11,9 +11,10 @@ export function describeModel(info: ModelInfo): string {
     `context ${n(info.maxPositions)}`].join(' · ');
 }
 
-/** "alpaca · 1,234 records · no errors" / "chat · 10 records · 2 errors (line 3: …)" / "checking…" */
+/** "alpaca · 1,234 records · no errors" / "chat · 10 records · 2 errors (line 3: …)" / "checking…" / the file's error */
 export function describeDataset(d: DatasetInfo | undefined): string {
   if (!d) return '';
+  if (d.fileError) return d.fileError;
   if (d.records === undefined) return 'checking…';
   const parts = [d.format ?? 'unknown format', `${n(d.records)} record${d.records === 1 ? '' : 's'}`];
   if (d.errors) parts.push(`${n(d.errors)} error${d.errors === 1 ? '' : 's'}${d.firstError ? ` (${d.firstError})` : ''}`);

@@ -308,8 +308,10 @@ function refresh(): void {
   renderEstimate(estimateBox, model, estimate, config.r);
   const dataset = datasets.find((d) => d.path === form.data);
   dataInfo.textContent = describeDataset(dataset);
+  // A file that is no dataset at all (UTF-16, …) is an error, said in the error style like an unusable model.
+  dataInfo.className = dataset?.fileError ? 'info error' : 'info';
   showProblems.hidden = !dataset?.errors;
-  tokenInfo.textContent = model ? describeTokens(dataset) : dataset ? 'token statistics appear once a model is chosen' : '';
+  tokenInfo.textContent = dataset?.fileError ? '' : model ? describeTokens(dataset) : dataset ? 'token statistics appear once a model is chosen' : '';
   // Problems not tied to one field (untrusted workspace, …) are said next to the Start button.
   const general = byField.get('config') ?? [];
   const fieldCount = [...byField.keys()].filter((k) => k !== 'config').length;

@@ -47,3 +47,18 @@ test('token statistics with a counter, and how many exceed max_seq_len', async (
   const info = await summarizeDataset(path, 't', { countTokens, maxSeqLen: 35 });
   assert.deepEqual(info.tokens, { count: 5, min: 10, median: 30, p95: 48, max: 50, overLimit: 2, limit: 35 });
 });
+
+test('a UTF-16 file is summarized as its one error (file, encoding, iconv fix), not thrown nor counted line by line', async () => {
+  const path = join(dir, 'unicode.jsonl');
+  const text = [1, 2, 3].map((i) => JSON.stringify({ instruction: `q${i}`, output: 'a' })).join('\r\n') + '\r\n';
+  writeFileSync(path, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+  let counted = 0;
+  const countTokens = async (records: DatasetRecord[]) => { counted += records.length; return records.map(() => 1); };
+  const info = await summarizeDataset(path, 'unicode.jsonl', { countTokens, maxSeqLen: 512 });
+  assert.equal(info.records, 0);
+  assert.equal(info.errors, 1);
+  assert.equal(info.format, undefined);
+  assert.equal(info.tokens, undefined);
+  assert.equal(counted, 0, 'no token pass over a file that is not UTF-8');
+  assert.ok(info.fileError?.startsWith(`${path}: the file is UTF-16 (little-endian); datasets must be UTF-8 — convert it: iconv -f UTF-16LE -t UTF-8 `), info.fileError);
+});

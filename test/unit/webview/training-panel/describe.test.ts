@@ -11,6 +11,11 @@ test('dataset lines: checking, clean, with errors', () => {
     'chat · 1 record · 2 errors (line 3: "messages" must be an array)');
 });
 
+test('a file that is no dataset (UTF-16) is described by its error alone', () => {
+  const fileError = '/w/d.jsonl: the file is UTF-16 (little-endian); datasets must be UTF-8 — convert it: iconv -f UTF-16LE -t UTF-8 /w/d.jsonl > /w/d.utf8.jsonl (or re-save it as UTF-8 in your editor)';
+  assert.equal(describeDataset({ path: '/w/d.jsonl', label: 'd.jsonl', records: 0, errors: 1, fileError }), fileError);
+});
+
 test('token statistics say how many records will be truncated', () => {
   const tokens = { count: 10, min: 5, median: 120.4, p95: 410, max: 900, overLimit: 12, limit: 512 };
   assert.equal(describeTokens({ path: '/d', label: 'd', tokens }), 'tokens per record: median 120 · p95 410 · max 900 · 12 longer than 512 (truncated)');
