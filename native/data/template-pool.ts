@@ -24,6 +24,18 @@ export interface PoolLimits {
 }
 
 export const DEFAULT_LIMITS: PoolLimits = { recordBudgetMs: 5_000, heapMb: 512 };
+/** Workers a pool may run: 2 beat 1 and 3 on 2 cores (bench/results/2026-11-30-tokenize.txt); more cores, up to 4. */
+export const defaultMaxWorkers = (): number => Math.min(availableParallelism(), 4);
+/**
+ * JSONL bytes worth a worker of their own: a worker takes about 1 s to start with the full Qwen tokenizer (parsing and
+ * building it), which 2 MB (~5k Alpaca records at ~38k records/s) repays; a tiny test dataset gets one worker.
+ */
+const BYTES_PER_WORKER = 2 * 2 ** 20;
+
+/** Workers for tokenizing `bytes` of JSONL: one per BYTES_PER_WORKER, at least 1, at most `max`. */
+export function workersForBytes(bytes: number, max = defaultMaxWorkers()): number {
+  return Math.max(1, Math.min(max, Math.ceil(bytes / BYTES_PER_WORKER)));
+}
 /** Heap a worker gets per MB of tokenizer files (parsed vocabulary and merges): measured 43 MB for Qwen's 4.6 MB. */
 const HEAP_PER_TOKENIZER_MB = 16;
 /** Records per message: large enough that the round-trip vanishes, small enough that stop and progress stay prompt. */
@@ -55,7 +67,11 @@ function filesJson(tok: TextTokenizer): string {
 /** A request before the pool numbers it. */
 type PoolRequestBody = PoolRequest extends infer R ? (R extends PoolRequest ? Omit<R, 'id'> : never) : never;
 
-/** Template workers for one tokenizer: create, use, dispose (which kills the workers; they also exit when their caller does). */
+/**
+ * Template workers for one tokenizer: create, optionally start() workers ahead of the work (they load the tokenizer
+ * while the caller reads its records), use for any number of calls, dispose (which kills the workers and waits for
+ * them to exit; they also exit when their caller does).
+ */
 export class TemplatePool {
   private readonly files: string;
   private readonly slots: Slot[] = [];
@@ -67,7 +83,7 @@ export class TemplatePool {
 
   private readonly workerLimits: PoolLimits;
 
-  constructor(private readonly tok: TextTokenizer, private readonly maxWorkers = Math.min(availableParallelism(), 4), private readonly limits: PoolLimits = DEFAULT_LIMITS) {
+  constructor(private readonly tok: TextTokenizer, private readonly maxWorkers = defaultMaxWorkers(), private readonly limits: PoolLimits = DEFAULT_LIMITS) {
     this.files = filesJson(tok);
     // A large vocabulary (Gemma's 33 MB tokenizer.json) must not leave the template less than its own limit.
     this.workerLimits = { ...limits, heapMb: limits.heapMb + Math.ceil((HEAP_PER_TOKENIZER_MB * this.files.length) / 2 ** 20) };
@@ -105,6 +121,23 @@ export class TemplatePool {
     if (index >= 0) this.slots.splice(index, 1);
   }
 
+  /** A new worker process, in the pool from now on (forking is all it takes: it loads the tokenizer on its own). */
+  private fork(): Slot {
+    const slot = new Slot(this.files, this.workerLimits.heapMb, (s) => this.onFailure(s));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /**
+   * Starts idle workers until `count` (at most maxWorkers) are alive, so their second or so of loading the tokenizer
+   * overlaps whatever the caller does before its first request (reading the dataset). Requests use them as any other.
+   */
+  start(count = this.maxWorkers): void {
+    if (this.disposed) throw new Error('template pool disposed');
+    // A dead worker has left `slots` already; a request waits only while all maxWorkers are there, so none waits here.
+    while (this.slots.length < Math.min(count, this.maxWorkers)) this.fork();
+  }
+
   /** An idle worker, starting one when under maxWorkers, else the next to become idle. */
   private acquire(): Promise<Slot> {
     if (this.disposed) return Promise.reject(new Error('template pool disposed'));
@@ -114,9 +147,8 @@ export class TemplatePool {
       return Promise.resolve(idle);
     }
     if (this.slots.length < this.maxWorkers) {
-      const slot = new Slot(this.files, this.workerLimits.heapMb, (s) => this.onFailure(s));
+      const slot = this.fork();
       slot.busy = true;
-      this.slots.push(slot);
       return Promise.resolve(slot);
     }
     return new Promise((resolve) => this.waiting.push(resolve));

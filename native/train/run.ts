@@ -2,7 +2,7 @@
 // data, compiles the trainer, resumes from the latest checkpoint when there is one, runs the loop and writes the
 // adapter. Shared by the detached worker (native/worker.ts) and `lora-studio train`; I/O to the user goes through
 // `emit` (WorkerEvents), so both faces print the same thing.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORKER_PROTOCOL_VERSION, type RunConfig, type WorkerEvent } from '../protocol';
 import { UserError } from '../util/errors';
@@ -14,7 +14,7 @@ import { writePromptAdapter } from '../model/prompt-learning-io';
 import { checkVirtualPositions, virtualTokensOf } from './virtual-tokens';
 import { checkContextLength } from '../model/context-length';
 import type { TokenizedExample } from '../data/template';
-import { tokenizeRecordsBounded } from '../data/template-pool';
+import { TemplatePool, workersForBytes } from '../data/template-pool';
 import { planMicroBatches, splitEval } from '../data/batch';
 import { readDatasetRecords } from '../data/validate';
 import { createTrainer, type Trainer } from './trainer';
@@ -53,11 +53,12 @@ export interface RunOutcome {
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 /**
- * Tokenizes one JSONL file in template workers (data/template-pool.ts: bounded chat templates, all cores), saying how
- * many records it holds first and then how far it got about once a second; reports truncations once. Null when a
- * stop was requested: nothing was written yet, so there is nothing to undo.
+ * Tokenizes one JSONL file in the run's template workers (data/template-pool.ts: bounded chat templates, all cores),
+ * saying how many records it holds first and then how far it got about once a second; reports truncations once. Null
+ * when a stop was requested: nothing was written yet, so there is nothing to undo.
  */
 async function tokenizeFile(
+  pool: TemplatePool,
   path: string,
   model: ModelFolder,
   config: RunConfig,
@@ -74,7 +75,7 @@ async function tokenizeFile(
   }
   report(`tokenizing ${fmt(records.length)} ${what}…`);
   let lastReport = Date.now();
-  const result = await tokenizeRecordsBounded(model.tokenizer, records, { trainOnPrompt: config.train_on_prompt, maxSeqLen: config.max_seq_len }, {
+  const result = await pool.tokenize(records, { trainOnPrompt: config.train_on_prompt, maxSeqLen: config.max_seq_len }, {
     stopRequested: io.stopRequested,
     dataFile: path,
     onProgress: (done, total) => {
@@ -92,6 +93,29 @@ async function tokenizeFile(
     });
   }
   return { examples, truncated };
+}
+
+type TokenizedFile = NonNullable<Awaited<ReturnType<typeof tokenizeFile>>>;
+
+/**
+ * Tokenizes the training file and the eval file (if any) with ONE pool whose workers start before the records are
+ * read: with the full Qwen tokenizer a worker takes about a second to load it, which then overlaps the reading instead
+ * of being paid once per file. Workers follow the data's size (workersForBytes: a tiny dataset gets one). The pool is
+ * disposed before this returns, stopped or failed too: no worker outlives tokenizing. Null when a stop was requested.
+ */
+async function tokenizeData(model: ModelFolder, config: RunConfig, io: RunIo, report: (message: string) => void): Promise<{ train: TokenizedFile; eval?: TokenizedFile } | null> {
+  // A file that cannot be read counts nothing here: reading it says what is wrong.
+  const size = (path: string | undefined) => (path ? (statSync(path, { throwIfNoEntry: false })?.size ?? 0) : 0);
+  const pool = new TemplatePool(model.tokenizer, workersForBytes(size(config.data) + size(config.eval_data)));
+  try {
+    pool.start();
+    const train = await tokenizeFile(pool, config.data, model, config, io, report, 'records');
+    if (!train || !config.eval_data) return train && { train };
+    const evalSet = await tokenizeFile(pool, config.eval_data, model, config, io, report, 'eval records');
+    return evalSet && { train, eval: evalSet };
+  } finally {
+    await pool.dispose();
+  }
 }
 
 /** Drops metrics lines after `step` (steps done after the checkpoint a resume starts from are redone). */
@@ -177,15 +201,12 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   const report = (message: string) => status('tokenizing', message);
   // A stop while tokenizing: nothing was written yet (the run folder is as the start left it).
   const stoppedTokenizing = (): RunOutcome => ({ outcome: 'stopped', step, total_steps: total, message: 'stopped while tokenizing: nothing was trained or written, and the same command starts again' });
-  const trainSet = await tokenizeFile(config.data, model, config, io, report, 'records');
-  if (!trainSet) return stoppedTokenizing();
+  const tokenized = await tokenizeData(model, config, io, report);
+  if (!tokenized) return stoppedTokenizing();
+  const trainSet = tokenized.train;
   let train = trainSet.examples;
-  let evalExamples: TokenizedExample[] = [];
-  if (config.eval_data) {
-    const evalSet = await tokenizeFile(config.eval_data, model, config, io, report, 'eval records');
-    if (!evalSet) return stoppedTokenizing();
-    evalExamples = evalSet.examples;
-  } else if (config.eval_split > 0) ({ train, eval: evalExamples } = splitEval(train, config.eval_split, config.seed));
+  let evalExamples: TokenizedExample[] = tokenized.eval?.examples ?? [];
+  if (!config.eval_data && config.eval_split > 0) ({ train, eval: evalExamples } = splitEval(train, config.eval_split, config.seed));
   status('tokenizing', `tokenized ${fmt(train.length)} training and ${fmt(evalExamples.length)} eval records` +
     (trainSet.truncated > 0 ? ` (${fmt(trainSet.truncated)} truncated to ${config.max_seq_len} tokens)` : ''));
 
