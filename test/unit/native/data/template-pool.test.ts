@@ -154,16 +154,27 @@ test('a record deep in a batch that exhausts the heap is named by its own line',
 });
 
 test('the watchdog\'s clock restarts with every record: a batch longer than the budget, of records well within it, finishes', async () => {
-  const { tok } = triggered('slow', '{% for i in range(500) %}{% endfor %}');
-  const budgetMs = 400;
-  const count = 200;
-  // Each record's own time, measured here: the batch must outlast the budget for the test to show anything.
+  // A budget far above a loaded machine's scheduling stalls (a record descheduled for a second must not trip it), and
+  // records made slow enough, by measurement here, that one batch of them takes twice the budget or more.
+  const budgetMs = 3000;
+  const count = 250; // one batch (template-pool.ts sends 256 records per message)
   const slow = alpaca(1, 'slow').record;
-  tokenizeRecord(slow, tok, opts);
-  const started = performance.now();
-  for (let k = 0; k < 5; k += 1) tokenizeRecord(slow, tok, opts);
-  const perRecord = (performance.now() - started) / 5;
-  assert.ok(perRecord * count > 2 * budgetMs, `the batch takes ${(perRecord * count).toFixed(0)} ms here: make the records slower`);
+  let loops = 500;
+  let tok = triggered('slow', `{% for i in range(${loops}) %}{% endfor %}`).tok;
+  const perRecordMs = () => {
+    tokenizeRecord(slow, tok, opts);
+    const started = performance.now();
+    for (let k = 0; k < 5; k += 1) tokenizeRecord(slow, tok, opts);
+    return (performance.now() - started) / 5;
+  };
+  let perRecord = perRecordMs();
+  while (perRecord * count < 2 * budgetMs && loops < 10_000_000) {
+    loops *= 2;
+    tok = triggered('slow', `{% for i in range(${loops}) %}{% endfor %}`).tok;
+    perRecord = perRecordMs();
+  }
+  assert.ok(perRecord * count >= 2 * budgetMs, `the batch takes ${(perRecord * count).toFixed(0)} ms here: make the records slower`);
+  assert.ok(perRecord < budgetMs / 10, `a record takes ${perRecord.toFixed(0)} ms: well within the budget`);
   const pool = new TemplatePool(tok, 1, { recordBudgetMs: budgetMs, heapMb: 256 });
   try {
     const result = await pool.tokenize(Array.from({ length: count }, (_, i) => alpaca(i + 1, 'slow')), opts) as TokenizedSet;
