@@ -20,7 +20,7 @@ try {
   // the table is full
 }
 for (let i = 0; i < free; i += 1) closeSync(held.pop()!);
-tokenizeRecordsBounded(tok, records, { trainOnPrompt: false, maxSeqLen: 48 }, {}, { recordBudgetMs: 1000, heapMb: 256 }).then(
+tokenizeRecordsBounded(tok, records, { trainOnPrompt: false, maxSeqLen: 48 }, {}, { recordBudgetMs: 3000, heapMb: 256 }).then(
   () => console.log('finished without an error'),
   (error: unknown) => console.log(String(error)),
 );

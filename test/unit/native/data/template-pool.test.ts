@@ -97,7 +97,8 @@ test('a template from chat_template.jinja is named by that file', async () => {
 
 test('after a hostile record the pool starts a fresh worker for the next request', async () => {
   const { tok } = hostileTokenizer("{% if messages[0].content == 'loop' %}{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{% endif %}{{ messages[0].content }}");
-  const pool = new TemplatePool(tok, 1, { recordBudgetMs: 500, heapMb: 256 });
+  // 2 s: the fresh worker's first record (template compiled, caches cold) must not be mistaken for a loop on a loaded machine.
+  const pool = new TemplatePool(tok, 1, { recordBudgetMs: 2000, heapMb: 256 });
   try {
     const [bad] = await pool.segments([{ line: 1, record: { format: 'alpaca', instruction: 'loop', output: 'x' } }]).then(() => [undefined], (e: unknown) => [e]);
     assert.ok(bad instanceof UserError && /did not finish/.test(bad.message), String(bad));
@@ -142,8 +143,9 @@ const alpaca = (line: number, instruction: string): LocatedRecord => ({ line, re
 test('a record deep in a batch that never finishes is named by its own line, not the batch\'s first', async () => {
   const { tok } = triggered('loop', '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}');
   const input = Array.from({ length: 300 }, (_, i) => alpaca(i + 1, i + 1 === 290 ? 'loop' : `fine ${i}`));
-  await assert.rejects(tokenizeRecordsBounded(tok, input, opts, { dataFile: 'data.jsonl' }, { recordBudgetMs: 1000, heapMb: 256 }),
-    (e: unknown) => e instanceof UserError && /did not finish within 1 s rendering the record on line 290 of data\.jsonl/.test(e.message));
+  // 3 s: far above a loaded machine's stalls, which the 289 ordinary records before it must not be taken for.
+  await assert.rejects(tokenizeRecordsBounded(tok, input, opts, { dataFile: 'data.jsonl' }, { recordBudgetMs: 3000, heapMb: 256 }),
+    (e: unknown) => e instanceof UserError && /did not finish within 3 s rendering the record on line 290 of data\.jsonl/.test(e.message));
 });
 
 test('a record deep in a batch that exhausts the heap is named by its own line', async () => {
@@ -189,5 +191,5 @@ test('with too few file descriptors for the announcement pipe, announcements go 
   // test/unit/native/data/template-pool-few-fds.ts. (Checked: with the worker ignoring --announce-ipc this fails.)
   const script = join(__dirname, 'template-pool-few-fds.ts');
   const run = spawnSync('sh', ['-c', `ulimit -n 64 && exec "$0" --require tsx/cjs "$1" 6`, process.execPath, script], { encoding: 'utf8', timeout: 120_000 });
-  assert.match(run.stdout, /did not finish within 1 s rendering the record on line 150\b/, `${run.stdout}\n${run.stderr}`);
+  assert.match(run.stdout, /did not finish within 3 s rendering the record on line 150\b/, `${run.stdout}\n${run.stderr}`);
 });
