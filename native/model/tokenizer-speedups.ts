@@ -101,6 +101,12 @@ function speedUpSpaceWordBpe(model: BpeLike, cacheWords: number): boolean {
   return true;
 }
 
+/** The library's Metaspace pre-tokenizer (it keeps no config): replaces spaces, never splits. */
+function isMetaspace(value: unknown): boolean {
+  const v = value as { replacement?: unknown; prepend_scheme?: unknown } | null;
+  return isNode(value) && typeof v!.replacement === 'string' && typeof v!.prepend_scheme === 'string';
+}
+
 function isBpe(value: unknown): value is BpeLike {
   const v = value as Partial<BpeLike> | null;
   return isNode(value) && typeof v!.encode === 'function' && typeof v!.bpe === 'function' && Array.isArray(v!.merges);
@@ -123,8 +129,12 @@ export function speedUpTokenizer(tokenizer: unknown, cacheWords = CACHE_WORDS): 
     const members = (node as PreTokenizerTree).tokenizers;
     if (Array.isArray(members)) members.forEach(visit);
   };
-  visit((tokenizer as { pre_tokenizer?: unknown }).pre_tokenizer);
+  const preTokenizer = (tokenizer as { pre_tokenizer?: unknown }).pre_tokenizer;
+  visit(preTokenizer);
+  // Only where the model is given whole sections as one word (no pre-tokenizer, or Metaspace, which does not split):
+  // after a splitting pre-tokenizer its words are short, and the library's own BPE cache holds them.
   const model = (tokenizer as { model?: unknown }).model;
-  if (isBpe(model) && speedUpSpaceWordBpe(model, cacheWords)) applied += 1;
+  const wholeSections = !preTokenizer || isMetaspace(preTokenizer);
+  if (wholeSections && isBpe(model) && speedUpSpaceWordBpe(model, cacheWords)) applied += 1;
   return applied;
 }

@@ -111,7 +111,9 @@ export function tokenizerFromFiles(files: TokenizerFiles): TextTokenizer {
       where: { file: join(dir, 'tokenizer.json') }, fix: 'use the tokenizer.json of the model (written by the tokenizers library)',
     });
   }
-  speedUpTokenizer(inner);
+  // The fast encoder caches whole pieces; the library's speedups (their own word caches) serve the tokenizers it cannot.
+  const fast = fastEncoder(inner);
+  if (!fast) speedUpTokenizer(inner);
   const idOf = (field: string): { text?: string; id?: number } => {
     const text = tokenText(tokenizerConfig[field]);
     if (text === undefined) return {};
@@ -133,7 +135,6 @@ export function tokenizerFromFiles(files: TokenizerFiles): TextTokenizer {
   // transformers honours add_bos_token even when tokenizer.json's post-processor does not add BOS (Llama 2-era
   // files); tokenizers.js only runs the post-processor, so BOS is added here in that case.
   const forceBos = tokenizerConfig.add_bos_token === true && bos.id !== undefined && !inner.encode('', { add_special_tokens: true }).ids.includes(bos.id);
-  const fast = fastEncoder(inner);
   const encode = (text: string, addSpecialTokens = true): number[] => {
     if (!addSpecialTokens && fast) return fast(text);
     const ids = inner.encode(text, { add_special_tokens: addSpecialTokens }).ids;

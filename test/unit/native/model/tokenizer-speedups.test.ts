@@ -69,6 +69,16 @@ test('SentencePiece-style BPE (Llama 2: the whole section is one word): each ▁
       }
     }
   }
+  // Mistral v0.3's layout: no normalizer, a Metaspace pre-tokenizer that writes the ▁s (and splits nothing).
+  const metaspace = { ...llama2, normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false } };
+  const plainMetaspace = new Tokenizer(metaspace, config);
+  const fastMetaspace = new Tokenizer(metaspace, config);
+  assert.equal(speedUpTokenizer(fastMetaspace), 2, 'the Metaspace flattening and the BPE model');
+  for (const text of hostile) assert.deepEqual(fastMetaspace.encode(text, { add_special_tokens: false }).ids, plainMetaspace.encode(text, { add_special_tokens: false }).ids, JSON.stringify(text));
+  // After a pre-tokenizer that splits words (Qwen's), the model sees short words: no word cache on top of the library's.
+  const qwen = new Tokenizer(files.tokenizer, files.config);
+  speedUpTokenizer(qwen);
+  assert.equal(Object.hasOwn((qwen as unknown as { model: object }).model, 'encode'), false, "Qwen's BPE model is left as the library made it");
   // A merge across the start of a ▁-word would make words depend on each other: then no speedup.
   const model = llama2.model as { merges: (string | string[])[] };
   const crossing = new Tokenizer({ ...llama2, model: { ...model, merges: [...model.merges, 'e ▁t'] } }, config);
