@@ -123,15 +123,13 @@ export class TemplateSkeletons {
     } catch {
       return undefined;
     }
-    const split = rendered.map((pieces, k) => pieces.map((piece) => ({ parts: splitStandIns(piece.text, standIns[k], roles.length), response: piece.response })));
-    if (split.some((pieces) => pieces.some((p) => p.parts === undefined))) return undefined;
-    const parts = split.map((pieces) => pieces.map((p) => ({ parts: p.parts!, response: p.response })));
-    // Each stand-in exactly once in all the pieces, and the two renderings the same text around them.
+    const [withShort, withRich] = rendered.map((pieces, k) => pieces.map((piece) => ({ parts: splitStandIns(piece.text, standIns[k], roles.length), response: piece.response })));
+    // Every stand-in found whole, each exactly once in all the pieces, and the two renderings the same text around them.
+    if (withShort.some((p) => p.parts === undefined) || JSON.stringify(withShort) !== JSON.stringify(withRich)) return undefined;
     const counts = new Array<number>(roles.length).fill(0);
-    for (const piece of parts[0]) for (const p of piece.parts) if (typeof p === 'number') counts[p] += 1;
+    for (const piece of withShort) for (const p of piece.parts!) if (typeof p === 'number') counts[p] += 1;
     if (counts.some((c) => c !== 1)) return undefined;
-    if (JSON.stringify(parts[0]) !== JSON.stringify(parts[1])) return undefined;
-    return parts[0];
+    return withShort as NonNullable<Shape['pieces']>;
   }
 }
 
