@@ -11,10 +11,8 @@ import type { TextTokenizer } from '../model/tokenizer';
 import { UserError, formatUserMessage, type ErrorLocation } from '../util/errors';
 import type { LocatedRecord } from './records';
 import type { TemplateOptions, TokenizedExample } from './template';
-import { unpackExamples, type PackedBatch, type PoolReply, type PoolRequest, type SegmentsResult, type SerializedError } from './template-protocol';
+import { unpackExamples, type PackedBatch, type PoolReply, type PoolRequestBody, type SegmentsResult, type SerializedError } from './template-protocol';
 import { Slot, WorkerDied } from './template-slot';
-
-export { textLength } from './template-slot';
 
 export interface PoolLimits {
   /** A record (or a prompt) that renders for longer than this without finishing ends its worker. */
@@ -63,9 +61,6 @@ function filesJson(tok: TextTokenizer): string {
   if (json === undefined) filesJsonOf.set(tok, json = JSON.stringify(tok.files));
   return json;
 }
-
-/** A request before the pool numbers it. */
-type PoolRequestBody = PoolRequest extends infer R ? (R extends PoolRequest ? Omit<R, 'id'> : never) : never;
 
 /**
  * Template workers for one tokenizer: create, optionally start() workers ahead of the work (they load the tokenizer
@@ -161,8 +156,8 @@ export class TemplatePool {
     if (next) void this.acquire().then(next);
   }
 
-  /** Sends one request on a worker, turning a worker's death into the matching error. */
-  private async request(request: PoolRequestBody, records: LocatedRecord[] = [], dataFile?: string): Promise<PoolReply> {
+  /** Sends one request (with `records`, for the kinds that take them) on a worker, turning a worker's death into the matching error. */
+  private async request(body: PoolRequestBody, records?: LocatedRecord[], dataFile?: string): Promise<PoolReply> {
     const slot = await this.acquire();
     try {
       try {
@@ -173,7 +168,7 @@ export class TemplatePool {
         // Before any template ran: the worker could not even load the tokenizer.
         throw new Error(`the template worker could not load the tokenizer (${(error as Error).message}; heap limit ${this.workerLimits.heapMb} MB)`);
       }
-      return await slot.send({ ...request, id: 0 } as PoolRequest, records);
+      return await slot.send(body, records);
     } catch (error) {
       if (error instanceof UserError || error instanceof StoppedError) throw error;
       if (error instanceof WorkerDied && error.outOfMemory) {
@@ -201,7 +196,7 @@ export class TemplatePool {
       while (next < batches.length) {
         if (hooks.stopRequested?.()) throw new StoppedError();
         const index = next++;
-        const reply = await this.request({ kind: 'tokenize', records: JSON.stringify(batches[index]), opts }, batches[index], hooks.dataFile);
+        const reply = await this.request({ kind: 'tokenize', opts }, batches[index], hooks.dataFile);
         if (reply.kind === 'error') throw recordError(reply.error, reply.line, hooks.dataFile);
         if (reply.kind !== 'tokenize') throw new Error(`template worker answered ${reply.kind} to tokenize`);
         results[index] = unpackExamples(reply.packed);
@@ -233,7 +228,7 @@ export class TemplatePool {
     const lengths: number[] = [];
     for (let i = 0; i < records.length; i += BATCH) {
       const batch = records.slice(i, i + BATCH);
-      const reply = await this.request({ kind: 'lengths', records: JSON.stringify(batch) }, batch);
+      const reply = await this.request({ kind: 'lengths' }, batch);
       if (reply.kind === 'error') throw recordError(reply.error, reply.line);
       if (reply.kind !== 'lengths') throw new Error(`template worker answered ${reply.kind} to lengths`);
       for (const length of reply.lengths) lengths.push(length);
@@ -246,7 +241,7 @@ export class TemplatePool {
     const out: SegmentsResult[] = [];
     for (let i = 0; i < records.length; i += BATCH) {
       const batch = records.slice(i, i + BATCH);
-      const reply = await this.request({ kind: 'segments', records: JSON.stringify(batch) }, batch);
+      const reply = await this.request({ kind: 'segments' }, batch);
       if (reply.kind === 'error') throw toError(reply.error);
       if (reply.kind !== 'segments') throw new Error(`template worker answered ${reply.kind} to segments`);
       out.push(...reply.results);

@@ -28,6 +28,9 @@ export type PoolRequest =
   | { id: number; kind: 'segments'; records: RecordsJson }
   | { id: number; kind: 'prompt'; instruction: string; input?: string; system?: string };
 
+/** A request as the pool makes it: Slot.send numbers it and adds the JSON of its records (the kinds that take them). */
+export type PoolRequestBody = PoolRequest extends infer R ? (R extends PoolRequest ? Omit<R, 'id' | 'records'> : never) : never;
+
 export interface SerializedError {
   user: boolean;
   message: string;
@@ -54,7 +57,7 @@ export interface PackedBatch {
 }
 
 /** True when some label is trained (not IGNORE_INDEX): an example without one teaches nothing and is dropped. */
-export function trainable(example: TokenizedExample): boolean {
+function trainable(example: TokenizedExample): boolean {
   for (const label of example.labels) if (label !== IGNORE_INDEX) return true;
   return false;
 }
@@ -64,23 +67,15 @@ export function trainable(example: TokenizedExample): boolean {
  * examples are counted and left out here, in the worker, so they cost the caller nothing.
  */
 export function packExamples(examples: TokenizedExample[]): Int32Array {
+  const kept = examples.filter(trainable);
   let size = 3;
-  let count = 0;
-  let truncated = 0;
-  const kept = examples.map((e) => {
-    if (e.truncated) truncated += 1;
-    if (!trainable(e)) return false;
-    size += 3 + 2 * e.inputIds.length;
-    count += 1;
-    return true;
-  });
+  for (const e of kept) size += 3 + 2 * e.inputIds.length;
   const out = new Int32Array(size);
-  out[0] = count;
-  out[1] = truncated;
-  out[2] = examples.length - count;
+  out[0] = kept.length;
+  out[1] = examples.filter((e) => e.truncated).length;
+  out[2] = examples.length - kept.length;
   let at = 3;
-  examples.forEach((e, k) => {
-    if (!kept[k]) return;
+  for (const e of kept) {
     out[at++] = e.line ?? 0;
     out[at++] = e.inputIds.length;
     out[at++] = e.truncated ? 1 : 0;
@@ -88,7 +83,7 @@ export function packExamples(examples: TokenizedExample[]): Int32Array {
     at += e.inputIds.length;
     out.set(e.labels, at);
     at += e.labels.length;
-  });
+  }
   return out;
 }
 

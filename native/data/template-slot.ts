@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LocatedRecord } from './records';
-import { ANNOUNCE_BYTES, ANNOUNCE_FD, ANNOUNCE_OVER_IPC, type Announcement, type PoolReply, type PoolRequest } from './template-protocol';
+import { ANNOUNCE_BYTES, ANNOUNCE_FD, ANNOUNCE_OVER_IPC, type Announcement, type PoolReply, type PoolRequest, type PoolRequestBody } from './template-protocol';
 
 /** Encoding time allowed per character of a record, beyond the template's budget: 20 µs (2 MB of text took 1.5 s here, loaded). */
 const ENCODE_MS_PER_CHAR = 0.02;
@@ -66,7 +66,7 @@ function forkWorker(heapMb: number, pipe: boolean): ChildProcess {
   });
 }
 
-export interface Pending {
+interface Pending {
   resolve(reply: PoolReply): void;
   reject(error: Error): void;
 }
@@ -75,6 +75,11 @@ export interface Pending {
 export class WorkerDied extends Error {
   constructor(readonly outOfMemory: boolean, detail: string) {
     super(`template worker ended (${detail})`);
+  }
+
+  /** The death of a process that exited with `code` or was ended by `signal`: V8 aborts (134, SIGABRT) at its heap limit. */
+  static from(code: number | null, signal: NodeJS.Signals | null): WorkerDied {
+    return new WorkerDied(signal === 'SIGABRT' || code === 134, `code ${code}, signal ${signal}`);
   }
 }
 
@@ -101,7 +106,7 @@ export class Slot {
     this.ready = new Promise((resolve, reject) => {
       markReady = resolve;
       this.child.once('error', reject);
-      this.child.once('exit', (code, signal) => reject(new WorkerDied(signal === 'SIGABRT' || code === 134, `code ${code}, signal ${signal}`)));
+      this.child.once('exit', (code, signal) => reject(WorkerDied.from(code, signal)));
     });
     this.ready.catch(() => undefined);
     const pipe = this.child.stdio?.[ANNOUNCE_FD];
@@ -118,7 +123,7 @@ export class Slot {
     this.child.on('error', (error) => this.fail(error));
     // 'close', not 'exit': it comes after the announcement pipe is read to its end, so a worker that died of its heap
     // limit is named by the record it was really running, not one whose announcement was still unread.
-    this.child.on('close', (code, signal) => this.fail(new WorkerDied(signal === 'SIGABRT' || code === 134, `code ${code}, signal ${signal}`)));
+    this.child.on('close', (code, signal) => this.fail(WorkerDied.from(code, signal)));
   }
 
   /** Reads the pipe's announcements: many per read when this side was busy, of which only the last whole one counts. */
@@ -139,16 +144,18 @@ export class Slot {
     this.lastProgressAt = performance.now();
   }
 
-  /** Sends a request; `records` are those its JSON holds (named by the watchdog). */
-  send(request: PoolRequest, records: LocatedRecord[]): Promise<PoolReply> {
+  /**
+   * Sends a request, numbered here, with `records` as its JSON (the kinds that take records; the watchdog names them).
+   */
+  send(body: PoolRequestBody, records?: LocatedRecord[]): Promise<PoolReply> {
     this.requestId += 1;
-    this.records = records;
+    const request = { ...body, id: this.requestId, ...(records && { records: JSON.stringify(records) }) } as PoolRequest;
+    this.records = records ?? [];
     this.index = -1;
     this.measured = { index: -1, chars: 0 };
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.lastProgressAt = performance.now();
-      request.id = this.requestId;
       this.child.send(request);
     });
   }

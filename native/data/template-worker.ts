@@ -21,7 +21,7 @@ function serialize(error: unknown): SerializedError {
 }
 
 const announcement = Buffer.alloc(ANNOUNCE_BYTES);
-/** The caller had no descriptors left for the announcement pipe (see forkWorker in template-pool.ts). */
+/** The caller had no descriptors left for the announcement pipe (see forkWorker in template-slot.ts). */
 const overIpc = process.argv.includes(ANNOUNCE_OVER_IPC);
 
 /**
@@ -29,7 +29,7 @@ const overIpc = process.argv.includes(ANNOUNCE_OVER_IPC);
  * synchronous and blocking: it is in the pipe before the record's work starts, and a caller too busy to read only
  * slows this worker down once the pipe's buffer (thousands of announcements) is full.
  */
-function eachRecord<T>(id: number, records: RecordsJson, work: (record: LocatedRecord, index: number) => T): T[] {
+function eachRecord<T>(id: number, records: RecordsJson, work: (record: LocatedRecord) => T): T[] {
   announcement.writeInt32LE(id, 0);
   return (JSON.parse(records) as LocatedRecord[]).map((located, index) => {
     if (overIpc) {
@@ -38,7 +38,7 @@ function eachRecord<T>(id: number, records: RecordsJson, work: (record: LocatedR
       announcement.writeInt32LE(index, 4);
       writeSync(ANNOUNCE_FD, announcement);
     }
-    return work(located, index);
+    return work(located);
   });
 }
 
