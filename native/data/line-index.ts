@@ -4,7 +4,7 @@
 // file's lines in order, once, is line-reader.ts's forEachLine. Both refuse a UTF-16/32 file the same way (one
 // NotUtf8Error, text-encoding.ts): indexed by LF bytes it would show a garbage line per record.
 import { open, type FileHandle } from 'node:fs/promises';
-import { detectEncoding, ENCODING_HEAD_BYTES, NotUtf8Error } from './text-encoding';
+import { utf8Start } from './text-encoding';
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
@@ -79,10 +79,7 @@ export async function indexLines(path: string, options: ScanOptions = {}): Promi
     const blanks: number[] = [];
     const buffer = Buffer.allocUnsafe(chunkBytes);
     // A UTF-8 byte order mark is not part of line 0; another encoding is refused before any line.
-    const head = Buffer.alloc(ENCODING_HEAD_BYTES);
-    const detected = detectEncoding(head.subarray(0, (await handle.read(head, 0, head.length, 0)).bytesRead));
-    if (detected.encoding !== 'UTF-8') throw new NotUtf8Error(path, detected);
-    const bomLength = detected.bomBytes;
+    const bomLength = await utf8Start(handle, path);
     let lineStart = bomLength;
     let previousByte = -1;
     let position = 0;

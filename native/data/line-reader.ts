@@ -8,7 +8,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { abortError, DEFAULT_CHUNK_BYTES, readRange, type ScanOptions } from './line-index';
-import { detectEncoding, ENCODING_HEAD_BYTES, NotUtf8Error } from './text-encoding';
+import { utf8Start } from './text-encoding';
 
 const NEWLINE = 0x0a;
 
@@ -50,11 +50,7 @@ export async function forEachLine(path: string, visit: (line: Buffer, lineNumber
     // chunk[0, held) holds the file's bytes [position - held, position): the unfinished line from the last read.
     let held = 0;
     // A UTF-16/32 file is refused once, not line by line; a UTF-8 byte order mark is not part of the first line.
-    const head = Buffer.alloc(ENCODING_HEAD_BYTES);
-    const { bytesRead: headBytes } = await handle.read(head, 0, head.length, 0);
-    const detected = detectEncoding(head.subarray(0, headBytes));
-    if (detected.encoding !== 'UTF-8') throw new NotUtf8Error(path, detected);
-    let position = detected.bomBytes;
+    let position = await utf8Start(handle, path);
     const pause = async () => {
       options.onProgress?.(Math.min(1, position / Math.max(1, size)));
       await nextTurn();

@@ -5,6 +5,7 @@
 // the first four: JSON text starts with two ASCII characters, so 00 00 00 xx is UTF-32BE, 00 xx 00 xx UTF-16BE,
 // xx 00 00 00 UTF-32LE and xx 00 xx 00 UTF-16LE.
 import { closeSync, openSync, readSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { UserError } from '../util/errors';
 
 export type TextEncoding = 'UTF-8' | 'UTF-16LE' | 'UTF-16BE' | 'UTF-32LE' | 'UTF-32BE';
@@ -50,6 +51,18 @@ export function fileEncodingSync(path: string): DetectedEncoding | undefined {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * Where an open UTF-8 file's text starts: the byte count of its UTF-8 byte-order mark (0 without one), which is not
+ * part of the first line. A UTF-16/32 file throws NotUtf8Error, so it is refused once, not line by line.
+ */
+export async function utf8Start(handle: FileHandle, path: string): Promise<number> {
+  const head = Buffer.alloc(ENCODING_HEAD_BYTES);
+  const { bytesRead } = await handle.read(head, 0, head.length, 0);
+  const detected = detectEncoding(head.subarray(0, bytesRead));
+  if (detected.encoding !== 'UTF-8') throw new NotUtf8Error(path, detected);
+  return detected.bomBytes;
 }
 
 /** A path as one shell word (quoted only when it needs to be). */

@@ -8,7 +8,7 @@ import type { DatasetFormat, LocatedRecord } from './records';
 import { parseRecord, type DatasetProblem } from './schema';
 import { UserError } from '../util/errors';
 import { forEachLine, MAX_LINE_BYTES } from './line-reader';
-import { detectEncoding, ENCODING_HEAD_BYTES, fileEncodingSync, NotUtf8Error, type DetectedEncoding } from './text-encoding';
+import { detectEncoding, ENCODING_HEAD_BYTES, NotUtf8Error, type DetectedEncoding } from './text-encoding';
 
 export type FileFormat = DatasetFormat | 'mixed' | 'unknown';
 
@@ -139,17 +139,17 @@ export function validateDocument(file: string, text: string, onDisk: DetectedEnc
 
 /** Validates a file's bytes held in memory (the editor's workspace scan), as validateFile would. */
 export function validateBytes(file: string, bytes: Uint8Array, options: ValidateOptions = {}): ValidationReport {
-  return validateDocument(file, new TextDecoder().decode(bytes), detectEncoding(bytes.subarray(0, ENCODING_HEAD_BYTES)), options);
+  // The encoding first: a UTF-16/32 file gets its one error without decoding the whole buffer as UTF-8 for nothing.
+  const detected = detectEncoding(bytes.subarray(0, ENCODING_HEAD_BYTES));
+  if (detected.encoding !== 'UTF-8') return new DatasetValidator(file, options).notUtf8(new NotUtf8Error(file, detected));
+  return validateText(file, new TextDecoder().decode(bytes), options);
 }
 
 /** Streams a file from disk; never holds more than one chunk plus one line. */
 export async function validateFile(path: string, options: ValidateOptions = {}): Promise<ValidationReport> {
   const validator = new DatasetValidator(path, options);
   try {
-    await forEachLine(path, (bytes, lineNumber) => {
-      if (!isUtf8(bytes)) validator.invalidUtf8(lineNumber);
-      else validator.line(bytes.toString('utf8'), lineNumber);
-    }, { signal: options.signal, stopRequested: options.stopRequested, onTooLong: (lineNumber, bytes) => validator.tooLong(lineNumber, bytes) });
+    await scanFile(path, validator, options);
   } catch (error) {
     if (error instanceof NotUtf8Error) return validator.notUtf8(error);
     throw error;
@@ -157,16 +157,24 @@ export async function validateFile(path: string, options: ValidateOptions = {}):
   return validator.finish();
 }
 
+/** Feeds every line of `path` to `validator`; a file that is not UTF-8 throws NotUtf8Error (forEachLine's) before any line. */
+async function scanFile(path: string, validator: DatasetValidator, options: ValidateOptions): Promise<void> {
+  await forEachLine(path, (bytes, lineNumber) => {
+    if (!isUtf8(bytes)) validator.invalidUtf8(lineNumber);
+    else validator.line(bytes.toString('utf8'), lineNumber);
+  }, { signal: options.signal, stopRequested: options.stopRequested, onTooLong: (lineNumber, bytes) => validator.tooLong(lineNumber, bytes) });
+}
+
 /**
  * Reads every valid record of a training file, or throws one error listing the first problems with locations. With
  * `stopRequested` (a run's stop flag) it ends between chunks with an AbortError once a stop is asked for.
  */
 export async function readDatasetRecords(path: string, options: { stopRequested?: () => boolean } = {}): Promise<LocatedRecord[]> {
-  // Not UTF-8: that one error as it is, not as "1 error(s)" with a fix about records.
-  const detected = fileEncodingSync(path);
-  if (detected && detected.encoding !== 'UTF-8') throw new NotUtf8Error(path, detected);
   const records: LocatedRecord[] = [];
-  const report = await validateFile(path, { maxProblems: 20, onRecord: (record) => records.push(record), stopRequested: options.stopRequested });
+  const validator = new DatasetValidator(path, { maxProblems: 20, onRecord: (record) => records.push(record) });
+  // Not UTF-8: scanFile's NotUtf8Error escapes as it is, not as "1 error(s)" with a fix about records.
+  await scanFile(path, validator, { stopRequested: options.stopRequested });
+  const report = validator.finish();
   if (report.errors.length > 0) {
     const shown = report.errors.slice(0, 5).map((p) => `  ${path}:${p.line}:${p.column}: ${p.message}`).join('\n');
     const more = report.errors.length + report.omittedErrors - 5;

@@ -5,9 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectEncoding, fileEncodingSync, NotUtf8Error, type TextEncoding } from '../../../../native/data/text-encoding';
+import { detectEncoding, fileEncodingSync, NotUtf8Error, utf8Start, type TextEncoding } from '../../../../native/data/text-encoding';
 
 const text = '{"instruction":"é?","output":"ok"}\n';
 const swap16 = (b: Buffer) => Buffer.from(b).swap16();
@@ -62,4 +63,32 @@ test('fileEncodingSync reads a file\'s first bytes; a missing file is undefined,
   assert.deepEqual(fileEncodingSync(join(dir, 'a.jsonl')), { encoding: 'UTF-16LE', bomBytes: 2 });
   assert.deepEqual(fileEncodingSync(join(dir, 'short.jsonl')), { encoding: 'UTF-8', bomBytes: 0 });
   assert.equal(fileEncodingSync(join(dir, 'missing.jsonl')), undefined);
+});
+
+test('utf8Start is where an open UTF-8 file\'s text starts (after its BOM); a UTF-16 file throws NotUtf8Error naming it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'encoding-'));
+  const cases: Array<[string, Buffer, number | TextEncoding]> = [
+    ['bom.jsonl', Buffer.from(BOM + text), 3],
+    ['plain.jsonl', Buffer.from(text), 0],
+    ['empty.jsonl', Buffer.alloc(0), 0],
+    ['wide.jsonl', Buffer.from(text, 'utf16le'), 'UTF-16LE'],
+  ];
+  for (const [name, bytes, expected] of cases) {
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    const handle = await open(path, 'r');
+    try {
+      if (typeof expected === 'number') assert.equal(await utf8Start(handle, path), expected, name);
+      else {
+        await assert.rejects(utf8Start(handle, path), (error: unknown) => {
+          assert.ok(error instanceof NotUtf8Error, name);
+          assert.equal(error.file, path);
+          assert.equal(error.detected.encoding, expected);
+          return true;
+        });
+      }
+    } finally {
+      await handle.close();
+    }
+  }
 });
