@@ -28,29 +28,28 @@ export async function summarizeDataset(path: string, label: string, options: Sum
   const formats = new Set<string>();
   let overLimit = 0;
   // The signal is checked between chunks (an AbortError); a line too long to decode counts as an error.
-  const reading = forEachLine(path, (bytes, line) => {
-    const text = bytes.toString('utf8');
-    if (text.trim() === '') return;
-    const parsed = parseRecord(text.endsWith('\r') ? text.slice(0, -1) : text, line);
-    const error = parsed.problems.find((p) => p.severity === 'error');
-    if (!parsed.record || error) {
-      errors++;
-      firstError ??= `line ${line}: ${error?.message ?? 'not a record'}`;
-      return;
-    }
-    records++;
-    formats.add(parsed.record.format);
-  }, {
-    // 64 KiB chunks: the host's event loop gets a turn after each (tokenizing 4 MiB of records at once would block it).
-    chunkBytes: 64 * 1024,
-    signal: options.signal,
-    onTooLong: (line) => {
-      errors++;
-      firstError ??= `line ${line}: the line is too long to be a record`;
-    },
-  });
   try {
-    await reading;
+    await forEachLine(path, (bytes, line) => {
+      const text = bytes.toString('utf8');
+      if (text.trim() === '') return;
+      const parsed = parseRecord(text.endsWith('\r') ? text.slice(0, -1) : text, line);
+      const error = parsed.problems.find((p) => p.severity === 'error');
+      if (!parsed.record || error) {
+        errors++;
+        firstError ??= `line ${line}: ${error?.message ?? 'not a record'}`;
+        return;
+      }
+      records++;
+      formats.add(parsed.record.format);
+    }, {
+      // 64 KiB chunks: the host's event loop gets a turn after each (tokenizing 4 MiB of records at once would block it).
+      chunkBytes: 64 * 1024,
+      signal: options.signal,
+      onTooLong: (line) => {
+        errors++;
+        firstError ??= `line ${line}: the line is too long to be a record`;
+      },
+    });
   } catch (error) {
     // Not UTF-8: no line was read, so no record, format or token count; the error names the file and the fix.
     if (error instanceof NotUtf8Error) return { path, label, records: 0, errors: 1, fileError: error.message };

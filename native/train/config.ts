@@ -5,6 +5,7 @@ import { MAX_SEED } from '../util/random';
 import { UserError } from '../util/errors';
 import { ADALORA_DEFAULTS } from '../model/adalora-settings';
 import { parseLoraInit } from '../model/svd-init';
+import { LONG_CONTEXT_CEILING } from '../model/context-length';
 import { validateLisa } from './lisa-config';
 
 export interface ConfigProblem {
@@ -125,7 +126,7 @@ export function validateRunConfig(config: RunConfig, checks: ConfigChecks = {}):
   atMost('gradient_accumulation_steps', 65_536, 'effective batch = micro_batch_size × gradient_accumulation_steps; typical values are 1–64');
   atMost('micro_batch_size', 65_536, 'typical values are 1–64');
   atMost('r', 65_536, 'typical ranks are 4–64');
-  atMost('max_seq_len', 1_048_576, 'a typical context is 512–8,192 tokens');
+  atMost('max_seq_len', LONG_CONTEXT_CEILING, 'a typical context is 512–8,192 tokens');
   atMost('seed', MAX_SEED, 'seeds are 32-bit (as numpy\'s): 4,294,967,296 would repeat seed 0');
   if (!isDeviceChoice(config.device)) {
     problem('device', `must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(config.device)}`);

@@ -2,10 +2,11 @@
 // the base's tensor names, order, shards and dtypes, its config, tokenizer and other companion files copied — with
 // every tensor that trained replaced by its trained values in the tensor's stored dtype (no tensor added or dropped:
 // a tied model still has no lm_head.weight). It goes into a staging folder renamed into place when complete.
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { commitFolderAtomic } from '../util/atomic-write';
+import { makeDirs } from '../util/make-dirs';
 import { readTensorBytes, type StEntry } from '../model/safetensors';
 import { companionFiles, encode, writeMergedFile } from '../model/merge';
 import type { ModelFolder } from '../model/model-folder';
@@ -17,7 +18,7 @@ export const LISA_MODEL_DIR = 'model';
 export async function writeLisaModel(model: ModelFolder, trained: ReadonlyMap<string, Float32Array>, outDir: string): Promise<void> {
   for (const name of trained.keys()) if (!model.weights.entry(name)) throw new Error(`LISA output: the model has no tensor ${name}`);
   const staging = join(dirname(outDir), `.${basename(outDir)}.writing-${process.pid}-${randomBytes(3).toString('hex')}`);
-  mkdirSync(staging, { recursive: true });
+  makeDirs(staging);
   try {
     for (const file of model.weights.files) {
       await writeMergedFile(file, join(staging, basename(file.path)), (entry: StEntry) => entry.dtype, (entry) => {

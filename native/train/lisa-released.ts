@@ -6,10 +6,11 @@
 // the next programs read as ONNX external data the way they read the base's shards (memory-mapped, never copied).
 // The folder is scratch: the checkpoints hold the same values (as float32, exactly), a resume writes it again from
 // them, and the trainer removes it when it is disposed.
-import { mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { realpathSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { WeightSource } from '../engine/onnx-export';
 import { encode } from '../model/merge';
+import { makeDirs } from '../util/make-dirs';
 import { openSafetensors, writeSafetensors, type StDType, type WeightStore } from '../model/safetensors';
 import { storeWeightSources } from '../model/weight-sources';
 import { weightValues } from '../model/weight-values';
@@ -50,7 +51,7 @@ export interface ReleasedLayers {
 /** The released layers of a run on the model in `modelDir` (`store`: its weights), kept in `dir` (made empty here). */
 export function createReleasedLayers(store: WeightStore, modelDir: string, dir: string): ReleasedLayers {
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   // ONNX Runtime reads external data from one folder only: the one holding the base's files and this folder.
   const { weights: base, externalDataDir } = storeWeightSources(store, modelDir, [dir]);
   const sources = new Map<string, Extract<WeightSource, { kind: 'file' }>>();
