@@ -153,15 +153,12 @@ export async function createLisaTrainer(model: ModelFolder, config: RunConfig, o
         programs.delete(oldestKey);
         void oldest.then((p) => p.dispose(), () => undefined);
       }
-      // Not saved first (as a LoRA trainer does, stop-point.ts): see step() below.
-      program = (async () => {
-        opts.onStatus?.(`compiling the program for micro-batches of ${batch.inputIds.length}×${batch.inputIds[0].length} tokens…`);
-        return factory({
-          model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype,
-          weights: frozenSource, externalDataDir: released.externalDataDir, checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
-          lora: { r: 0, scaling: 0, sites: [], dropout: 0 }, trainWeights: trained, stopPoint: opts.stopPoint,
-        });
-      })();
+      opts.onStatus?.(`compiling the program for micro-batches of ${batch.inputIds.length}×${batch.inputIds[0].length} tokens…`);
+      program = factory({
+        model, config: model.config, batch: batch.inputIds.length, length: batch.inputIds[0].length, device: opts.device, dtype: opts.dtype,
+        weights: frozenSource, externalDataDir: released.externalDataDir, checkpointing: opts.checkpointing ?? config.gradient_checkpointing ?? true, precision,
+        lora: { r: 0, scaling: 0, sites: [], dropout: 0 }, trainWeights: trained, stopPoint: opts.stopPoint,
+      });
       const made = program;
       made.catch(() => {
         if (programs.get(key) === made) programs.delete(key);

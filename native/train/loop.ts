@@ -3,9 +3,8 @@
 // run folder through injected savers, so it is tested with a fake trainer and no ONNX at all.
 import { appendFileSync } from 'node:fs';
 import type { MetricRecord, RunConfig, WorkerEvent } from '../protocol';
-import { writeFileAtomic } from '../util/atomic-write';
 import { learningRateAt } from './schedule';
-import { readMetrics, runPaths, writeRunStatus } from './run-dir';
+import { readMetrics, runPaths, writeMetrics, writeRunStatus } from './run-dir';
 import { isRunStopped } from './stop-point';
 import { assertSaneWork, longRunWarning } from './duration';
 
@@ -67,7 +66,7 @@ export interface LoopHooks {
 
 /**
  * Saving on demand from inside a step or an evaluation, before a native call nothing interrupts (a session created
- * after the first step: a new bucket, a LISA resample, a ReLoRA restart, the evaluation's): once the steps trained are
+ * after the first step: a new bucket, a ReLoRA restart, the evaluation's): once the steps trained are
  * saved as a stop would save them, a stop during the call loses nothing, so the call may be cut short (run.ts).
  */
 export interface LoopSaving {
@@ -122,15 +121,16 @@ export async function runTrainingLoop(
   let pending: { record: MetricRecord; written: boolean } | undefined;
 
   // A checkpoint saved only because a native call followed (saveNow, off the save_every cadence) goes once a newer one
-  // is complete: on-demand saves (every LISA resample, every ReLoRA restart) add at most one checkpoint on disk to what
+  // is complete: on-demand saves (every ReLoRA restart) add at most one checkpoint on disk to what
   // save_every and save_total_limit keep.
   let onDemandStep: number | undefined;
+  const onCadence = (step: number) => config.save_every > 0 && step % config.save_every === 0;
   const checkpoint = async (onDemand = false) => {
     writeRunStatus(runDir, { state: 'running', step: state.step, total_steps: total, message: 'saving checkpoint…' });
     const path = await hooks.saveCheckpoint(state);
     lastSaved = state.step;
     if (onDemandStep !== undefined) hooks.dropCheckpoint?.(onDemandStep);
-    onDemandStep = onDemand && !(config.save_every > 0 && state.step % config.save_every === 0) ? state.step : undefined;
+    onDemandStep = onDemand && !onCadence(state.step) ? state.step : undefined;
     hooks.emit({ type: 'checkpoint', step: state.step, path });
   };
   const writeRecord = (record: MetricRecord) => {
@@ -224,7 +224,7 @@ export async function runTrainingLoop(
     writeRunStatus(runDir, { state: 'running', step: state.step, total_steps: total });
 
     // (An evaluation that compiled may have saved this step already.)
-    if (config.save_every > 0 && state.step % config.save_every === 0 && state.step < total && lastSaved !== state.step) await checkpoint();
+    if (onCadence(state.step) && state.step < total && lastSaved !== state.step) await checkpoint();
   }
   if (lastSaved !== state.step) await checkpoint();
   await hooks.saveAdapter();
@@ -239,5 +239,5 @@ function completeLastRecord(runDir: string, record: MetricRecord): void {
   const records = readMetrics(runDir);
   if (records.at(-1)?.step !== record.step) throw new Error(`metrics.jsonl: expected step ${record.step} last, found ${records.at(-1)?.step ?? 'none'}`);
   records[records.length - 1] = record;
-  writeFileAtomic(runPaths(runDir).metrics, records.map((r) => JSON.stringify(r) + '\n').join(''));
+  writeMetrics(runDir, records);
 }

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MetricRecord, RunConfig } from '../protocol';
-import { writeJsonAtomic } from '../util/atomic-write';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write';
 import { UserError } from '../util/errors';
 
 export type RunState = 'pending' | 'running' | 'completed' | 'stopped' | 'failed';
@@ -121,6 +121,11 @@ export function parseMetrics(text: string): MetricRecord[] {
 export function readMetrics(runDir: string): MetricRecord[] {
   const path = runPaths(runDir).metrics;
   return existsSync(path) ? parseMetrics(readFileSync(path, 'utf8')) : [];
+}
+
+/** Rewrites metrics.jsonl as `records`, one JSON line each, atomically (a resume's truncation, a completed last line). */
+export function writeMetrics(runDir: string, records: MetricRecord[]): void {
+  writeFileAtomic(runPaths(runDir).metrics, records.map((record) => JSON.stringify(record) + '\n').join(''));
 }
 
 /** Complete checkpoints (folders named step-N that hold a state file), newest last. */

@@ -6,7 +6,6 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORKER_PROTOCOL_VERSION, type RunConfig, type WorkerEvent } from '../protocol';
 import { UserError } from '../util/errors';
-import { writeFileAtomic } from '../util/atomic-write';
 import { loadModelFolder, type ModelFolder } from '../model/model-folder';
 import { resolveTargets } from '../model/lora';
 import { writePeftAdapter } from '../model/peft-io';
@@ -22,7 +21,7 @@ import { createLisaTrainer, type LisaTrainer } from './lisa-trainer';
 import { LISA_MODEL_DIR, writeLisaModel } from './lisa-output';
 import { runTrainingLoop, totalSteps, type LoopSaving, type LoopState, type MicroBatch, type TrainingData } from './loop';
 import { fingerprintMismatches, loadCheckpoint, removeCheckpoint, saveCheckpoint } from './checkpoint';
-import { latestCheckpoint, parseMetrics, readMetrics, runPaths, writeRunStatus } from './run-dir';
+import { latestCheckpoint, parseMetrics, readMetrics, runPaths, writeMetrics, writeRunStatus } from './run-dir';
 import { assertValidRunConfig } from './config';
 import { existsAs } from '../util/fs-checks';
 import { discoverCuda, resolveDevice } from '../engine/cuda-discovery';
@@ -122,8 +121,7 @@ async function tokenizeData(model: ModelFolder, config: RunConfig, io: RunIo, re
 function truncateMetrics(runDir: string, step: number): void {
   const path = runPaths(runDir).metrics;
   if (!existsSync(path)) return;
-  const kept = parseMetrics(readFileSync(path, 'utf8')).filter((record) => record.step <= step);
-  writeFileAtomic(path, kept.map((record) => JSON.stringify(record) + '\n').join(''));
+  writeMetrics(runDir, parseMetrics(readFileSync(path, 'utf8')).filter((record) => record.step <= step));
 }
 
 /**
@@ -183,6 +181,9 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
   // cut short saves before its calls: a supervised one, on POSIX (the supervisor ends a call by SIGSTOP and SIGKILL).
   const saveUnsaved = mark && process.platform !== 'win32' ? async () => saving?.saveNow() : undefined;
   const stopPoint = stopPointFor(io.stopRequested, nativeCall, saveUnsaved);
+  // LISA's recompiles (a resample's, an evaluation's) save nothing first: its save is a whole model folder
+  // (lisa-trainer.ts), so its calls are cut short only where nothing trained is unsaved.
+  const lisaStopPoint = stopPointFor(io.stopRequested, nativeCall);
 
   status('loading-model', `loading model ${config.model}…`);
   const model = loadModelFolder(config.model);
@@ -255,7 +256,7 @@ export async function runTraining(runDir: string, io: RunIo): Promise<RunOutcome
     const what = virtual ? `${config.method}, ${virtual.tokens} virtual tokens` : `${targets.length} LoRA modules, r=${config.r}`;
     status('compiling', `compiling the training graph (${what}) for ${deviceLabel}…`);
     const quantized = config.quantization === 'nf4' ? await quantizeBase(model, status, stopPoint) : undefined;
-    trainer = config.method === 'lisa' ? await createLisaTrainer(model, config, { device, runDir, state: checkpoint?.trainer, onStatus: (message) => status('compiling', message), stopPoint }) : await createTrainer(model, config, {
+    trainer = config.method === 'lisa' ? await createLisaTrainer(model, config, { device, runDir, state: checkpoint?.trainer, onStatus: (message) => status('compiling', message), stopPoint: lisaStopPoint }) : await createTrainer(model, config, {
       device, targets, state: checkpoint?.trainer, weights: quantized?.weights, externalDataDir: quantized?.dir,
       onStatus: (message) => status('compiling', message), totalSteps: total, stopPoint,
     });

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSyn
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readMetrics, readRunStatus, readWorkerInfo, runPaths } from '../../../native/train/run-dir';
+import { pidAlive } from '../../../native/util/pid-alive';
 import { assertUnchanged, cli, cliInBackground, endsWithin, expectOutcome, hostileFixture, snapshot, TINY_TRAIN, waitUntil } from './hostile-cli';
 
 const fx = hostileFixture('runs');
@@ -16,14 +17,6 @@ const fx = hostileFixture('runs');
 const endless = (out: string) => ['train', '--model', fx.model, '--data', fx.data, '--out', out, '--max-steps', '100000', '--batch-size', '2', '--max-seq-len', '32', '--save-every', '2', '--warmup-steps', '0'];
 const steps = (run: string) => readMetrics(run).map((m) => m.step);
 const oneToN = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** A finished 4-step run with checkpoints at 2 and 4. */
 const finishedRun = () => {
@@ -164,7 +157,7 @@ test('kill -9 in the middle of training: the resume continues from the last chec
   await run.exited;
   // The trainer under the CLI's supervisor follows it within moments; until then the lock rightly names it.
   const { trainer_pid: trainer } = JSON.parse(readFileSync(join(out, 'run.lock'), 'utf8')) as { trainer_pid?: number };
-  await waitUntil('the trainer to follow its killed supervisor', () => trainer === undefined || !alive(trainer), 30_000);
+  await waitUntil('the trainer to follow its killed supervisor', () => trainer === undefined || !pidAlive(trainer), 30_000);
   const status = readRunStatus(out);
   assert.equal(status?.state, 'running', 'a killed run cannot say otherwise');
   const target = Math.max(...steps(out)) + 2;

@@ -69,13 +69,19 @@ async function stopAfterFirstStep(name: string, extra: string[], phase: string, 
   assert.deepEqual(readMetrics(out).map((r) => r.step), [1], 'step 1 is recorded once');
   assertClean(out, trainer);
 
+  const reference = resumeThenRunReference(out, name, extra);
+  assert.equal(readRunStatus(out)?.state, 'completed');
+  return { out, reference };
+}
+
+/** Resumes the stopped run `out` to step 3, then trains `<name>-reference` the same 3 steps uninterrupted: its folder. */
+function resumeThenRunReference(out: string, name: string, extra: string[]): string {
   const resumed = spawnSync(process.execPath, ['dist/cli.js', 'train', '--resume', out, '--max-steps', '3', '--json'], { encoding: 'utf8', timeout: 600_000 });
   assert.equal(resumed.status, 0, resumed.stderr);
   const reference = join(root, `${name}-reference`);
   const whole = spawnSync(process.execPath, trainArgs(reference, 3, extra), { encoding: 'utf8', timeout: 600_000 });
   assert.equal(whole.status, 0, whole.stderr);
-  assert.equal(readRunStatus(out)?.state, 'completed');
-  return { out, reference };
+  return reference;
 }
 
 test('SIGTERM inside the recompile after a ReLoRA restart: stopped within seconds at step 1, which was saved before the merge; the resume ends as an uninterrupted run', async (t) => {
@@ -100,14 +106,19 @@ test('SIGTERM during the recompile of a LISA resample waits for it (a LISA save 
   assert.doesNotMatch(stderr, /inside a call that cannot be interrupted/);
   assert.deepEqual([readRunStatus(out)?.state, readRunStatus(out)?.step], ['stopped', 1]);
   assert.deepEqual(listCheckpoints(out).map((c) => c.step), [1]);
-  const resumed = spawnSync(process.execPath, ['dist/cli.js', 'train', '--resume', out, '--max-steps', '3', '--json'], { encoding: 'utf8', timeout: 600_000 });
-  assert.equal(resumed.status, 0, resumed.stderr);
-  const reference = join(root, 'lisa-reference');
-  const whole = spawnSync(process.execPath, trainArgs(reference, 3, lisa), { encoding: 'utf8', timeout: 600_000 });
-  assert.equal(whole.status, 0, whole.stderr);
+  const reference = resumeThenRunReference(out, 'lisa', lisa);
   assert.deepEqual(listCheckpoints(reference).map((c) => c.step), [3], 'no checkpoint was made for the resamples');
   assert.deepEqual(losses(out), losses(reference));
   assert.deepEqual(resultBytes(out), resultBytes(reference), 'the same trained model');
+});
+
+test('a LISA run evaluating after every resample saves only at its end: the evaluation\'s recompile saves nothing first (a LISA save is a whole model)', () => {
+  const out = join(root, 'lisa-eval');
+  const run = spawnSync(process.execPath, trainArgs(out, 3, ['--method', 'lisa', '--lisa-layers', '1', '--lisa-period', '1', '--eval-data', data, '--eval-every', '1']), { encoding: 'utf8', timeout: 600_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; step?: number });
+  assert.deepEqual(events.filter((e) => e.type === 'eval').map((e) => e.step), [1, 2, 3], 'evaluated after every step');
+  assert.deepEqual(events.filter((e) => e.type === 'checkpoint').map((e) => e.step), [3], 'one checkpoint, at the end');
 });
 
 test("SIGTERM inside the evaluation's session creation: stopped within seconds at step 1 (its line written, without the cut evaluation); the resume continues as an uninterrupted run", async (t) => {

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { latestCheckpoint, readMetrics, readRunStatus, readWorkerInfo, runPaths } from '../../../../native/train/run-dir';
 import { nativeCallPath, readNativeCall } from '../../../../native/train/native-call';
 import { WorkerClient } from '../../../../extension/runs/worker-client';
+import { pidAlive } from '../../../../native/util/pid-alive';
 import { makeTinyModel, TINY_PRESETS } from '../../../fixtures/tiny-model/index';
 import { assertClean, interruptInsideNativeCall, killAll, sleep } from './native-call-signal';
 
@@ -136,16 +137,7 @@ test('a supervisor killed outright takes its trainer with it (as a kill of the t
   await exit;
   // It notices when the native call returns (seconds) and ends itself at once, training no step.
   const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline && alive(trainer)) await sleep(50);
-  assert.equal(alive(trainer), false, 'the trainer is gone');
+  while (Date.now() < deadline && pidAlive(trainer)) await sleep(50);
+  assert.equal(pidAlive(trainer), false, 'the trainer is gone');
   assert.deepEqual(readMetrics(killed), []);
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
