@@ -59,7 +59,6 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 async function tokenizeFile(
   pool: TemplatePool,
   path: string,
-  model: ModelFolder,
   config: RunConfig,
   io: RunIo,
   report: (message: string) => void,
@@ -108,9 +107,9 @@ async function tokenizeData(model: ModelFolder, config: RunConfig, io: RunIo, re
   const pool = new TemplatePool(model.tokenizer, workersForBytes(size(config.data) + size(config.eval_data)));
   try {
     pool.start();
-    const train = await tokenizeFile(pool, config.data, model, config, io, report, 'records');
+    const train = await tokenizeFile(pool, config.data, config, io, report, 'records');
     if (!train || !config.eval_data) return train && { train };
-    const evalSet = await tokenizeFile(pool, config.eval_data, model, config, io, report, 'eval records');
+    const evalSet = await tokenizeFile(pool, config.eval_data, config, io, report, 'eval records');
     return evalSet && { train, eval: evalSet };
   } finally {
     await pool.dispose();
