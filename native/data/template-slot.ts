@@ -97,8 +97,8 @@ export class Slot {
   /** Index in `records` of the record running (its announcement was read), -1 before the first. */
   private index = -1;
   private lastProgressAt = 0;
-  /** The running record's characters of text, measured when the watchdog first asks (not for every record). */
-  private measured = { index: -1, chars: 0 };
+  /** The running record's characters of text (before the first: the whole batch's), measured when the watchdog first asks. */
+  private measured: { index: number; chars: number } | undefined;
 
   constructor(files: string, heapMb: number, private readonly onFailure: (slot: Slot) => void) {
     this.child = forkWorker(heapMb, descriptorsToSpare());
@@ -152,7 +152,7 @@ export class Slot {
     const request = { ...body, id: this.requestId, ...(records && { records: JSON.stringify(records) }) } as PoolRequest;
     this.records = records ?? [];
     this.index = -1;
-    this.measured = { index: -1, chars: 0 };
+    this.measured = undefined;
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.lastProgressAt = performance.now();
@@ -171,10 +171,15 @@ export class Slot {
 
   /**
    * The current record's budget: the template's, plus time to encode the record's own text (a 400k-token record takes
-   * seconds to encode on a loaded machine; that is the user's data, not the template misbehaving).
+   * seconds to encode on a loaded machine; that is the user's data, not the template misbehaving). Before the first
+   * record starts, the batch's text counts: a 2 MB record's batch took longer than a 50 ms budget to arrive, loaded.
    */
   budgetMs(templateBudgetMs: number): number {
-    if (this.measured.index !== this.index) this.measured = { index: this.index, chars: textLength(this.records[this.index]?.record) };
+    if (this.measured?.index !== this.index) {
+      // Before its first record the worker receives and parses the whole batch: time that grows with all its text.
+      const chars = this.index < 0 ? this.records.reduce((sum, r) => sum + textLength(r.record), 0) : textLength(this.records[this.index]?.record);
+      this.measured = { index: this.index, chars };
+    }
     return templateBudgetMs + ENCODE_MS_PER_CHAR * this.measured.chars;
   }
 

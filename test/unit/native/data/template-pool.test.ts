@@ -50,6 +50,14 @@ test('tokenLengths: every record\'s length as training encodes it with the promp
   }
 });
 
+test('a batch that takes a while to arrive is not taken for a stuck record: before its first record the budget counts the whole batch\'s text', async () => {
+  const tok = createTokenizer(files.tokenizer, files.config, '/none');
+  // 15 MB: sending and parsing it outlasts a 1 ms budget (and a watchdog tick) before the worker announces the record.
+  const long: LocatedRecord[] = [{ line: 1, record: { format: 'alpaca', instruction: 'Repeat.', output: 'word '.repeat(3_000_000) } }];
+  const result = await tokenizeRecordsBounded(tok, long, opts, {}, { recordBudgetMs: 1, heapMb: 512 }) as TokenizedSet;
+  assert.equal(result.examples.length, 1);
+});
+
 test('a long record gets time to encode beyond the template budget (its text, not the template, takes the time)', async () => {
   const tok = createTokenizer(files.tokenizer, files.config, '/none');
   // 2 MB of output: encoding it takes far longer than 50 ms; the per-character allowance covers it.
